@@ -1,0 +1,75 @@
+// The contract between a specification (spec/) and the model checker (checker/).
+//
+// A spec is a pure, deterministic state machine: `init` gives the initial states and `next` every enabled step
+// of a state, in a fixed order, so a path recorded as a list of successor indices replays exactly.
+//
+// States are plain data: readonly objects, arrays, numbers, strings, booleans and null, built the same way
+// every time (same key order). Nothing else: no Map, Set, class instance, undefined or function. That lets the
+// checker encode, hash and compare states generically (and copy them across worker threads), and lets traces
+// print them as JSON.
+
+/** Every action carries its kind (the name of the protocol step) and the server that takes it. */
+export interface ActionBase {
+  readonly kind: string;
+  /** The server taking the step. */
+  readonly sid: number;
+}
+
+export interface Successor<S, A extends ActionBase> {
+  readonly action: A;
+  readonly state: S;
+}
+
+export type PropertyKind =
+  /** Must hold in every reachable state (TLA+'s invariant, stateright's `always`). */
+  | 'invariant'
+  /** Must hold in at least one reachable state, or the run is vacuous (stateright's `sometimes`). */
+  | 'reachability';
+
+export interface Property<S> {
+  readonly name: string;
+  readonly kind: PropertyKind;
+  /** One sentence: what the property says, in the protocol's words. */
+  readonly description: string;
+  /** Checked by default; the others run only when named with --invariant. */
+  readonly byDefault: boolean;
+  /** For invariants: true when the state satisfies it. For reachability: true when the state is a witness. */
+  readonly check: (state: S) => boolean;
+  /** Optional explanation of a violation in this state (which servers, which values). */
+  readonly explain?: (state: S) => string;
+}
+
+/** A message as the checker shows it: its type, its endpoints and its fields. */
+export interface MessageView {
+  readonly type: string;
+  readonly from: number;
+  readonly to: number;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+/** What one step did, for printing counterexamples and writing traces. Computed only on demand. */
+export interface StepView {
+  readonly kind: string;
+  readonly sid: number;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly recv: MessageView | null;
+  readonly send: readonly MessageView[];
+}
+
+export interface Spec<S, A extends ActionBase> {
+  /** A short name of the spec and its options, printed with every verdict. */
+  readonly name: string;
+  /** The parameters that define the state space (nodes, bounds, options), printed with every verdict. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Every action kind the spec has, so that coverage can list the ones that never fired. */
+  readonly actionKinds: readonly string[];
+  readonly properties: readonly Property<S>[];
+  readonly servers: readonly { readonly sid: number; readonly role: 'participant' | 'observer' }[];
+  init(): readonly S[];
+  /** Every enabled step, in a deterministic order. */
+  next(state: S): readonly Successor<S, A>[];
+  /** The variables of one server in a state, by name, for diffs between states. */
+  serverVars(state: S, sid: number): Readonly<Record<string, unknown>>;
+  /** What the step from `before` to `after` by `action` consumed and sent. */
+  describe(before: S, action: A, after: S): StepView;
+}
