@@ -1,0 +1,69 @@
+// The core's view of dataDir. The real implementation (storage/filedisk.ts) writes files; MemDisk keeps the
+// same contract in memory for the simulated network. Appends are buffered: the runtime makes them durable
+// (fsync) before any message sent after them leaves the process.
+import type { Txn, Zxid } from './types.ts';
+
+export interface Recovered {
+  readonly currentEpoch: number | null;
+  readonly acceptedEpoch: number | null;
+  readonly snapshotZxid: Zxid;
+  readonly data: ReadonlyArray<readonly [string, string]>;
+  /** Log records after the snapshot, in zxid order. */
+  readonly txns: readonly Txn[];
+  readonly warnings: readonly string[];
+}
+
+export type EpochFile = 'currentEpoch' | 'acceptedEpoch';
+
+export interface Disk {
+  load(): Recovered;
+  append(txn: Txn): void;
+  /** Drop every logged txn after zxid and every snapshot newer than it; return what is left on disk. */
+  truncate(zxid: Zxid): Recovered;
+  /** Durably install a snapshot sent by the leader and start an empty log after it. */
+  installSnapshot(zxid: Zxid, data: ReadonlyArray<readonly [string, string]>): void;
+  /** Atomic and durable when it returns (write, fsync, rename). */
+  writeEpoch(file: EpochFile, value: number): void;
+  /** Take a snapshot in the background; the data array is owned by the disk from now on. */
+  snapshot(zxid: Zxid, data: [string, string][]): void;
+}
+
+/** An in-memory disk for the simulated network; `crash()` drops what a real fsync would not have kept. */
+export class MemDisk implements Disk {
+  private txns: Txn[] = [];
+  private synced = 0;
+  private snap: { zxid: Zxid; data: [string, string][] } = { zxid: 0, data: [] };
+  private epochs: Record<EpochFile, number | null> = { currentEpoch: null, acceptedEpoch: null };
+
+  load(): Recovered {
+    const txns = this.txns.filter((t) => t.zxid > this.snap.zxid);
+    return { ...this.epochs, snapshotZxid: this.snap.zxid, data: this.snap.data, txns, warnings: [] };
+  }
+  append(txn: Txn): void {
+    this.txns.push(txn);
+  }
+  sync(): void {
+    this.synced = this.txns.length;
+  }
+  truncate(zxid: Zxid): Recovered {
+    this.txns = this.txns.filter((t) => t.zxid <= zxid);
+    this.synced = Math.min(this.synced, this.txns.length);
+    if (this.snap.zxid > zxid) this.snap = { zxid: 0, data: [] };
+    return this.load();
+  }
+  installSnapshot(zxid: Zxid, data: ReadonlyArray<readonly [string, string]>): void {
+    this.snap = { zxid, data: data.map(([k, v]) => [k, v]) };
+    this.txns = [];
+    this.synced = 0;
+  }
+  writeEpoch(file: EpochFile, value: number): void {
+    this.epochs[file] = value;
+  }
+  snapshot(zxid: Zxid, data: [string, string][]): void {
+    this.snap = { zxid, data };
+  }
+  /** What survives a power loss: the synced prefix of the log. */
+  crash(): void {
+    this.txns = this.txns.slice(0, this.synced);
+  }
+}

@@ -1,0 +1,214 @@
+// Leader: discovery (getEpochToPropose, waitForEpochAck), the NEWLEADER quorum (waitForNewLeaderAck), the
+// per-learner LearnerHandler state, and the tick that pings learners and steps down without a synced quorum.
+import type { QuorumPeer } from './peer.ts';
+import { syncFollower } from './sync.ts';
+import { leaderOnAck, leaderOnRequest, type Outstanding } from './broadcast.ts';
+import { type ConnId, type LearnerType, type QuorumPacket, type Sid, type TimerName, epochOf, makeZxid, zxidHex } from './types.ts';
+
+/** What the leader knows of one learner connection (LearnerHandler). */
+export interface LearnerHandler {
+  readonly conn: ConnId;
+  readonly sid: Sid;
+  readonly learnerType: LearnerType;
+  /** info: waiting for LEADERINFO to go out; epoch: waiting for ACKEPOCH; syncing: NEWLEADER sent; broadcast: UPTODATE sent. */
+  phase: 'info' | 'epoch' | 'ackWait' | 'syncing' | 'acked' | 'broadcast';
+  peerLastZxid: number;
+  tickOfNextAckDeadline: number;
+}
+
+export interface LeaderState {
+  /** The epoch being established; -1 until getEpochToPropose has a quorum. */
+  epoch: number;
+  phase: 'discovery' | 'sync' | 'broadcast';
+  maxAcceptedEpoch: number;
+  connectingFollowers: Set<Sid>;
+  electingFollowers: Set<Sid>;
+  electionFinished: boolean;
+  newLeaderAcks: Set<Sid>;
+  handlers: Map<ConnId, LearnerHandler>;
+  /** Proposals sent and not yet committed, in zxid order. */
+  outstanding: Map<number, Outstanding>;
+  lastProposed: number;
+  tick: number;
+  /** The leader's own (currentEpoch, lastZxid) when discovery began: no follower may be ahead of it. */
+  summary: { currentEpoch: number; lastZxid: number };
+}
+
+/** Leader.lead(): count ourselves toward the new epoch and give discovery initLimit ticks. */
+export function becomeLeader(p: QuorumPeer): void {
+  p.leader = {
+    epoch: -1,
+    phase: 'discovery',
+    maxAcceptedEpoch: -1,
+    connectingFollowers: new Set(),
+    electingFollowers: new Set([p.myid]),
+    electionFinished: false,
+    newLeaderAcks: new Set([p.myid]),
+    handlers: new Map(),
+    outstanding: new Map(),
+    lastProposed: 0,
+    tick: 0,
+    summary: { currentEpoch: p.currentEpoch, lastZxid: p.lastLoggedZxid },
+  };
+  p.setTimer('leaderInit', p.cfg.initLimit * p.cfg.tickTime);
+  getEpochToPropose(p, p.myid, p.acceptedEpoch);
+}
+
+/** Leader.getEpochToPropose: one past the largest accepted epoch of a quorum of connecting participants. */
+function getEpochToPropose(p: QuorumPeer, sid: Sid, lastAcceptedEpoch: number): void {
+  const l = p.leader!;
+  if (l.epoch >= 0) return;
+  if (lastAcceptedEpoch >= l.maxAcceptedEpoch) l.maxAcceptedEpoch = lastAcceptedEpoch + 1;
+  if (p.isVoter(sid)) l.connectingFollowers.add(sid);
+  if (!l.connectingFollowers.has(p.myid) || !p.isQuorum(l.connectingFollowers)) return;
+  l.epoch = l.maxAcceptedEpoch;
+  l.lastProposed = makeZxid(l.epoch, 0);
+  p.setAcceptedEpoch(l.epoch);
+  // Every handler that was waiting in getEpochToPropose now sends LEADERINFO.
+  for (const h of l.handlers.values()) if (h.phase === 'info') sendLeaderInfo(p, h);
+}
+
+function sendLeaderInfo(p: QuorumPeer, h: LearnerHandler): void {
+  p.sendPacket(h.conn, h.sid, { type: 'LEADERINFO', zxid: makeZxid(p.leader!.epoch, 0) });
+  h.phase = 'epoch';
+}
+
+export function leaderOnQuorumPacket(p: QuorumPeer, conn: ConnId, msg: QuorumPacket): void {
+  const l = p.leader!;
+  const h = l.handlers.get(conn);
+  if (!h) {
+    if (msg.type === 'FOLLOWERINFO' || msg.type === 'OBSERVERINFO') return processLearnerInfo(p, conn, msg);
+    return closeHandler(p, conn, `expected FOLLOWERINFO, got ${msg.type}`);
+  }
+  if (msg.from !== h.sid) return closeHandler(p, conn, `packet claims to be from ${msg.from} on the connection of ${h.sid}`);
+  // Any packet proves the learner alive (LearnerHandler.run resets tickOfNextAckDeadline).
+  if (h.phase === 'broadcast' || h.phase === 'acked') h.tickOfNextAckDeadline = l.tick + p.cfg.syncLimit;
+  switch (msg.type) {
+    case 'ACKEPOCH':
+      if (h.phase !== 'epoch') return closeHandler(p, conn, `ACKEPOCH in phase ${h.phase}`);
+      return processAckEpoch(p, h, msg.epoch, msg.zxid, msg);
+    case 'ACK':
+      if (h.phase === 'syncing' && msg.zxid === makeZxid(l.epoch, 0)) return processAckNewLeader(p, h, msg);
+      if (h.phase === 'syncing' || h.phase === 'acked' || h.phase === 'broadcast') return leaderOnAck(p, h.sid, msg.zxid, msg);
+      return closeHandler(p, conn, `ACK in phase ${h.phase}`);
+    case 'PING':
+      return;
+    case 'REQUEST':
+      return leaderOnRequest(p, msg);
+    default:
+      return closeHandler(p, conn, `unexpected ${msg.type} from a learner`);
+  }
+}
+
+/** LeaderProcessFOLLOWERINFO (or OBSERVERINFO): register the handler, maybe fix the epoch, send LEADERINFO. */
+function processLearnerInfo(p: QuorumPeer, conn: ConnId, msg: QuorumPacket & { type: 'FOLLOWERINFO' | 'OBSERVERINFO' }): void {
+  const l = p.leader!;
+  const learnerType: LearnerType = msg.type === 'FOLLOWERINFO' ? 'participant' : 'observer';
+  const declared = p.cfg.servers.get(msg.from);
+  if (declared !== learnerType || msg.from === p.myid) {
+    return closeHandler(p, conn, `${msg.type} from ${msg.from}, which is ${declared ?? 'not in the ensemble'}`);
+  }
+  // A reconnecting learner replaces its old handler.
+  for (const old of l.handlers.values()) if (old.sid === msg.from) closeHandler(p, old.conn, 'replaced by a new connection');
+  const h: LearnerHandler = { conn, sid: msg.from, learnerType, phase: 'info', peerLastZxid: 0, tickOfNextAckDeadline: l.tick + p.cfg.initLimit + p.cfg.syncLimit };
+  l.handlers.set(conn, h);
+  if (l.epoch >= 0) sendLeaderInfo(p, h);
+  else getEpochToPropose(p, h.sid, epochOf(msg.zxid));
+  p.emit('LeaderProcessFOLLOWERINFO', { recv: msg, params: { peer: h.sid, epoch: l.epoch } });
+}
+
+/** LeaderProcessACKEPOCH: waitForEpochAck. A learner ahead of us would lose data: refuse it. */
+function processAckEpoch(p: QuorumPeer, h: LearnerHandler, epoch: number, zxid: number, msg: QuorumPacket): void {
+  const l = p.leader!;
+  h.peerLastZxid = zxid;
+  h.phase = 'ackWait';
+  if (!l.electionFinished) {
+    const s = l.summary;
+    if (epoch !== -1 && (epoch > s.currentEpoch || (epoch === s.currentEpoch && zxid > s.lastZxid))) {
+      p.emit('LeaderProcessACKEPOCH', { recv: msg, params: { peer: h.sid, refused: 'follower is ahead of the leader' } });
+      return closeHandler(p, h.conn, `follower ${h.sid} is ahead of the leader (epoch ${epoch}, zxid ${zxidHex(zxid)})`);
+    }
+    if (h.learnerType === 'participant') l.electingFollowers.add(h.sid);
+    if (p.isQuorum(l.electingFollowers)) {
+      l.electionFinished = true;
+      l.phase = 'sync';
+      p.setCurrentEpoch(l.epoch);
+    }
+  }
+  p.emit('LeaderProcessACKEPOCH', { recv: msg, params: { peer: h.sid } });
+  if (!l.electionFinished) return;
+  for (const w of [...l.handlers.values()]) if (w.phase === 'ackWait') syncFollower(p, w);
+}
+
+/** LeaderProcessACKNEWLEADER: waitForNewLeaderAck; with a quorum the leader starts serving and sends UPTODATE. */
+function processAckNewLeader(p: QuorumPeer, h: LearnerHandler, msg: QuorumPacket): void {
+  const l = p.leader!;
+  h.phase = 'acked';
+  h.tickOfNextAckDeadline = l.tick + p.cfg.syncLimit;
+  if (h.learnerType === 'participant') l.newLeaderAcks.add(h.sid);
+  if (l.phase === 'sync' && p.isQuorum(l.newLeaderAcks)) {
+    l.phase = 'broadcast';
+    p.cancelTimer('leaderInit');
+    p.setTimer('leaderTick', p.cfg.tickTime);
+  }
+  if (l.phase === 'broadcast') {
+    for (const w of l.handlers.values()) {
+      if (w.phase !== 'acked') continue;
+      p.sendPacket(w.conn, w.sid, { type: 'UPTODATE' });
+      w.phase = 'broadcast';
+    }
+  }
+  p.emit('LeaderProcessACKNEWLEADER', { recv: msg, params: { peer: h.sid, serving: l.phase === 'broadcast' } });
+}
+
+export function leaderOnTimeout(p: QuorumPeer, timer: TimerName): void {
+  const l = p.leader!;
+  if (timer === 'leaderInit') {
+    if (l.phase === 'broadcast') return;
+    return stepDown(p, `no quorum during ${l.phase} within initLimit`);
+  }
+  if (timer !== 'leaderTick') return;
+  l.tick++;
+  // A handler that sent nothing for syncLimit ticks (initLimit while syncing) is dead to us.
+  for (const h of [...l.handlers.values()]) {
+    if (l.tick > h.tickOfNextAckDeadline) closeHandler(p, h.conn, `no packet from ${h.sid} within its deadline`);
+  }
+  const synced = [p.myid, ...[...l.handlers.values()].filter((h) => h.phase === 'broadcast' || h.phase === 'acked').map((h) => h.sid)];
+  if (!p.isQuorum(synced)) return stepDown(p, `not sufficient followers synced, only ${synced.join(',')}`);
+  for (const h of l.handlers.values()) if (h.phase !== 'info' && h.phase !== 'epoch') p.sendPacket(h.conn, h.sid, { type: 'PING' });
+  p.setTimer('leaderTick', p.cfg.tickTime);
+}
+
+/** LeaderStepDown: Leader.shutdown, back to LOOKING. */
+function stepDown(p: QuorumPeer, reason: string): void {
+  p.log('warn', `leader stepping down: ${reason}`);
+  p.emit('LeaderStepDown', { params: { reason } });
+  p.becomeLooking();
+}
+
+export function leaderOnClosed(p: QuorumPeer, conn: ConnId, reason: string): void {
+  const h = p.leader!.handlers.get(conn);
+  if (!h) return;
+  p.leader!.handlers.delete(conn);
+  p.emit('ConnectionLost', { params: { peer: h.sid, reason } });
+}
+
+export function closeHandler(p: QuorumPeer, conn: ConnId, reason: string): void {
+  p.log('warn', `closing learner connection ${conn}: ${reason}`);
+  p.send({ kind: 'closeQuorum', conn, reason });
+  leaderOnClosed(p, conn, reason);
+}
+
+/** Leader.shutdown: close every handler; fail writes that can no longer be answered here. */
+export function leaderShutdown(p: QuorumPeer): void {
+  const l = p.leader!;
+  for (const h of l.handlers.values()) p.send({ kind: 'closeQuorum', conn: h.conn, reason: 'leader shutting down' });
+  l.handlers.clear();
+  // Outstanding proposals are in our log: like ZooKeeper's fastForwardDataBase, apply them now; the next
+  // leader either commits them or makes us TRUNC them.
+  for (const prop of l.outstanding.values()) {
+    if (prop.txn.origin?.sid === p.myid) p.reply(prop.txn.origin.req, { ok: false, error: 'CONNECTION_LOSS: leader stepped down' });
+    p.commitTxn({ zxid: prop.txn.zxid, op: prop.txn.op });
+  }
+  l.outstanding.clear();
+}

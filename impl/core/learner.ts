@@ -1,0 +1,216 @@
+// Learner (Follower and Observer): connect to the leader, registerWithLeader (FOLLOWERINFO/OBSERVERINFO,
+// LEADERINFO, ACKEPOCH), syncWithLeader (DIFF/TRUNC/SNAP, PROPOSAL/COMMIT in sync, NEWLEADER, UPTODATE), then
+// broadcast: log and ACK proposals, apply commits in order, forward client writes as REQUEST.
+import type { QuorumPeer } from './peer.ts';
+import { type ConnId, type Op, type QuorumPacket, type Sid, type TimerName, type Txn, epochOf, makeZxid, zxidHex } from './types.ts';
+
+export interface LearnerState {
+  readonly leaderSid: Sid;
+  readonly conn: ConnId;
+  phase: 'connecting' | 'registering' | 'sync' | 'broadcast';
+  newEpoch: number;
+  /** Logged, not yet committed (FollowerZooKeeperServer.pendingTxns). */
+  pending: Txn[];
+  /** Proposals logged in sync before NEWLEADER: ACKed once NEWLEADER is processed. */
+  ackAfterNewLeader: number[];
+  seenNewLeader: boolean;
+  /** Client writes forwarded to the leader and not yet answered. */
+  forwarded: Set<number>;
+}
+
+/** After FLE decided on someone else: connect to the leader's quorum port, within initLimit ticks. */
+export function becomeLearner(p: QuorumPeer, leaderSid: Sid): void {
+  const conn = p.newConnId();
+  p.learner = { leaderSid, conn, phase: 'connecting', newEpoch: -1, pending: [], ackAfterNewLeader: [], seenNewLeader: false, forwarded: new Set() };
+  p.send({ kind: 'connectLeader', conn, sid: leaderSid });
+  p.setTimer('learnerTimeout', p.cfg.initLimit * p.cfg.tickTime);
+}
+
+/** LearnerConnect: the socket is up, say who we are and which epoch we accepted. */
+export function learnerOnConnected(p: QuorumPeer, conn: ConnId): void {
+  const l = p.learner!;
+  if (conn !== l.conn) return p.send({ kind: 'closeQuorum', conn, reason: 'stale leader connection' });
+  l.phase = 'registering';
+  const type = p.learnerType === 'participant' ? 'FOLLOWERINFO' : 'OBSERVERINFO';
+  p.sendPacket(conn, l.leaderSid, { type, zxid: makeZxid(p.acceptedEpoch, 0) });
+  p.emit('LearnerConnect', { params: { leader: l.leaderSid } });
+}
+
+export function learnerOnQuorumPacket(p: QuorumPeer, conn: ConnId, msg: QuorumPacket): void {
+  const l = p.learner!;
+  if (conn !== l.conn) return p.send({ kind: 'closeQuorum', conn, reason: 'not the leader connection' });
+  if (msg.from !== l.leaderSid) return giveUp(p, `packet from ${msg.from}, but the leader is ${l.leaderSid}`);
+  // Every packet from the leader proves it alive: syncLimit ticks once synced, initLimit before.
+  p.setTimer('learnerTimeout', (l.phase === 'broadcast' ? p.cfg.syncLimit : p.cfg.initLimit) * p.cfg.tickTime);
+  if (msg.type === 'PING') return p.sendPacket(conn, l.leaderSid, { type: 'PING' });
+  if (l.phase === 'registering') {
+    if (msg.type !== 'LEADERINFO') return giveUp(p, `expected LEADERINFO, got ${msg.type}`);
+    return processLeaderInfo(p, msg.zxid, msg);
+  }
+  if (l.phase === 'sync') return syncWithLeader(p, msg);
+  if (l.phase === 'broadcast') return broadcast(p, msg);
+  giveUp(p, `${msg.type} before the connection was up`);
+}
+
+/** LearnerProcessLEADERINFO: accept the new epoch (durably) and report our history. */
+function processLeaderInfo(p: QuorumPeer, zxid: number, msg: QuorumPacket): void {
+  const l = p.learner!;
+  const newEpoch = epochOf(zxid);
+  let epochBytes: number;
+  if (newEpoch > p.acceptedEpoch) {
+    epochBytes = p.currentEpoch;
+    p.setAcceptedEpoch(newEpoch);
+  } else if (newEpoch === p.acceptedEpoch) {
+    // We already accepted it (a reconnect): -1 tells the leader not to compare our currentEpoch.
+    epochBytes = -1;
+  } else {
+    p.emit('LearnerProcessLEADERINFO', { recv: msg, params: { refused: `epoch ${newEpoch} < acceptedEpoch ${p.acceptedEpoch}` } });
+    return giveUp(p, `leader's epoch ${newEpoch} is less than our accepted epoch ${p.acceptedEpoch}`);
+  }
+  l.newEpoch = newEpoch;
+  l.phase = 'sync';
+  p.sendPacket(l.conn, l.leaderSid, { type: 'ACKEPOCH', epoch: epochBytes, zxid: p.lastLoggedZxid });
+  p.emit('LearnerProcessLEADERINFO', { recv: msg, params: { newEpoch } });
+}
+
+/** Learner.syncWithLeader: everything between ACKEPOCH and UPTODATE. */
+function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
+  const l = p.learner!;
+  switch (msg.type) {
+    case 'DIFF':
+      return p.emit('LearnerProcessDIFF', { recv: msg });
+    case 'TRUNC': {
+      const rec = p.disk.truncate(msg.zxid);
+      p.emitWrite('TxnLogTruncate', { zxid: zxidHex(msg.zxid) });
+      p.db.reset(rec.data, rec.snapshotZxid);
+      for (const t of rec.txns) p.db.apply(t);
+      p.lastLoggedZxid = p.db.lastProcessedZxid;
+      if (p.lastLoggedZxid !== msg.zxid) {
+        // Our log does not reach the truncation point: the leader's view of us is wrong; start over.
+        return giveUp(p, `TRUNC to ${zxidHex(msg.zxid)} left the log at ${zxidHex(p.lastLoggedZxid)}`);
+      }
+      return p.emit('LearnerProcessTRUNC', { recv: msg });
+    }
+    case 'SNAP':
+      p.disk.installSnapshot(msg.zxid, msg.data);
+      p.db.reset(msg.data, msg.zxid);
+      p.lastLoggedZxid = msg.zxid;
+      p.emitWrite('SnapshotWrite', { zxid: zxidHex(msg.zxid) });
+      return p.emit('LearnerProcessSNAP', { recv: msg, params: { size: msg.data.length } });
+    case 'PROPOSAL': {
+      const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
+      p.logTxn(txn);
+      l.pending.push(txn);
+      if (l.seenNewLeader) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
+      else if (epochOf(txn.zxid) === l.newEpoch) l.ackAfterNewLeader.push(txn.zxid);
+      return p.emit('LearnerProcessPROPOSALInSync', { recv: msg });
+    }
+    case 'COMMIT':
+      applyUpTo(p, msg.zxid);
+      return p.emit('LearnerProcessCOMMITInSync', { recv: msg });
+    case 'INFORM':
+      // An observer syncing while the leader commits: log and apply at once.
+      p.logTxn({ zxid: msg.zxid, op: msg.op, origin: msg.origin });
+      p.commitTxn({ zxid: msg.zxid, op: msg.op, origin: msg.origin });
+      return p.emit('ObserverProcessINFORM', { recv: msg });
+    case 'NEWLEADER': {
+      // The epoch becomes current only with the history it names; the runtime fsyncs the log before the ACK.
+      l.seenNewLeader = true;
+      p.setCurrentEpoch(l.newEpoch);
+      for (const z of l.ackAfterNewLeader) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: z });
+      l.ackAfterNewLeader = [];
+      p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: msg.zxid });
+      return p.emit('LearnerProcessNEWLEADER', { recv: msg });
+    }
+    case 'UPTODATE':
+      if (!l.seenNewLeader) return giveUp(p, 'UPTODATE before NEWLEADER');
+      l.phase = 'broadcast';
+      p.setTimer('learnerTimeout', p.cfg.syncLimit * p.cfg.tickTime);
+      return p.emit('LearnerProcessUPTODATE', { recv: msg });
+    default:
+      return giveUp(p, `unexpected ${msg.type} during sync`);
+  }
+}
+
+/** Follower.processPacket / Observer.processPacket once UPTODATE. */
+function broadcast(p: QuorumPeer, msg: QuorumPacket): void {
+  const l = p.learner!;
+  switch (msg.type) {
+    case 'PROPOSAL': {
+      if (p.learnerType !== 'participant') return giveUp(p, 'PROPOSAL sent to an observer');
+      const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
+      if (txn.zxid !== p.lastLoggedZxid + 1 && txn.zxid <= p.lastLoggedZxid) p.log('warn', `PROPOSAL ${zxidHex(txn.zxid)} after ${zxidHex(p.lastLoggedZxid)}`);
+      p.logTxn(txn);
+      l.pending.push(txn);
+      p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
+      return p.emit('FollowerProcessPROPOSAL', { recv: msg });
+    }
+    case 'COMMIT': {
+      const first = l.pending[0];
+      if (!first || first.zxid !== msg.zxid) {
+        p.emit('FollowerProcessCOMMIT', { recv: msg, params: { error: 'does not match the next pending txn' } });
+        return giveUp(p, `COMMIT ${zxidHex(msg.zxid)} but next pending txn is ${first ? zxidHex(first.zxid) : 'none'}`);
+      }
+      applyUpTo(p, msg.zxid);
+      return p.emit('FollowerProcessCOMMIT', { recv: msg });
+    }
+    case 'INFORM': {
+      if (p.learnerType !== 'observer') return giveUp(p, 'INFORM sent to a follower');
+      const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
+      p.logTxn(txn);
+      p.commitTxn(txn);
+      return p.emit('ObserverProcessINFORM', { recv: msg });
+    }
+    default:
+      return giveUp(p, `unexpected ${msg.type} while broadcasting`);
+  }
+}
+
+function applyUpTo(p: QuorumPeer, zxid: number): void {
+  const l = p.learner!;
+  while (l.pending.length && l.pending[0]!.zxid <= zxid) {
+    const txn = l.pending.shift()!;
+    if (txn.origin?.sid === p.myid) l.forwarded.delete(txn.origin.req);
+    p.commitTxn(txn);
+  }
+}
+
+/** LearnerForwardRequest: writes go to the leader; the answer comes with the COMMIT. */
+export function learnerClientWrite(p: QuorumPeer, req: number, op: Op): void {
+  const l = p.learner!;
+  if (l.phase !== 'broadcast') return p.reply(req, { ok: false, error: `NOT_READY: ${p.state} but not synced yet` });
+  l.forwarded.add(req);
+  p.sendPacket(l.conn, l.leaderSid, { type: 'REQUEST', op, origin: { sid: p.myid, req } });
+  p.emit('LearnerForwardRequest', { params: { op: op.op, key: op.key } });
+}
+
+export function learnerOnTimeout(p: QuorumPeer, timer: TimerName): void {
+  if (timer !== 'learnerTimeout') return;
+  const l = p.learner!;
+  p.emit('LearnerTimeout', { params: { leader: l.leaderSid, phase: l.phase } });
+  p.log('warn', `no word from leader ${l.leaderSid} (${l.phase}): going LOOKING`);
+  p.becomeLooking();
+}
+
+export function learnerOnClosed(p: QuorumPeer, conn: ConnId, reason: string): void {
+  const l = p.learner!;
+  if (conn !== l.conn) return;
+  p.emit('ConnectionLost', { params: { peer: l.leaderSid, reason } });
+  p.becomeLooking();
+}
+
+function giveUp(p: QuorumPeer, reason: string): void {
+  p.log('warn', `leaving leader ${p.learner!.leaderSid}: ${reason}`);
+  p.emit('ConnectionLost', { params: { peer: p.learner!.leaderSid, reason } });
+  p.becomeLooking();
+}
+
+/** Follower.shutdown: close the connection, fail forwarded writes, apply the logged tail (fastForwardDataBase). */
+export function learnerShutdown(p: QuorumPeer): void {
+  const l = p.learner!;
+  p.send({ kind: 'closeQuorum', conn: l.conn, reason: 'learner shutting down' });
+  for (const req of l.forwarded) p.reply(req, { ok: false, error: 'CONNECTION_LOSS: lost the leader' });
+  l.forwarded.clear();
+  for (const txn of l.pending) p.commitTxn({ zxid: txn.zxid, op: txn.op });
+  l.pending = [];
+}

@@ -1,0 +1,323 @@
+// QuorumPeer: the deterministic protocol core of one server. One entry point, `step(input)`, that returns the
+// effects the runtime must carry out (etcd raft's Ready). It never reads a clock, opens a socket or sleeps;
+// durable state goes through the Disk interface, whose appends the runtime fsyncs before any later send.
+//
+// The role logic lives in one file per phase: election.ts (FastLeaderElection), leader.ts (discovery and
+// sync, LearnerHandler), broadcast.ts (leader proposals), learner.ts (Follower/Observer). They share this
+// object and its helpers for sending and tracing.
+import type { TraceMessage } from '../../traces/schema.ts';
+import { ZKDatabase } from './db.ts';
+import type { Disk } from './disk.ts';
+import { newElection, type ElectionState, lookForLeader, receiveNotification, onElectionTimeout } from './election.ts';
+import { type LeaderState, leaderOnQuorumPacket, leaderOnClosed, leaderOnTimeout, leaderShutdown } from './leader.ts';
+import { leaderOnLogSynced, leaderClientWrite } from './broadcast.ts';
+import {
+  type LearnerState,
+  learnerOnQuorumPacket,
+  learnerOnClosed,
+  learnerOnConnected,
+  learnerOnTimeout,
+  learnerClientWrite,
+  learnerShutdown,
+} from './learner.ts';
+import {
+  type ConnId,
+  type CoreTraceEvent,
+  type Effect,
+  type Input,
+  type LearnerType,
+  type Notification,
+  type QuorumBody,
+  type QuorumPacket,
+  type ServerState,
+  type Sid,
+  type TimerName,
+  type Txn,
+  type Vote,
+  epochOf,
+  zxidHex,
+} from './types.ts';
+
+export interface PeerConfig {
+  readonly myid: Sid;
+  /** Every server of the ensemble and its type. */
+  readonly servers: ReadonlyMap<Sid, LearnerType>;
+  readonly tickTime: number;
+  readonly initLimit: number;
+  readonly syncLimit: number;
+  /** FastLeaderElection.finalizeWait (ms). */
+  readonly finalizeWait: number;
+  /** FastLeaderElection.maxNotificationInterval (ms): the cap of the doubling notification timeout. */
+  readonly maxNotificationInterval: number;
+  /** How many committed txns the leader keeps in memory for DIFF (zookeeper.commitLogCount). */
+  readonly commitLogCount: number;
+  /** Transactions between snapshots (zookeeper.snapCount). */
+  readonly snapCount: number;
+  /** Emit trace effects. Off: no post-state diffs are computed at all. */
+  readonly trace: boolean;
+}
+
+export class QuorumPeer {
+  state: ServerState = 'LOOKING';
+  currentEpoch = 0;
+  acceptedEpoch = 0;
+  readonly db: ZKDatabase;
+  /** The zxid of the last txn in this server's log (its history), applied or not. */
+  lastLoggedZxid = 0;
+  currentVote: Vote | null = null;
+  fle: ElectionState;
+  leader: LeaderState | null = null;
+  learner: LearnerState | null = null;
+
+  private msgCount = 0;
+  private connCount = 0;
+  private out: Effect[] = [];
+  private stepSends: TraceMessage[] = [];
+  private traced: Record<string, string> = {};
+
+  constructor(
+    readonly cfg: PeerConfig,
+    readonly disk: Disk,
+  ) {
+    this.db = new ZKDatabase(cfg.commitLogCount);
+    this.fle = newElection(this);
+  }
+
+  get myid(): Sid {
+    return this.cfg.myid;
+  }
+  get learnerType(): LearnerType {
+    return this.cfg.servers.get(this.myid) ?? 'participant';
+  }
+  isVoter(sid: Sid): boolean {
+    return this.cfg.servers.get(sid) === 'participant';
+  }
+  voters(): Sid[] {
+    return [...this.cfg.servers].filter(([, t]) => t === 'participant').map(([s]) => s);
+  }
+  /** QuorumMaj.containsQuorum: more than half of the voting members. */
+  isQuorum(sids: Iterable<Sid>): boolean {
+    let n = 0;
+    for (const s of new Set(sids)) if (this.isVoter(s)) n++;
+    return n * 2 > this.voters().length;
+  }
+
+  step(input: Input): Effect[] {
+    switch (input.kind) {
+      case 'boot':
+        this.boot();
+        break;
+      case 'election':
+        receiveNotification(this, input.msg);
+        break;
+      case 'quorum':
+        if (this.leader) leaderOnQuorumPacket(this, input.conn, input.msg);
+        else if (this.learner) learnerOnQuorumPacket(this, input.conn, input.msg);
+        else this.send({ kind: 'closeQuorum', conn: input.conn, reason: `${input.msg.type} while ${this.state}` });
+        break;
+      case 'quorumClosed':
+        if (this.leader) leaderOnClosed(this, input.conn, input.reason);
+        else if (this.learner) learnerOnClosed(this, input.conn, input.reason);
+        break;
+      case 'leaderConnected':
+        if (this.learner) learnerOnConnected(this, input.conn);
+        else this.send({ kind: 'closeQuorum', conn: input.conn, reason: 'no longer following' });
+        break;
+      case 'timeout':
+        this.onTimeout(input.timer);
+        break;
+      case 'logSynced':
+        if (this.leader) leaderOnLogSynced(this, input.zxid);
+        break;
+      case 'clientWrite':
+        if (this.leader) leaderClientWrite(this, input.req, input.op);
+        else if (this.learner) learnerClientWrite(this, input.req, input.op);
+        else this.reply(input.req, { ok: false, error: 'NOT_READY: the server is LOOKING' });
+        break;
+      default: {
+        const never: never = input;
+        throw new Error(`unknown input ${JSON.stringify(never)}`);
+      }
+    }
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private onTimeout(timer: TimerName): void {
+    if (timer === 'notification' || timer === 'finalize') onElectionTimeout(this, timer);
+    else if (this.leader) leaderOnTimeout(this, timer);
+    else if (this.learner) learnerOnTimeout(this, timer);
+  }
+
+  /** ServerStart: recover the durable state (newest snapshot + log replay), then look for a leader. */
+  private boot(): void {
+    const rec = this.disk.load();
+    for (const w of rec.warnings) this.log('warn', w);
+    this.db.reset(rec.data, rec.snapshotZxid);
+    for (const txn of rec.txns) this.db.apply(txn);
+    this.db.txnsSinceSnapshot = 0;
+    this.lastLoggedZxid = this.db.lastProcessedZxid;
+    const logEpoch = epochOf(this.lastLoggedZxid);
+    // A missing epoch file means a fresh dataDir (or one from before epochs were kept): derive it from the log.
+    this.currentEpoch = rec.currentEpoch ?? logEpoch;
+    this.acceptedEpoch = rec.acceptedEpoch ?? this.currentEpoch;
+    if (logEpoch > this.currentEpoch)
+      this.log('warn', `log holds epoch ${logEpoch} txns but currentEpoch is ${this.currentEpoch} (crash between sync and NEWLEADER)`);
+    this.emit('ServerStart', { params: { snapshotZxid: zxidHex(rec.snapshotZxid), replayed: rec.txns.length } }, true);
+    lookForLeader(this);
+  }
+
+  // ---- role changes ----
+
+  /** Leave LEADING/FOLLOWING/OBSERVING: drop the role's connections, apply every logged txn, start FLE. */
+  becomeLooking(): void {
+    if (this.leader) leaderShutdown(this);
+    if (this.learner) learnerShutdown(this);
+    this.leader = null;
+    this.learner = null;
+    this.cancelTimer('leaderTick');
+    this.cancelTimer('leaderInit');
+    this.cancelTimer('learnerTimeout');
+    this.state = 'LOOKING';
+    lookForLeader(this);
+  }
+
+  // ---- durable state ----
+
+  setAcceptedEpoch(epoch: number): void {
+    this.disk.writeEpoch('acceptedEpoch', epoch);
+    this.acceptedEpoch = epoch;
+    this.emitWrite('EpochFileWrite', { file: 'acceptedEpoch', value: epoch });
+  }
+
+  setCurrentEpoch(epoch: number): void {
+    this.disk.writeEpoch('currentEpoch', epoch);
+    this.currentEpoch = epoch;
+    this.emitWrite('EpochFileWrite', { file: 'currentEpoch', value: epoch });
+  }
+
+  logTxn(txn: Txn): void {
+    this.disk.append(txn);
+    this.lastLoggedZxid = txn.zxid;
+    this.emitWrite('TxnLogAppend', { zxid: zxidHex(txn.zxid) });
+  }
+
+  /** Apply a committed txn; answer the client if this server took the request; snapshot every snapCount. */
+  commitTxn(txn: Txn): void {
+    if (!this.db.apply(txn)) return;
+    if (txn.origin?.sid === this.myid) this.reply(txn.origin.req, { ok: true, zxid: txn.zxid });
+    if (this.db.txnsSinceSnapshot >= this.cfg.snapCount) {
+      this.db.txnsSinceSnapshot = 0;
+      this.disk.snapshot(this.db.lastProcessedZxid, this.db.entries());
+      this.emitWrite('SnapshotWrite', { zxid: zxidHex(this.db.lastProcessedZxid) });
+    }
+  }
+
+  // ---- sending ----
+
+  nextMsgId(): string {
+    return `${this.myid}:${++this.msgCount}`;
+  }
+
+  newConnId(): ConnId {
+    return `c${++this.connCount}`;
+  }
+
+  sendNotification(to: Sid, body: Omit<Notification, 'id' | 'from' | 'to' | 'type'>): Notification {
+    const msg: Notification = { id: this.nextMsgId(), from: this.myid, to, type: 'NOTIFICATION', ...body };
+    this.out.push({ kind: 'sendElection', msg });
+    if (this.cfg.trace) this.stepSends.push(traceMessage(msg));
+    return msg;
+  }
+
+  sendPacket(conn: ConnId, to: Sid, body: QuorumBody): void {
+    // PINGs are liveness only: they take no message number and are not traced (see impl/README.md).
+    const id = body.type === 'PING' ? `${this.myid}:0` : this.nextMsgId();
+    const msg = { id, from: this.myid, to, ...body } as QuorumPacket;
+    this.out.push({ kind: 'sendQuorum', conn, msg });
+    if (this.cfg.trace && body.type !== 'PING') this.stepSends.push(traceMessage(msg));
+  }
+
+  send(effect: Effect): void {
+    this.out.push(effect);
+  }
+
+  setTimer(timer: TimerName, ms: number): void {
+    this.out.push({ kind: 'setTimer', timer, ms });
+  }
+
+  cancelTimer(timer: TimerName): void {
+    this.out.push({ kind: 'cancelTimer', timer });
+  }
+
+  reply(req: number, result: { ok: true; zxid: number } | { ok: false; error: string }): void {
+    this.out.push({ kind: 'clientReply', req, result });
+  }
+
+  log(level: 'info' | 'warn', text: string): void {
+    this.out.push({ kind: 'log', level, text });
+  }
+
+  // ---- tracing ----
+
+  /** A protocol step: takes the sends made since the last event and the variables changed since then. */
+  emit(action: string, ev: { recv?: Notification | QuorumPacket; params?: Record<string, unknown> } = {}, allVars = false): void {
+    if (!this.cfg.trace) return;
+    const event: CoreTraceEvent = {
+      action,
+      ...(ev.params ? { params: ev.params } : {}),
+      ...(ev.recv ? { recv: traceMessage(ev.recv) } : {}),
+      ...(this.stepSends.length ? { send: this.stepSends } : {}),
+      post: this.changedVars(allVars),
+    };
+    this.stepSends = [];
+    this.out.push({ kind: 'trace', event });
+  }
+
+  /** A durable write, logged as its own event before the step that made it (whose sends wait for the fsync). */
+  emitWrite(action: string, params: Record<string, unknown>): void {
+    if (!this.cfg.trace) return;
+    this.out.push({ kind: 'trace', event: { action, params, post: this.changedVars(false) } });
+  }
+
+  private changedVars(all: boolean): Record<string, unknown> {
+    const vars = this.traceVars();
+    const post: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(vars)) {
+      const text = JSON.stringify(v);
+      if (all || this.traced[k] !== text) post[k] = v;
+      this.traced[k] = text;
+    }
+    return post;
+  }
+
+  private traceVars(): Record<string, unknown> {
+    const vote = (v: Vote | null) => v && { leader: v.leader, zxid: zxidHex(v.zxid), electionEpoch: v.electionEpoch, peerEpoch: v.peerEpoch };
+    const votes = (m: ReadonlyMap<Sid, { leader: Sid; zxid: number; electionEpoch: number; peerEpoch: number; state?: ServerState }>) =>
+      Object.fromEntries([...m].map(([s, v]) => [String(s), { ...vote(v), ...(v.state ? { state: v.state } : {}) }]));
+    const p = this.fle.proposal;
+    return {
+      state: this.state,
+      logicalclock: this.fle.logicalclock,
+      proposal: { leader: p.leader, zxid: zxidHex(p.zxid), peerEpoch: p.peerEpoch },
+      recvset: votes(this.fle.recvset),
+      outofelection: votes(this.fle.outofelection),
+      currentVote: vote(this.currentVote),
+      currentEpoch: this.currentEpoch,
+      acceptedEpoch: this.acceptedEpoch,
+      lastZxid: zxidHex(this.lastLoggedZxid),
+    };
+  }
+}
+
+/** The trace form of a message: zxids in hex, a SNAP's data replaced by its size. */
+export function traceMessage(msg: Notification | QuorumPacket): TraceMessage {
+  const out: Record<string, unknown> = { ...msg };
+  if ('zxid' in msg) out['zxid'] = zxidHex(msg.zxid);
+  if (msg.type === 'SNAP') {
+    delete out['data'];
+    out['size'] = msg.data.length;
+  }
+  return out as TraceMessage;
+}

@@ -1,0 +1,73 @@
+// LearnerHandler.syncFollower: how the leader brings a learner's history to its own. A pure decision over the
+// leader's committed-log window, then the packets: DIFF / TRUNC / SNAP, the committed txns the learner lacks
+// as PROPOSAL+COMMIT pairs, the outstanding proposals (startForwarding), and NEWLEADER.
+import type { QuorumPeer } from './peer.ts';
+import type { LearnerHandler } from './leader.ts';
+import { type Txn, type Zxid, counterOf, makeZxid, zxidHex } from './types.ts';
+
+export type SyncPlan =
+  | { readonly mode: 'DIFF'; readonly zxid: Zxid; readonly txns: readonly Txn[] }
+  | { readonly mode: 'TRUNC'; readonly zxid: Zxid; readonly txns: readonly Txn[] }
+  | { readonly mode: 'SNAP'; readonly zxid: Zxid };
+
+/**
+ * peerLastZxid: the learner's last logged zxid (from ACKEPOCH). committed: the leader's window, oldest first,
+ * ending at lastProcessed (the leader applies its whole log when it starts leading).
+ */
+export function planSync(peerLastZxid: Zxid, lastProcessed: Zxid, committed: readonly Txn[]): SyncPlan {
+  if (peerLastZxid === lastProcessed) return { mode: 'DIFF', zxid: peerLastZxid, txns: [] };
+  const min = committed[0]?.zxid;
+  const max = committed[committed.length - 1]?.zxid;
+  if (min === undefined || max === undefined) {
+    // No window (a leader fresh from a snapshot): only an empty or longer history can be handled without SNAP.
+    if (peerLastZxid > lastProcessed) return { mode: 'TRUNC', zxid: lastProcessed, txns: [] };
+    return { mode: 'SNAP', zxid: lastProcessed };
+  }
+  if (peerLastZxid > max) return { mode: 'TRUNC', zxid: max, txns: [] };
+  if (peerLastZxid < min) {
+    // Everything the learner has precedes the window: a DIFF works only if the window starts right after it,
+    // which we cannot know without the txn before min. SNAP, as ZooKeeper does without its on-disk log.
+    return { mode: 'SNAP', zxid: lastProcessed };
+  }
+  // queueCommittedProposals: find where the learner's history leaves ours.
+  let prev: Zxid | null = null;
+  for (let i = 0; i < committed.length; i++) {
+    const t = committed[i]!;
+    if (t.zxid < peerLastZxid) {
+      prev = t.zxid;
+      continue;
+    }
+    if (t.zxid === peerLastZxid) return { mode: 'DIFF', zxid: peerLastZxid, txns: committed.slice(i + 1) };
+    // The learner has a zxid we never committed. If it is the first of a new epoch (counter 0 never names
+    // a txn, so this means the learner only knows the epoch) a DIFF suffices; else roll it back to `prev`.
+    if (counterOf(peerLastZxid) === 0) return { mode: 'DIFF', zxid: peerLastZxid, txns: committed.slice(i) };
+    if (prev === null) return { mode: 'SNAP', zxid: lastProcessed };
+    return { mode: 'TRUNC', zxid: prev, txns: committed.slice(i) };
+  }
+  return { mode: 'DIFF', zxid: peerLastZxid, txns: [] };
+}
+
+/** LeaderSyncFollower: send the plan, forward what is in flight, then NEWLEADER. */
+export function syncFollower(p: QuorumPeer, h: LearnerHandler): void {
+  const leader = p.leader!;
+  const plan = planSync(h.peerLastZxid, p.db.lastProcessedZxid, p.db.committedLog());
+  if (plan.mode === 'SNAP') {
+    p.sendPacket(h.conn, h.sid, { type: 'SNAP', zxid: plan.zxid, data: p.db.entries() });
+  } else {
+    p.sendPacket(h.conn, h.sid, { type: plan.mode, zxid: plan.zxid });
+    for (const t of plan.txns) {
+      p.sendPacket(h.conn, h.sid, { type: 'PROPOSAL', zxid: t.zxid, op: t.op, origin: t.origin });
+      p.sendPacket(h.conn, h.sid, { type: 'COMMIT', zxid: t.zxid });
+    }
+  }
+  // startForwarding: a participant also gets the proposals not yet committed, and from now on every new one.
+  if (h.learnerType === 'participant') {
+    for (const prop of leader.outstanding.values()) {
+      p.sendPacket(h.conn, h.sid, { type: 'PROPOSAL', zxid: prop.txn.zxid, op: prop.txn.op, origin: prop.txn.origin });
+    }
+  }
+  h.phase = 'syncing';
+  h.tickOfNextAckDeadline = leader.tick + p.cfg.initLimit + p.cfg.syncLimit;
+  p.sendPacket(h.conn, h.sid, { type: 'NEWLEADER', zxid: makeZxid(leader.epoch, 0) });
+  p.emit('LeaderSyncFollower', { params: { peer: h.sid, mode: plan.mode, zxid: zxidHex(plan.zxid), peerLastZxid: zxidHex(h.peerLastZxid) } });
+}

@@ -1,0 +1,128 @@
+// Shared vocabulary of the protocol core: zxids, votes, transactions, and the inputs and effects that cross the
+// boundary between the deterministic core and the runtime that owns sockets, disks and clocks.
+import type { TraceMessage } from '../../traces/schema.ts';
+
+export type Sid = number;
+
+/** epoch << 32 | counter. Kept in a JS number: exact while epoch < 2^21, far beyond any real run. */
+export type Zxid = number;
+const TWO_32 = 0x1_0000_0000;
+export const makeZxid = (epoch: number, counter: number): Zxid => epoch * TWO_32 + counter;
+export const epochOf = (zxid: Zxid): number => Math.floor(zxid / TWO_32);
+export const counterOf = (zxid: Zxid): number => zxid % TWO_32;
+export const zxidHex = (zxid: Zxid): string => '0x' + zxid.toString(16);
+
+export type ServerState = 'LOOKING' | 'FOLLOWING' | 'LEADING' | 'OBSERVING';
+export type LearnerType = 'participant' | 'observer';
+
+/** FastLeaderElection's proposal: (proposedLeader, proposedZxid, proposedEpoch). */
+export interface Proposal {
+  readonly leader: Sid;
+  readonly zxid: Zxid;
+  readonly peerEpoch: number;
+}
+
+/** A vote as kept in recvset/outofelection and as QuorumPeer.currentVote. */
+export interface Vote extends Proposal {
+  readonly electionEpoch: number;
+}
+
+export interface RecvVote extends Vote {
+  readonly state: ServerState;
+}
+
+/** A state-machine operation. The key-value map is the stand-in for the znode tree. */
+export type Op =
+  | { readonly op: 'set'; readonly key: string; readonly value: string }
+  | { readonly op: 'del'; readonly key: string };
+
+/** Who asked for a write: the server holding the client's connection and its local request number. */
+export interface Origin {
+  readonly sid: Sid;
+  readonly req: number;
+}
+
+export interface Txn {
+  readonly zxid: Zxid;
+  readonly op: Op;
+  readonly origin?: Origin | undefined;
+}
+
+// ---- wire messages (validated in messages.ts; these are the shapes the core builds and reads) ----
+
+interface MsgBase {
+  readonly id: string;
+  readonly from: Sid;
+  readonly to: Sid;
+}
+
+export interface Notification extends MsgBase {
+  readonly type: 'NOTIFICATION';
+  readonly leader: Sid;
+  readonly zxid: Zxid;
+  readonly electionEpoch: number;
+  readonly state: ServerState;
+  readonly peerEpoch: number;
+}
+
+export type QuorumPacket = MsgBase &
+  (
+    | { readonly type: 'FOLLOWERINFO' | 'OBSERVERINFO'; readonly zxid: Zxid }
+    | { readonly type: 'LEADERINFO'; readonly zxid: Zxid }
+    | { readonly type: 'ACKEPOCH'; readonly epoch: number; readonly zxid: Zxid }
+    | { readonly type: 'DIFF' | 'TRUNC'; readonly zxid: Zxid }
+    | { readonly type: 'SNAP'; readonly zxid: Zxid; readonly data: ReadonlyArray<readonly [string, string]> }
+    | { readonly type: 'PROPOSAL' | 'INFORM'; readonly zxid: Zxid; readonly op: Op; readonly origin?: Origin | undefined }
+    | { readonly type: 'COMMIT' | 'ACK' | 'NEWLEADER'; readonly zxid: Zxid }
+    | { readonly type: 'UPTODATE' | 'PING' }
+    | { readonly type: 'REQUEST'; readonly op: Op; readonly origin: Origin }
+  );
+export type QuorumPacketType = QuorumPacket['type'];
+
+/** Distributes Omit over a union, so each packet keeps its own fields. */
+export type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type QuorumBody = DistOmit<QuorumPacket, 'id' | 'from' | 'to'>;
+
+// ---- the core's boundary ----
+
+/** A connection on the quorum port. The runtime names accepted ones, the core names the ones it opens. */
+export type ConnId = string;
+
+export type TimerName = 'notification' | 'finalize' | 'leaderTick' | 'leaderInit' | 'learnerTimeout';
+
+export type Input =
+  | { readonly kind: 'boot' }
+  | { readonly kind: 'election'; readonly msg: Notification }
+  | { readonly kind: 'quorum'; readonly conn: ConnId; readonly msg: QuorumPacket }
+  | { readonly kind: 'quorumClosed'; readonly conn: ConnId; readonly reason: string }
+  | { readonly kind: 'leaderConnected'; readonly conn: ConnId }
+  | { readonly kind: 'timeout'; readonly timer: TimerName }
+  /** The runtime made the txn log durable up to zxid (fed back after an `afterSync` effect). */
+  | { readonly kind: 'logSynced'; readonly zxid: Zxid }
+  | { readonly kind: 'clientWrite'; readonly req: number; readonly op: Op };
+
+export type ClientResult =
+  | { readonly ok: true; readonly zxid: Zxid }
+  | { readonly ok: false; readonly error: string };
+
+export type Effect =
+  | { readonly kind: 'sendElection'; readonly msg: Notification }
+  | { readonly kind: 'sendQuorum'; readonly conn: ConnId; readonly msg: QuorumPacket }
+  | { readonly kind: 'connectLeader'; readonly conn: ConnId; readonly sid: Sid }
+  | { readonly kind: 'closeQuorum'; readonly conn: ConnId; readonly reason: string }
+  | { readonly kind: 'setTimer'; readonly timer: TimerName; readonly ms: number }
+  | { readonly kind: 'cancelTimer'; readonly timer: TimerName }
+  /** Make the txn log durable, then feed `logSynced` back. Sends queued before it leave only after the fsync. */
+  | { readonly kind: 'sync'; readonly zxid: Zxid }
+  | { readonly kind: 'clientReply'; readonly req: number; readonly result: ClientResult }
+  | { readonly kind: 'trace'; readonly event: CoreTraceEvent }
+  | { readonly kind: 'log'; readonly level: 'info' | 'warn'; readonly text: string };
+
+/** A trace event before the runtime stamps it with seq, sid and time. */
+export interface CoreTraceEvent {
+  readonly action: string;
+  readonly params?: Record<string, unknown>;
+  readonly recv?: TraceMessage;
+  readonly send?: TraceMessage[];
+  readonly post?: Record<string, unknown>;
+}
