@@ -1,0 +1,243 @@
+// Breadth-first search, level by level. The coordinator (this file, main thread) cuts the current level into
+// chunks and hands them to the threads; each thread expands its chunks against the shared fingerprint table
+// and keeps the new states for the next level. A level ends when every chunk is done, so every state of
+// level d is found before any of level d+1: the first violation found is at the least depth, whatever the
+// number of threads, and the distinct states found are the same set. Between chunks the coordinator grows
+// the table, watches memory, reports progress and stops the search on a violation or a limit.
+import type { Property } from '../spec/model.ts';
+import type { ExpandResult, Found } from './expander.ts';
+import { STOP } from './expander.ts';
+import { FingerprintTable, GROW_LOAD, GROWTH } from './fingerprint-table.ts';
+import { FrontierWriter, segmentBytes, type Chunk, type Segment } from './frontier.ts';
+import { SharedInterner } from './interner.ts';
+import type { AnySpec, SpecSource } from './spec-source.ts';
+import { createStateCodec } from './state-codec.ts';
+import { startThreads, type SearchThread } from './threads.ts';
+
+export interface BfsOptions {
+  readonly source: SpecSource;
+  readonly spec: AnySpec;
+  readonly properties: readonly Property<unknown>[];
+  readonly depth: number;
+  readonly maxStates: number | null;
+  readonly workers: number;
+  readonly maxMemoryBytes: number;
+  readonly onProgress?: (p: BfsProgress) => void;
+}
+
+export interface BfsProgress {
+  readonly distinct: number;
+  readonly generated: number;
+  readonly queue: number;
+  readonly depth: number;
+}
+
+export type StopReason = 'violation' | 'max-states' | 'max-memory';
+
+/** A path from an initial state: its index in spec.init(), then a successor index per step. */
+export interface StatePath {
+  readonly init: number;
+  readonly steps: readonly number[];
+}
+
+export interface PropertyHit {
+  readonly depth: number;
+  readonly path: StatePath;
+  readonly message: string | null;
+}
+
+export interface BfsOutcome {
+  readonly generated: number;
+  readonly distinct: number;
+  /** The deepest level holding a state. */
+  readonly depthReached: number;
+  /** Every reachable state was explored before the depth bound (or the search stopped). */
+  readonly exhausted: boolean;
+  readonly stopReason: StopReason | null;
+  readonly fired: ReadonlyMap<string, number>;
+  readonly firstReached: ReadonlyMap<string, number>;
+  /** Per selected property: the violation (invariant) or first witness (reachability) found, if any. */
+  readonly hits: readonly (PropertyHit | null)[];
+  readonly tableBytes: number;
+  readonly parentBytes: number;
+  readonly peakFrontierBytes: number;
+}
+
+interface LevelEntry {
+  readonly globalStart: number;
+  readonly count: number;
+  /** -1: the initial states, held by the coordinator. */
+  readonly thread: number;
+  readonly localStart: number;
+}
+
+export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
+  const { spec, properties } = opts;
+  const interner = new SharedInterner();
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  let table = new FingerprintTable(FingerprintTable.capacityFor(1024), opts.workers > 1);
+  const fired = new Map<string, number>(spec.actionKinds.map((k) => [k, 0]));
+  const firstReached = new Map<string, number>(spec.actionKinds.map((k) => [k, 0]));
+  const hits: (PropertyHit | null)[] = properties.map(() => null);
+  const entries: LevelEntry[] = [];
+  const initIndexOf: number[] = [];
+  let generated = 0;
+  let distinct = 0;
+  let stopReason: StopReason | null = null;
+  let peakFrontierBytes = 0;
+  let parentBytes = 0;
+
+  // Level 0: the initial states, checked and stored by the coordinator.
+  const codec = createStateCodec(interner);
+  const writer = new FrontierWriter();
+  spec.init().forEach((state, i) => {
+    generated++;
+    const len = codec.encode(state);
+    if (!table.insert(codec.fpHi(), codec.fpLo())) return;
+    writer.append(codec.scratch(), len);
+    initIndexOf.push(i);
+    distinct++;
+    properties.forEach((p, k) => {
+      const bad = p.kind === 'invariant' ? !p.check(state) : p.check(state);
+      if (bad && hits[k] === null) hits[k] = { depth: 0, path: { init: i, steps: [] }, message: p.explain?.(state) ?? null };
+    });
+  });
+  entries.push({ globalStart: 0, count: distinct, thread: -1, localStart: 0 });
+  if (properties.some((p, k) => p.kind === 'invariant' && hits[k] !== null)) stopReason = 'violation';
+
+  const threads = await startThreads(opts.workers, spec, {
+    source: opts.source,
+    propertyNames: properties.map((p) => p.name),
+    interner,
+    table,
+    stop,
+  });
+
+  let level: { segments: Segment[]; globalStart: number } = { segments: writer.takeSegments(), globalStart: 0 };
+  let depth = 0;
+  let nextId = distinct;
+
+  async function pathTo(found: Found): Promise<StatePath> {
+    const steps = [found.succ];
+    let id = found.parent;
+    for (;;) {
+      const e = entries.find((x) => id >= x.globalStart && id < x.globalStart + x.count)!;
+      if (e.thread < 0) return { init: initIndexOf[id - e.globalStart]!, steps: steps.reverse() };
+      const link = await threads[e.thread]!.parent(e.localStart + id - e.globalStart);
+      steps.push(link.succ);
+      id = link.parent;
+    }
+  }
+
+  function merge(r: ExpandResult): void {
+    generated += r.generated;
+    distinct += r.distinct;
+    const kinds = [...spec.actionKinds, ...r.extraKinds];
+    r.fired.forEach((n, k) => fired.set(kinds[k]!, (fired.get(kinds[k]!) ?? 0) + n));
+    r.firstReached.forEach((n, k) => firstReached.set(kinds[k]!, (firstReached.get(kinds[k]!) ?? 0) + n));
+  }
+
+  async function record(found: Found, d: number): Promise<void> {
+    const prev = hits[found.prop];
+    if (prev !== null && prev !== undefined && prev.depth <= d) return;
+    hits[found.prop] = { depth: d, path: await pathTo(found), message: found.message };
+  }
+
+  try {
+    while (stopReason === null && depth < opts.depth && level.segments.length > 0) {
+      const levelCount = level.segments.reduce((n, s) => n + s.count, 0);
+      const chunkSize = threads.length === 1 ? 8192 : Math.max(64, Math.min(4096, Math.ceil(levelCount / (threads.length * 16))));
+      const queue: Chunk[] = [];
+      let idBase = level.globalStart;
+      for (const segment of level.segments) {
+        for (let from = 0; from < segment.count; from += chunkSize) {
+          queue.push({ segment, idBase, from, to: Math.min(segment.count, from + chunkSize) });
+        }
+        idBase += segment.count;
+      }
+      let remaining = levelCount;
+      const distinctBefore = distinct;
+      const idle = threads.map((_, i) => i);
+      const inflight = new Map<number, Promise<{ t: number; chunk: Chunk; r: ExpandResult }>>();
+      const violations: Found[] = [];
+      let pausing = false;
+      while (queue.length > 0 || inflight.size > 0) {
+        while (!pausing && stopReason === null && idle.length > 0 && queue.length > 0) {
+          const t = idle.pop()!;
+          const chunk = queue.shift()!;
+          inflight.set(t, threads[t]!.expand(chunk).then((r) => ({ t, chunk, r })));
+        }
+        if (inflight.size === 0) {
+          if (pausing && stopReason === null) {
+            const bigger = await growTable(table, threads, opts.maxMemoryBytes);
+            if (bigger === null) stopReason = 'max-memory';
+            else table = bigger;
+            pausing = false;
+            continue;
+          }
+          break; // stopped with chunks left
+        }
+        const { t, chunk, r } = await Promise.race(inflight.values());
+        inflight.delete(t);
+        idle.push(t);
+        merge(r);
+        remaining -= r.processed;
+        if (r.processed < chunk.to - chunk.from) queue.unshift({ ...chunk, from: chunk.from + r.processed });
+        if (r.violation !== null) violations.push(r.violation);
+        for (const w of r.witnesses) if (hits[w.prop] === null) await record(w, depth + 1);
+        if (violations.length > 0) stopReason = 'violation';
+        else if (opts.maxStates !== null && distinct >= opts.maxStates) stopReason = 'max-states';
+        else if (process.memoryUsage.rss() > opts.maxMemoryBytes) stopReason = 'max-memory';
+        if (stopReason !== null) Atomics.store(stop, STOP, 1);
+        if (table.count >= table.capacity * GROW_LOAD) pausing = true;
+        opts.onProgress?.({ distinct, generated, queue: remaining + distinct - distinctBefore, depth });
+      }
+      // The violation with the least (parent, successor) among those found: deterministic for one thread.
+      violations.sort((a, b) => a.parent - b.parent || a.succ - b.succ);
+      if (violations[0] !== undefined) await record(violations[0], depth + 1);
+      const next: Segment[] = [];
+      parentBytes = 0;
+      const levelStart = nextId;
+      for (let t = 0; t < threads.length; t++) {
+        const out = await threads[t]!.endLevel();
+        entries.push({ globalStart: nextId, count: out.count, thread: t, localStart: out.localStart });
+        parentBytes += out.parentBytes;
+        nextId += out.count;
+        next.push(...out.segments);
+      }
+      peakFrontierBytes = Math.max(peakFrontierBytes, segmentBytes(level.segments) + segmentBytes(next));
+      if (nextId > levelStart) depth++;
+      level = { segments: next, globalStart: levelStart };
+    }
+  } finally {
+    await Promise.all(threads.map((t) => t.close()));
+  }
+  return {
+    generated,
+    distinct,
+    depthReached: depth,
+    exhausted: stopReason === null && level.segments.length === 0,
+    stopReason,
+    fired,
+    firstReached,
+    hits,
+    tableBytes: table.bytes,
+    parentBytes: parentBytes + initIndexOf.length * 4,
+    peakFrontierBytes,
+  };
+}
+
+/** Grow the table while every thread is idle; null when the memory limit leaves no room for a bigger one. */
+async function growTable(table: FingerprintTable, threads: SearchThread[], maxMemoryBytes: number): Promise<FingerprintTable | null> {
+  const extra = Math.ceil(table.capacity * GROWTH) * 8;
+  if (process.memoryUsage.rss() + extra > maxMemoryBytes) return null;
+  let bigger: FingerprintTable;
+  try {
+    bigger = table.grown();
+  } catch (e) {
+    if (e instanceof RangeError) return null; // the allocation itself failed
+    throw e;
+  }
+  await Promise.all(threads.map((t) => t.setTable(bigger)));
+  return bigger;
+}

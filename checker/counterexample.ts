@@ -1,0 +1,97 @@
+// A counterexample as people read it: the path re-executed through the spec, and for each step the action,
+// its server, the message it consumed and those it sent (spec.describe), and every server variable it changed
+// (spec.serverVars before and after).
+import { isDeepStrictEqual } from 'node:util';
+import type { MessageView, PropertyKind } from '../spec/model.ts';
+import type { StatePath } from './bfs.ts';
+import { replay } from './replay.ts';
+import type { AnySpec } from './spec-source.ts';
+
+export interface VarChange {
+  readonly sid: number;
+  readonly name: string;
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+export interface CounterexampleStep {
+  readonly step: number;
+  readonly kind: string;
+  readonly sid: number;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly recv: MessageView | null;
+  readonly send: readonly MessageView[];
+  readonly changes: readonly VarChange[];
+}
+
+export interface Counterexample {
+  readonly property: string;
+  readonly kind: PropertyKind;
+  /** The property's explanation of the last state, when it has one. */
+  readonly message: string | null;
+  readonly path: StatePath;
+  readonly steps: readonly CounterexampleStep[];
+  /** The trace file written for it, once written. */
+  traceFile: string | null;
+}
+
+export function buildCounterexample(spec: AnySpec, property: string, path: StatePath): Counterexample {
+  const prop = spec.properties.find((p) => p.name === property);
+  if (prop === undefined) throw new Error(`no property ${property}`);
+  const replayed = replay(spec, { init: path.init, steps: path.steps });
+  const steps: CounterexampleStep[] = [];
+  for (let i = 1; i < replayed.length; i++) {
+    const before = replayed[i - 1]!.state;
+    const { action, state: after } = replayed[i]!;
+    const view = spec.describe(before, action!, after);
+    steps.push({ step: i, kind: view.kind, sid: view.sid, params: view.params, recv: view.recv, send: view.send, changes: changedVars(spec, before, after) });
+  }
+  const last = replayed[replayed.length - 1]!.state;
+  const holds = prop.check(last);
+  if (prop.kind === 'invariant' ? holds : !holds) {
+    throw new Error(`internal: the rebuilt path does not end in a ${prop.kind === 'invariant' ? 'violation' : 'witness'} of ${property}`);
+  }
+  return { property, kind: prop.kind, message: prop.explain?.(last) ?? null, path, steps, traceFile: null };
+}
+
+/** The server variables that differ between two states, server by server, in the spec's order. */
+export function changedVars(spec: AnySpec, before: unknown, after: unknown): VarChange[] {
+  const out: VarChange[] = [];
+  for (const { sid } of spec.servers) {
+    const b = spec.serverVars(before, sid);
+    const a = spec.serverVars(after, sid);
+    for (const name of new Set([...Object.keys(b), ...Object.keys(a)])) {
+      if (!isDeepStrictEqual(b[name], a[name])) out.push({ sid, name, before: b[name], after: a[name] });
+    }
+  }
+  return out;
+}
+
+/** `NOTIFICATION 2->1 {leader:2, zxid:0x100000001, ...}` */
+export function formatMessage(m: MessageView): string {
+  const fields = Object.entries(m.fields).map(([k, v]) => `${k}:${compact(v)}`);
+  return `${m.type} ${m.from}->${m.to}` + (fields.length > 0 ? ` {${fields.join(', ')}}` : '');
+}
+
+/** JSON without quotes around keys and plain strings: short enough to read in a terminal. */
+export function compact(v: unknown): string {
+  if (typeof v === 'string') return /^[\w.:-]+$/.test(v) ? v : JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(compact).join(', ')}]`;
+  if (typeof v === 'object' && v !== null) return `{${Object.entries(v).map(([k, x]) => `${k}:${compact(x)}`).join(', ')}}`;
+  return String(v);
+}
+
+export function formatCounterexample(cx: Counterexample): string[] {
+  const lines = [`Counterexample for ${cx.property} (${cx.steps.length} steps, from initial state ${cx.path.init}):`];
+  for (const s of cx.steps) {
+    const params = Object.entries(s.params).map(([k, v]) => `${k}=${compact(v)}`).join(' ');
+    lines.push(`  ${String(s.step).padStart(3)}. ${s.kind} server ${s.sid}${params === '' ? '' : ` (${params})`}`);
+    if (s.recv !== null) lines.push(`       recv ${formatMessage(s.recv)}`);
+    for (const m of s.send) lines.push(`       send ${formatMessage(m)}`);
+    for (const c of s.changes) lines.push(`       server ${c.sid} ${c.name}: ${compact(c.before)} -> ${compact(c.after)}`);
+  }
+  const what = cx.kind === 'invariant' ? 'violates' : 'witnesses';
+  lines.push(`  The last state ${what} ${cx.property}${cx.message === null ? '.' : `: ${cx.message}`}`);
+  if (cx.traceFile !== null) lines.push(`  Trace written to ${cx.traceFile}`);
+  return lines;
+}

@@ -1,0 +1,158 @@
+// One thread's share of the breadth-first search: take a chunk of the current level, decode each state,
+// enumerate its successors, keep the ones whose fingerprint is new (bytes for the next level, parent link for
+// counterexamples) and check the properties on them. The same code runs in the main thread (one worker) and in
+// each worker thread; the coordinator (bfs.ts) hands out chunks and merges the results.
+import type { ActionBase, Property } from '../spec/model.ts';
+import type { FingerprintTable } from './fingerprint-table.ts';
+import { FrontierWriter, type Chunk, type Segment } from './frontier.ts';
+import type { SharedInterner } from './interner.ts';
+import { MAX_SUCCESSORS, ParentStore } from './parent-store.ts';
+import type { AnySpec } from './spec-source.ts';
+import { createStateCodec, findNotPlainData, NotPlainDataError, type StateCodec } from './state-codec.ts';
+
+/** A state that violates an invariant or witnesses a reachability property: reached by `succ` from `parent`. */
+export interface Found {
+  readonly prop: number;
+  readonly parent: number;
+  readonly succ: number;
+  readonly message: string | null;
+}
+
+export interface ExpandResult {
+  /** Records of the chunk processed; fewer than asked when the table filled up or the search was stopped. */
+  readonly processed: number;
+  readonly generated: number;
+  readonly distinct: number;
+  /** Per action kind (spec.actionKinds, then `extraKinds`): transitions, and transitions to a new state. */
+  readonly fired: number[];
+  readonly firstReached: number[];
+  /** Kinds this thread met that spec.actionKinds does not list. */
+  readonly extraKinds: string[];
+  readonly violation: Found | null;
+  readonly witnesses: Found[];
+}
+
+export interface LevelOutput {
+  readonly segments: Segment[];
+  /** Index in this thread's parent store of the first new state of the level. */
+  readonly localStart: number;
+  readonly count: number;
+  /** Bytes this thread holds for parent links (all levels so far). */
+  readonly parentBytes: number;
+}
+
+/** Stop flag shared with the coordinator: non-zero once the search must end (violation, limit). */
+export const STOP = 0;
+
+export class Expander {
+  readonly codec: StateCodec;
+  readonly parents = new ParentStore();
+  private readonly writer = new FrontierWriter();
+  private readonly kindIndex = new Map<string, number>();
+  private readonly kinds: string[];
+  private levelStart = 0;
+  /** Reachability properties this thread still looks for. */
+  private readonly open: Set<number>;
+
+  constructor(
+    private readonly spec: AnySpec,
+    private readonly properties: readonly Property<unknown>[],
+    interner: SharedInterner,
+    private table: FingerprintTable,
+    private readonly stop: Int32Array,
+  ) {
+    this.codec = createStateCodec(interner);
+    this.kinds = [...spec.actionKinds];
+    this.kinds.forEach((k, i) => this.kindIndex.set(k, i));
+    this.open = new Set(properties.flatMap((p, i) => (p.kind === 'reachability' ? [i] : [])));
+  }
+
+  setTable(table: FingerprintTable): void {
+    this.table = table;
+  }
+
+  expand(chunk: Chunk): ExpandResult {
+    const { segment, idBase, from, to } = chunk;
+    const bytes = new Uint8Array(segment.bytes);
+    const offsets = new Uint32Array(segment.offsets);
+    const codec = this.codec;
+    const table = this.table;
+    const fired = new Array<number>(this.kinds.length).fill(0);
+    const firstReached = new Array<number>(this.kinds.length).fill(0);
+    const witnesses: Found[] = [];
+    let violation: Found | null = null;
+    let generated = 0;
+    let distinct = 0;
+    let i = from;
+    while (i < to) {
+      const state = codec.decode(bytes, offsets[i]!, offsets[i + 1]!);
+      const succs = this.spec.next(state);
+      if (succs.length > MAX_SUCCESSORS) throw new Error(`a state has ${succs.length} successors (at most ${MAX_SUCCESSORS})`);
+      const parent = idBase + i;
+      for (let j = 0; j < succs.length; j++) {
+        const { action, state: next } = succs[j]!;
+        let k = this.kindIndex.get(action.kind);
+        if (k === undefined) k = this.addKind(action, fired, firstReached);
+        fired[k]!++;
+        generated++;
+        const len = this.encode(next, action);
+        if (!table.insert(codec.fpHi(), codec.fpLo())) continue;
+        firstReached[k]!++;
+        distinct++;
+        this.writer.append(codec.scratch(), len);
+        this.parents.push(parent, j);
+        const found = this.checkProperties(next, parent, j, witnesses);
+        if (found !== null && violation === null) violation = found;
+      }
+      i++;
+      if (violation !== null) {
+        Atomics.store(this.stop, STOP, 1);
+        break;
+      }
+      if (Atomics.load(this.stop, STOP) !== 0 || table.count >= table.stopAt) break;
+    }
+    const extraKinds = this.kinds.slice(this.spec.actionKinds.length);
+    return { processed: i - from, generated, distinct, fired, firstReached, extraKinds, violation, witnesses };
+  }
+
+  /** The new states found since the last call: the next level's share of this thread. */
+  endLevel(): LevelOutput {
+    const count = this.writer.count;
+    const out = { segments: this.writer.takeSegments(), localStart: this.levelStart, count, parentBytes: this.parents.bytes };
+    this.levelStart += count;
+    return out;
+  }
+
+  private encode(state: unknown, action: ActionBase): number {
+    try {
+      return this.codec.encode(state);
+    } catch (e) {
+      if (!(e instanceof NotPlainDataError)) throw e;
+      const where = findNotPlainData(state) ?? e.message;
+      throw new Error(`the successor by ${action.kind} of server ${action.sid} is not plain data: ${where}`);
+    }
+  }
+
+  private checkProperties(state: unknown, parent: number, succ: number, witnesses: Found[]): Found | null {
+    const props = this.properties;
+    for (let p = 0; p < props.length; p++) {
+      const prop = props[p]!;
+      if (prop.kind === 'invariant') {
+        if (!prop.check(state)) return { prop: p, parent, succ, message: prop.explain?.(state) ?? null };
+      } else if (this.open.has(p) && prop.check(state)) {
+        this.open.delete(p);
+        witnesses.push({ prop: p, parent, succ, message: null });
+      }
+    }
+    return null;
+  }
+
+  private addKind(action: ActionBase, fired: number[], firstReached: number[]): number {
+    const k = this.kinds.length;
+    this.kinds.push(action.kind);
+    this.kindIndex.set(action.kind, k);
+    fired.push(0);
+    firstReached.push(0);
+    return k;
+  }
+}

@@ -1,0 +1,153 @@
+// The command line of `npm run check`: parsed with node:util parseArgs, validated with zod, turned into a
+// CheckConfig. Every problem becomes a UsageError with one line naming the flag and what is wrong.
+//
+// Flags that map to a spec option are listed in SPEC_FLAGS: adding one (ZAB's --txns, --crashes...) is one
+// entry there.
+import { availableParallelism, totalmem } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { z } from 'zod';
+import { DEFAULT_SPEC_EXPORT, DEFAULT_SPEC_MODULE, type SpecSource } from './spec-source.ts';
+
+export class UsageError extends Error {}
+
+const int = (min: number, max: number) => z.coerce.number().int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+
+/** Flags whose value goes into the spec's options under the same name. */
+export const SPEC_FLAGS = [
+  { flag: 'nodes', schema: int(2, 7), default: 3, help: 'participants (voting servers), 2 to 7' },
+  { flag: 'observers', schema: int(0, 7), default: 0, help: 'observers (non-voting servers)' },
+] as const;
+
+export const DEFAULT_DEPTH = 30;
+export const DEFAULT_SIMULATION_DEPTH = 500;
+export const DEFAULT_WALKS = 1000;
+export const DEFAULT_OUT = 'traces/counterexamples';
+
+export interface SimulationConfig {
+  readonly walks: number;
+  readonly seed: number;
+  readonly seedGiven: boolean;
+}
+
+export interface CheckConfig {
+  readonly help: boolean;
+  readonly source: SpecSource;
+  /** The properties named with --invariant, or null for the spec's defaults. */
+  readonly propertyNames: readonly string[] | null;
+  readonly depth: number;
+  readonly maxStates: number | null;
+  readonly workers: number;
+  readonly maxMemoryBytes: number;
+  readonly json: boolean;
+  readonly simulate: SimulationConfig | null;
+  readonly out: string;
+}
+
+const OPTIONS = {
+  ...Object.fromEntries(SPEC_FLAGS.map((f) => [f.flag, { type: 'string' }])),
+  depth: { type: 'string' },
+  'max-states': { type: 'string' },
+  invariant: { type: 'string', multiple: true },
+  mutation: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  workers: { type: 'string' },
+  'max-memory': { type: 'string' },
+  simulate: { type: 'boolean' },
+  walks: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  spec: { type: 'string' },
+} satisfies ParseArgsConfig['options'];
+
+export function defaultMaxMemoryBytes(): number {
+  return Math.floor(totalmem() * 0.75);
+}
+
+/** "4G", "512M", "1.5GiB", "100000000": bytes. */
+export function parseBytes(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
+  if (m === null) return null;
+  const scale = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * scale);
+}
+
+function value<T>(flag: string, schema: z.ZodType<T>, raw: unknown): T {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new UsageError(`--${flag}: ${r.error.issues[0]?.message ?? 'invalid value'} (got ${JSON.stringify(raw)})`);
+  return r.data;
+}
+
+export function parseFlags(argv: readonly string[]): CheckConfig {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message.split('\n')[0]! : String(e));
+  }
+  const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const options: Record<string, unknown> = {};
+  for (const f of SPEC_FLAGS) options[f.flag] = v[f.flag] === undefined ? f.default : value(f.flag, f.schema, v[f.flag]);
+  options['mutations'] = (v['mutation'] as string[] | undefined) ?? [];
+
+  const [module, exportName] = ((v['spec'] as string | undefined) ?? `${DEFAULT_SPEC_MODULE}#${DEFAULT_SPEC_EXPORT}`).split('#');
+  const simulate = v['simulate'] === true;
+  for (const flag of ['walks', 'seed']) {
+    if (v[flag] !== undefined && !simulate) throw new UsageError(`--${flag} only applies with --simulate`);
+  }
+  if (simulate && v['max-states'] !== undefined) throw new UsageError('--max-states does not apply with --simulate (use --walks)');
+  const maxMemory = v['max-memory'] === undefined ? defaultMaxMemoryBytes() : parseBytes(v['max-memory'] as string);
+  if (maxMemory === null || maxMemory < 64 * 2 ** 20) {
+    throw new UsageError(`--max-memory: expected a size of at least 64M such as 512M or 4G (got ${JSON.stringify(v['max-memory'])})`);
+  }
+  const seedGiven = v['seed'] !== undefined;
+  return {
+    help: v['help'] === true,
+    source: { module: module!, exportName: exportName ?? DEFAULT_SPEC_EXPORT, options },
+    propertyNames: (v['invariant'] as string[] | undefined) ?? null,
+    depth:
+      v['depth'] === undefined ? (simulate ? DEFAULT_SIMULATION_DEPTH : DEFAULT_DEPTH) : value('depth', int(0, 1_000_000), v['depth']),
+    maxStates: v['max-states'] === undefined ? null : value('max-states', int(1, 2 ** 32 - 2), v['max-states']),
+    workers: v['workers'] === undefined ? availableParallelism() : value('workers', int(1, 256), v['workers']),
+    maxMemoryBytes: maxMemory,
+    json: v['json'] === true,
+    simulate: simulate
+      ? {
+          walks: v['walks'] === undefined ? DEFAULT_WALKS : value('walks', int(1, 2 ** 31 - 1), v['walks']),
+          seed: seedGiven ? value('seed', int(0, 2 ** 32 - 1), v['seed']) : Math.floor(Math.random() * 2 ** 32),
+          seedGiven,
+        }
+      : null,
+    out: (v['out'] as string | undefined) ?? DEFAULT_OUT,
+  };
+}
+
+export function helpText(mutations: Readonly<Record<string, string>>): string {
+  const lines = [
+    'Usage: npm run check -- [flags]',
+    '',
+    'Explores every state of the spec breadth-first (or by random walks with --simulate) and checks its properties.',
+    '',
+    ...SPEC_FLAGS.map((f) => `  --${f.flag} N`.padEnd(26) + `${f.help} (default ${f.default})`),
+    '  --depth D'.padEnd(26) + `steps from the initial state: BFS bound (default ${DEFAULT_DEPTH}), walk length with --simulate (default ${DEFAULT_SIMULATION_DEPTH})`,
+    '  --max-states N'.padEnd(26) + 'stop after this many distinct states',
+    '  --invariant NAME'.padEnd(26) + "check this property (repeatable); default: the spec's default properties",
+    '  --mutation NAME'.padEnd(26) + 'break the spec on purpose, to see the checker catch it (repeatable)',
+    '  --workers N'.padEnd(26) + `threads (default: ${availableParallelism()}, the number of cores)`,
+    '  --max-memory SIZE'.padEnd(26) + `stop cleanly before the process uses more (default ${Math.round(defaultMaxMemoryBytes() / 2 ** 30)}G, 3/4 of RAM)`,
+    '  --simulate'.padEnd(26) + 'random walks instead of exhaustive search',
+    '  --walks N'.padEnd(26) + `number of walks with --simulate (default ${DEFAULT_WALKS})`,
+    '  --seed S'.padEnd(26) + 'seed of the walks, 0 to 2^32-1 (default: random, printed)',
+    '  --out DIR'.padEnd(26) + `where counterexample traces go (default ${DEFAULT_OUT})`,
+    '  --json'.padEnd(26) + 'print the result as one JSON object',
+    '  --spec FILE#EXPORT'.padEnd(26) + `another spec module and builder (default ${DEFAULT_SPEC_MODULE}#${DEFAULT_SPEC_EXPORT})`,
+    '  --help'.padEnd(26) + 'this text',
+    '',
+    'Mutations:',
+    ...(Object.keys(mutations).length === 0 ? ['  (none)'] : Object.entries(mutations).map(([k, d]) => `  ${k.padEnd(14)}${d}`)),
+    '',
+    'Exit status: 0 every property holds, 1 a violation or a reachability property not reached, 2 bad usage.',
+    'See checker/README.md.',
+  ];
+  return lines.join('\n');
+}

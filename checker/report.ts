@@ -1,0 +1,84 @@
+// Prints a RunResult: a human summary (text) or the whole result as one JSON object (--json).
+import { compact, formatCounterexample } from './counterexample.ts';
+import type { RunResult } from './run.ts';
+
+const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+
+export function formatBytes(b: number): string {
+  if (b >= 2 ** 30) return `${(b / 2 ** 30).toFixed(2)} GiB`;
+  if (b >= 2 ** 20) return `${(b / 2 ** 20).toFixed(1)} MiB`;
+  if (b >= 2 ** 10) return `${(b / 2 ** 10).toFixed(1)} KiB`;
+  return `${b} B`;
+}
+
+export function formatText(r: RunResult): string {
+  const lines: string[] = [];
+  lines.push(`${r.spec}`);
+  lines.push(`  params: ${Object.entries(r.params).map(([k, v]) => `${k}=${compact(v)}`).join(' ')}`);
+  const b = r.bounds;
+  if (r.mode === 'bfs') {
+    lines.push(`  bounds: depth ${b.depth}${b.maxStates === null ? '' : `, max-states ${n(b.maxStates)}`}, workers ${b.workers}, max-memory ${formatBytes(b.maxMemoryBytes)}`);
+    lines.push(`States: ${n(r.distinct!)} distinct, ${n(r.generated)} generated, depth reached ${r.depthReached}`);
+    lines.push(`  ${searchEnd(r)}`);
+    lines.push(`Time: ${r.wallSeconds.toFixed(2)} s, ${n(r.statesPerSecond)} distinct states/s`);
+    lines.push(`Fingerprint collision probability (TLC's optimistic estimate): ${r.collisionProbability!.toExponential(1)}`);
+    const m = r.memory;
+    lines.push(
+      `Memory: ${m.bytesPerState === null ? '-' : m.bytesPerState.toFixed(1)} bytes per visited state ` +
+        `(fingerprints ${formatBytes(m.tableBytes!)}, parent links ${formatBytes(m.parentBytes!)}), ` +
+        `peak frontier ${formatBytes(m.peakFrontierBytes!)}, peak RSS ${formatBytes(m.peakRssBytes)}`,
+    );
+  } else {
+    lines.push(`  bounds: ${n(b.walks!)} walks of up to ${b.depth} steps, seed ${b.seed}, workers ${b.workers}`);
+    lines.push(`Walks: ${n(r.walks!)} walks, ${n(r.steps!)} steps, deepest walk ${r.depthReached} steps`);
+    if (r.stopReason === 'max-memory') lines.push(`  stopped at the memory limit (--max-memory)`);
+    lines.push(`Time: ${r.wallSeconds.toFixed(2)} s, ${n(r.statesPerSecond)} steps/s, peak RSS ${formatBytes(r.memory.peakRssBytes)}`);
+  }
+  lines.push('Properties:');
+  const partial = r.stopReason !== null ? ' (in the states explored before the stop)' : '';
+  for (const p of r.properties) {
+    const status = {
+      holds: `holds${partial}`,
+      violated: `VIOLATED at depth ${p.depth}`,
+      witnessed: `witnessed at depth ${p.depth}`,
+      'not-reached': `NOT REACHED: the run is vacuous`,
+    }[p.status];
+    lines.push(`  ${p.name} (${p.kind}): ${status}`);
+  }
+  lines.push(r.mode === 'bfs' ? 'Coverage (transitions generated / leading to a new state):' : 'Coverage (steps taken):');
+  const width = Math.max(...r.coverage.map((c) => c.kind.length), 4);
+  for (const c of r.coverage) lines.push(`  ${c.kind.padEnd(width)}  ${n(c.fired).padStart(12)}${c.distinct === null ? '' : ` / ${n(c.distinct)}`}`);
+  if (r.neverFired.length > 0) lines.push(`Warning: actions that never fired: ${r.neverFired.join(', ')}`);
+  if (r.counterexample !== null) {
+    if (r.failingWalk !== null) {
+      lines.push(`Walk ${r.failingWalk.walk} of seed ${b.seed} failed; replay it alone with: --simulate --walks 1 --seed ${r.failingWalk.seed} --depth ${b.depth}`);
+    }
+    lines.push(...formatCounterexample(r.counterexample));
+  } else if (r.mode === 'simulate') {
+    lines.push(`Seed: ${b.seed} (rerun with --seed ${b.seed} to repeat these walks)`);
+  }
+  lines.push(`Result: ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}`);
+  return lines.join('\n');
+}
+
+function searchEnd(r: RunResult): string {
+  switch (r.stopReason) {
+    case 'violation':
+      return 'stopped at the first violation (the shortest: every shallower state was checked)';
+    case 'max-states':
+      return `stopped at --max-states after depth ${r.depthReached}; to go on, raise --max-states or lower --depth`;
+    case 'max-memory':
+      return (
+        `stopped at the memory limit (--max-memory ${formatBytes(r.bounds.maxMemoryBytes)}) with levels 0..${r.depthReached} explored; ` +
+        `to go on: raise --max-memory, lower --depth, or go deeper by random walks with --simulate`
+      );
+    case null:
+      return r.exhausted
+        ? `space exhausted at depth ${r.depthReached}, before the depth bound ${r.bounds.depth}: every reachable state was checked`
+        : `depth bound ${r.bounds.depth} reached: states deeper than that were not explored`;
+  }
+}
+
+export function formatJson(r: RunResult): string {
+  return JSON.stringify(r);
+}

@@ -1,0 +1,224 @@
+// One run of the checker, from a validated configuration to a RunResult (plain data that report.ts prints as
+// text or JSON): load the spec, select its properties, search (BFS or random walks), rebuild and write the
+// counterexample.
+import type { Property, PropertyKind } from '../spec/model.ts';
+import { runBfs, type BfsOutcome, type StopReason } from './bfs.ts';
+import { buildCounterexample, type Counterexample } from './counterexample.ts';
+import { collisionProbability } from './fingerprint-table.ts';
+import { UsageError, type CheckConfig } from './flags.ts';
+import { failurePath, runSimulation } from './simulate.ts';
+import { loadMutations, loadSpec, type AnySpec } from './spec-source.ts';
+import { writeTrace } from './trace-writer.ts';
+
+export type PropertyStatus = 'holds' | 'violated' | 'witnessed' | 'not-reached';
+
+export interface PropertyVerdict {
+  readonly name: string;
+  readonly kind: PropertyKind;
+  readonly description: string;
+  readonly status: PropertyStatus;
+  /** Depth of the violation or of the first witness. */
+  readonly depth: number | null;
+}
+
+export interface CoverageEntry {
+  readonly kind: string;
+  /** Transitions taken (BFS: every successor generated; simulation: steps of the walks). */
+  readonly fired: number;
+  /** BFS only: transitions that reached a state not seen before. */
+  readonly distinct: number | null;
+}
+
+export interface RunResult {
+  readonly spec: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly mode: 'bfs' | 'simulate';
+  readonly bounds: { depth: number; maxStates: number | null; workers: number; maxMemoryBytes: number; walks?: number; seed?: number };
+  /** BFS: states generated (successors, duplicates included). Simulation: states visited by the walks. */
+  readonly generated: number;
+  /** BFS: distinct states. Simulation: null (walks do not deduplicate). */
+  readonly distinct: number | null;
+  readonly steps: number | null;
+  readonly walks: number | null;
+  readonly depthReached: number;
+  readonly exhausted: boolean;
+  readonly stopReason: StopReason | null;
+  readonly wallSeconds: number;
+  /** BFS: distinct states per second. Simulation: steps per second. */
+  readonly statesPerSecond: number;
+  readonly collisionProbability: number | null;
+  readonly memory: {
+    readonly tableBytes: number | null;
+    readonly parentBytes: number | null;
+    /** (fingerprint table + parent links) / distinct states. */
+    readonly bytesPerState: number | null;
+    readonly peakFrontierBytes: number | null;
+    readonly peakRssBytes: number;
+  };
+  readonly properties: readonly PropertyVerdict[];
+  readonly coverage: readonly CoverageEntry[];
+  readonly neverFired: readonly string[];
+  readonly counterexample: Counterexample | null;
+  /** Simulation failures: the failing walk and its own seed (replays it with --walks 1 --seed <it>). */
+  readonly failingWalk: { readonly walk: number; readonly seed: number } | null;
+  readonly verdict: 'pass' | 'fail';
+}
+
+export async function loadChecked(config: CheckConfig): Promise<{ spec: AnySpec; properties: Property<unknown>[] }> {
+  const mutations = await loadMutations(config.source.module);
+  const requested = (config.source.options['mutations'] as string[] | undefined) ?? [];
+  for (const m of requested) {
+    if (!(m in mutations)) throw new UsageError(`--mutation: unknown mutation "${m}" (known: ${Object.keys(mutations).join(', ') || 'none'})`);
+  }
+  const spec = await loadSpec(config.source);
+  return { spec, properties: selectProperties(spec, config.propertyNames) };
+}
+
+export function selectProperties(spec: AnySpec, names: readonly string[] | null): Property<unknown>[] {
+  if (names === null) return spec.properties.filter((p) => p.byDefault);
+  return [...new Set(names)].map((n) => {
+    const p = spec.properties.find((q) => q.name === n);
+    if (p === undefined) throw new UsageError(`--invariant: unknown property "${n}" (known: ${spec.properties.map((q) => q.name).join(', ')})`);
+    return p;
+  });
+}
+
+export async function runCheck(config: CheckConfig, onProgress?: (line: Record<string, number>) => void): Promise<RunResult> {
+  const { spec, properties } = await loadChecked(config);
+  const started = performance.now();
+  const base = { spec: spec.name, params: spec.params, properties };
+  if (config.simulate === null) {
+    const out = await runBfs({
+      source: config.source,
+      spec,
+      properties,
+      depth: config.depth,
+      maxStates: config.maxStates,
+      workers: config.workers,
+      maxMemoryBytes: config.maxMemoryBytes,
+      onProgress: (p) => onProgress?.({ distinct: p.distinct, queue: p.queue, depth: p.depth, generated: p.generated }),
+    });
+    return finishBfs(config, spec, base, out, (performance.now() - started) / 1000);
+  }
+  const sim = config.simulate;
+  const out = await runSimulation({
+    source: config.source,
+    spec,
+    properties,
+    walks: sim.walks,
+    seed: sim.seed,
+    depth: config.depth,
+    workers: config.workers,
+    maxMemoryBytes: config.maxMemoryBytes,
+    onProgress: (p) => onProgress?.({ walks: p.walks, steps: p.steps }),
+  });
+  const wallSeconds = (performance.now() - started) / 1000;
+  const failed = out.failure;
+  const verdicts = properties.map((p, i): PropertyVerdict => {
+    const d = out.witnessDepth[i]!;
+    if (p.kind === 'reachability') return verdict(p, d >= 0 ? 'witnessed' : 'not-reached', d >= 0 ? d : null);
+    return failed !== null && failed.prop === i ? verdict(p, 'violated', failed.path.length - 1) : verdict(p, 'holds', null);
+  });
+  const counterexample = failed === null ? null : buildCounterexample(spec, properties[failed.prop]!.name, failurePath(failed));
+  if (counterexample !== null) counterexample.traceFile = writeTrace(config.out, spec, counterexample, traceParams(config, spec));
+  return {
+    spec: base.spec,
+    params: base.params,
+    mode: 'simulate',
+    bounds: { depth: config.depth, maxStates: null, workers: config.workers, maxMemoryBytes: config.maxMemoryBytes, walks: sim.walks, seed: sim.seed },
+    generated: out.steps + out.walks,
+    distinct: null,
+    steps: out.steps,
+    walks: out.walks,
+    depthReached: out.maxDepth,
+    exhausted: false,
+    stopReason: failed !== null ? 'violation' : out.stoppedForMemory ? 'max-memory' : null,
+    wallSeconds,
+    statesPerSecond: out.steps / Math.max(wallSeconds, 1e-9),
+    collisionProbability: null,
+    memory: { tableBytes: null, parentBytes: null, bytesPerState: null, peakFrontierBytes: null, peakRssBytes: peakRss() },
+    properties: verdicts,
+    ...coverage(spec, out.fired, null),
+    counterexample,
+    failingWalk: failed === null ? null : { walk: failed.walk, seed: failed.walkSeed },
+    verdict: passes(verdicts) ? 'pass' : 'fail',
+  };
+}
+
+function finishBfs(
+  config: CheckConfig,
+  spec: AnySpec,
+  base: { spec: string; params: Readonly<Record<string, unknown>>; properties: Property<unknown>[] },
+  out: BfsOutcome,
+  wallSeconds: number,
+): RunResult {
+  const props = base.properties;
+  const verdicts = props.map((p, i): PropertyVerdict => {
+    const hit = out.hits[i] ?? null;
+    if (p.kind === 'reachability') return verdict(p, hit === null ? 'not-reached' : 'witnessed', hit?.depth ?? null);
+    return verdict(p, hit === null ? 'holds' : 'violated', hit?.depth ?? null);
+  });
+  // The shortest violation: the first invariant violated at the least depth.
+  let counterexample: Counterexample | null = null;
+  const violated = props
+    .map((p, i) => ({ p, hit: out.hits[i] ?? null }))
+    .filter((x) => x.p.kind === 'invariant' && x.hit !== null)
+    .sort((a, b) => a.hit!.depth - b.hit!.depth)[0];
+  if (violated !== undefined) {
+    counterexample = buildCounterexample(spec, violated.p.name, violated.hit!.path);
+    counterexample.traceFile = writeTrace(config.out, spec, counterexample, traceParams(config, spec));
+  }
+  const kept = out.tableBytes + out.parentBytes;
+  return {
+    spec: base.spec,
+    params: base.params,
+    mode: 'bfs',
+    bounds: { depth: config.depth, maxStates: config.maxStates, workers: config.workers, maxMemoryBytes: config.maxMemoryBytes },
+    generated: out.generated,
+    distinct: out.distinct,
+    steps: null,
+    walks: null,
+    depthReached: out.depthReached,
+    exhausted: out.exhausted,
+    stopReason: out.stopReason,
+    wallSeconds,
+    statesPerSecond: out.distinct / Math.max(wallSeconds, 1e-9),
+    collisionProbability: collisionProbability(out.distinct, out.generated),
+    memory: {
+      tableBytes: out.tableBytes,
+      parentBytes: out.parentBytes,
+      bytesPerState: out.distinct === 0 ? null : kept / out.distinct,
+      peakFrontierBytes: out.peakFrontierBytes,
+      peakRssBytes: peakRss(),
+    },
+    properties: verdicts,
+    ...coverage(spec, out.fired, out.firstReached),
+    counterexample,
+    failingWalk: null,
+    verdict: passes(verdicts) ? 'pass' : 'fail',
+  };
+}
+
+function verdict(p: Property<unknown>, status: PropertyStatus, depth: number | null): PropertyVerdict {
+  return { name: p.name, kind: p.kind, description: p.description, status, depth };
+}
+
+function passes(verdicts: readonly PropertyVerdict[]): boolean {
+  return verdicts.every((v) => v.status === 'holds' || v.status === 'witnessed');
+}
+
+function coverage(spec: AnySpec, fired: ReadonlyMap<string, number>, firstReached: ReadonlyMap<string, number> | null) {
+  const entries = [...fired.entries()].map(([kind, n]) => ({ kind, fired: n, distinct: firstReached?.get(kind) ?? null }));
+  return { coverage: entries, neverFired: spec.actionKinds.filter((k) => (fired.get(k) ?? 0) === 0) };
+}
+
+/** The trace header's params: the spec's own, and the run's bounds. */
+function traceParams(config: CheckConfig, spec: AnySpec): Record<string, unknown> {
+  const run = config.simulate === null ? { mode: 'bfs', depth: config.depth } : { mode: 'simulate', depth: config.depth, seed: config.simulate.seed };
+  return { ...spec.params, ...run };
+}
+
+/** Peak resident memory of the whole process (all threads), in bytes. */
+function peakRss(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}

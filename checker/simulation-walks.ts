@@ -1,0 +1,119 @@
+// Random walks through the spec (--simulate): each walk starts from an initial state and takes one enabled
+// step at random until the depth bound or a state with no successor, checking the properties on every state.
+// Walk i draws from its own generator, seeded from the run's seed and i, so a walk does not depend on which
+// thread runs it or on the walks before it: a failure is reproduced by its walk's seed alone.
+import type { Property } from '../spec/model.ts';
+import type { AnySpec } from './spec-source.ts';
+
+export interface SimulationRequest {
+  readonly propertyNames: readonly string[];
+  readonly seed: number;
+  readonly firstWalk: number;
+  readonly walks: number;
+  readonly depth: number;
+  /** Walks at or above this index need not run (a lower one already failed); shared flag word. */
+  readonly stop: Int32Array | null;
+}
+
+export interface WalkFailure {
+  readonly walk: number;
+  /** The walk's own seed: `--simulate --walks 1 --seed <it>` replays this walk alone. */
+  readonly walkSeed: number;
+  readonly prop: number;
+  readonly message: string | null;
+  /** Index in spec.init(), then a successor index per step. */
+  readonly path: number[];
+}
+
+export interface SimulationResult {
+  readonly walks: number;
+  readonly steps: number;
+  readonly maxDepth: number;
+  readonly fired: number[];
+  readonly extraKinds: string[];
+  /** Per property: the fewest steps at which a walk met a witness, or -1. */
+  readonly witnessDepth: number[];
+  readonly failure: WalkFailure | null;
+}
+
+/** Walk 0 uses the run's seed itself, so a failing walk's seed given back as --seed replays it as walk 0. */
+export function walkSeed(seed: number, walk: number): number {
+  if (walk === 0) return seed >>> 0;
+  let z = (seed + Math.imul(walk, 0x9e3779b9)) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+/** mulberry32: a small, fast 32-bit generator; plenty to pick among a few dozen successors. */
+export function makeRandom(seed: number): () => number {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+export function runWalks(spec: AnySpec, props: readonly Property<unknown>[], req: SimulationRequest): SimulationResult {
+  const kinds = [...spec.actionKinds];
+  const kindIndex = new Map(kinds.map((k, i) => [k, i]));
+  const fired = new Array<number>(kinds.length).fill(0);
+  const witnessDepth = props.map(() => -1);
+  const inits = spec.init();
+  let steps = 0;
+  let maxDepth = 0;
+  let walks = 0;
+  for (let w = req.firstWalk; w < req.firstWalk + req.walks; w++) {
+    if (req.stop !== null && w >= Atomics.load(req.stop, 0)) break;
+    const seed = walkSeed(req.seed, w);
+    const random = makeRandom(seed);
+    const first = random() % inits.length;
+    const path = [first];
+    let state: unknown = inits[first];
+    let depth = 0;
+    for (;;) {
+      const bad = checkState(props, state, depth, witnessDepth);
+      if (bad !== null) {
+        if (req.stop !== null) Atomics.store(req.stop, 0, Math.min(Atomics.load(req.stop, 0), w));
+        const extraKinds = kinds.slice(spec.actionKinds.length);
+        const failure = { walk: w, walkSeed: seed, prop: bad, message: props[bad]!.explain?.(state) ?? null, path };
+        return { walks: walks + 1, steps, maxDepth: Math.max(maxDepth, depth), fired, extraKinds, witnessDepth, failure };
+      }
+      if (depth === req.depth) break;
+      const succs = spec.next(state);
+      if (succs.length === 0) break;
+      const j = random() % succs.length;
+      const { action, state: next } = succs[j]!;
+      let k = kindIndex.get(action.kind);
+      if (k === undefined) {
+        k = kinds.length;
+        kinds.push(action.kind);
+        kindIndex.set(action.kind, k);
+        fired.push(0);
+      }
+      fired[k]!++;
+      path.push(j);
+      state = next;
+      depth++;
+      steps++;
+    }
+    maxDepth = Math.max(maxDepth, depth);
+    walks++;
+  }
+  return { walks, steps, maxDepth, fired, extraKinds: kinds.slice(spec.actionKinds.length), witnessDepth, failure: null };
+}
+
+/** The index of a violated invariant, or null; records reachability witnesses on the way. */
+function checkState(props: readonly Property<unknown>[], state: unknown, depth: number, witnessDepth: number[]): number | null {
+  for (let p = 0; p < props.length; p++) {
+    const prop = props[p]!;
+    if (prop.kind === 'invariant') {
+      if (!prop.check(state)) return p;
+    } else if ((witnessDepth[p]! < 0 || depth < witnessDepth[p]!) && prop.check(state)) {
+      witnessDepth[p] = depth;
+    }
+  }
+  return null;
+}

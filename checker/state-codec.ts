@@ -1,0 +1,324 @@
+// The checker's representation of a spec state: a compact byte encoding of plain data and a 64-bit fingerprint.
+//
+// The spec keeps its states as readable plain objects (spec/model.ts); the checker stores only bytes and
+// fingerprints. One walk over a state writes its bytes and computes its fingerprint at once.
+//
+// Bytes (one tag byte, some carrying a small value):
+//   0x00-0x7f  integer 0..127            0x80 null   0x81 false   0x82 true
+//   0x83 uint32 varint    0x84 negative int32, varint of -v    0x85 float64 (8 bytes, any other number)
+//   0x86 string, varint id     0x87 array, varint length, items     0x88 object, varint shape id, values
+//   0x90-0x9f  array of length 0..15    0xa0-0xbf string id 0..31    0xc0-0xff object shape id 0..63
+// Strings and shapes (the key list of an object, in its own order) are interned ids (SharedInterner), so
+// decoding rebuilds each object with its keys in the original order: a decoded state is the same data, and
+// the spec enumerates its successors in the same order as from the original.
+//
+// Fingerprint: two 32-bit MurmurHash3 lanes over the structure, with strings hashed by content (not by id, so
+// the value does not depend on which thread interned a string first). Object entries are combined by a sum,
+// so the fingerprint ignores key order: objects equal as data are the same state whatever order their keys
+// were set in.
+import { fmix, mix, type SharedInterner } from './interner.ts';
+
+const SHAPE_PREFIX = '\u0001';
+const KEY_SEPARATOR = '\u0000';
+
+// Lane seeds per kind of value, so that 1, "1", [1] and {1:...} all differ.
+const INT_A = 0x1b873593, INT_B = 0x7f4a7c15;
+const FLT_A = 0x3c6ef372, FLT_B = 0x5bd1e995;
+const ARR_A = 0x27d4eb2f, ARR_B = 0x165667b1;
+const OBJ_A = 0x61c88647, OBJ_B = 0x7ed55d16;
+const NULL_A = 0x0b2a5c1d, NULL_B = 0x4f6cdd1d;
+const TRUE_A = 0x2545f491, TRUE_B = 0x6a09e667;
+const FALSE_A = 0x3243f6a8, FALSE_B = 0x13198a2e;
+
+/** The node of a trie over key sequences: one per distinct key order seen, carrying the shape's id. */
+interface ShapeNode {
+  readonly keys: readonly string[];
+  readonly next: Map<string, ShapeNode>;
+  /** Content hash of the last key (the one that led here). */
+  readonly keyA: number;
+  readonly keyB: number;
+  shape: number;
+}
+
+export class NotPlainDataError extends Error {}
+
+export interface StateCodec {
+  /** Encode into the scratch buffer; returns the length. Sets fpHi/fpLo. */
+  encode(state: unknown): number;
+  /** The bytes of the last encode (valid until the next call). */
+  readonly scratch: () => Uint8Array;
+  readonly fpHi: () => number;
+  readonly fpLo: () => number;
+  decode(bytes: Uint8Array, start: number, end: number): unknown;
+  /** The fingerprint of a state as a 16-digit hex string (for tests and messages). */
+  fingerprint(state: unknown): string;
+}
+
+export function createStateCodec(interner: SharedInterner): StateCodec {
+  let buf = new Uint8Array(1 << 16);
+  let pos = 0;
+  let HA = 0;
+  let HB = 0;
+  const f64 = new Float64Array(1);
+  const f64words = new Int32Array(f64.buffer);
+  const f64bytes = new Uint8Array(f64.buffer);
+  const root: ShapeNode = { keys: [], next: new Map(), keyA: 0, keyB: 0, shape: -1 };
+  const shapeKeys: (readonly string[] | undefined)[] = [];
+  const strA = interner.hashA;
+  const strB = interner.hashB;
+
+  function room(n: number): void {
+    if (pos + n <= buf.length) return;
+    const bigger = new Uint8Array(Math.max(buf.length * 2, pos + n));
+    bigger.set(buf.subarray(0, pos));
+    buf = bigger;
+  }
+
+  function varint(x: number): void {
+    while (x >= 0x80) {
+      buf[pos++] = (x & 0x7f) | 0x80;
+      x >>>= 7;
+    }
+    buf[pos++] = x;
+  }
+
+  function child(node: ShapeNode, key: string): ShapeNode {
+    let n = node.next.get(key);
+    if (n === undefined) {
+      const id = interner.id(key);
+      n = { keys: [...node.keys, key], next: new Map(), keyA: strA[id]!, keyB: strB[id]!, shape: -1 };
+      node.next.set(key, n);
+    }
+    return n;
+  }
+
+  function shapeOf(node: ShapeNode): number {
+    if (node.shape < 0) node.shape = interner.id(SHAPE_PREFIX + node.keys.join(KEY_SEPARATOR));
+    return node.shape;
+  }
+
+  function encodeNumber(v: number): void {
+    room(9);
+    if ((v | 0) === v) {
+      v |= 0; // -0 becomes 0
+      if (v >= 0) {
+        if (v < 0x80) buf[pos++] = v;
+        else {
+          buf[pos++] = 0x83;
+          varint(v);
+        }
+      } else {
+        buf[pos++] = 0x84;
+        varint(-v >>> 0);
+      }
+      HA = fmix(mix(INT_A, v));
+      HB = fmix(mix(INT_B, v));
+      return;
+    }
+    buf[pos++] = 0x85;
+    f64[0] = v;
+    for (let i = 0; i < 8; i++) buf[pos++] = f64bytes[i]!;
+    HA = fmix(mix(mix(FLT_A, f64words[0]!), f64words[1]!));
+    HB = fmix(mix(mix(FLT_B, f64words[0]!), f64words[1]!));
+  }
+
+  function encodeValue(v: unknown): void {
+    switch (typeof v) {
+      case 'number':
+        encodeNumber(v);
+        return;
+      case 'string': {
+        const id = interner.id(v);
+        room(6);
+        if (id < 32) buf[pos++] = 0xa0 + id;
+        else {
+          buf[pos++] = 0x86;
+          varint(id);
+        }
+        HA = strA[id]!;
+        HB = strB[id]!;
+        return;
+      }
+      case 'boolean':
+        room(1);
+        buf[pos++] = v ? 0x82 : 0x81;
+        HA = v ? TRUE_A : FALSE_A;
+        HB = v ? TRUE_B : FALSE_B;
+        return;
+      case 'object':
+        if (v === null) {
+          room(1);
+          buf[pos++] = 0x80;
+          HA = NULL_A;
+          HB = NULL_B;
+        } else if (Array.isArray(v)) encodeArray(v);
+        else if (Object.getPrototypeOf(v) === Object.prototype) encodeObject(v as Record<string, unknown>);
+        else throw new NotPlainDataError(`a ${(v as object).constructor?.name ?? 'null-prototype'} object`);
+        return;
+      default:
+        throw new NotPlainDataError(typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`);
+    }
+  }
+
+  function encodeArray(xs: readonly unknown[]): void {
+    const n = xs.length;
+    room(6);
+    if (n < 16) buf[pos++] = 0x90 + n;
+    else {
+      buf[pos++] = 0x87;
+      varint(n);
+    }
+    let a = mix(ARR_A, n);
+    let b = mix(ARR_B, n);
+    for (let i = 0; i < n; i++) {
+      encodeValue(xs[i]);
+      a = mix(a, HA);
+      b = mix(b, HB);
+    }
+    HA = fmix(a);
+    HB = fmix(b);
+  }
+
+  function encodeObject(o: Record<string, unknown>): void {
+    room(1);
+    const at = pos++;
+    let node = root;
+    let sa = 0;
+    let sb = 0;
+    let n = 0;
+    for (const k in o) {
+      node = child(node, k);
+      encodeValue(o[k]);
+      sa = (sa + fmix(mix(node.keyA, HA))) | 0;
+      sb = (sb + fmix(mix(node.keyB, HB))) | 0;
+      n++;
+    }
+    const shape = shapeOf(node);
+    if (shape < 64) buf[at] = 0xc0 + shape;
+    else {
+      // Rare: a large shape id needs a longer header; move the values to make room.
+      const end = pos;
+      let extra = 1;
+      for (let x = shape; x >= 0x80; x >>>= 7) extra++;
+      room(extra);
+      buf.copyWithin(at + 1 + extra, at + 1, end);
+      buf[at] = 0x88;
+      pos = at + 1;
+      varint(shape);
+      pos = end + extra;
+    }
+    HA = fmix(mix(mix(OBJ_A, sa), n));
+    HB = fmix(mix(mix(OBJ_B, sb), n));
+  }
+
+  // --- decoding ---
+  let src: Uint8Array = buf;
+  let at = 0;
+
+  function readVarint(): number {
+    let x = 0;
+    let shift = 0;
+    for (;;) {
+      const b = src[at++]!;
+      x += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return x;
+      shift += 7;
+    }
+  }
+
+  function keysOf(shape: number): readonly string[] {
+    let keys = shapeKeys[shape];
+    if (keys === undefined) {
+      const text = interner.string(shape);
+      keys = text.length === 1 ? [] : text.slice(1).split(KEY_SEPARATOR);
+      shapeKeys[shape] = keys;
+    }
+    return keys;
+  }
+
+  function decodeObject(shape: number): Record<string, unknown> {
+    const keys = keysOf(shape);
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) o[keys[i]!] = decodeValue();
+    return o;
+  }
+
+  function decodeArray(n: number): unknown[] {
+    const xs = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) xs[i] = decodeValue();
+    return xs;
+  }
+
+  function decodeValue(): unknown {
+    const t = src[at++]!;
+    if (t < 0x80) return t;
+    if (t >= 0xc0) return decodeObject(t - 0xc0);
+    if (t >= 0xa0) return interner.string(t - 0xa0);
+    if (t >= 0x90) return decodeArray(t - 0x90);
+    switch (t) {
+      case 0x80:
+        return null;
+      case 0x81:
+        return false;
+      case 0x82:
+        return true;
+      case 0x83:
+        return readVarint();
+      case 0x84:
+        return -readVarint();
+      case 0x85:
+        for (let i = 0; i < 8; i++) f64bytes[i] = src[at++]!;
+        return f64[0];
+      case 0x86:
+        return interner.string(readVarint());
+      case 0x87:
+        return decodeArray(readVarint());
+      case 0x88:
+        return decodeObject(readVarint());
+      default:
+        throw new Error(`state codec: bad tag 0x${t.toString(16)} at byte ${at - 1}`);
+    }
+  }
+
+  const codec: StateCodec = {
+    encode(state) {
+      pos = 0;
+      encodeValue(state);
+      return pos;
+    },
+    scratch: () => buf,
+    fpHi: () => HA,
+    fpLo: () => HB,
+    decode(bytes, start, end) {
+      src = bytes;
+      at = start;
+      const v = decodeValue();
+      if (at !== end) throw new Error(`state codec: decoded ${at - start} bytes of ${end - start}`);
+      return v;
+    },
+    fingerprint(state) {
+      codec.encode(state);
+      return (HA >>> 0).toString(16).padStart(8, '0') + (HB >>> 0).toString(16).padStart(8, '0');
+    },
+  };
+  return codec;
+}
+
+/** Where in a state the first value that is not plain data sits, e.g. `servers[1].recvset: undefined`. */
+export function findNotPlainData(v: unknown, path = 'state'): string | null {
+  if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return null;
+  if (typeof v !== 'object') return `${path}: ${typeof v}`;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const bad = findNotPlainData(v[i], `${path}[${i}]`);
+      if (bad !== null) return bad;
+    }
+    return null;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return `${path}: a ${(v as object).constructor?.name ?? 'null-prototype'} object`;
+  for (const [k, x] of Object.entries(v)) {
+    const bad = findNotPlainData(x, `${path}.${k}`);
+    if (bad !== null) return bad;
+  }
+  return null;
+}

@@ -1,0 +1,86 @@
+// Writes a counterexample as a trace file (traces/README.md): a header, one event per step, a verdict.
+// Message ids "<from>:<n>" are given here: n counts what the sender has sent since the trace began, and a
+// receive carries the id of the send it consumes (the first message still in flight on that channel with the
+// same content; earlier ones were lost).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MessageView } from '../spec/model.ts';
+import { TRACE_FORMAT, TRACE_VERSION, type TraceEvent, type TraceLine, type TraceMessage } from '../traces/schema.ts';
+import type { Counterexample } from './counterexample.ts';
+import type { AnySpec } from './spec-source.ts';
+
+/** Assigns message ids along a path. */
+export class MessageIds {
+  private readonly sent = new Map<number, number>();
+  private readonly inFlight = new Map<string, { id: string; content: string }[]>();
+  private unmatched = 0;
+
+  send(m: MessageView): TraceMessage {
+    const n = (this.sent.get(m.from) ?? 0) + 1;
+    this.sent.set(m.from, n);
+    const id = `${m.from}:${n}`;
+    const channel = this.channel(m);
+    channel.push({ id, content: contentKey(m) });
+    return toTrace(id, m);
+  }
+
+  recv(m: MessageView): TraceMessage {
+    const channel = this.channel(m);
+    const key = contentKey(m);
+    const at = channel.findIndex((x) => x.content === key);
+    if (at < 0) return toTrace(`${m.from}:before-${++this.unmatched}`, m); // in flight before the trace began
+    const id = channel.splice(0, at + 1)[at]!.id;
+    return toTrace(id, m);
+  }
+
+  private channel(m: MessageView): { id: string; content: string }[] {
+    const k = `${m.from}>${m.to}`;
+    let c = this.inFlight.get(k);
+    if (c === undefined) this.inFlight.set(k, (c = []));
+    return c;
+  }
+}
+
+function contentKey(m: MessageView): string {
+  return JSON.stringify([m.type, m.fields]);
+}
+
+function toTrace(id: string, m: MessageView): TraceMessage {
+  return { ...m.fields, id, from: m.from, to: m.to, type: m.type };
+}
+
+export function traceLines(spec: AnySpec, cx: Counterexample, params: Record<string, unknown>, created = new Date()): TraceLine[] {
+  const ids = new MessageIds();
+  const lines: TraceLine[] = [
+    {
+      type: 'header',
+      format: TRACE_FORMAT,
+      version: TRACE_VERSION,
+      source: 'check',
+      servers: spec.servers.map((s) => ({ sid: s.sid, role: s.role })),
+      params,
+      created: created.toISOString(),
+      note: `${cx.kind === 'invariant' ? 'counterexample to' : 'witness of'} ${cx.property} in ${spec.name}, from initial state ${cx.path.init}`,
+    },
+  ];
+  for (const s of cx.steps) {
+    const ev: TraceEvent = { type: 'event', seq: s.step, sid: s.sid, action: s.kind };
+    if (Object.keys(s.params).length > 0) ev.params = { ...s.params };
+    if (s.recv !== null) ev.recv = ids.recv(s.recv);
+    if (s.send.length > 0) ev.send = s.send.map((m) => ids.send(m));
+    const post = Object.fromEntries(s.changes.filter((c) => c.sid === s.sid).map((c) => [c.name, c.after]));
+    if (Object.keys(post).length > 0) ev.post = post;
+    lines.push(ev);
+  }
+  lines.push({ type: 'verdict', property: cx.property, kind: cx.kind, holds: cx.kind !== 'invariant', ...(cx.message === null ? {} : { message: cx.message }) });
+  return lines;
+}
+
+/** Write the trace under `dir` (created if missing); returns the file's path. */
+export function writeTrace(dir: string, spec: AnySpec, cx: Counterexample, params: Record<string, unknown>): string {
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const file = join(dir, `${cx.property}-${stamp}-${process.pid}.ndjson`);
+  writeFileSync(file, traceLines(spec, cx, params).map((l) => JSON.stringify(l)).join('\n') + '\n');
+  return file;
+}
