@@ -69,6 +69,7 @@ export class SimCluster {
       commitLogCount: this.opts.commitLogCount ?? 500,
       snapCount: this.opts.snapCount ?? 1000,
       trace: this.opts.trace ?? true,
+      msgIdBase: (this.nodes.get(sid)?.incarnation ?? 0) * 1e9,
     };
     return new QuorumPeer(cfg, disk);
   }

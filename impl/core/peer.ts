@@ -55,6 +55,8 @@ export interface PeerConfig {
   readonly snapCount: number;
   /** Emit trace effects. Off: no post-state diffs are computed at all. */
   readonly trace: boolean;
+  /** Where this incarnation's message counter starts (incarnation * 1e9), so ids stay unique across restarts. */
+  readonly msgIdBase?: number;
 }
 
 export class QuorumPeer {
@@ -80,6 +82,7 @@ export class QuorumPeer {
     readonly disk: Disk,
   ) {
     this.db = new ZKDatabase(cfg.commitLogCount);
+    this.msgCount = cfg.msgIdBase ?? 0;
     this.fle = newElection(this);
   }
 

@@ -1,0 +1,294 @@
+// A ZooKeeper server process: `npm run server -- --config zoo.cfg --id N`.
+// The runtime around the protocol core: it feeds socket frames and timer expiries to QuorumPeer.step and
+// carries out the effects. Durability rule: once the txn log has unsynced appends, every outgoing message
+// (peer or client) waits; at the end of the event-loop turn one fsync covers them all (group commit), then
+// they leave in order. So no ACK and no client reply ever precedes the fsync of what it acknowledges.
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { QuorumPeer } from './core/peer.ts';
+import type { Effect, Input, Sid, TimerName } from './core/types.ts';
+import { ConfigError, loadConfig, type ZooConfig } from './config.ts';
+import { FileDisk, StorageError } from './storage/filedisk.ts';
+import { writeFileAtomic } from './storage/files.ts';
+import { TransitionLog } from './tracelog.ts';
+import { QuorumCnxManager, type PeerAddr } from './net/cnxmanager.ts';
+import { QuorumNet } from './net/quorum.ts';
+import { ClientPort } from './net/clientport.ts';
+
+export interface ServerOptions {
+  readonly config: ZooConfig;
+  readonly myid: Sid;
+  readonly transitionLog: boolean;
+  readonly testFaults: boolean;
+}
+
+export class ZooServer {
+  readonly peer: QuorumPeer;
+  readonly disk: FileDisk;
+  readonly trace: TransitionLog | null;
+  private readonly cnx: QuorumCnxManager;
+  private readonly quorum: QuorumNet;
+  private readonly clients: ClientPort;
+  private held: (() => void)[] = [];
+  private flushScheduled = false;
+  private timers = new Map<TimerName, NodeJS.Timeout>();
+  private isolated = new Set<Sid>();
+  private stopped = false;
+
+  constructor(readonly opts: ServerOptions) {
+    const { config, myid } = opts;
+    this.disk = new FileDisk(config.dataDir, (w) => this.log(w));
+    const incarnation = nextIncarnation(config.dataDir);
+    const servers = new Map([...config.servers].map(([sid, s]) => [sid, s.type] as const));
+    this.peer = new QuorumPeer(
+      {
+        myid,
+        servers,
+        tickTime: config.tickTime,
+        initLimit: config.initLimit,
+        syncLimit: config.syncLimit,
+        finalizeWait: config.finalizeWait,
+        maxNotificationInterval: config.maxNotificationInterval,
+        commitLogCount: config.commitLogCount,
+        snapCount: config.snapCount,
+        trace: opts.transitionLog,
+        msgIdBase: incarnation * 1e9,
+      },
+      this.disk,
+    );
+    this.trace = opts.transitionLog
+      ? new TransitionLog(join(config.dataDir, `transitions.${String(incarnation).padStart(4, '0')}.ndjson`), myid, {
+          servers: [...servers].map(([sid, role]) => ({ sid, role })),
+          params: { tickTime: config.tickTime, initLimit: config.initLimit, syncLimit: config.syncLimit, incarnation, commitLogCount: config.commitLogCount, snapCount: config.snapCount },
+        })
+      : null;
+    const election = new Map<Sid, PeerAddr>([...config.servers].map(([sid, s]) => [sid, { host: s.host, port: s.electionPort }]));
+    const quorum = new Map<Sid, PeerAddr>([...config.servers].map(([sid, s]) => [sid, { host: s.host, port: s.quorumPort }]));
+    const blocked = (sid: Sid) => this.isolated.has(sid);
+    this.cnx = new QuorumCnxManager(myid, election, (msg) => this.deliver({ kind: 'election', msg }), (l) => this.log(l), blocked);
+    this.quorum = new QuorumNet(
+      quorum,
+      {
+        packet: (conn, msg) => this.deliver({ kind: 'quorum', conn, msg }),
+        closed: (conn, reason) => this.deliver({ kind: 'quorumClosed', conn, reason }),
+        connected: (conn) => this.deliver({ kind: 'leaderConnected', conn }),
+      },
+      (l) => this.log(l),
+      blocked,
+    );
+    this.clients = new ClientPort(
+      {
+        write: (req, op) => this.deliver({ kind: 'clientWrite', req, op }),
+        read: (key) => this.peer.db.get(key),
+        dump: () => this.peer.db.entries(),
+        stat: () => this.stat(),
+        fault: (isolate) => this.fault(isolate),
+      },
+      (l) => this.log(l),
+    );
+  }
+
+  async start(): Promise<void> {
+    const me = this.opts.config.servers.get(this.opts.myid)!;
+    await this.cnx.listen({ host: me.host, port: me.electionPort });
+    await this.quorum.listen({ host: me.host, port: me.quorumPort });
+    await this.clients.listen(this.opts.config.clientPort, this.opts.config.clientPortAddress);
+    this.deliver({ kind: 'boot' });
+  }
+
+  stat(): Record<string, unknown> {
+    const p = this.peer;
+    return {
+      sid: p.myid,
+      state: p.state,
+      serving: p.leader ? p.leader.phase === 'broadcast' : p.learner ? p.learner.phase === 'broadcast' : false,
+      leader: p.currentVote?.leader ?? null,
+      currentEpoch: p.currentEpoch,
+      acceptedEpoch: p.acceptedEpoch,
+      lastZxid: '0x' + p.lastLoggedZxid.toString(16),
+      lastProcessedZxid: '0x' + p.db.lastProcessedZxid.toString(16),
+      size: p.db.size,
+      trace: this.trace?.path ?? null,
+    };
+  }
+
+  private fault(isolate: number[]): string | null {
+    if (!this.opts.testFaults) return 'fault switches are off (start the server with --test-faults)';
+    this.isolated = new Set(isolate);
+    for (const sid of isolate) {
+      this.cnx.drop(sid);
+      this.quorum.dropPeer(sid);
+    }
+    this.log(isolate.length ? `fault: isolated from ${isolate.join(',')}` : 'fault: healed');
+    return null;
+  }
+
+  /** One step of the core, then its effects. Never re-entered: inputs come from the event loop. */
+  private deliver(input: Input): void {
+    if (this.stopped) return;
+    const before = this.peer.state;
+    const effects = this.peer.step(input);
+    for (const e of effects) this.carryOut(e);
+    if (this.peer.state !== before) this.log(`${before} -> ${this.peer.state}${this.peer.state === 'LOOKING' ? '' : ` (leader ${this.peer.currentVote?.leader})`}`);
+  }
+
+  private carryOut(e: Effect): void {
+    switch (e.kind) {
+      case 'sendElection':
+        return this.whenDurable(() => this.cnx.send(e.msg));
+      case 'sendQuorum':
+        return this.whenDurable(() => this.quorum.send(e.conn, e.msg));
+      case 'connectLeader':
+        return this.quorum.connectLeader(e.conn, e.sid);
+      case 'closeQuorum':
+        return this.whenDurable(() => this.quorum.close(e.conn));
+      case 'setTimer': {
+        clearTimeout(this.timers.get(e.timer));
+        const t = setTimeout(() => {
+          if (this.timers.get(e.timer) !== t) return;
+          this.timers.delete(e.timer);
+          this.deliver({ kind: 'timeout', timer: e.timer });
+        }, e.ms);
+        this.timers.set(e.timer, t);
+        return;
+      }
+      case 'cancelTimer':
+        clearTimeout(this.timers.get(e.timer));
+        this.timers.delete(e.timer);
+        return;
+      case 'sync':
+        // Always asynchronous, so that logSynced is a separate step even when nothing is dirty.
+        this.held.push(() => this.deliver({ kind: 'logSynced', zxid: e.zxid }));
+        return this.scheduleFlush();
+      case 'clientReply':
+        return this.whenDurable(() => this.clients.complete(e.req, e.result));
+      case 'trace':
+        return this.trace?.append(e.event);
+      case 'log':
+        return this.log(e.text);
+      default: {
+        const never: never = e;
+        throw new Error(`unknown effect ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private whenDurable(f: () => void): void {
+    if (!this.disk.dirty && this.held.length === 0) return f();
+    this.held.push(f);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.stopped) return;
+      this.disk.flush();
+      const held = this.held;
+      this.held = [];
+      for (const f of held) f();
+    });
+  }
+
+  log(line: string): void {
+    process.stderr.write(`${new Date().toISOString()} [${this.opts.myid}] ${line}\n`);
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.cnx.close();
+    this.quorum.shutdown();
+    this.clients.close();
+    try {
+      this.disk.flush();
+    } finally {
+      this.disk.close();
+      this.trace?.close();
+    }
+  }
+}
+
+/** Each start of a server gets a number: it names the transition log file and seeds message ids. */
+function nextIncarnation(dataDir: string): number {
+  const path = join(dataDir, 'version-2', 'incarnation');
+  let n = 0;
+  if (existsSync(path)) {
+    const text = readFileSync(path, 'utf8').trim();
+    if (!/^\d+$/.test(text)) throw new StorageError(`${path}: expected a number, found ${JSON.stringify(text.slice(0, 20))}`);
+    n = Number(text);
+  }
+  writeFileAtomic(path, `${n + 1}\n`);
+  return n + 1;
+}
+
+const Flags = z.object({
+  config: z.string({ message: '--config FILE is required' }).min(1, '--config FILE is required'),
+  id: z.coerce.number({ message: '--id N is required' }).int('--id must be an integer').nonnegative('--id must be >= 0'),
+  'transition-log': z.enum(['on', 'off'], '--transition-log must be on or off').default('on'),
+  'test-faults': z.boolean().default(false),
+  'exit-with-parent': z.boolean().default(false),
+});
+
+function main(): void {
+  const fail = (line: string, code = 2): never => {
+    process.stderr.write(`zk-server: ${line}\n`);
+    process.exit(code);
+  };
+  let raw;
+  try {
+    raw = parseArgs({
+      options: { config: { type: 'string' }, id: { type: 'string' }, 'transition-log': { type: 'string' }, 'test-faults': { type: 'boolean' }, 'exit-with-parent': { type: 'boolean' } },
+      strict: true,
+    }).values;
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  const flags = Flags.safeParse(raw);
+  if (!flags.success) return fail(flags.error.issues[0]?.message ?? 'bad flags');
+  let server: ZooServer;
+  try {
+    const config = loadConfig(flags.data.config, flags.data.id, (w) => process.stderr.write(`zk-server: warning: ${w}\n`));
+    server = new ZooServer({ config, myid: flags.data.id, transitionLog: flags.data['transition-log'] === 'on', testFaults: flags.data['test-faults'] });
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof StorageError) return fail(e.message);
+    const err = e as NodeJS.ErrnoException;
+    return fail(`cannot start: ${err.code ? `${err.code} ${err.path ?? ''}`.trim() : err.message}`, 1);
+  }
+  const stop = () => {
+    server.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  if (flags.data['exit-with-parent']) {
+    // Started by an ensemble: our stdin is its pipe, and its end means the parent is gone.
+    process.stdin.on('end', stop);
+    process.stdin.on('close', stop);
+    process.stdin.resume();
+  }
+  process.on('uncaughtException', (e) => {
+    server.log(`internal error, stopping: ${e.message}`);
+    server.stop();
+    process.exit(70);
+  });
+  server.start().then(
+    () => {
+      const me = server.opts.config.servers.get(server.opts.myid)!;
+      server.log(`started: client ${server.opts.config.clientPortAddress}:${server.opts.config.clientPort}, quorum ${me.host}:${me.quorumPort}, election ${me.host}:${me.electionPort}, transition log ${server.trace?.path ?? 'off'}`);
+    },
+    (e: NodeJS.ErrnoException) => {
+      server.stop();
+      if (e instanceof StorageError) fail(e.message, 1);
+      fail(`cannot start: ${e.code ?? ''} ${e.message}`.trim(), 1);
+    },
+  );
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

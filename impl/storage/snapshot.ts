@@ -1,0 +1,89 @@
+// FileSnap: `snapshot.<hex zxid>` files in dataDir/version-2: magic, crc32 of the body, JSON body
+// {zxid, data}. Written to a temp file, fsynced and renamed, so a crash leaves no half snapshot under the name.
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { z } from 'zod';
+import type { Zxid } from '../core/types.ts';
+import { fsyncDir } from './files.ts';
+
+const MAGIC = Buffer.from('ZKSN0001', 'ascii');
+const Body = z.object({ zxid: z.number().int().nonnegative(), data: z.array(z.tuple([z.string(), z.string()])) }).strict();
+
+export interface Snapshot {
+  readonly zxid: Zxid;
+  readonly data: [string, string][];
+}
+
+export function listSnapshots(dir: string): { name: string; zxid: Zxid }[] {
+  return readdirSync(dir)
+    .map((name) => /^snapshot\.([0-9a-f]+)$/.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ name: m[0], zxid: parseInt(m[1]!, 16) }))
+    .sort((a, b) => b.zxid - a.zxid);
+}
+
+function encode(zxid: Zxid, data: [string, string][]): Buffer {
+  const body = Buffer.from(JSON.stringify({ zxid, data }), 'utf8');
+  const head = Buffer.allocUnsafe(MAGIC.length + 4);
+  MAGIC.copy(head, 0);
+  head.writeUInt32BE(crc32(body), MAGIC.length);
+  return Buffer.concat([head, body]);
+}
+
+function decode(buf: Buffer): Snapshot | string {
+  if (buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return 'missing or wrong header';
+  const body = buf.subarray(MAGIC.length + 4);
+  if (crc32(body) !== buf.readUInt32BE(MAGIC.length)) return 'checksum mismatch';
+  try {
+    const r = Body.safeParse(JSON.parse(body.toString('utf8')));
+    return r.success ? r.data : 'body is not a snapshot';
+  } catch {
+    return 'body is not JSON';
+  }
+}
+
+/** FileSnap.findMostRecentSnapshot: the newest snapshot that reads back whole. */
+export function loadNewestSnapshot(dir: string, warn: (line: string) => void): Snapshot {
+  for (const s of listSnapshots(dir)) {
+    const path = join(dir, s.name);
+    const r = decode(readFileSync(path));
+    if (typeof r !== 'string' && r.zxid === s.zxid) return r;
+    warn(`${path}: ${typeof r === 'string' ? r : 'zxid does not match its name'}: skipping this snapshot`);
+  }
+  return { zxid: 0, data: [] };
+}
+
+export function writeSnapshotSync(dir: string, zxid: Zxid, data: [string, string][]): void {
+  const path = join(dir, `snapshot.${zxid.toString(16)}`);
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, encode(zxid, data));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDir(dir);
+}
+
+/** The background snapshot (ZooKeeper's snapInProgress thread): encode now, write and fsync off the loop. */
+export async function writeSnapshotAsync(dir: string, zxid: Zxid, data: [string, string][]): Promise<void> {
+  const path = join(dir, `snapshot.${zxid.toString(16)}`);
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(encode(zxid, data));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  renameSync(tmp, path);
+  fsyncDir(dir);
+}
+
+export function removeSnapshots(dir: string, keep: (zxid: Zxid) => boolean): void {
+  for (const s of listSnapshots(dir)) if (!keep(s.zxid)) unlinkSync(join(dir, s.name));
+}
