@@ -1,0 +1,58 @@
+// A tiny language for protocol stories: each line is a step the spec must allow, or a check of the state.
+//
+//   1 FLEStartElection            server 1 takes an action that consumes no message
+//   2 <- 1 FLEReceiveSameRound    server 2 takes the next message from server 1, and that step is of this kind
+//   check 2.proposal.leader = 1   a variable of a server, as serverVars shows it (zxids in hex)
+//   check #1->2 = 2               the number of messages in flight on the election channel 1→2
+//   enabled 3 FLEDecide           the step is possible (without taking it); `disabled` says it is not
+//
+// Blank lines and `#` comments are skipped. A step the spec does not allow fails with the list of enabled ones.
+import type { Action, ClusterState } from '../../spec/index.ts';
+import type { Spec } from '../../spec/model.ts';
+import { electionChannel } from '../../spec/state.ts';
+
+type S = ClusterState;
+
+function describeAction(a: Action): string {
+  return 'from' in a ? `${a.sid} <- ${a.from} ${a.kind}` : `${a.sid} ${a.kind}`;
+}
+
+function findStep(spec: Spec<S, Action>, state: S, sid: number, from: number | null, kind: string) {
+  return spec.next(state).find((x) => x.action.sid === sid && x.action.kind === kind && (from === null ? !('from' in x.action) : 'from' in x.action && x.action.from === from));
+}
+
+function lookup(value: unknown, path: string[]): unknown {
+  let v = value;
+  for (const key of path) v = v === null || typeof v !== 'object' ? undefined : (v as Record<string, unknown>)[key];
+  return v;
+}
+
+export function runStory(spec: Spec<S, Action>, script: string, start?: S): S {
+  let state = start ?? spec.init()[0]!;
+  const lines = script.split('\n').map((l) => l.replace(/#(?!\d).*$/, '').trim());
+  lines.forEach((line, i) => {
+    if (line === '') return;
+    const where = `story line ${i + 1} "${line}"`;
+    let m: RegExpMatchArray | null;
+    if ((m = line.match(/^check #(\d+)->(\d+) = (\d+)$/))) {
+      const got = electionChannel(state, Number(m[1]), Number(m[2])).length;
+      if (got !== Number(m[3])) throw new Error(`${where}: ${got} messages in flight`);
+    } else if ((m = line.match(/^check (\d+)\.([\w.]+) = (.+)$/))) {
+      const got = lookup(spec.serverVars(state, Number(m[1])), m[2]!.split('.'));
+      if (String(got) !== m[3]) throw new Error(`${where}: found ${JSON.stringify(got)}`);
+    } else if ((m = line.match(/^(enabled|disabled) (\d+)(?: <- (\d+))? (\w+)$/))) {
+      const found = findStep(spec, state, Number(m[2]), m[3] === undefined ? null : Number(m[3]), m[4]!);
+      if ((found !== undefined) !== (m[1] === 'enabled')) throw new Error(`${where}: it is ${found ? 'enabled' : 'not enabled'}`);
+    } else if ((m = line.match(/^(\d+)(?: <- (\d+))? (\w+)$/))) {
+      const found = findStep(spec, state, Number(m[1]), m[2] === undefined ? null : Number(m[2]), m[3]!);
+      if (found === undefined) {
+        const enabled = spec.next(state).map((x) => describeAction(x.action)).join('; ');
+        throw new Error(`${where}: not a step the spec allows here. Enabled: ${enabled}`);
+      }
+      state = found.state;
+    } else {
+      throw new Error(`${where}: cannot parse`);
+    }
+  });
+  return state;
+}
