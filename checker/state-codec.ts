@@ -19,7 +19,6 @@
 import { fmix, mix, type SharedInterner } from './interner.ts';
 
 const SHAPE_PREFIX = '\u0001';
-const KEY_SEPARATOR = '\u0000';
 
 // Lane seeds per kind of value, so that 1, "1", [1] and {1:...} all differ.
 const INT_A = 0x1b873593, INT_B = 0x7f4a7c15;
@@ -63,7 +62,6 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
   const f64words = new Int32Array(f64.buffer);
   const f64bytes = new Uint8Array(f64.buffer);
   const root: ShapeNode = { keys: [], next: new Map(), keyA: 0, keyB: 0, shape: -1 };
-  const shapeKeys: (readonly string[] | undefined)[] = [];
   const strA = interner.hashA;
   const strB = interner.hashB;
 
@@ -93,7 +91,7 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
   }
 
   function shapeOf(node: ShapeNode): number {
-    if (node.shape < 0) node.shape = interner.id(SHAPE_PREFIX + node.keys.join(KEY_SEPARATOR));
+    if (node.shape < 0) node.shape = interner.id(SHAPE_PREFIX + node.keys.map((k) => `${k.length}:${k}`).join(''));
     return node.shape;
   }
 
@@ -151,9 +149,13 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
           buf[pos++] = 0x80;
           HA = NULL_A;
           HB = NULL_B;
-        } else if (Array.isArray(v)) encodeArray(v);
-        else if (Object.getPrototypeOf(v) === Object.prototype) encodeObject(v as Record<string, unknown>);
-        else throw new NotPlainDataError(`a ${(v as object).constructor?.name ?? 'null-prototype'} object`);
+        } else {
+          const slot = memo.get(v);
+          if (slot !== undefined) encodeKnown(slot);
+          else if (Array.isArray(v)) encodeArray(v);
+          else if (Object.getPrototypeOf(v) === Object.prototype) encodeObject(v as Record<string, unknown>);
+          else throw new NotPlainDataError(`a ${(v as object).constructor?.name ?? 'null-prototype'} object`);
+        }
         return;
       default:
         throw new NotPlainDataError(typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`);
@@ -212,8 +214,49 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
   }
 
   // --- decoding ---
+  // Decoding also computes the fingerprint of every object and array it builds, and remembers where its bytes
+  // are. The spec builds successors by immutable updates, so most of a successor is the very objects of the
+  // state it came from: encoding meets them again and copies their bytes and hash instead of walking them.
   let src: Uint8Array = buf;
   let at = 0;
+  let memo = new Map<object, number>();
+  let memoStart = new Int32Array(256);
+  let memoEnd = new Int32Array(256);
+  let memoA = new Int32Array(256);
+  let memoB = new Int32Array(256);
+  let memoSrc: Uint8Array = buf;
+
+  function remember(o: object, start: number): void {
+    const slot = memo.size;
+    if (slot === memoStart.length) {
+      const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      memoStart = grow(memoStart);
+      memoEnd = grow(memoEnd);
+      memoA = grow(memoA);
+      memoB = grow(memoB);
+    }
+    memo.set(o, slot);
+    memoStart[slot] = start;
+    memoEnd[slot] = at;
+    memoA[slot] = HA;
+    memoB[slot] = HB;
+  }
+
+  /** Encode an object or array met before in the last decoded state: copy its bytes and hash. */
+  function encodeKnown(slot: number): void {
+    const s = memoStart[slot]!;
+    const len = memoEnd[slot]! - s;
+    room(len);
+    if (len < 32) for (let i = 0; i < len; i++) buf[pos + i] = memoSrc[s + i]!;
+    else buf.set(memoSrc.subarray(s, s + len), pos);
+    pos += len;
+    HA = memoA[slot]!;
+    HB = memoB[slot]!;
+  }
 
   function readVarint(): number {
     let x = 0;
@@ -226,55 +269,105 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
     }
   }
 
-  function keysOf(shape: number): readonly string[] {
-    let keys = shapeKeys[shape];
-    if (keys === undefined) {
+  interface ShapeInfo {
+    readonly keys: readonly string[];
+    readonly keyA: readonly number[];
+    readonly keyB: readonly number[];
+  }
+  const shapes: (ShapeInfo | undefined)[] = [];
+
+  function shapeInfo(shape: number): ShapeInfo {
+    let info = shapes[shape];
+    if (info === undefined) {
       const text = interner.string(shape);
-      keys = text.length === 1 ? [] : text.slice(1).split(KEY_SEPARATOR);
-      shapeKeys[shape] = keys;
+      const keys = parseShape(text);
+      const ids = keys.map((k) => interner.id(k));
+      info = { keys, keyA: ids.map((i) => strA[i]!), keyB: ids.map((i) => strB[i]!) };
+      shapes[shape] = info;
     }
-    return keys;
+    return info;
   }
 
-  function decodeObject(shape: number): Record<string, unknown> {
-    const keys = keysOf(shape);
+  function decodeObject(shape: number, start: number): Record<string, unknown> {
+    const { keys, keyA, keyB } = shapeInfo(shape);
     const o: Record<string, unknown> = {};
-    for (let i = 0; i < keys.length; i++) o[keys[i]!] = decodeValue();
+    let sa = 0;
+    let sb = 0;
+    for (let i = 0; i < keys.length; i++) {
+      o[keys[i]!] = decodeValue();
+      sa = (sa + fmix(mix(keyA[i]!, HA))) | 0;
+      sb = (sb + fmix(mix(keyB[i]!, HB))) | 0;
+    }
+    HA = fmix(mix(mix(OBJ_A, sa), keys.length));
+    HB = fmix(mix(mix(OBJ_B, sb), keys.length));
+    remember(o, start);
     return o;
   }
 
-  function decodeArray(n: number): unknown[] {
+  function decodeArray(n: number, start: number): unknown[] {
     const xs = new Array<unknown>(n);
-    for (let i = 0; i < n; i++) xs[i] = decodeValue();
+    let a = mix(ARR_A, n);
+    let b = mix(ARR_B, n);
+    for (let i = 0; i < n; i++) {
+      xs[i] = decodeValue();
+      a = mix(a, HA);
+      b = mix(b, HB);
+    }
+    HA = fmix(a);
+    HB = fmix(b);
+    if (n > 0) remember(xs, start);
     return xs;
   }
 
+  function decodedInt(v: number): number {
+    HA = fmix(mix(INT_A, v));
+    HB = fmix(mix(INT_B, v));
+    return v;
+  }
+
+  function decodedString(id: number): string {
+    const s = interner.string(id); // first: it learns ids other threads added, and their hashes
+    HA = strA[id]!;
+    HB = strB[id]!;
+    return s;
+  }
+
   function decodeValue(): unknown {
+    const start = at;
     const t = src[at++]!;
-    if (t < 0x80) return t;
-    if (t >= 0xc0) return decodeObject(t - 0xc0);
-    if (t >= 0xa0) return interner.string(t - 0xa0);
-    if (t >= 0x90) return decodeArray(t - 0x90);
+    if (t < 0x80) return decodedInt(t);
+    if (t >= 0xc0) return decodeObject(t - 0xc0, start);
+    if (t >= 0xa0) return decodedString(t - 0xa0);
+    if (t >= 0x90) return decodeArray(t - 0x90, start);
     switch (t) {
       case 0x80:
+        HA = NULL_A;
+        HB = NULL_B;
         return null;
       case 0x81:
+        HA = FALSE_A;
+        HB = FALSE_B;
         return false;
       case 0x82:
+        HA = TRUE_A;
+        HB = TRUE_B;
         return true;
       case 0x83:
-        return readVarint();
+        return decodedInt(readVarint() | 0);
       case 0x84:
-        return -readVarint();
-      case 0x85:
+        return decodedInt(-readVarint() | 0);
+      case 0x85: {
         for (let i = 0; i < 8; i++) f64bytes[i] = src[at++]!;
+        HA = fmix(mix(mix(FLT_A, f64words[0]!), f64words[1]!));
+        HB = fmix(mix(mix(FLT_B, f64words[0]!), f64words[1]!));
         return f64[0];
+      }
       case 0x86:
-        return interner.string(readVarint());
+        return decodedString(readVarint());
       case 0x87:
-        return decodeArray(readVarint());
+        return decodeArray(readVarint(), start);
       case 0x88:
-        return decodeObject(readVarint());
+        return decodeObject(readVarint(), start);
       default:
         throw new Error(`state codec: bad tag 0x${t.toString(16)} at byte ${at - 1}`);
     }
@@ -291,6 +384,8 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
     fpLo: () => HB,
     decode(bytes, start, end) {
       src = bytes;
+      memoSrc = bytes;
+      memo = new Map();
       at = start;
       const v = decodeValue();
       if (at !== end) throw new Error(`state codec: decoded ${at - start} bytes of ${end - start}`);
@@ -302,6 +397,19 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
     },
   };
   return codec;
+}
+
+/** A shape is interned as its keys, each written `<length>:<key>`, after SHAPE_PREFIX. */
+function parseShape(text: string): string[] {
+  const keys: string[] = [];
+  let i = SHAPE_PREFIX.length;
+  while (i < text.length) {
+    const colon = text.indexOf(':', i);
+    const len = Number(text.slice(i, colon));
+    keys.push(text.slice(colon + 1, colon + 1 + len));
+    i = colon + 1 + len;
+  }
+  return keys;
 }
 
 /** Where in a state the first value that is not plain data sits, e.g. `servers[1].recvset: undefined`. */
