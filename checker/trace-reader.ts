@@ -40,7 +40,7 @@ export function parseTrace(text: string, file = '<trace>'): Trace {
     }
     const line = r.data!;
     if (n === 1 && line.type !== 'header') fail(n, `expected the header line, found a ${line.type} line`);
-    if (verdict !== null) fail(n, `a ${line.type} line after the verdict line`);
+    if (verdict !== null) fail(n, `${line.type === 'event' ? 'an' : 'a'} ${line.type} line after the verdict line`);
     if (line.type === 'header') {
       if (n !== 1) fail(n, 'a second header line');
       header = line;

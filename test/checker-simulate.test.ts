@@ -1,0 +1,56 @@
+// Simulation: random walks that depend only on the seed (not on the number of threads), that find the
+// mutation's violation, and whose failing walk replays alone from its own seed.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseFlags } from '../checker/flags.ts';
+import { replay } from '../checker/replay.ts';
+import { runCheck, type RunResult } from '../checker/run.ts';
+import { loadSpec } from '../checker/spec-source.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'checker-sim-'));
+const TPC = 'test/fixtures/two-phase-commit.ts#buildTwoPhaseCommit';
+
+function simulate(...flags: string[]): Promise<RunResult> {
+  return runCheck(parseFlags(['--spec', TPC, '--out', out, '--simulate', ...flags]));
+}
+
+describe('simulation', () => {
+  it('takes the same walks from the same seed, with one thread or two', async () => {
+    const one = await simulate('--nodes', '4', '--walks', '300', '--seed', '42', '--workers', '1');
+    const two = await simulate('--nodes', '4', '--walks', '300', '--seed', '42', '--workers', '2');
+    expect(one.walks).toBe(300);
+    expect(two.steps).toBe(one.steps);
+    expect(two.coverage).toStrictEqual(one.coverage);
+    expect(two.properties).toStrictEqual(one.properties);
+    const other = await simulate('--nodes', '4', '--walks', '300', '--seed', '43', '--workers', '1');
+    expect(other.coverage).not.toStrictEqual(one.coverage);
+    expect(two.verdict).toBe(one.verdict);
+    expect(one.distinct).toBeNull();
+    const safe = await simulate('--nodes', '4', '--walks', '300', '--seed', '42', '--workers', '2', '--invariant', 'consistent');
+    expect(safe.verdict).toBe('pass');
+  });
+
+  it('finds the mutation, reports the least failing walk and its seed, and that seed replays the walk alone', async () => {
+    const r = await simulate('--nodes', '3', '--mutation', 'commitEarly', '--walks', '500', '--seed', '7', '--workers', '2');
+    expect(r.verdict).toBe('fail');
+    const failing = r.failingWalk!;
+    const again = await simulate('--nodes', '3', '--mutation', 'commitEarly', '--walks', '500', '--seed', '7', '--workers', '1');
+    expect(again.failingWalk).toStrictEqual(failing);
+    const alone = await simulate('--nodes', '3', '--mutation', 'commitEarly', '--walks', '1', '--seed', String(failing.seed), '--workers', '1');
+    expect(alone.failingWalk).toStrictEqual({ walk: 0, seed: failing.seed });
+    expect(alone.counterexample!.path).toStrictEqual(r.counterexample!.path);
+    const spec = await loadSpec({ module: 'test/fixtures/two-phase-commit.ts', exportName: 'buildTwoPhaseCommit', options: { nodes: 3, mutations: ['commitEarly'] } });
+    const states = replay(spec, r.counterexample!.path);
+    expect(spec.properties[0]!.check(states.at(-1)!.state as never)).toBe(false);
+    expect(r.counterexample!.traceFile).toMatch(/\.ndjson$/);
+  });
+
+  it('walks up to the depth bound and counts the steps it took', async () => {
+    const r = await simulate('--spec', 'test/fixtures/grid.ts#buildGridWide', '--nodes', '3', '--walks', '10', '--depth', '20', '--seed', '1', '--workers', '1');
+    expect(r.steps).toBe(10 * 20); // 45 steps to the corner: every walk is cut at 20
+    expect(r.depthReached).toBe(20);
+    expect(r.coverage).toStrictEqual([{ kind: 'Inc', fired: 200, distinct: null }]);
+  });
+});
