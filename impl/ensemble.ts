@@ -92,7 +92,7 @@ export class Ensemble {
 
   start(sid: Sid): ServerHandle {
     const h = this.servers.get(sid)!;
-    if (h.child && h.child.exitCode === null) throw new Error(`server ${sid} is already running`);
+    if (h.child && h.child.exitCode === null && h.child.signalCode === null) throw new Error(`server ${sid} is already running`);
     const out = openSync(h.logPath, 'a');
     const args = ['--import', 'tsx', SERVER_TS, '--config', h.configPath, '--id', String(sid), '--exit-with-parent'];
     if (this.opts.transitionLog === false) args.push('--transition-log', 'off');

@@ -52,6 +52,7 @@ export function becomeLeader(p: QuorumPeer): void {
   };
   p.setTimer('leaderInit', p.cfg.initLimit * p.cfg.tickTime);
   getEpochToPropose(p, p.myid, p.acceptedEpoch);
+  for (const [conn, msg] of p.takeParked()) leaderOnQuorumPacket(p, conn, msg);
 }
 
 /** Leader.getEpochToPropose: one past the largest accepted epoch of a quorum of connecting participants. */

@@ -22,6 +22,7 @@ export interface LearnerState {
 export function becomeLearner(p: QuorumPeer, leaderSid: Sid): void {
   const conn = p.newConnId();
   p.learner = { leaderSid, conn, phase: 'connecting', newEpoch: -1, pending: [], ackAfterNewLeader: [], seenNewLeader: false, forwarded: new Set() };
+  p.takeParked();
   p.send({ kind: 'connectLeader', conn, sid: leaderSid });
   p.setTimer('learnerTimeout', p.cfg.initLimit * p.cfg.tickTime);
 }

@@ -71,6 +71,8 @@ export class QuorumPeer {
   leader: LeaderState | null = null;
   learner: LearnerState | null = null;
 
+  /** FOLLOWERINFOs that arrived while we were still LOOKING. */
+  private parked = new Map<ConnId, QuorumPacket>();
   private msgCount = 0;
   private connCount = 0;
   private out: Effect[] = [];
@@ -115,10 +117,15 @@ export class QuorumPeer {
         break;
       case 'quorum':
         if (this.leader) leaderOnQuorumPacket(this, input.conn, input.msg);
-        else if (this.learner) learnerOnQuorumPacket(this, input.conn, input.msg);
-        else this.send({ kind: 'closeQuorum', conn: input.conn, reason: `${input.msg.type} while ${this.state}` });
+        else if (this.learner && input.conn === this.learner.conn) learnerOnQuorumPacket(this, input.conn, input.msg);
+        else if (this.state === 'LOOKING' && (input.msg.type === 'FOLLOWERINFO' || input.msg.type === 'OBSERVERINFO')) {
+          // A learner that decided before we did: ZooKeeper's connection would wait in the listen backlog
+          // until Leader.lead() starts accepting. Keep its FOLLOWERINFO until this election ends.
+          this.parked.set(input.conn, input.msg);
+        } else this.send({ kind: 'closeQuorum', conn: input.conn, reason: `${input.msg.type} while ${this.state}` });
         break;
       case 'quorumClosed':
+        this.parked.delete(input.conn);
         if (this.leader) leaderOnClosed(this, input.conn, input.reason);
         else if (this.learner) learnerOnClosed(this, input.conn, input.reason);
         break;
@@ -172,6 +179,15 @@ export class QuorumPeer {
   }
 
   // ---- role changes ----
+
+  /** The election ended: a new leader takes the learners that called early; anyone else turns them away. */
+  takeParked(): [ConnId, QuorumPacket][] {
+    const parked = [...this.parked];
+    this.parked.clear();
+    if (this.state === 'LEADING') return parked;
+    for (const [conn] of parked) this.send({ kind: 'closeQuorum', conn, reason: `not leading (${this.state})` });
+    return [];
+  }
 
   /** Leave LEADING/FOLLOWING/OBSERVING: drop the role's connections, apply every logged txn, start FLE. */
   becomeLooking(): void {

@@ -1,0 +1,290 @@
+// End to end: real server processes on 127.0.0.1, one ensemble of 3 participants and 1 observer taken
+// through election, writes, a leader kill -9 under load, TRUNC, SNAP, a cold restart and garbage on every port.
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, appendFileSync, readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ensemble } from '../impl/ensemble.ts';
+import { WriteLoad, eventually, events, missingOn, readTrace, sleep } from './impl-helpers.ts';
+
+const ALL = [1, 2, 3, 4];
+let ens: Ensemble;
+let dir: string;
+/** Every write acknowledged so far in this file: must be on every server at every check. */
+const ledger = new Map<string, string>();
+
+async function expectEverywhere(sids = ALL): Promise<void> {
+  for (const sid of sids) {
+    const missing = await eventually(`server ${sid} to hold every acknowledged write`, 15_000, async () => {
+      const m = await missingOn(ens, sid, ledger);
+      return m.length === 0 ? m : false;
+    }).catch(async () => missingOn(ens, sid, ledger));
+    expect(missing, `acknowledged writes missing on server ${sid}`).toEqual([]);
+  }
+}
+
+function dumpLogsOnFailure(): void {
+  onTestFailed(() => {
+    for (const h of ens.servers.values()) {
+      const text = readFileSync(h.logPath, 'utf8').split('\n').slice(-25).join('\n');
+      console.error(`---- server ${h.sid} (${h.logPath}) ----\n${text}`);
+    }
+  });
+}
+
+/** The modes the leader synced `peer` with, waiting until there are more than `seen` of them. */
+async function newSyncModes(leader: number, peer: number, seen: number): Promise<string[]> {
+  return eventually(`server ${leader} to log its sync of server ${peer}`, 5000, async () => {
+    const m = syncModes(leader, peer);
+    return m.length > seen ? m.slice(seen) : false;
+  });
+}
+
+function syncModes(leader: number, peer: number): string[] {
+  return events(ens, leader)
+    .filter((e) => e.action === 'LeaderSyncFollower' && e.params?.['peer'] === peer)
+    .map((e) => String(e.params?.['mode']));
+}
+
+describe('a real ensemble of 3 participants and 1 observer', () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'zk-e2e-'));
+    ens = await Ensemble.create({ nodes: 3, observers: 1, dir, tickTime: 100, initLimit: 20, syncLimit: 5, testFaults: true, extra: { commitLogCount: 500 } });
+    ens.startAll();
+  });
+
+  afterAll(async () => {
+    await ens?.stopAll('SIGKILL');
+    if (process.env['KEEP_E2E']) console.error(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('elects one leader that every server follows', async () => {
+    dumpLogsOnFailure();
+    const leader = await ens.waitForLeader(ALL, 30_000);
+    expect([1, 2, 3]).toContain(leader);
+    const s4 = await ens.stat(4);
+    expect(s4?.['state']).toBe('OBSERVING');
+  });
+
+  it('takes writes through every server, and every server holds them all', async () => {
+    dumpLogsOnFailure();
+    for (const sid of ALL) {
+      const c = await ens.client(sid);
+      try {
+        const writes = Array.from({ length: 25 }, (_, i) => c.set(`via${sid}-${i}`, `${sid}:${i}`));
+        const zxids = await Promise.all(writes);
+        zxids.forEach((z, i) => {
+          expect(z).toMatch(/^0x[0-9a-f]+$/);
+          ledger.set(`via${sid}-${i}`, `${sid}:${i}`);
+        });
+        // A read on the same connection sees the writes before it.
+        expect(await c.get(`via${sid}-24`)).toBe(`${sid}:24`);
+      } finally {
+        c.close();
+      }
+    }
+    await expectEverywhere();
+  });
+
+  it('elects a new leader when the leader is killed -9 under load; the old one rejoins without SNAP', async () => {
+    dumpLogsOnFailure();
+    const old = await ens.waitForLeader(ALL, 10_000);
+    const others = ALL.filter((s) => s !== old);
+    const load = new WriteLoad(ens, others, 4, 60_000, 'k');
+    await eventually('the load to get going', 10_000, async () => load.acked.size >= 50);
+    await ens.kill(old, 'SIGKILL');
+    const next = await ens.waitForLeader(others, 30_000);
+    expect(next).not.toBe(old);
+    const atElection = load.acked.size;
+    await eventually('writes under the new leader', 15_000, async () => load.acked.size >= atElection + 30);
+    await load.stop();
+    for (const [k, v] of load.acked) ledger.set(k, v);
+    const before = syncModes(next, old).length;
+    ens.start(old);
+    await ens.waitForLeader(ALL, 30_000);
+    const modes = await newSyncModes(next, old, before);
+    // DIFF, or TRUNC when the old leader had logged a proposal no follower received before it died.
+    expect(['DIFF', 'TRUNC']).toContain(modes.at(-1));
+    await expectEverywhere();
+  });
+
+  it('makes a partitioned leader truncate the proposal it could not commit', async () => {
+    dumpLogsOnFailure();
+    const old = await ens.waitForLeader(ALL, 10_000);
+    const others = ALL.filter((s) => s !== old);
+    const c = await ens.client(old);
+    // Pipelined on one connection: the leader is cut off, then takes a write it can log but never commit.
+    const cut = c.fault(others);
+    const lost = c.set('lost', 'x').then(
+      () => 'acknowledged',
+      (e: Error) => e.message,
+    );
+    await cut;
+    expect(await lost).not.toBe('acknowledged');
+    c.close();
+    const next = await ens.waitForLeader(others, 30_000);
+    const c2 = await ens.client(next);
+    for (let i = 0; i < 10; i++) {
+      await c2.set(`after-cut-${i}`, `${i}`);
+      ledger.set(`after-cut-${i}`, `${i}`);
+    }
+    c2.close();
+    const before = syncModes(next, old).length;
+    const heal = await ens.client(old);
+    await heal.fault([]);
+    heal.close();
+    await ens.waitForLeader(ALL, 30_000);
+    const modes = await newSyncModes(next, old, before);
+    expect(modes.at(-1)).toBe('TRUNC');
+    const trunc = events(ens, old).filter((e) => e.action === 'TxnLogTruncate');
+    expect(trunc.length).toBeGreaterThan(0);
+    for (const sid of ALL) {
+      const cl = await ens.client(sid);
+      expect(await cl.get('lost'), `server ${sid}`).toBeNull();
+      cl.close();
+    }
+    await expectEverywhere();
+  });
+
+  it('sends SNAP to a follower that fell far behind', async () => {
+    dumpLogsOnFailure();
+    const leader = await ens.waitForLeader(ALL, 10_000);
+    const lagger = [1, 2, 3].find((s) => s !== leader)!;
+    await ens.kill(lagger, 'SIGKILL');
+    const c = await ens.client(leader);
+    // More than commitLogCount (500) writes: the lagger's last zxid leaves the leader's window.
+    const writes = Array.from({ length: 600 }, (_, i) => c.set(`behind-${i}`, `${i}`));
+    await Promise.all(writes);
+    for (let i = 0; i < 600; i++) ledger.set(`behind-${i}`, `${i}`);
+    c.close();
+    const before = syncModes(leader, lagger).length;
+    ens.start(lagger);
+    await ens.waitForLeader(ALL, 30_000);
+    const modes = await newSyncModes(leader, lagger, before);
+    expect(modes.at(-1)).toBe('SNAP');
+    await expectEverywhere();
+  });
+
+  it('recovers a corrupt log tail: truncates it with a warning and catches up from the leader', async () => {
+    dumpLogsOnFailure();
+    const leader = await ens.waitForLeader(ALL, 10_000);
+    const victim = [1, 2, 3].find((s) => s !== leader)!;
+    // Fresh txns, so that the victim's log has records (a SNAP may have left it without a log file).
+    const c = await ens.client(victim);
+    for (let i = 0; i < 20; i++) {
+      await c.set(`before-corruption-${i}`, `${i}`);
+      ledger.set(`before-corruption-${i}`, `${i}`);
+    }
+    c.close();
+    await ens.kill(victim, 'SIGKILL');
+    const vdir = join(ens.servers.get(victim)!.dataDir, 'version-2');
+    const logs = readdirSync(vdir).filter((f) => f.startsWith('log.')).sort((a, b) => parseInt(a.slice(4), 16) - parseInt(b.slice(4), 16));
+    const last = logs.at(-1);
+    expect(last, 'the victim has a txn log').toBeDefined();
+    // A torn record: a length that runs past the end of the file, then a few bytes.
+    appendFileSync(join(vdir, last!), Buffer.from([0, 0, 1, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3]));
+    ens.start(victim);
+    await ens.waitForLeader(ALL, 30_000);
+    const log = readFileSync(ens.servers.get(victim)!.logPath, 'utf8');
+    expect(log).toMatch(/torn record .*truncating the log there/);
+    await expectEverywhere();
+  });
+
+  it('closes a connection that sends garbage, on every port, and goes on serving', async () => {
+    dumpLogsOnFailure();
+    const leader = await ens.waitForLeader(ALL, 10_000);
+    const target = ens.servers.get(leader)!;
+    const garbage = [
+      Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+      Buffer.from([0, 0, 0, 5, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b]),
+      Buffer.concat([Buffer.from([0, 0, 0, 15]), Buffer.from('{"type":"PING"}')]),
+    ];
+    for (const port of [target.clientPort, target.quorumPort, target.electionPort]) {
+      for (const g of garbage) {
+        const closed = await new Promise<boolean>((resolve) => {
+          const s = connect(port, '127.0.0.1', () => s.write(g));
+          const t = setTimeout(() => {
+            s.destroy();
+            resolve(false);
+          }, 5000);
+          s.on('error', () => {});
+          s.on('close', () => {
+            clearTimeout(t);
+            resolve(true);
+          });
+        });
+        expect(closed, `port ${port} closes a connection that sent ${JSON.stringify(g.toString('latin1').slice(0, 20))}`).toBe(true);
+      }
+    }
+    const log = readFileSync(target.logPath, 'utf8');
+    expect(log).toMatch(/client port: closing connection from .*: /);
+    expect(log).toMatch(/quorum port: closing connection from .*: /);
+    expect(log).toMatch(/election port: closing connection from .*: /);
+    expect(log).not.toMatch(/internal error|at .*\.ts:\d+/);
+    const c = await ens.client(leader);
+    await c.set('after-garbage', 'ok');
+    ledger.set('after-garbage', 'ok');
+    c.close();
+    expect(await ens.waitForLeader(ALL, 10_000)).toBe(leader);
+    await expectEverywhere();
+  });
+
+  it('keeps every acknowledged write over a cold restart of the whole ensemble (kill -9 of all)', async () => {
+    dumpLogsOnFailure();
+    await ens.stopAll('SIGKILL');
+    ens.startAll();
+    await ens.waitForLeader(ALL, 30_000);
+    await expectEverywhere();
+  });
+
+  it('writes transition logs that match the trace schema, with gap-free seqs and matching message ids', async () => {
+    dumpLogsOnFailure();
+    const leader = await ens.waitForLeader(ALL, 10_000);
+    const c = await ens.client(leader);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => c.set(`traced-${i}`, `${i}`)));
+    c.close();
+    await sleep(200);
+    await ens.stopAll('SIGTERM');
+    const sends = new Map<string, { type: string; zxid?: unknown }>();
+    const recvs: { id: string; type: string; zxid?: unknown; file: string }[] = [];
+    const actions = new Set<string>();
+    for (const sid of ALL) {
+      const files = ens.traceFiles(sid);
+      expect(files.length, `server ${sid} has one trace per start`).toBeGreaterThanOrEqual(2);
+      for (const f of files) {
+        const lines = readTrace(f);
+        const head = lines[0];
+        expect(head?.type).toBe('header');
+        if (head?.type === 'header') {
+          expect(head.source).toBe('impl');
+          expect(head.sid).toBe(sid);
+        }
+        const evs = lines.slice(1);
+        evs.forEach((e, i) => {
+          expect(e.type).toBe('event');
+          if (e.type !== 'event') return;
+          expect(e.seq, `${f} line ${i + 2}`).toBe(i + 1);
+          expect(e.sid).toBe(sid);
+          expect(typeof e.time).toBe('number');
+          actions.add(e.action);
+          for (const m of e.send ?? []) sends.set(m.id, { type: m.type, zxid: m['zxid'] });
+          if (e.recv) recvs.push({ id: e.recv.id, type: e.recv.type, zxid: e.recv['zxid'], file: f });
+        });
+      }
+    }
+    // The last incarnations all stopped cleanly, so every message they received was logged by its sender.
+    const lastFiles = new Set(ALL.map((sid) => ens.traceFiles(sid).at(-1)!));
+    const checked = recvs.filter((r) => lastFiles.has(r.file));
+    expect(checked.length).toBeGreaterThan(20);
+    for (const r of checked) {
+      const s = sends.get(r.id);
+      expect(s, `send of ${r.id} (${r.type}) received in ${r.file}`).toBeDefined();
+      expect(s).toEqual({ type: r.type, zxid: r.zxid });
+    }
+    for (const a of ['ServerStart', 'FLEStartElection', 'FLEReceiveSameRound', 'FLEDecide', 'LearnerConnect', 'LeaderProcessFOLLOWERINFO', 'LearnerProcessLEADERINFO', 'LeaderProcessACKEPOCH', 'LeaderSyncFollower', 'LearnerProcessNEWLEADER', 'LeaderProcessACKNEWLEADER', 'LearnerProcessUPTODATE', 'LeaderProcessRequest', 'FollowerProcessPROPOSAL', 'LeaderProcessACK', 'FollowerProcessCOMMIT', 'ObserverProcessINFORM', 'LearnerForwardRequest', 'TxnLogAppend', 'EpochFileWrite', 'TxnLogTruncate', 'SnapshotWrite', 'LeaderStepDown', 'ConnectionLost']) {
+      expect(actions, `some server logged ${a}`).toContain(a);
+    }
+  });
+});
