@@ -8,10 +8,10 @@ import { z } from 'zod';
 import { Ensemble } from './ensemble.ts';
 
 const Flags = z.object({
-  nodes: z.coerce.number().int('--nodes must be an integer').min(1, '--nodes must be at least 1').max(15, '--nodes must be at most 15').default(3),
-  observers: z.coerce.number().int('--observers must be an integer').min(0, '--observers must be >= 0').max(15, '--observers must be at most 15').default(0),
+  nodes: z.coerce.number({ message: '--nodes must be an integer' }).int('--nodes must be an integer').min(1, '--nodes must be at least 1').max(15, '--nodes must be at most 15').default(3),
+  observers: z.coerce.number({ message: '--observers must be an integer' }).int('--observers must be an integer').min(0, '--observers must be >= 0').max(15, '--observers must be at most 15').default(0),
   dir: z.string().min(1).optional(),
-  'tick-time': z.coerce.number().int().positive('--tick-time must be positive').default(200),
+  'tick-time': z.coerce.number({ message: '--tick-time must be an integer' }).int('--tick-time must be an integer').positive('--tick-time must be positive').default(200),
   'transition-log': z.enum(['on', 'off'], '--transition-log must be on or off').default('on'),
 });
 

@@ -31,8 +31,8 @@ export interface ZooConfig {
 
 export class ConfigError extends Error {}
 
-const posInt = z.coerce.number().int('must be an integer').positive('must be positive');
-const port = z.coerce.number().int('must be an integer').min(1, 'must be a port in 1..65535').max(65535, 'must be a port in 1..65535');
+const posInt = z.coerce.number({ message: 'must be an integer' }).int('must be an integer').positive('must be positive');
+const port = z.coerce.number({ message: 'must be a port in 1..65535' }).int('must be a port in 1..65535').min(1, 'must be a port in 1..65535').max(65535, 'must be a port in 1..65535');
 const host = z.string().regex(/^[A-Za-z0-9.\-]+$|^\[[0-9a-fA-F:]+\]$/, 'must be a host name or address');
 
 const SCALAR_KEYS: Record<string, z.ZodType> = {

@@ -230,7 +230,7 @@ function nextIncarnation(dataDir: string): number {
 
 const Flags = z.object({
   config: z.string({ message: '--config FILE is required' }).min(1, '--config FILE is required'),
-  id: z.coerce.number({ message: '--id N is required' }).int('--id must be an integer').nonnegative('--id must be >= 0'),
+  id: z.string({ message: '--id N is required' }).regex(/^\d{1,9}$/, '--id must be a non-negative integer').transform(Number),
   'transition-log': z.enum(['on', 'off'], '--transition-log must be on or off').default('on'),
   'test-faults': z.boolean().default(false),
   'exit-with-parent': z.boolean().default(false),

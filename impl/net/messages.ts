@@ -28,7 +28,7 @@ export type ElectionFrame = z.infer<typeof ElectionFrame>;
 
 const zxidPacket = <T extends string>(...types: [T, ...T[]]) => z.object({ ...base, type: z.enum(types), zxid }).strict();
 
-export const QuorumPacketSchema = z.union([
+export const QuorumPacketSchema = z.discriminatedUnion('type', [
   zxidPacket('FOLLOWERINFO', 'OBSERVERINFO', 'LEADERINFO', 'DIFF', 'TRUNC', 'COMMIT', 'ACK', 'NEWLEADER'),
   z.object({ ...base, type: z.literal('ACKEPOCH'), epoch, zxid }).strict(),
   z.object({ ...base, type: z.literal('SNAP'), zxid, data: z.array(z.tuple([key, value])) }).strict(),
