@@ -52,6 +52,7 @@ function checkLeader(p: QuorumPeer, votes: ReadonlyMap<Sid, RecvVote>, leader: S
 
 /** FLEStartElection: a new round, vote for ourselves (or, as an observer, for nobody), tell every voter. */
 export function lookForLeader(p: QuorumPeer): void {
+  p.electionTouched = true;
   const fle = p.fle;
   fle.logicalclock++;
   fle.recvset = new Map();
@@ -87,6 +88,7 @@ function replyTo(p: QuorumPeer, to: Sid): void {
 
 /** WorkerReceiver, then (while LOOKING) one turn of lookForLeader's loop. */
 export function receiveNotification(p: QuorumPeer, n: Notification): void {
+  p.electionTouched = true;
   if (!p.isVoter(n.from)) {
     replyTo(p, n.from);
     p.emit('FLEReplyToNonVoter', { recv: n });
@@ -169,6 +171,7 @@ function onDecided(p: QuorumPeer, n: Notification): void {
 }
 
 export function onElectionTimeout(p: QuorumPeer, timer: 'notification' | 'finalize'): void {
+  p.electionTouched = true;
   if (p.state !== 'LOOKING') return;
   const fle = p.fle;
   if (timer === 'finalize') {

@@ -78,6 +78,9 @@ export class QuorumPeer {
   private out: Effect[] = [];
   private stepSends: TraceMessage[] = [];
   private traced: Record<string, string> = {};
+  private tracedScalars = new Map<string, unknown>();
+  /** Set by every election step: the election's variables may have changed (see changedVars). */
+  electionTouched = true;
 
   constructor(
     readonly cfg: PeerConfig,
@@ -174,6 +177,7 @@ export class QuorumPeer {
     this.acceptedEpoch = rec.acceptedEpoch ?? this.currentEpoch;
     if (logEpoch > this.currentEpoch)
       this.log('warn', `log holds epoch ${logEpoch} txns but currentEpoch is ${this.currentEpoch} (crash between sync and NEWLEADER)`);
+    this.fle = newElection(this);
     this.emit('ServerStart', { params: { snapshotZxid: zxidHex(rec.snapshotZxid), replayed: rec.txns.length } }, true);
     lookForLeader(this);
   }
@@ -300,32 +304,45 @@ export class QuorumPeer {
     this.out.push({ kind: 'trace', event: { action, params, post: this.changedVars(false) } });
   }
 
+  /**
+   * The traced variables that differ from the last event. Scalars are compared directly; the election's
+   * objects are serialized only when an election step ran since the last event (they are the costly part,
+   * and the broadcast path never touches them).
+   */
   private changedVars(all: boolean): Record<string, unknown> {
-    const vars = this.traceVars();
     const post: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(vars)) {
-      const text = JSON.stringify(v);
-      if (all || this.traced[k] !== text) post[k] = v;
-      this.traced[k] = text;
+    const scalars: [string, unknown][] = [
+      ['state', this.state],
+      ['logicalclock', this.fle.logicalclock],
+      ['currentEpoch', this.currentEpoch],
+      ['acceptedEpoch', this.acceptedEpoch],
+      ['lastZxid', zxidHex(this.lastLoggedZxid)],
+    ];
+    for (const [k, v] of scalars) {
+      if (all || this.tracedScalars.get(k) !== v) post[k] = v;
+      this.tracedScalars.set(k, v);
     }
+    if (all || this.electionTouched) {
+      for (const [k, v] of Object.entries(this.electionVars())) {
+        const text = JSON.stringify(v);
+        if (all || this.traced[k] !== text) post[k] = v;
+        this.traced[k] = text;
+      }
+    }
+    this.electionTouched = false;
     return post;
   }
 
-  private traceVars(): Record<string, unknown> {
+  private electionVars(): Record<string, unknown> {
     const vote = (v: Vote | null) => v && { leader: v.leader, zxid: zxidHex(v.zxid), electionEpoch: v.electionEpoch, peerEpoch: v.peerEpoch };
     const votes = (m: ReadonlyMap<Sid, { leader: Sid; zxid: number; electionEpoch: number; peerEpoch: number; state?: ServerState }>) =>
       Object.fromEntries([...m].map(([s, v]) => [String(s), { ...vote(v), ...(v.state ? { state: v.state } : {}) }]));
     const p = this.fle.proposal;
     return {
-      state: this.state,
-      logicalclock: this.fle.logicalclock,
       proposal: { leader: p.leader, zxid: zxidHex(p.zxid), peerEpoch: p.peerEpoch },
       recvset: votes(this.fle.recvset),
       outofelection: votes(this.fle.outofelection),
       currentVote: vote(this.currentVote),
-      currentEpoch: this.currentEpoch,
-      acceptedEpoch: this.acceptedEpoch,
-      lastZxid: zxidHex(this.lastLoggedZxid),
     };
   }
 }
