@@ -21,6 +21,8 @@ export interface EnsembleOptions {
   readonly extra?: Readonly<Record<string, string | number>>;
   readonly transitionLog?: boolean;
   readonly testFaults?: boolean;
+  /** Extra node flags for the server processes (e.g. --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface ServerHandle {
@@ -94,7 +96,7 @@ export class Ensemble {
     const h = this.servers.get(sid)!;
     if (h.child && h.child.exitCode === null && h.child.signalCode === null) throw new Error(`server ${sid} is already running`);
     const out = openSync(h.logPath, 'a');
-    const args = ['--import', 'tsx', SERVER_TS, '--config', h.configPath, '--id', String(sid), '--exit-with-parent'];
+    const args = [...(this.opts.nodeArgs ?? []), '--import', 'tsx', SERVER_TS, '--config', h.configPath, '--id', String(sid), '--exit-with-parent'];
     if (this.opts.transitionLog === false) args.push('--transition-log', 'off');
     if (this.opts.testFaults) args.push('--test-faults');
     // stdin is a pipe the server watches: if this process dies, its servers follow.

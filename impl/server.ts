@@ -1,8 +1,10 @@
 // A ZooKeeper server process: `npm run server -- --config zoo.cfg --id N`.
 // The runtime around the protocol core: it feeds socket frames and timer expiries to QuorumPeer.step and
 // carries out the effects. Durability rule: once the txn log has unsynced appends, every outgoing message
-// (peer or client) waits; at the end of the event-loop turn one fsync covers them all (group commit), then
-// they leave in order. So no ACK and no client reply ever precedes the fsync of what it acknowledges.
+// (peer or client) waits; at the end of the event-loop turn one fsync, run in the thread pool while the loop
+// goes on, covers them all (group commit), then they leave in order. Messages produced while an fsync is in
+// flight wait for it (and for the next one if they follow new appends). So no ACK and no client reply ever
+// precedes the fsync of what it acknowledges.
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +36,7 @@ export class ZooServer {
   private readonly clients: ClientPort;
   private held: (() => void)[] = [];
   private flushScheduled = false;
+  private syncing = false;
   private timers = new Map<TimerName, NodeJS.Timeout>();
   private isolated = new Set<Sid>();
   private stopped = false;
@@ -177,21 +180,36 @@ export class ZooServer {
   }
 
   private whenDurable(f: () => void): void {
-    if (!this.disk.dirty && this.held.length === 0) return f();
+    if (!this.disk.dirty && !this.syncing && this.held.length === 0) return f();
     this.held.push(f);
     this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled) return;
+    if (this.flushScheduled || this.syncing) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
+      if (!this.stopped) this.startSync();
+    });
+  }
+
+  /** One group commit: everything held now leaves once the fsync of everything appended so far is done. */
+  private startSync(): void {
+    const batch = this.held;
+    this.held = [];
+    this.syncing = true;
+    this.disk.syncAsync((err) => {
+      this.syncing = false;
       if (this.stopped) return;
-      this.disk.flush();
-      const held = this.held;
-      this.held = [];
-      for (const f of held) f();
+      if (err) {
+        // ZooKeeper exits when it cannot fsync its log: nothing held may be acknowledged.
+        this.log(`fsync of the txn log failed, stopping: ${err.message}`);
+        this.stop();
+        process.exit(1);
+      }
+      for (const f of batch) f();
+      if (this.held.length) this.scheduleFlush();
     });
   }
 

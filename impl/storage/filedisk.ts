@@ -45,6 +45,10 @@ export class FileDisk implements Disk {
     this.log.flush();
   }
 
+  syncAsync(done: (err: Error | null) => void): void {
+    this.log.syncAsync(done);
+  }
+
   truncate(zxid: Zxid): Recovered {
     this.log.truncate(zxid);
     removeSnapshots(this.dir, (z) => z <= zxid);

@@ -1,7 +1,8 @@
 // FileTxnLog: append-only transaction log files `log.<hex zxid of the first txn>` in dataDir/version-2.
 // Each file starts with a header (magic, version); each record is [u32 length][u32 crc32][JSON txn]. Appends
-// are plain writes; `flush()` fsyncs (the runtime calls it once per event-loop turn: group commit).
-import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+// are buffered in memory and written with one write per batch; `syncAsync()` writes and fsyncs off the event
+// loop (group commit: every append before the call is durable when its callback runs).
+import { closeSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
@@ -72,7 +73,16 @@ export function readLogFile(path: string): ReadResult {
 export class FileTxnLog {
   private fd: number | null = null;
   private current: string | null = null;
-  dirty = false;
+  /** Records appended but not yet written to the file. */
+  private pending: Buffer[] = [];
+  /** Written to the file but not yet fsynced. */
+  private unsynced = false;
+  /** Bumped whenever the fd is closed, so a late fsync callback on an old fd can tell. */
+  private generation = 0;
+
+  get dirty(): boolean {
+    return this.pending.length > 0 || this.unsynced;
+  }
 
   constructor(private readonly dir: string) {}
 
@@ -108,14 +118,34 @@ export class FileTxnLog {
     rec.writeUInt32BE(body.length, 0);
     rec.writeUInt32BE(crc32(body), 4);
     body.copy(rec, 8);
-    writeSync(this.fd!, rec);
-    this.dirty = true;
+    this.pending.push(rec);
   }
 
+  private writePending(): void {
+    if (this.pending.length === 0 || this.fd === null) return;
+    writeSync(this.fd, this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending));
+    this.pending = [];
+    this.unsynced = true;
+  }
+
+  /** Write and fsync now, on the event loop (for roll, truncate, close). */
   flush(): void {
-    if (!this.dirty || this.fd === null) return;
+    this.writePending();
+    if (!this.unsynced || this.fd === null) return;
     fsyncSync(this.fd);
-    this.dirty = false;
+    this.unsynced = false;
+  }
+
+  /** Write now, fsync in the thread pool; `done` runs once everything appended so far is durable. */
+  syncAsync(done: (err: Error | null) => void): void {
+    this.writePending();
+    if (!this.unsynced || this.fd === null) return void setImmediate(() => done(null));
+    this.unsynced = false;
+    const gen = this.generation;
+    fsync(this.fd, (err) => {
+      // The fd was closed meanwhile: closing fsyncs synchronously first, so the data is durable anyway.
+      done(err && gen === this.generation ? err : null);
+    });
   }
 
   /** Start a new file at the next append (after a snapshot, as ZooKeeper's rollLog). */
@@ -161,12 +191,14 @@ export class FileTxnLog {
 
   close(): void {
     if (this.fd !== null) {
-      if (this.dirty) fsyncSync(this.fd);
+      this.flush();
       closeSync(this.fd);
+      this.generation++;
     }
     this.fd = null;
     this.current = null;
-    this.dirty = false;
+    this.pending = [];
+    this.unsynced = false;
   }
 
   private create(zxid: Zxid): void {
