@@ -1,7 +1,8 @@
 // The transition log: one NDJSON file per server incarnation, in the trace format of traces/README.md.
-// Lines are buffered in memory and written every 50 ms (or 256 KiB) and on close. A kill -9
+// Lines are buffered in memory and written every 50 ms (or 256 KiB) off the event loop, one write at a time at
+// an offset we track; `close()` rewrites a write still in flight and the rest synchronously, at their offsets. A kill -9
 // loses at most the last flush interval, never reorders or tears what was written (each write is whole lines).
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, write, writeSync } from 'node:fs';
 import { TRACE_FORMAT, TRACE_VERSION, type TraceEvent, type TraceHeader } from '../traces/schema.ts';
 import type { CoreTraceEvent, Sid } from './core/types.ts';
 
@@ -14,15 +15,21 @@ export class TransitionLog {
   private bytes = 0;
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
+  private offset = 0;
+  private inflight: { data: Buffer; offset: number } | null = null;
+  private closed = false;
 
   constructor(
     readonly path: string,
     private readonly sid: Sid,
     header: Omit<TraceHeader, 'type' | 'format' | 'version' | 'source' | 'sid' | 'created'>,
   ) {
-    this.fd = openSync(path, 'a');
+    // One file per incarnation: never appended to by anyone else, so positional writes are safe.
+    this.fd = openSync(path, 'wx');
     const head: TraceHeader = { type: 'header', format: TRACE_FORMAT, version: TRACE_VERSION, source: 'impl', sid, created: new Date().toISOString(), ...header };
-    writeSync(this.fd, JSON.stringify(head) + '\n');
+    const data = Buffer.from(JSON.stringify(head) + '\n', 'utf8');
+    writeSync(this.fd, data, 0, data.length, 0);
+    this.offset = data.length;
   }
 
   append(e: CoreTraceEvent): void {
@@ -38,22 +45,33 @@ export class TransitionLog {
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), FLUSH_MS);
   }
 
-  /** One write of whole lines (to the page cache: cheap, and never interleaved with another write). */
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.buf.length === 0) return;
-    const data = this.buf.join('');
+    if (this.inflight || this.buf.length === 0 || this.closed) return;
+    const data = Buffer.from(this.buf.join(''), 'utf8');
     this.buf = [];
     this.bytes = 0;
-    writeSync(this.fd, data);
+    const at = this.offset;
+    this.offset += data.length;
+    this.inflight = { data, offset: at };
+    write(this.fd, data, 0, data.length, at, () => {
+      this.inflight = null;
+      if (this.buf.length) this.flush();
+    });
   }
 
-  /** Synchronous: for shutdown paths. */
+  /** Synchronous, for shutdown: whatever is in flight is written again at its offset (same bytes), then the rest. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.buf.length) writeSync(this.fd, this.buf.join(''));
+    if (this.inflight) writeSync(this.fd, this.inflight.data, 0, this.inflight.data.length, this.inflight.offset);
+    if (this.buf.length) {
+      const data = Buffer.from(this.buf.join(''), 'utf8');
+      writeSync(this.fd, data, 0, data.length, this.offset);
+    }
     this.buf = [];
     closeSync(this.fd);
   }
