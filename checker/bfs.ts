@@ -22,6 +22,8 @@ export interface BfsOptions {
   readonly maxStates: number | null;
   readonly workers: number;
   readonly maxMemoryBytes: number;
+  /** Stop (cleanly, like the other limits) once the search has run this long. */
+  readonly timeLimitSeconds?: number | null;
   readonly onProgress?: (p: BfsProgress) => void;
 }
 
@@ -32,7 +34,7 @@ export interface BfsProgress {
   readonly depth: number;
 }
 
-export type StopReason = 'violation' | 'max-states' | 'max-memory';
+export type StopReason = 'violation' | 'max-states' | 'max-memory' | 'time-limit';
 
 /** A path from an initial state: its index in spec.init(), then a successor index per step. */
 export interface StatePath {
@@ -73,6 +75,7 @@ interface LevelEntry {
 
 export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
   const { spec, properties } = opts;
+  const deadline = opts.timeLimitSeconds == null ? null : performance.now() + opts.timeLimitSeconds * 1000;
   const interner = new SharedInterner();
   const stop = new Int32Array(new SharedArrayBuffer(4));
   let table = new FingerprintTable(FingerprintTable.capacityFor(1024), opts.workers > 1);
@@ -188,6 +191,7 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
         if (violations.length > 0) stopReason = 'violation';
         else if (opts.maxStates !== null && distinct >= opts.maxStates) stopReason = 'max-states';
         else if (process.memoryUsage.rss() > opts.maxMemoryBytes) stopReason = 'max-memory';
+        else if (deadline !== null && performance.now() > deadline) stopReason = 'time-limit';
         if (stopReason !== null) Atomics.store(stop, STOP, 1);
         if (table.count >= table.capacity * GROW_LOAD) pausing = true;
         opts.onProgress?.({ distinct, generated, queue: remaining + distinct - distinctBefore, depth });

@@ -41,6 +41,8 @@ export interface CheckConfig {
   readonly json: boolean;
   readonly simulate: SimulationConfig | null;
   readonly out: string;
+  /** Not a flag: the benchmark's budget for one search (seconds). */
+  readonly timeLimitSeconds?: number | null;
 }
 
 const OPTIONS = {

@@ -62,14 +62,18 @@ export function formatText(r: RunResult): string {
 }
 
 function searchEnd(r: RunResult): string {
+  // A limit stops the search inside a level: the levels above it are complete.
+  const done = `every state up to depth ${Math.max(0, r.depthReached - 1)} was checked, depth ${r.depthReached} only in part`;
   switch (r.stopReason) {
     case 'violation':
       return 'stopped at the first violation (the shortest: every shallower state was checked)';
     case 'max-states':
-      return `stopped at --max-states after depth ${r.depthReached}; to go on, raise --max-states or lower --depth`;
+      return `stopped at --max-states: ${done}; to go on, raise --max-states or lower --depth`;
+    case 'time-limit':
+      return `stopped at the time limit: ${done}`;
     case 'max-memory':
       return (
-        `stopped at the memory limit (--max-memory ${formatBytes(r.bounds.maxMemoryBytes)}) with levels 0..${r.depthReached} explored; ` +
+        `stopped at the memory limit (--max-memory ${formatBytes(r.bounds.maxMemoryBytes)}): ${done}; ` +
         `to go on: raise --max-memory, lower --depth, or go deeper by random walks with --simulate`
       );
     case null:

@@ -96,6 +96,7 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
       maxStates: config.maxStates,
       workers: config.workers,
       maxMemoryBytes: config.maxMemoryBytes,
+      timeLimitSeconds: config.timeLimitSeconds ?? null,
       onProgress: (p) => onProgress?.({ distinct: p.distinct, queue: p.queue, depth: p.depth, generated: p.generated }),
     });
     return finishBfs(config, spec, base, out, (performance.now() - started) / 1000);

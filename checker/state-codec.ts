@@ -19,6 +19,8 @@
 import { fmix, mix, type SharedInterner } from './interner.ts';
 
 const SHAPE_PREFIX = '\u0001';
+/** Objects shorter than this are cheaper to walk again than to remember (a Map entry each). */
+const MEMO_MIN_BYTES = 16;
 
 // Lane seeds per kind of value, so that 1, "1", [1] and {1:...} all differ.
 const INT_A = 0x1b873593, INT_B = 0x7f4a7c15;
@@ -300,7 +302,7 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
     }
     HA = fmix(mix(mix(OBJ_A, sa), keys.length));
     HB = fmix(mix(mix(OBJ_B, sb), keys.length));
-    remember(o, start);
+    if (at - start > MEMO_MIN_BYTES) remember(o, start);
     return o;
   }
 
@@ -315,7 +317,7 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
     }
     HA = fmix(a);
     HB = fmix(b);
-    if (n > 0) remember(xs, start);
+    if (at - start > MEMO_MIN_BYTES) remember(xs, start);
     return xs;
   }
 

@@ -1,0 +1,78 @@
+// `npm run bench`: the checker's figures on this machine, as one table. Each measurement runs in a child
+// process (its own peak memory). Figures only: nothing here passes or fails.
+//   (a) 3 servers to depth 30 with 1 and with 2 workers, and the ratio between them;
+//   (b) 5 servers, 2 workers, as deep as about a minute goes;
+//   (c) simulation steps/s (2 workers);
+//   and the implementation's figures when bench/impl.ts exists.
+// Options: --spec FILE#EXPORT (another spec), --seconds S (budget of (b), default 60).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import type { RunResult } from '../checker/run.ts';
+import { formatBytes } from '../checker/report.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const { values } = parseArgs({ options: { spec: { type: 'string' }, seconds: { type: 'string' } } });
+const specFlags = values.spec === undefined ? [] : ['--spec', values.spec];
+const budget = Number(values.seconds ?? 60);
+
+function measure(flags: string[], timeLimitSeconds?: number): RunResult {
+  const arg = JSON.stringify({ flags: [...specFlags, '--out', join(ROOT, 'tmp', 'bench-traces'), ...flags], timeLimitSeconds });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'search-child.ts'), arg], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`bench: check ${flags.join(' ')} failed: ${r.stderr.trim().split('\n')[0]}`);
+  return JSON.parse(r.stdout) as RunResult;
+}
+
+type Row = Record<string, string>;
+const rows: Row[] = [];
+const num = (x: number) => Math.round(x).toLocaleString('en-US');
+
+function row(name: string, r: RunResult): Row {
+  return {
+    run: name,
+    workers: String(r.bounds.workers),
+    depth: `${r.depthReached}${r.exhausted ? ' (exhausted)' : r.stopReason === 'time-limit' ? ' (time limit)' : ''}`,
+    'distinct states': r.distinct === null ? '-' : num(r.distinct),
+    'states/s': r.mode === 'bfs' ? num(r.statesPerSecond) : '-',
+    'steps/s': r.mode === 'simulate' ? num(r.statesPerSecond) : '-',
+    'bytes/state': r.memory.bytesPerState === null ? '-' : r.memory.bytesPerState.toFixed(1),
+    'peak RSS': formatBytes(r.memory.peakRssBytes),
+    'wall s': r.wallSeconds.toFixed(1),
+  };
+}
+
+function print(table: Row[]): void {
+  const cols = Object.keys(table[0]!);
+  const width = cols.map((c) => Math.max(c.length, ...table.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(width[i]!)).join(' | ') + ' |';
+  console.log(line(cols));
+  console.log('|' + width.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const r of table) console.log(line(cols.map((c) => r[c] ?? '')));
+}
+
+console.log(`checker bench on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}\n`);
+const one = measure(['--nodes', '3', '--depth', '30', '--workers', '1']);
+rows.push(row('(a) 3 servers, depth 30', one));
+const two = measure(['--nodes', '3', '--depth', '30', '--workers', '2']);
+rows.push(row('(a) 3 servers, depth 30', two));
+rows.push({ run: '(a) ratio 2 workers / 1', 'states/s': (two.statesPerSecond / one.statesPerSecond).toFixed(2) + 'x' });
+rows.push(row(`(b) 5 servers, ~${budget} s`, measure(['--nodes', '5', '--depth', '1000', '--workers', '2'], budget)));
+rows.push(row('(c) simulation, 3 servers', measure(['--nodes', '3', '--simulate', '--walks', '20000', '--depth', '500', '--seed', '1', '--workers', '2'])));
+rows.push(row('(c) simulation, 5 servers', measure(['--nodes', '5', '--simulate', '--walks', '5000', '--depth', '500', '--seed', '1', '--workers', '2'])));
+print(rows);
+
+const implBench = join(ROOT, 'bench', 'impl.ts');
+if (existsSync(implBench)) {
+  console.log('\nimplementation (bench/impl.ts):\n');
+  const mod = (await import(pathToFileURL(implBench).href)) as Record<string, unknown>;
+  const fn = (mod['benchImpl'] ?? mod['default'] ?? Object.values(mod).find((v) => typeof v === 'function')) as (() => Promise<unknown>) | undefined;
+  if (fn === undefined) console.log('bench/impl.ts exports no function');
+  else {
+    // benchImpl prints its own table; a function that returns text instead gets it printed here.
+    const result = await fn();
+    if (typeof result === 'string') console.log(result);
+  }
+}
