@@ -103,3 +103,69 @@ describe('simulated ensemble', () => {
     expect(dataOf(sim, old)).toBe(dataOf(sim, next[0]!));
   });
 });
+
+// VOPR-style: random crashes, restarts, partitions and writes; then a healthy phase in which the ensemble must
+// converge. Safety: every acknowledged write survives, and all servers end with the same state.
+describe('simulated ensemble under random faults', () => {
+  function rand(seed: number): () => number {
+    let a = seed * 7919 + 17;
+    return () => {
+      a = (a * 1103515245 + 12345) % 2147483648;
+      return a / 2147483648;
+    };
+  }
+
+  for (let seed = 1; seed <= 25; seed++) {
+    it(`keeps every acknowledged write (seed ${seed})`, () => {
+      const n = 3 + (seed % 2) * 2; // 3 or 5 participants
+      const sim = new SimCluster({ seed, servers: servers(n, 1), commitLogCount: 20, snapCount: 15 });
+      const r = rand(seed);
+      const pick = <T,>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
+      const sids = [...sim.nodes.keys()];
+      const cuts: [number, number][] = [];
+      const writes = new Map<string, { sid: number; req: number; key: string; value: string }>();
+      let req = 0;
+      sim.start();
+      for (let step = 0; step < 150; step++) {
+        const x = r();
+        const up = sids.filter((s) => sim.nodes.get(s)!.up);
+        const down = sids.filter((s) => !sim.nodes.get(s)!.up);
+        if (x < 0.05 && down.length < Math.floor(n / 2)) sim.crash(pick(up));
+        else if (x < 0.12 && down.length) sim.restart(pick(down));
+        else if (x < 0.16) {
+          const a = pick(sids);
+          const b = pick(sids.filter((s) => s !== a));
+          sim.partition(a, b, true);
+          cuts.push([a, b]);
+        } else if (x < 0.22 && cuts.length) {
+          const [a, b] = cuts.splice(Math.floor(r() * cuts.length), 1)[0]!;
+          sim.partition(a, b, false);
+        } else {
+          for (let i = 0; i < 3; i++) {
+            const sid = pick(up);
+            const key = `s${seed}-${req}`;
+            const value = `v${req}`;
+            writes.set(`${sid}:${++req}`, { sid, req, key, value });
+            sim.write(sid, req, { op: 'set', key, value });
+          }
+        }
+        sim.runFor(50 + Math.floor(r() * 200));
+      }
+      // Healthy phase: heal, restart, let it settle.
+      for (const [a, b] of cuts) sim.partition(a, b, false);
+      for (const s of sids) if (!sim.nodes.get(s)!.up) sim.restart(s);
+      sim.runFor(20_000);
+      expect(sim.leaders(), states(sim)).toHaveLength(1);
+      const ref = dataOf(sim, sim.leaders()[0]!);
+      for (const s of sids) expect(dataOf(sim, s), `server ${s} vs the leader (${states(sim)})`).toBe(ref);
+      const data = new Map(JSON.parse(ref) as [string, string][]);
+      let acked = 0;
+      for (const [id, w] of writes) {
+        if (sim.replies.get(id)?.ok !== true) continue;
+        acked++;
+        expect(data.get(w.key), `acknowledged write ${w.key}`).toBe(w.value);
+      }
+      expect(acked).toBeGreaterThan(0);
+    });
+  }
+});
