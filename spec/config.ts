@@ -1,5 +1,6 @@
-// The parameters of a spec instance: cluster shape, initial histories, and deliberate breakages.
-import type { LearnerType, Sid, Zxid } from './types.ts';
+// The parameters of a spec instance: cluster shape, protocol scope, bounds, initial state and breakages.
+import type { CommittedTxn, Txn } from './state.ts';
+import type { LearnerType, Sid } from './types.ts';
 import { makeZxid } from './types.ts';
 
 /**
@@ -9,17 +10,45 @@ import { makeZxid } from './types.ts';
 export const MUTATIONS = {
   voteOrder:
     'totalOrderPredicate compares only server ids, ignoring peerEpoch and zxid: a server with a shorter history can win',
-  quorum: 'hasAllQuorums accepts half of the voters instead of more than half: a server can lead on a minority',
+  quorum: 'every quorum test accepts half of the voters instead of more than half: a server can lead on a minority',
+  commitWithoutQuorum: 'the leader commits a proposal on its own ACK, before a quorum of followers acknowledged it',
+  skipTrunc: 'syncFollower sends DIFF where TRUNC is due: a learner keeps transactions the new leader does not have',
+  acceptLowerEpoch: 'a learner accepts a LEADERINFO whose epoch is lower than its acceptedEpoch',
+  ackBeforeLog: 'a follower ACKs a PROPOSAL before the txn is in its log (the log write can then be lost in a crash)',
+  countLearnerTwice: 'the leader counts one learner twice towards the ACKEPOCH quorum',
 } as const;
 export type MutationName = keyof typeof MUTATIONS;
 
-/** What a server holds when the run starts: its epochs, the zxid of its last logged transaction, its round. */
+/** Named initial states: what the servers hold on disk when the run starts. */
+export const INITIAL_STATES = {
+  fresh:
+    'every server has logged txn 0x100000001 in epoch 1 and server 1 also 0x100000002 (the right leader is 1, not the highest sid)',
+  broadcast:
+    'a cluster that was in broadcast in epoch 1 and restarts: 0x100000001 committed on a quorum, 0x100000002 proposed by server 1 but logged nowhere else, the last server empty',
+  empty: 'a brand-new ensemble: empty logs, epochs 0',
+} as const;
+export type InitialStateName = keyof typeof INITIAL_STATES;
+
+/** What a server holds when the run starts: its epoch files, its log, and the round it remembers. */
 export interface InitialServer {
   readonly currentEpoch: number;
   readonly acceptedEpoch: number;
-  readonly lastZxid: Zxid;
+  readonly history: readonly Txn[];
+  /** How many txns of history the last snapshot covers (the leader's committedLog starts after them). */
+  readonly snapshotIndex: number;
   /** The election round kept in memory from earlier elections (0 for a server that just booted). */
   readonly logicalclock: number;
+}
+
+export interface Bounds {
+  /** Client writes the leaders may propose in all. */
+  readonly txns: number;
+  /** Crashes (each followed by a possible restart). */
+  readonly crashes: number;
+  /** Network failures: lost connections and timeouts (leader step-down, learner giving up). */
+  readonly partitions: number;
+  /** No leader proposes an epoch above this. */
+  readonly maxEpoch: number;
 }
 
 /** Plain-data options: what the CLI, tests and worker threads pass to buildSpec. */
@@ -29,35 +58,72 @@ export interface SpecOptions {
   /** Observers, sids nodes+1..nodes+observers. */
   readonly observers: number;
   readonly mutations: readonly string[];
-  /** Durable state per server (participants then observers); default: see defaultInitial. */
-  readonly initial?: readonly InitialServer[];
+  /** 'fle': FastLeaderElection alone. 'zab' (default): election, discovery, sync, broadcast and faults. */
+  readonly protocol?: 'fle' | 'zab';
+  /** 'fine' (default): every step of the real code. 'coarse': election and discovery as one atomic step. */
+  readonly granularity?: 'fine' | 'coarse';
+  /** A named initial state, or the durable state of each server (participants then observers). */
+  readonly initial?: InitialStateName | readonly InitialServer[];
+  /** Bounds (see Bounds); each defaults to DEFAULT_BOUNDS. */
+  readonly txns?: number;
+  readonly crashes?: number;
+  readonly partitions?: number;
+  readonly maxEpoch?: number;
 }
+
+export const DEFAULT_BOUNDS: Bounds = { txns: 1, crashes: 1, partitions: 1, maxEpoch: 3 };
 
 export interface Config {
   readonly nodes: number;
   readonly observers: number;
+  readonly protocol: 'fle' | 'zab';
+  readonly granularity: 'fine' | 'coarse';
   /** Every sid, participants first. */
   readonly sids: readonly Sid[];
   /** The voting members (QuorumVerifier.getVotingMembers()). */
   readonly voters: readonly Sid[];
   readonly learnerType: (sid: Sid) => LearnerType;
+  readonly initialName: string;
   readonly initial: readonly InitialServer[];
+  /** Ghost records of the initial state: txns proposed and committed before the run began. */
+  readonly initialProposed: readonly Txn[];
+  readonly initialCommitted: readonly CommittedTxn[];
+  readonly bounds: Bounds;
   readonly mutations: ReadonlySet<MutationName>;
 }
 
-/**
- * By default the ensemble boots together (every round 0), and server 1 has logged one more transaction than
- * the others, so the right leader is server 1 and not simply the highest sid: a broken vote order then shows.
- * Rounds that differ (a server that rebooted while the others remember earlier elections) are an `initial`
- * option: they multiply the notifications, and so the state space, many times over.
- */
-export function defaultInitial(nodes: number, observers: number): InitialServer[] {
-  return Array.from({ length: nodes + observers }, (_, i) => ({
-    currentEpoch: 1,
-    acceptedEpoch: 1,
-    lastZxid: makeZxid(1, i === 0 ? 2 : 1),
+const t = (epoch: number, counter: number): Txn => ({ zxid: makeZxid(epoch, counter), value: counter });
+
+function presetInitial(name: InitialStateName, nodes: number, observers: number) {
+  const total = nodes + observers;
+  const server = (history: Txn[], epoch: number): InitialServer => ({
+    currentEpoch: epoch,
+    acceptedEpoch: epoch,
+    history,
+    snapshotIndex: 0,
     logicalclock: 0,
-  }));
+  });
+  const majority = Math.floor(nodes / 2) + 1;
+  switch (name) {
+    case 'fresh':
+      return {
+        servers: Array.from({ length: total }, (_, i) => server(i === 0 ? [t(1, 1), t(1, 2)] : [t(1, 1)], 1)),
+        proposed: [t(1, 1), t(1, 2)],
+        committed: [{ ...t(1, 1), epoch: 1 }],
+      };
+    case 'broadcast':
+      return {
+        servers: Array.from({ length: total }, (_, i) => {
+          if (i === 0) return server([t(1, 1), t(1, 2)], 1);
+          if (i < majority) return server([t(1, 1)], 1);
+          return server([], 1);
+        }),
+        proposed: [t(1, 1), t(1, 2)],
+        committed: [{ ...t(1, 1), epoch: 1 }],
+      };
+    case 'empty':
+      return { servers: Array.from({ length: total }, () => server([], 0)), proposed: [], committed: [] };
+  }
 }
 
 export function makeConfig(options: SpecOptions): Config {
@@ -67,17 +133,47 @@ export function makeConfig(options: SpecOptions): Config {
   for (const m of options.mutations) {
     if (!(m in MUTATIONS)) throw new Error(`unknown mutation "${m}" (known: ${Object.keys(MUTATIONS).join(', ')})`);
   }
-  const initial = options.initial ?? defaultInitial(options.nodes, options.observers);
+  const protocol = options.protocol ?? 'zab';
+  const initialOption = options.initial ?? (protocol === 'fle' ? 'fresh' : 'broadcast');
+  let initial: readonly InitialServer[];
+  let initialProposed: readonly Txn[] = [];
+  let initialCommitted: readonly CommittedTxn[] = [];
+  if (typeof initialOption === 'string') {
+    if (!(initialOption in INITIAL_STATES)) {
+      throw new Error(`unknown initial state "${initialOption}" (known: ${Object.keys(INITIAL_STATES).join(', ')})`);
+    }
+    const preset = presetInitial(initialOption, options.nodes, options.observers);
+    initial = preset.servers;
+    initialProposed = preset.proposed;
+    initialCommitted = preset.committed;
+  } else {
+    initial = initialOption;
+    // Without a record of what was committed, every logged txn counts as proposed and none as committed.
+    const seen = new Map<number, Txn>();
+    for (const s of initial) for (const txn of s.history) seen.set(txn.zxid, txn);
+    initialProposed = [...seen.values()].sort((a, b) => a.zxid - b.zxid);
+  }
   if (initial.length !== total) {
     throw new Error(`initial state given for ${initial.length} servers, the cluster has ${total}`);
   }
   return {
     nodes: options.nodes,
     observers: options.observers,
+    protocol,
+    granularity: options.granularity ?? 'fine',
     sids,
     voters,
     learnerType: (sid) => (sid <= options.nodes ? 'participant' : 'observer'),
+    initialName: typeof initialOption === 'string' ? initialOption : 'custom',
     initial,
+    initialProposed,
+    initialCommitted,
+    bounds: {
+      txns: options.txns ?? DEFAULT_BOUNDS.txns,
+      crashes: options.crashes ?? DEFAULT_BOUNDS.crashes,
+      partitions: options.partitions ?? DEFAULT_BOUNDS.partitions,
+      maxEpoch: options.maxEpoch ?? DEFAULT_BOUNDS.maxEpoch,
+    },
     mutations: new Set(options.mutations as MutationName[]),
   };
 }
@@ -87,8 +183,8 @@ export function isVoter(cfg: Config, sid: Sid): boolean {
 }
 
 /** QuorumMaj.containsQuorum: more than half of the voters (or, broken, half of them). */
-export function isQuorum(cfg: Config, voters: readonly Sid[]): boolean {
+export function isQuorum(cfg: Config, sids: readonly Sid[]): boolean {
   const half = Math.floor(cfg.nodes / 2);
-  const count = voters.filter((sid) => isVoter(cfg, sid)).length;
+  const count = sids.filter((sid) => isVoter(cfg, sid)).length;
   return cfg.mutations.has('quorum') ? count >= half && count > 0 : count > half;
 }

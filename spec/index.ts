@@ -1,48 +1,93 @@
 // The spec as the checker sees it: buildSpec(options) composes the protocol's phases into one state machine.
-import { match } from 'ts-pattern';
+//
+// Reading order, as ZooKeeper runs them: fle/ (FastLeaderElection), zab/roles.ts (entering a role),
+// zab/discovery.ts, zab/sync.ts, zab/broadcast.ts, faults.ts; coarse.ts folds election and discovery into one
+// step; properties.ts states what must hold.
 import type { SpecOptions } from './config.ts';
-import { MUTATIONS, makeConfig } from './config.ts';
+import { INITIAL_STATES, MUTATIONS, makeConfig } from './config.ts';
+import type { CoarseAction } from './coarse.ts';
+import { COARSE_ACTION_KINDS, coarseSteps } from './coarse.ts';
 import type { FleAction } from './fle/election.ts';
 import { FLE_ACTION_KINDS, fleSteps } from './fle/election.ts';
 import type { MessageView, Spec, StepView } from './model.ts';
-import { electionProperties } from './properties.ts';
-import type { ClusterState, Server } from './state.ts';
-import { electionChannel, initialState } from './state.ts';
+import { electionProperties, zabProperties } from './properties.ts';
+import type { ClusterState, Server, Txn } from './state.ts';
+import { delivered, electionChannel, initialState, quorumChannel } from './state.ts';
 import type { Notification, Sid, Vote } from './types.ts';
 import { zxidText } from './types.ts';
+import type { QuorumPacket } from './zab/packets.ts';
+import type { ZabAction } from './zab/steps.ts';
+import { ZAB_LOCAL_KINDS, ZAB_PEER_KINDS, ZAB_RECEIVE_KINDS, zabSteps } from './zab/steps.ts';
 
-export type { SpecOptions } from './config.ts';
-export { MUTATIONS } from './config.ts';
+export type { Bounds, SpecOptions } from './config.ts';
+export { DEFAULT_BOUNDS, INITIAL_STATES, MUTATIONS } from './config.ts';
 export type { ClusterState } from './state.ts';
 
-export type Action = FleAction;
+export type Action = FleAction | ZabAction | CoarseAction;
 
 export const DEFAULT_OPTIONS: SpecOptions = { nodes: 3, observers: 0, mutations: [] };
+
+const FLE_KINDS: ReadonlySet<string> = new Set(FLE_ACTION_KINDS);
+const QUORUM_RECEIVE_KINDS: ReadonlySet<string> = new Set(ZAB_RECEIVE_KINDS);
 
 export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
   const cfg = makeConfig(options);
   const mutations = [...cfg.mutations];
+  const zab = cfg.protocol === 'zab';
+  const coarse = cfg.granularity === 'coarse';
+  const actionKinds: string[] = [];
+  if (!coarse) actionKinds.push(...FLE_ACTION_KINDS);
+  if (zab) {
+    if (coarse) actionKinds.push(...COARSE_ACTION_KINDS);
+    actionKinds.push(...ZAB_LOCAL_KINDS.filter((k) => !(coarse && k === 'LearnerConnect')), ...ZAB_PEER_KINDS, ...ZAB_RECEIVE_KINDS);
+    if (coarse) {
+      // Discovery happens inside the coarse step, and observers are the only ones that see INFORM.
+      for (const k of ['LeaderProcessFOLLOWERINFO', 'LearnerProcessLEADERINFO', 'LeaderProcessACKEPOCH', 'LearnerTimeout']) {
+        actionKinds.splice(actionKinds.indexOf(k), 1);
+      }
+    }
+    if (cfg.observers === 0) {
+      for (const k of ['ObserverProcessINFORM', 'LearnerProcessINFORMInSync']) actionKinds.splice(actionKinds.indexOf(k), 1);
+    }
+  }
+  if (cfg.observers === 0 && !coarse) actionKinds.splice(actionKinds.indexOf('FLEReplyToNonVoter'), 1);
   return {
-    name: 'FastLeaderElection' + (mutations.length > 0 ? ` [mutations: ${mutations.join(', ')}]` : ''),
+    name:
+      (zab ? `ZAB (FastLeaderElection, discovery, synchronization, broadcast; ${cfg.granularity} granularity)` : 'FastLeaderElection') +
+      (mutations.length > 0 ? ` [mutations: ${mutations.join(', ')}]` : ''),
     params: {
       nodes: cfg.nodes,
       observers: cfg.observers,
+      protocol: cfg.protocol,
+      granularity: cfg.granularity,
+      initial: cfg.initialName,
+      ...(zab ? { txns: cfg.bounds.txns, crashes: cfg.bounds.crashes, partitions: cfg.bounds.partitions, maxEpoch: cfg.bounds.maxEpoch } : {}),
       mutations,
-      initial: cfg.initial.map((d) => ({ ...d, lastZxid: zxidText(d.lastZxid) })),
     },
-    actionKinds: [...FLE_ACTION_KINDS],
-    properties: electionProperties(cfg),
+    actionKinds,
+    properties: [...electionProperties(cfg), ...(zab ? zabProperties(cfg) : [])],
     servers: cfg.sids.map((sid) => ({ sid, role: cfg.learnerType(sid) })),
     init: () => [initialState(cfg)],
-    next: (s) => fleSteps(cfg, s),
-    serverVars: (s, sid) => serverView(s.servers[sid - 1]!),
+    next: (s) => {
+      const steps: { action: Action; state: ClusterState }[] = fleSteps(cfg, s);
+      if (zab) {
+        if (coarse) steps.push(...coarseSteps(cfg, s));
+        steps.push(...zabSteps(cfg, s));
+      }
+      return steps;
+    },
+    serverVars: (s, sid) => serverView(s.servers[sid - 1]!, zab),
     describe: (before, action, after) => describeStep(cfg.sids, before, action, after),
   };
 }
 
+function txnView(t: Txn): string {
+  return `${zxidText(t.zxid)}=${t.value}`;
+}
+
 /** The variables of a server as traces and counterexamples show them: zxids in hex, empty votes left out. */
-export function serverView(srv: Server): Record<string, unknown> {
-  return {
+export function serverView(srv: Server, zab = true): Record<string, unknown> {
+  const view: Record<string, unknown> = {
     state: srv.state,
     fle: srv.fle,
     logicalclock: srv.logicalclock,
@@ -52,7 +97,27 @@ export function serverView(srv: Server): Record<string, unknown> {
     currentVote: { ...srv.currentVote, zxid: zxidText(srv.currentVote.zxid) },
     currentEpoch: srv.currentEpoch,
     acceptedEpoch: srv.acceptedEpoch,
-    lastZxid: zxidText(srv.lastZxid),
+    lastZxid: zxidText(srv.history.length === 0 ? 0 : srv.history[srv.history.length - 1]!.zxid),
+  };
+  if (!zab) return view;
+  return {
+    ...view,
+    online: srv.online,
+    zabState: srv.zabState,
+    history: srv.history.map(txnView),
+    snapshotIndex: srv.snapshotIndex,
+    pendingLog: srv.pendingLog.map(txnView),
+    delivered: delivered(srv).map(txnView),
+    leader: srv.leader === null ? null : { ...srv.leader, outstanding: srv.leader.outstanding.map((p) => ({ zxid: zxidText(p.zxid), acks: p.acks })) },
+    learner:
+      srv.learner === null
+        ? null
+        : {
+            ...srv.learner,
+            syncTree: srv.learner.syncTree === null ? null : srv.learner.syncTree.map(txnView),
+            packetsNotLogged: srv.learner.packetsNotLogged.map(txnView),
+            packetsCommitted: srv.learner.packetsCommitted.map(zxidText),
+          },
   };
 }
 
@@ -73,31 +138,53 @@ function notificationView(from: Sid, to: Sid, n: Notification): MessageView {
   };
 }
 
-/** The channel an action consumes from, if any. */
-function consumedFrom(action: Action): Sid | null {
-  return match(action)
-    .with({ kind: 'FLEStartElection' }, { kind: 'FLEDecide' }, () => null)
-    .otherwise((a) => a.from);
+/** A quorum packet's fields, zxids in hex, txns as zxid and value. */
+export function packetView(from: Sid, to: Sid, p: QuorumPacket): MessageView {
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(p)) {
+    if (k === 'type') continue;
+    if (k === 'zxid' || k === 'lastZxid') fields[k] = zxidText(v as number);
+    else if (k === 'txn') fields[k] = { zxid: zxidText((v as Txn).zxid), value: (v as Txn).value };
+    else if (k === 'snapshot') fields[k] = (v as Txn[]).map(txnView);
+    else fields[k] = v;
+  }
+  return { type: p.type, from, to, fields };
 }
 
 function describeStep(sids: readonly Sid[], before: ClusterState, action: Action, after: ClusterState): StepView {
-  const from = consumedFrom(action);
-  const recvd = from === null ? undefined : electionChannel(before, from, action.sid)[0];
+  const from = 'from' in action ? action.from : null;
+  const onElection = FLE_KINDS.has(action.kind);
+  const onQuorum = QUORUM_RECEIVE_KINDS.has(action.kind);
   const send: MessageView[] = [];
   for (const to of sids) {
-    let old = electionChannel(before, action.sid, to);
-    if (from === action.sid && to === action.sid) old = old.slice(1);
-    for (const n of electionChannel(after, action.sid, to).slice(old.length)) send.push(notificationView(action.sid, to, n));
+    // What the step appended to each of its outgoing channels (a channel to itself may also have lost its head).
+    let oldE = electionChannel(before, action.sid, to);
+    if (onElection && from === action.sid && to === action.sid) oldE = oldE.slice(1);
+    const newE = electionChannel(after, action.sid, to);
+    if (newE.length > oldE.length) for (const n of newE.slice(oldE.length)) send.push(notificationView(action.sid, to, n));
+    const oldQ = quorumChannel(before, action.sid, to);
+    const newQ = quorumChannel(after, action.sid, to);
+    if (newQ.length > oldQ.length) for (const p of newQ.slice(oldQ.length)) send.push(packetView(action.sid, to, p));
   }
-  return {
-    kind: action.kind,
-    sid: action.sid,
-    params: from === null ? {} : { from },
-    recv: from === null || recvd === undefined ? null : notificationView(from, action.sid, recvd),
-    send,
-  };
+  let recv: MessageView | null = null;
+  if (from !== null && onElection) {
+    const n = electionChannel(before, from, action.sid)[0];
+    if (n !== undefined) recv = notificationView(from, action.sid, n);
+  } else if (from !== null && onQuorum) {
+    const p = quorumChannel(before, from, action.sid)[0];
+    if (p !== undefined) recv = packetView(from, action.sid, p);
+  }
+  const params: Record<string, unknown> = {};
+  if (from !== null) params.from = from;
+  if ('peer' in action) params.peer = action.peer;
+  if ('quorum' in action) params.quorum = action.quorum;
+  return { kind: action.kind, sid: action.sid, params, recv, send };
 }
 
 export function listMutations(): [string, string][] {
   return Object.entries(MUTATIONS);
+}
+
+export function listInitialStates(): [string, string][] {
+  return Object.entries(INITIAL_STATES);
 }

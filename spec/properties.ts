@@ -1,9 +1,10 @@
 // What must hold in every reachable state (invariants) and what must be reachable (so a pass is not vacuous).
 import type { Config } from './config.ts';
 import type { Property } from './model.ts';
-import type { ClusterState, Server } from './state.ts';
+import type { ClusterState, Server, Txn } from './state.ts';
+import { delivered, lastLoggedZxid } from './state.ts';
 import type { Sid, Vote } from './types.ts';
-import { zxidText } from './types.ts';
+import { epochOf, zxidText } from './types.ts';
 
 /** Voters whose vote in `votes` names `leader`. */
 function votersFor(cfg: Config, votes: readonly (Vote | null)[], leader: Sid): Sid[] {
@@ -29,7 +30,7 @@ function leaders(s: ClusterState): Sid[] {
 
 /** (peerEpoch, zxid) of a server's own history, in the order FLE is meant to prefer. */
 function moreRecent(a: Server, b: Server): boolean {
-  return a.currentEpoch > b.currentEpoch || (a.currentEpoch === b.currentEpoch && a.lastZxid > b.lastZxid);
+  return a.currentEpoch > b.currentEpoch || (a.currentEpoch === b.currentEpoch && lastLoggedZxid(a) > lastLoggedZxid(b));
 }
 
 export function electionProperties(cfg: Config): Property<ClusterState>[] {
@@ -58,8 +59,8 @@ export function electionProperties(cfg: Config): Property<ClusterState>[] {
       name: 'leaderIsMostUpToDate',
       kind: 'invariant',
       description:
-        'No server that voted for an elected leader has a more recent history (currentEpoch, then last zxid) than that leader.',
-      byDefault: true,
+        'No server that voted for an elected leader has a more recent history (currentEpoch, then last zxid) than that leader. (FLE alone: with ZAB, histories change after the election; committedNeverLost says what matters.)',
+      byDefault: cfg.protocol === 'fle',
       check: (s) => staleLeader(cfg, s) === null,
       explain: (s) => {
         const found = staleLeader(cfg, s);
@@ -67,7 +68,7 @@ export function electionProperties(cfg: Config): Property<ClusterState>[] {
         const [l, j] = found;
         const a = s.servers[j - 1]!;
         const b = s.servers[l - 1]!;
-        return `server ${j} (epoch ${a.currentEpoch}, zxid ${zxidText(a.lastZxid)}) voted for leader ${l} (epoch ${b.currentEpoch}, zxid ${zxidText(b.lastZxid)})`;
+        return `server ${j} (epoch ${a.currentEpoch}, zxid ${zxidText(lastLoggedZxid(a))}) voted for leader ${l} (epoch ${b.currentEpoch}, zxid ${zxidText(lastLoggedZxid(b))})`;
       },
     },
     {
@@ -135,4 +136,155 @@ function disagreement(s: ClusterState): [Sid, Sid] | null {
     }
   }
   return null;
+}
+
+function sameTxn(a: Txn, b: Txn): boolean {
+  return a.zxid === b.zxid && a.value === b.value;
+}
+
+function isPrefix(a: readonly Txn[], b: readonly Txn[]): boolean {
+  return a.length <= b.length && a.every((t, i) => sameTxn(t, b[i]!));
+}
+
+function pairs<T>(xs: readonly T[]): [T, T, number, number][] {
+  const out: [T, T, number, number][] = [];
+  for (let i = 0; i < xs.length; i++) for (let j = i + 1; j < xs.length; j++) out.push([xs[i]!, xs[j]!, i + 1, j + 1]);
+  return out;
+}
+
+function showTxns(txns: readonly Txn[]): string {
+  return '[' + txns.map((t) => `${zxidText(t.zxid)}=${t.value}`).join(', ') + ']';
+}
+
+/** A leader past discovery (a quorum accepted its epoch) that does not have a txn committed in an earlier epoch. */
+function lostCommit(s: ClusterState): [Sid, Txn] | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const l = s.servers[i]!;
+    if (!l.online || l.state !== 'LEADING' || l.zabState === 'DISCOVERY' || l.zabState === 'ELECTION') continue;
+    for (const t of s.ghost.committed) {
+      if (t.epoch < l.currentEpoch && !l.history.some((h) => sameTxn(h, t))) return [i + 1, t];
+    }
+  }
+  return null;
+}
+
+function violationProperty(name: string, description: string, flags: readonly string[]): Property<ClusterState> {
+  return {
+    name,
+    kind: 'invariant',
+    description,
+    byDefault: true,
+    check: (s) => !flags.some((f) => s.ghost.violations.includes(f)),
+    explain: (s) => `a step ran into: ${s.ghost.violations.filter((f) => flags.includes(f)).join(', ')}`,
+  };
+}
+
+export function zabProperties(cfg: Config): Property<ClusterState>[] {
+  const props: Property<ClusterState>[] = [
+    {
+      name: 'leaderUniqueness',
+      kind: 'invariant',
+      description: 'At most one server establishes itself leader of an epoch (a quorum accepted its NEWEPOCH).',
+      byDefault: true,
+      check: (s) => s.ghost.established.every((a) => s.ghost.established.every((b) => a.epoch !== b.epoch || a.sid === b.sid)),
+      explain: (s) => {
+        const dup = s.ghost.established.find((a) => s.ghost.established.some((b) => a.epoch === b.epoch && a.sid !== b.sid));
+        const who = s.ghost.established.filter((b) => b.epoch === dup?.epoch).map((b) => b.sid);
+        return `epoch ${dup?.epoch} was established by servers ${who.join(' and ')}`;
+      },
+    },
+    {
+      name: 'prefixAgreement',
+      kind: 'invariant',
+      description: 'The delivered transaction sequences of any two servers are prefixes of one another (the paper\'s agreement and prefix consistency).',
+      byDefault: true,
+      check: (s) => pairs(s.servers.map(delivered)).every(([a, b]) => isPrefix(a, b) || isPrefix(b, a)),
+      explain: (s) => {
+        const bad = pairs(s.servers.map(delivered)).find(([a, b]) => !isPrefix(a, b) && !isPrefix(b, a));
+        return bad ? `server ${bad[2]} delivered ${showTxns(bad[0])}, server ${bad[3]} delivered ${showTxns(bad[1])}` : 'holds';
+      },
+    },
+    {
+      name: 'integrity',
+      kind: 'invariant',
+      description: 'A server delivers only transactions some leader proposed.',
+      byDefault: true,
+      check: (s) => s.servers.every((srv) => delivered(srv).every((t) => s.ghost.proposed.some((p) => sameTxn(p, t)))),
+    },
+    {
+      name: 'totalOrder',
+      kind: 'invariant',
+      description: 'If two servers deliver the same two transactions, they deliver them in the same order.',
+      byDefault: true,
+      check: (s) =>
+        pairs(s.servers.map(delivered)).every(([a, b]) => {
+          const common = a.filter((t) => b.some((u) => sameTxn(t, u)));
+          const inB = common.map((t) => b.findIndex((u) => sameTxn(t, u)));
+          return inB.every((x, k) => k === 0 || x > inB[k - 1]!);
+        }),
+    },
+    {
+      name: 'primaryOrder',
+      kind: 'invariant',
+      description: 'Every server delivers transactions in increasing zxid order: a primary\'s transactions in the order it proposed them, and earlier epochs first.',
+      byDefault: true,
+      check: (s) => s.servers.every((srv) => delivered(srv).every((t, i, xs) => i === 0 || t.zxid > xs[i - 1]!.zxid)),
+    },
+    {
+      name: 'committedNeverLost',
+      kind: 'invariant',
+      description: 'A transaction committed by the leader of an earlier epoch is in the history of every leader that has finished discovery.',
+      byDefault: true,
+      check: (s) => lostCommit(s) === null,
+      explain: (s) => {
+        const found = lostCommit(s);
+        if (found === null) return 'holds';
+        const [l, t] = found;
+        return `leader ${l} of epoch ${s.servers[l - 1]!.currentEpoch} lacks committed txn ${zxidText(t.zxid)}=${t.value}: its history is ${showTxns(s.servers[l - 1]!.history)}`;
+      },
+    },
+    {
+      name: 'currentEpochNotAboveAccepted',
+      kind: 'invariant',
+      description: 'Every server\'s currentEpoch is at most its acceptedEpoch.',
+      byDefault: true,
+      check: (s) => s.servers.every((srv) => srv.currentEpoch <= srv.acceptedEpoch),
+    },
+    violationProperty('epochsNeverGoBack', 'No server ever writes a lower value into its currentEpoch or acceptedEpoch file.', ['epochWentBack']),
+    violationProperty(
+      'syncConsistency',
+      'Sync never asks a learner to cut a log at a zxid it lacks or below what it delivered, and no COMMIT names a txn other than the next pending one.',
+      ['truncateFailed', 'deliveredTxnTruncated', 'unmatchedCommit'],
+    ),
+    violationProperty('newLeaderAckOutstanding', 'The first ACK a leader reads after sending NEWLEADER acknowledges that NEWLEADER.', ['newLeaderAckMismatch']),
+    {
+      name: 'leaderEstablished',
+      kind: 'reachability',
+      description: 'A leader is established: a quorum acknowledged NEWLEADER and it serves (BROADCAST).',
+      byDefault: true,
+      check: (s) => s.servers.some((srv) => srv.online && srv.state === 'LEADING' && srv.zabState === 'BROADCAST'),
+    },
+  ];
+  const initialValues = cfg.initialProposed.length;
+  if (cfg.bounds.txns > 0) {
+    props.push({
+      name: 'writeDeliveredEverywhere',
+      kind: 'reachability',
+      description: 'A client write made during the run is delivered by every server.',
+      byDefault: true,
+      check: (s) => s.ghost.proposed.slice(initialValues).some((t) => s.servers.every((srv) => delivered(srv).some((u) => sameTxn(t, u)))),
+    });
+  }
+  if (cfg.bounds.crashes > 0) {
+    props.push({
+      name: 'newLeaderAfterCrash',
+      kind: 'reachability',
+      description: 'After an established leader crashes, a leader of a later epoch is established.',
+      byDefault: true,
+      check: (s) =>
+        s.ghost.crashedLeaderEpoch >= 0 &&
+        s.servers.some((srv) => srv.online && srv.state === 'LEADING' && srv.zabState === 'BROADCAST' && srv.currentEpoch > s.ghost.crashedLeaderEpoch),
+    });
+  }
+  return props;
 }

@@ -1,8 +1,10 @@
 // The state of the whole cluster, and the small immutable-update helpers every phase uses.
 //
-// Grouped as ZooKeeper's TLA+ specs group their variables: per server (what QuorumPeer and
-// FastLeaderElection hold), then the network. Plain data only (see spec/model.ts).
+// Grouped as ZooKeeper's TLA+ specs group their variables: per server (what QuorumPeer, FastLeaderElection,
+// Leader/LearnerHandler and Learner hold), the network, the fault budget, and variables that exist only to
+// state the invariants. Plain data only (see spec/model.ts).
 import type { Config } from './config.ts';
+import type { QuorumPacket } from './zab/packets.ts';
 import type { Notification, Proposal, ServerState, Sid, Vote, Zxid } from './types.ts';
 import { NONE } from './types.ts';
 
@@ -15,12 +17,85 @@ export type ElectionPhase =
   /** The proposal has a quorum: waiting finalizeWait for a better notification before deciding. */
   | 'finalizing';
 
+/** The ZAB phase a server is in (the TLA+ specs' zabState). */
+export type ZabState = 'ELECTION' | 'DISCOVERY' | 'SYNCHRONIZATION' | 'BROADCAST';
+
+/** A transaction: its zxid and the (unique) value a client wrote. */
+export interface Txn {
+  readonly zxid: Zxid;
+  readonly value: number;
+}
+
+/** A committed txn and the epoch of the leader that committed it. */
+export interface CommittedTxn extends Txn {
+  readonly epoch: number;
+}
+
+/** What a leader holds while it leads (Leader and its LearnerHandlers). Gone when it stops leading. */
+export interface LeaderVars {
+  /** LearnerHandlers: learners connected to this leader (Leader.learners). */
+  readonly learners: readonly Sid[];
+  /** connectingFollowers: participants whose FOLLOWERINFO arrived while the new epoch was being chosen. */
+  readonly connecting: readonly Sid[];
+  /** Learners (participants or observers) waiting in getEpochToPropose for LEADERINFO. */
+  readonly waitingForEpoch: readonly Sid[];
+  /** Leader.epoch: the epoch it will propose, max acceptedEpoch seen + 1. */
+  readonly epochToPropose: number;
+  /** The new epoch once a quorum connected (waitingForNewEpoch = false), else NONE. */
+  readonly newEpoch: number;
+  /** electingFollowers: participants whose ACKEPOCH was accepted (the leader itself included). */
+  readonly electing: readonly Sid[];
+  /** Handlers past waitForEpochAck, waiting for syncFollower, with the learner's last zxid. */
+  readonly toSync: readonly { readonly sid: Sid; readonly lastZxid: Zxid }[];
+  /** Handlers that sent NEWLEADER and wait for its ACK (the next packet they read). */
+  readonly awaitingNewLeaderAck: readonly Sid[];
+  /** newLeaderProposal.ackSet: participants that ACKed NEWLEADER (the leader itself included). */
+  readonly newLeaderAcks: readonly Sid[];
+  /** Handlers whose NEWLEADER ACK arrived and that wait for the leader to start serving to send UPTODATE. */
+  readonly awaitingUpToDate: readonly Sid[];
+  /** forwardingFollowers and observingLearners: handlers past syncFollower, sent every new PROPOSAL/INFORM. */
+  readonly forwarding: readonly Sid[];
+  /** outstandingProposals, in zxid order, with the participants that ACKed each (itself included). */
+  readonly outstanding: readonly { readonly zxid: Zxid; readonly acks: readonly Sid[] }[];
+  /** Index in history of the first txn of the committedLog (txns loaded since the last snapshot). */
+  readonly committedLogStart: number;
+}
+
+export type SyncMode = 'NONE' | 'DIFF' | 'TRUNC' | 'SNAP';
+
+/** What a learner holds about its leader (Learner, Follower, and the locals of syncWithLeader). */
+export interface LearnerVars {
+  /** The leader it follows (connectInfo.sid in the TLA+ spec). */
+  readonly leader: Sid;
+  /** Connected to the leader and registered (FOLLOWERINFO sent). */
+  readonly connected: boolean;
+  /** The epoch of the LEADERINFO it accepted, NONE before. */
+  readonly newEpoch: number;
+  readonly syncMode: SyncMode;
+  /** NEWLEADER received (writeToTxnLog from then on). */
+  readonly newLeaderSeen: boolean;
+  /**
+   * The in-memory data tree while it differs from the durable log: after SNAP (the leader's snapshot) or
+   * TRUNC, until NEWLEADER takes a snapshot of it. null when the data tree is the log.
+   */
+  readonly syncTree: readonly Txn[] | null;
+  /** packetsNotLogged: PROPOSALs received during sync, not yet in the log. */
+  readonly packetsNotLogged: readonly Txn[];
+  /** packetsCommitted: COMMITs received during sync for packets not yet logged. */
+  readonly packetsCommitted: readonly Zxid[];
+}
+
 export interface Server {
+  // --- the process ---
+  /** false between a crash and a restart. */
+  readonly online: boolean;
+
   // --- QuorumPeer ---
   /** QuorumPeer.state. */
   readonly state: ServerState;
   /** QuorumPeer.currentVote: the outcome of the last election (initially a vote for itself). */
   readonly currentVote: Proposal & { readonly electionEpoch: number };
+  readonly zabState: ZabState;
 
   // --- FastLeaderElection ---
   readonly fle: ElectionPhase;
@@ -34,12 +109,45 @@ export interface Server {
   readonly outofelection: readonly (Vote | null)[];
 
   // --- durable state (the files in dataDir) ---
-  /** The currentEpoch file: the epoch of the last NEWLEADER this server acknowledged. */
+  /** The currentEpoch file: the epoch of the last NEWLEADER this server acknowledged (f.a in the paper). */
   readonly currentEpoch: number;
-  /** The acceptedEpoch file: the last epoch this server accepted in a LEADERINFO. */
+  /** The acceptedEpoch file: the last epoch this server accepted in a LEADERINFO (f.p in the paper). */
   readonly acceptedEpoch: number;
-  /** The zxid of the last transaction in the log (getLastLoggedZxid). */
-  readonly lastZxid: Zxid;
+  /** The transaction log (with the snapshot it starts from): every txn made durable, in zxid order. */
+  readonly history: readonly Txn[];
+  /** How many txns at the head of history the last snapshot file covers. */
+  readonly snapshotIndex: number;
+
+  // --- volatile: the data tree and the logging pipeline ---
+  /** Txns handed to SyncRequestProcessor (logRequest) but not yet fsynced: lost by a crash. */
+  readonly pendingLog: readonly Txn[];
+  /** How many txns of history ++ pendingLog are committed and applied to the data tree (delivered). */
+  readonly committed: number;
+
+  // --- volatile: roles ---
+  readonly leader: LeaderVars | null;
+  readonly learner: LearnerVars | null;
+}
+
+/** How much of each fault and workload bound the path has used. */
+export interface Budget {
+  readonly txns: number;
+  readonly crashes: number;
+  readonly partitions: number;
+}
+
+/** Variables that only serve to state invariants (as in ZooKeeper's TLA+ specs). */
+export interface Ghost {
+  /** (epoch, sid) of every leader that finished discovery: a quorum accepted its epoch. Sorted. */
+  readonly established: readonly { readonly epoch: number; readonly sid: Sid }[];
+  /** Every txn a leader ever proposed, in order. */
+  readonly proposed: readonly Txn[];
+  /** Every txn a leader committed, with the epoch of that leader, in order of commitment, without repeats. */
+  readonly committed: readonly CommittedTxn[];
+  /** The highest epoch of an established leader that crashed (for the recovery witness). */
+  readonly crashedLeaderEpoch: number;
+  /** Named contradictions a step ran into (e.g. an epoch file written backwards). Sorted, unique. */
+  readonly violations: readonly string[];
 }
 
 export interface ClusterState {
@@ -50,22 +158,37 @@ export interface ClusterState {
    * channel to itself (sendNotifications sends to every voter, itself included). election[(from-1)*n + to-1].
    */
   readonly election: readonly (readonly Notification[])[];
+  /** Quorum channels (a learner's TCP connection to its leader), indexed like election. */
+  readonly quorum: readonly (readonly QuorumPacket[])[];
+  readonly budget: Budget;
+  readonly ghost: Ghost;
+}
+
+export function emptyRoundVotes(cfg: Config): readonly (Vote | null)[] {
+  return cfg.sids.map(() => null);
 }
 
 export function initialServer(cfg: Config, sid: Sid): Server {
   const disk = cfg.initial[sid - 1]!;
-  const total = cfg.sids.length;
+  const last = disk.history.length === 0 ? 0 : disk.history[disk.history.length - 1]!.zxid;
   return {
+    online: true,
     state: 'LOOKING',
-    currentVote: { leader: sid, zxid: disk.lastZxid, peerEpoch: disk.currentEpoch, electionEpoch: NONE },
+    currentVote: { leader: sid, zxid: last, peerEpoch: disk.currentEpoch, electionEpoch: NONE },
+    zabState: 'ELECTION',
     fle: 'idle',
     logicalclock: disk.logicalclock,
     proposal: { leader: NONE, zxid: NONE, peerEpoch: NONE },
-    recvset: Array.from({ length: total }, () => null),
-    outofelection: Array.from({ length: total }, () => null),
+    recvset: emptyRoundVotes(cfg),
+    outofelection: emptyRoundVotes(cfg),
     currentEpoch: disk.currentEpoch,
     acceptedEpoch: disk.acceptedEpoch,
-    lastZxid: disk.lastZxid,
+    history: disk.history,
+    snapshotIndex: disk.snapshotIndex,
+    pendingLog: [],
+    committed: 0,
+    leader: null,
+    learner: null,
   };
 }
 
@@ -74,6 +197,9 @@ export function initialState(cfg: Config): ClusterState {
   return {
     servers: cfg.sids.map((sid) => initialServer(cfg, sid)),
     election: Array.from({ length: total * total }, () => []),
+    quorum: Array.from({ length: total * total }, () => []),
+    budget: { txns: 0, crashes: 0, partitions: 0 },
+    ghost: { established: [], proposed: cfg.initialProposed, committed: cfg.initialCommitted, crashedLeaderEpoch: NONE, violations: [] },
   };
 }
 
@@ -87,12 +213,26 @@ export function updateServer(s: ClusterState, sid: Sid, patch: Partial<Server>):
   return { ...s, servers };
 }
 
+export function updateLeader(s: ClusterState, sid: Sid, patch: Partial<LeaderVars>): ClusterState {
+  const me = server(s, sid);
+  return updateServer(s, sid, { leader: { ...me.leader!, ...patch } });
+}
+
+export function updateLearner(s: ClusterState, sid: Sid, patch: Partial<LearnerVars>): ClusterState {
+  const me = server(s, sid);
+  return updateServer(s, sid, { learner: { ...me.learner!, ...patch } });
+}
+
 function channelIndex(s: ClusterState, from: Sid, to: Sid): number {
   return (from - 1) * s.servers.length + (to - 1);
 }
 
 export function electionChannel(s: ClusterState, from: Sid, to: Sid): readonly Notification[] {
   return s.election[channelIndex(s, from, to)]!;
+}
+
+export function quorumChannel(s: ClusterState, from: Sid, to: Sid): readonly QuorumPacket[] {
+  return s.quorum[channelIndex(s, from, to)]!;
 }
 
 /** Append notifications to channels (QuorumCnxManager.toSend: the per-peer send queue, then TCP). */
@@ -110,7 +250,7 @@ export function sendNotifications(
   return { ...s, election };
 }
 
-/** Take the head of the channel from→to (the receiver's next message from that peer). */
+/** Take the head of the election channel from→to (the receiver's next notification from that peer). */
 export function dropHead(s: ClusterState, from: Sid, to: Sid): ClusterState {
   const election = s.election.slice();
   const i = channelIndex(s, from, to);
@@ -118,8 +258,80 @@ export function dropHead(s: ClusterState, from: Sid, to: Sid): ClusterState {
   return { ...s, election };
 }
 
+/** Queue packets on the quorum connection from→to, in order (LearnerHandler.queuedPackets / writePacket). */
+export function sendPackets(s: ClusterState, from: Sid, to: Sid, packets: readonly QuorumPacket[]): ClusterState {
+  if (packets.length === 0) return s;
+  const quorum = s.quorum.slice();
+  const i = channelIndex(s, from, to);
+  quorum[i] = [...quorum[i]!, ...packets];
+  return { ...s, quorum };
+}
+
+/** Take the head of the quorum channel from→to. */
+export function takePacket(s: ClusterState, from: Sid, to: Sid): ClusterState {
+  const quorum = s.quorum.slice();
+  const i = channelIndex(s, from, to);
+  quorum[i] = quorum[i]!.slice(1);
+  return { ...s, quorum };
+}
+
+/** A TCP connection closes: whatever both ends had not read yet is lost. */
+export function closeConnection(s: ClusterState, a: Sid, b: Sid): ClusterState {
+  const ab = channelIndex(s, a, b);
+  const ba = channelIndex(s, b, a);
+  if (s.quorum[ab]!.length === 0 && s.quorum[ba]!.length === 0) return s;
+  const quorum = s.quorum.slice();
+  quorum[ab] = [];
+  quorum[ba] = [];
+  return { ...s, quorum };
+}
+
+/** A process dies: every connection it had, on both ports, is gone with what was in flight. */
+export function dropAllChannelsOf(s: ClusterState, sid: Sid): ClusterState {
+  const n = s.servers.length;
+  const election = s.election.slice();
+  const quorum = s.quorum.slice();
+  for (let other = 1; other <= n; other++) {
+    for (const i of [channelIndex(s, sid, other), channelIndex(s, other, sid)]) {
+      election[i] = [];
+      quorum[i] = [];
+    }
+  }
+  return { ...s, election, quorum };
+}
+
 export function setAt<T>(xs: readonly T[], sid: Sid, value: T): readonly T[] {
   const copy = xs.slice();
   copy[sid - 1] = value;
   return copy;
+}
+
+export function lastZxidOf(txns: readonly Txn[]): Zxid {
+  return txns.length === 0 ? 0 : txns[txns.length - 1]!.zxid;
+}
+
+/** getLastLoggedZxid: the last zxid of the data tree, which a server reloaded from its log. */
+export function lastLoggedZxid(me: Server): Zxid {
+  return lastZxidOf(me.history);
+}
+
+/** The sequence a server has delivered (applied to its data tree as committed). */
+export function delivered(me: Server): readonly Txn[] {
+  if (me.learner?.syncTree) return me.learner.syncTree;
+  if (me.committed === 0) return [];
+  return [...me.history, ...me.pendingLog].slice(0, me.committed);
+}
+
+export function addSorted(xs: readonly Sid[], sid: Sid): readonly Sid[] {
+  if (xs.includes(sid)) return xs;
+  return [...xs, sid].sort((a, b) => a - b);
+}
+
+export function without(xs: readonly Sid[], sid: Sid): readonly Sid[] {
+  return xs.includes(sid) ? xs.filter((x) => x !== sid) : xs;
+}
+
+export function addViolation(s: ClusterState, name: string): ClusterState {
+  if (s.ghost.violations.includes(name)) return s;
+  return { ...s, ghost: { ...s.ghost, violations: [...s.ghost.violations, name].sort() } };
 }

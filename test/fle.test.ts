@@ -6,7 +6,7 @@ import { buildSpec } from '../spec/index.ts';
 import { makeZxid } from '../spec/types.ts';
 import { runStory } from './support/story.ts';
 
-const cfg = makeConfig({ nodes: 3, observers: 0, mutations: [] });
+const cfg = makeConfig({ nodes: 3, observers: 0, mutations: [], protocol: 'fle' });
 const z = makeZxid;
 
 describe('totalOrderPredicate: is the new vote better than the current one?', () => {
@@ -27,7 +27,7 @@ describe('totalOrderPredicate: is the new vote better than the current one?', ()
 
 describe('lookForLeader', () => {
   it('a fresh ensemble elects the server with the longest log, not the highest sid', () => {
-    const spec = buildSpec({ nodes: 3, observers: 0, mutations: [] });
+    const spec = buildSpec({ nodes: 3, observers: 0, mutations: [], protocol: 'fle' });
     const end = runStory(
       spec,
       `
@@ -77,7 +77,7 @@ describe('lookForLeader', () => {
   });
 
   it('a late server learns the leader from the answers of servers that decided', () => {
-    const spec = buildSpec({ nodes: 3, observers: 0, mutations: [] });
+    const spec = buildSpec({ nodes: 3, observers: 0, mutations: [], protocol: 'fle' });
     runStory(
       spec,
       `
@@ -113,8 +113,14 @@ describe('lookForLeader', () => {
   });
 
   it('a server of a lower round is answered at once and catches up to the higher round', () => {
-    const initial = [0, 1, 1].map((logicalclock, i) => ({ currentEpoch: 1, acceptedEpoch: 1, lastZxid: z(1, i === 0 ? 2 : 1), logicalclock }));
-    const spec = buildSpec({ nodes: 3, observers: 0, mutations: [], initial });
+    const initial = [0, 1, 1].map((logicalclock, i) => ({
+      currentEpoch: 1,
+      acceptedEpoch: 1,
+      history: i === 0 ? [{ zxid: z(1, 1), value: 1 }, { zxid: z(1, 2), value: 2 }] : [{ zxid: z(1, 1), value: 1 }],
+      snapshotIndex: 0,
+      logicalclock,
+    }));
+    const spec = buildSpec({ nodes: 3, observers: 0, mutations: [], protocol: 'fle', initial });
     runStory(
       spec,
       `
@@ -137,7 +143,7 @@ describe('lookForLeader', () => {
   });
 
   it('an observer never votes but learns the leader from the decided voters', () => {
-    const spec = buildSpec({ nodes: 3, observers: 1, mutations: [] });
+    const spec = buildSpec({ nodes: 3, observers: 1, mutations: [], protocol: 'fle' });
     runStory(
       spec,
       `

@@ -6,7 +6,8 @@
 import type { Config } from '../config.ts';
 import { isVoter } from '../config.ts';
 import type { ClusterState, Server } from '../state.ts';
-import { dropHead, electionChannel, sendNotifications, server, updateServer } from '../state.ts';
+import { dropHead, electionChannel, lastLoggedZxid, sendNotifications, server, updateServer } from '../state.ts';
+import { enterZab } from '../zab/roles.ts';
 import type { Notification, Proposal, ServerState, Sid, Vote } from '../types.ts';
 import { NONE } from '../types.ts';
 import { checkLeader, hasQuorumFor, totalOrderPredicate } from './vote.ts';
@@ -44,7 +45,7 @@ type Step = { readonly action: FleAction; readonly state: ClusterState };
 /** getInitId / getInitLastLoggedZxid / getPeerEpoch: a participant votes for itself, an observer for nobody. */
 export function initialVote(cfg: Config, sid: Sid, self: Server): Proposal {
   if (!isVoter(cfg, sid)) return { leader: NONE, zxid: NONE, peerEpoch: NONE };
-  return { leader: sid, zxid: self.lastZxid, peerEpoch: self.currentEpoch };
+  return { leader: sid, zxid: lastLoggedZxid(self), peerEpoch: self.currentEpoch };
 }
 
 /** sendNotifications: the proposal, in this round, to every voter (itself included). */
@@ -65,13 +66,14 @@ function decidedState(cfg: Config, sid: Sid, leader: Sid): ServerState {
   return cfg.learnerType(sid) === 'observer' ? 'OBSERVING' : 'FOLLOWING';
 }
 
-/** setPeerState + leaveInstance: the election is over for this server. */
+/** setPeerState + leaveInstance: the election is over for this server, which goes on into its ZAB role. */
 function decide(cfg: Config, s: ClusterState, sid: Sid, vote: Proposal & { electionEpoch: number }): ClusterState {
-  return updateServer(s, sid, {
+  const next = updateServer(s, sid, {
     state: decidedState(cfg, sid, vote.leader),
     fle: 'idle',
     currentVote: { leader: vote.leader, zxid: vote.zxid, peerEpoch: vote.peerEpoch, electionEpoch: vote.electionEpoch },
   });
+  return enterZab(cfg, next, sid);
 }
 
 /** lookForLeader's entry: a new round, a vote for itself, notifications to every voter. */
@@ -159,6 +161,7 @@ function receive(cfg: Config, s0: ClusterState, sid: Sid, from: Sid): Step | nul
   const n = channel[0];
   if (n === undefined) return null;
   const me = server(s0, sid);
+  if (!me.online) return null;
   const s = dropHead(s0, from, sid);
   const step = (kind: FleReceiveKind, state: ClusterState): Step => ({ action: { kind, sid, from }, state });
 
@@ -204,8 +207,10 @@ function receive(cfg: Config, s0: ClusterState, sid: Sid, from: Sid): Step | nul
 /** Every FastLeaderElection step enabled in `s`, in a fixed order: by server, then by peer. */
 export function fleSteps(cfg: Config, s: ClusterState): Step[] {
   const steps: Step[] = [];
+  if (cfg.granularity === 'coarse') return steps;
   for (const sid of cfg.sids) {
     const me = server(s, sid);
+    if (!me.online) continue;
     if (me.state === 'LOOKING' && me.fle === 'idle') {
       steps.push({ action: { kind: 'FLEStartElection', sid }, state: startElection(cfg, s, sid) });
     }

@@ -1,0 +1,131 @@
+// Coarse granularity: election and discovery taken as one atomic step, so that the checker's depth goes to
+// synchronization, broadcast and recovery. Every coarse step is one outcome the fine-grained protocol can reach
+// (test/coarse.test.ts replays each against the fine-grained steps):
+//
+// - ElectAndDiscover(L, Q): the LOOKING servers Q (a quorum, L among them, none with a better vote than L) elect L
+//   with FastLeaderElection, connect, and complete discovery: L proposes max(acceptedEpoch of Q) + 1, each member
+//   accepts it (acceptedEpoch), and L, with a quorum of ACKEPOCH, writes its currentEpoch.
+// - LearnerJoin(j, L): a LOOKING server learns from a quorum that already follows L (outofelection), connects
+//   and completes discovery with L, which has already fixed its epoch.
+import type { Config } from './config.ts';
+import { isQuorum, isVoter } from './config.ts';
+import { initialVote } from './fle/election.ts';
+import { totalOrderPredicate } from './fle/vote.ts';
+import type { ClusterState } from './state.ts';
+import { addSorted, lastLoggedZxid, server, updateLeader, updateLearner, updateServer } from './state.ts';
+import type { Sid, Vote } from './types.ts';
+import { finishDiscovery, writeAcceptedEpoch } from './zab/discovery.ts';
+import { startLeading, startLearning } from './zab/roles.ts';
+
+export type CoarseAction =
+  | { readonly kind: 'ElectAndDiscover'; readonly sid: Sid; readonly quorum: readonly Sid[] }
+  | { readonly kind: 'LearnerJoin'; readonly sid: Sid; readonly peer: Sid };
+
+export const COARSE_ACTION_KINDS = ['ElectAndDiscover', 'LearnerJoin'] as const;
+
+type Step = { readonly action: CoarseAction; readonly state: ClusterState };
+
+/** Subsets of `xs` that contain `must`, in a fixed order. */
+function subsetsWith(xs: readonly Sid[], must: Sid): Sid[][] {
+  const others = xs.filter((x) => x !== must);
+  const out: Sid[][] = [];
+  for (let mask = 0; mask < 1 << others.length; mask++) {
+    out.push([must, ...others.filter((_, i) => mask & (1 << i))].sort((a, b) => a - b));
+  }
+  return out;
+}
+
+export function electAndDiscover(cfg: Config, s: ClusterState, leaderSid: Sid, quorum: readonly Sid[]): ClusterState | null {
+  if (!isQuorum(cfg, quorum)) return null;
+  const members = quorum.map((sid) => server(s, sid));
+  if (members.some((m) => !m.online || m.state !== 'LOOKING')) return null;
+  const leader = server(s, leaderSid);
+  const leaderVote = initialVote(cfg, leaderSid, leader);
+  // FLE can only settle on L if no member's own vote is better than L's.
+  if (quorum.some((sid) => totalOrderPredicate(cfg, initialVote(cfg, sid, server(s, sid)), leaderVote))) return null;
+  const newEpoch = Math.max(...members.map((m) => m.acceptedEpoch)) + 1;
+  if (newEpoch > cfg.bounds.maxEpoch) return null;
+  const round = Math.max(...members.map((m) => m.logicalclock)) + 1;
+
+  const vote: Vote = { ...leaderVote, electionEpoch: round, state: 'LOOKING' };
+  const recvset = cfg.sids.map((sid) => (quorum.includes(sid) ? vote : null));
+  let next = s;
+  for (const sid of quorum) {
+    next = updateServer(next, sid, {
+      state: sid === leaderSid ? 'LEADING' : 'FOLLOWING',
+      fle: 'idle',
+      logicalclock: round,
+      proposal: leaderVote,
+      recvset,
+      currentVote: { ...leaderVote, electionEpoch: round },
+    });
+  }
+  next = startLeading(next, leaderSid);
+  next = writeAcceptedEpoch(next, leaderSid, newEpoch);
+  const learners = quorum.filter((sid) => sid !== leaderSid);
+  for (const sid of learners) {
+    next = startLearning(next, sid, leaderSid);
+    next = writeAcceptedEpoch(next, sid, newEpoch);
+    next = updateLearner(next, sid, { connected: true, newEpoch });
+    next = updateServer(next, sid, { zabState: 'SYNCHRONIZATION' });
+  }
+  next = updateLeader(next, leaderSid, {
+    learners,
+    connecting: [...quorum],
+    epochToPropose: newEpoch,
+    newEpoch,
+    electing: [...quorum],
+    toSync: learners.map((sid) => ({ sid, lastZxid: lastLoggedZxid(server(s, sid)) })),
+  });
+  return finishDiscovery(cfg, next, leaderSid);
+}
+
+/**
+ * A LOOKING server can learn leader L through outofelection when a quorum of voters (L included) report
+ * FOLLOWING/LEADING L with the same peerEpoch; L must have fixed its epoch and the server must accept it.
+ */
+export function learnerJoin(cfg: Config, s: ClusterState, sid: Sid, leaderSid: Sid): ClusterState | null {
+  const me = server(s, sid);
+  const l = server(s, leaderSid);
+  if (!me.online || me.state !== 'LOOKING' || sid === leaderSid) return null;
+  if (!l.online || l.state !== 'LEADING' || l.leader === null || l.zabState === 'DISCOVERY') return null;
+  const epoch = l.leader.newEpoch;
+  if (me.acceptedEpoch > epoch) return null;
+  const agreeing = cfg.sids.filter((x) => {
+    const v = server(s, x);
+    return isVoter(cfg, x) && v.online && v.state !== 'LOOKING' && v.currentVote.leader === leaderSid && v.currentVote.peerEpoch === l.currentVote.peerEpoch;
+  });
+  if (!isQuorum(cfg, agreeing)) return null;
+  let next = updateServer(s, sid, {
+    state: cfg.learnerType(sid) === 'observer' ? 'OBSERVING' : 'FOLLOWING',
+    fle: 'idle',
+    logicalclock: l.currentVote.electionEpoch,
+    currentVote: l.currentVote,
+  });
+  next = startLearning(next, sid, leaderSid);
+  next = writeAcceptedEpoch(next, sid, epoch);
+  next = updateLearner(next, sid, { connected: true, newEpoch: epoch });
+  next = updateServer(next, sid, { zabState: 'SYNCHRONIZATION' });
+  const lv = server(next, leaderSid).leader!;
+  return updateLeader(next, leaderSid, {
+    learners: addSorted(lv.learners, sid),
+    toSync: [...lv.toSync, { sid, lastZxid: lastLoggedZxid(me) }],
+  });
+}
+
+export function coarseSteps(cfg: Config, s: ClusterState): Step[] {
+  const steps: Step[] = [];
+  for (const leaderSid of cfg.voters) {
+    for (const quorum of subsetsWith(cfg.voters, leaderSid)) {
+      const next = electAndDiscover(cfg, s, leaderSid, quorum);
+      if (next !== null) steps.push({ action: { kind: 'ElectAndDiscover', sid: leaderSid, quorum }, state: next });
+    }
+  }
+  for (const sid of cfg.sids) {
+    for (const leaderSid of cfg.voters) {
+      const next = learnerJoin(cfg, s, sid, leaderSid);
+      if (next !== null) steps.push({ action: { kind: 'LearnerJoin', sid, peer: leaderSid }, state: next });
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,115 @@
+// ZAB phase 3, broadcast: the established leader turns client writes into PROPOSALs, followers log and ACK them,
+// the leader COMMITs in zxid order once a quorum (itself included) has ACKed, observers get INFORM.
+import type { Config } from '../config.ts';
+import { isQuorum, isVoter } from '../config.ts';
+import type { ClusterState, Txn } from '../state.ts';
+import { addSorted, addViolation, lastZxidOf, sendPackets, server, takePacket, updateLeader, updateServer } from '../state.ts';
+import type { Sid, Zxid } from '../types.ts';
+import { counterOf, epochOf, makeZxid } from '../types.ts';
+import type { QuorumPacket } from './packets.ts';
+
+/**
+ * A client write reaches the leader (ProposalRequestProcessor, Leader.propose): the next zxid of its epoch,
+ * logged (its own SyncRequestProcessor, then its own ACK) and sent as PROPOSAL to every forwarding follower.
+ */
+export function leaderProcessRequest(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
+  const me = server(s, sid);
+  if (!me.online || me.zabState !== 'BROADCAST' || me.leader === null) return null;
+  if (s.budget.txns >= cfg.bounds.txns) return null;
+  const last = lastZxidOf(me.history);
+  const zxid = epochOf(last) === me.currentEpoch ? last + 1 : makeZxid(me.currentEpoch, 1);
+  const txn: Txn = { zxid, value: s.ghost.proposed.length + 1 };
+  let next = updateServer(s, sid, { history: [...me.history, txn] });
+  next = updateLeader(next, sid, { outstanding: [...me.leader.outstanding, { zxid, acks: [sid] }] });
+  next = { ...next, budget: { ...next.budget, txns: next.budget.txns + 1 }, ghost: { ...next.ghost, proposed: [...next.ghost.proposed, txn] } };
+  for (const j of me.leader.forwarding) if (isVoter(cfg, j)) next = sendPackets(next, sid, j, [{ type: 'PROPOSAL', txn }]);
+  return tryToCommit(cfg, next, sid);
+}
+
+/**
+ * Follower.processPacket(PROPOSAL) → logRequest: the txn is logged and, once fsynced, ACKed (SyncRequestProcessor
+ * then SendAckRequestProcessor), taken here as one step since nothing else happens on that follower in between.
+ */
+export function followerProcessPROPOSAL(cfg: Config, s0: ClusterState, sid: Sid, from: Sid, txn: Txn): ClusterState {
+  const me = server(s0, sid);
+  const s = takePacket(s0, from, sid);
+  const ack: QuorumPacket = { type: 'ACK', zxid: txn.zxid };
+  if (cfg.mutations.has('ackBeforeLog')) return sendPackets(updateServer(s, sid, { pendingLog: [...me.pendingLog, txn] }), sid, from, [ack]);
+  if (me.pendingLog.length > 0) {
+    // Txns queued before this one (from UPTODATE) reach the disk first: the log is written in order.
+    return followerFlushLog(cfg, updateServer(s, sid, { pendingLog: [...me.pendingLog, txn] }), sid) ?? s;
+  }
+  return sendPackets(updateServer(s, sid, { history: [...me.history, txn] }), sid, from, [ack]);
+}
+
+/** SyncRequestProcessor.flush: the queued txns reach the disk, then each is ACKed to the leader. */
+export function followerFlushLog(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
+  const me = server(s, sid);
+  if (!me.online || me.pendingLog.length === 0) return null;
+  let next = updateServer(s, sid, { history: [...me.history, ...me.pendingLog], pendingLog: [] });
+  const leader = me.learner?.leader;
+  if (leader !== undefined && isVoter(cfg, sid) && !cfg.mutations.has('ackBeforeLog')) {
+    next = sendPackets(next, sid, leader, me.pendingLog.map((t): QuorumPacket => ({ type: 'ACK', zxid: t.zxid })));
+  }
+  return next;
+}
+
+/** Leader.processAck: count the ACK, then commit every proposal that now has a quorum, in zxid order. */
+export function leaderProcessACK(cfg: Config, s0: ClusterState, sid: Sid, from: Sid, zxid: Zxid): ClusterState {
+  const me = server(s0, sid);
+  const s = takePacket(s0, from, sid);
+  if (counterOf(zxid) === 0) return s; // an ACK of NEWLEADER/UPTODATE is no longer processed here
+  const outstanding = me.leader!.outstanding;
+  const i = outstanding.findIndex((p) => p.zxid === zxid);
+  if (i < 0 || !isVoter(cfg, from)) return s; // already committed, or not a proposal of this leader
+  const updated = outstanding.map((p, k) => (k === i ? { zxid: p.zxid, acks: addSorted(p.acks, from) } : p));
+  return tryToCommit(cfg, updateLeader(s, sid, { outstanding: updated }), sid);
+}
+
+/**
+ * Leader.tryToCommit in a loop: the first outstanding proposal commits once a quorum ACKed it (the previous one
+ * must be committed first, so commits follow zxid order); COMMIT goes to the forwarding followers and INFORM,
+ * with the txn, to the observers.
+ */
+function tryToCommit(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
+  let next = s;
+  for (;;) {
+    const me = server(next, sid);
+    const head = me.leader!.outstanding[0];
+    if (head === undefined) return next;
+    if (!isQuorum(cfg, head.acks) && !cfg.mutations.has('commitWithoutQuorum')) return next;
+    const txn = me.history[me.committed]!;
+    next = updateServer(next, sid, { committed: me.committed + 1 });
+    next = updateLeader(next, sid, { outstanding: me.leader!.outstanding.slice(1) });
+    if (!next.ghost.committed.some((c) => c.zxid === txn.zxid)) {
+      next = { ...next, ghost: { ...next.ghost, committed: [...next.ghost.committed, { ...txn, epoch: me.currentEpoch }] } };
+    }
+    for (const j of me.leader!.forwarding) {
+      next = sendPackets(next, sid, j, [isVoter(cfg, j) ? { type: 'COMMIT', zxid: txn.zxid } : { type: 'INFORM', txn }]);
+    }
+  }
+}
+
+/**
+ * Follower.processPacket(COMMIT) → FollowerZooKeeperServer.commit: the next pending txn must be this zxid; a
+ * COMMIT for a txn it never saw is a warning; for another txn, the server exits (UNMATCHED_TXN_COMMIT).
+ */
+export function followerProcessCOMMIT(s0: ClusterState, sid: Sid, from: Sid, zxid: Zxid): ClusterState {
+  const me = server(s0, sid);
+  const s = takePacket(s0, from, sid);
+  const next = [...me.history, ...me.pendingLog][me.committed];
+  if (next === undefined) return s;
+  if (next.zxid !== zxid) return addViolation(updateServer(s, sid, { online: false, leader: null, learner: null, pendingLog: [], committed: 0 }), 'unmatchedCommit');
+  return updateServer(s, sid, { committed: me.committed + 1 });
+}
+
+/** Observer.processPacket(INFORM): the committed txn is logged and applied. */
+export function observerProcessINFORM(s0: ClusterState, sid: Sid, from: Sid, txn: Txn): ClusterState {
+  const me = server(s0, sid);
+  const s = takePacket(s0, from, sid);
+  const all = [...me.history, ...me.pendingLog];
+  if (all.some((t) => t.zxid === txn.zxid)) return s;
+  // Logged behind whatever the SyncRequestProcessor still holds, so the log stays in zxid order.
+  if (me.pendingLog.length > 0) return updateServer(s, sid, { pendingLog: [...me.pendingLog, txn], committed: me.committed + 1 });
+  return updateServer(s, sid, { history: [...me.history, txn], committed: me.committed + 1 });
+}
