@@ -57,7 +57,8 @@ export function formatText(r: RunResult): string {
   } else if (r.mode === 'simulate') {
     lines.push(`Seed: ${b.seed} (rerun with --seed ${b.seed} to repeat these walks)`);
   }
-  lines.push(`Result: ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}`);
+  const cut = r.verdict === 'pass' && r.stopReason !== null ? ` (within what was explored: the search stopped at a limit, see above)` : '';
+  lines.push(`Result: ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}${cut}`);
   return lines.join('\n');
 }
 

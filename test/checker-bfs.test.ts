@@ -94,6 +94,14 @@ describe('BFS', () => {
     expect(r.exhausted).toBe(false);
   });
 
+  it('stops cleanly at --max-memory with what it explored', async () => {
+    const r = await check(GRID, '--nodes', '4', '--depth', '200', '--workers', '2', '--max-memory', '64M', '--spec', 'test/fixtures/grid.ts#buildGridWide');
+    expect(r.stopReason).toBe('max-memory'); // the process alone is bigger than 64M: it stops after one chunk
+    expect(r.distinct).toBeGreaterThan(0);
+    expect(r.distinct).toBeLessThan(16 ** 4);
+    expect(r.exhausted).toBe(false);
+  });
+
   it('grows the fingerprint table under load without losing a state', async () => {
     const r = await check(GRID, '--nodes', '4', '--depth', '200', '--workers', '2', '--spec', 'test/fixtures/grid.ts#buildGridWide');
     expect(r.distinct).toBe(16 ** 4);
