@@ -12,11 +12,25 @@ export class UsageError extends Error {}
 
 const int = (min: number, max: number) => z.coerce.number().int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 
-/** Flags whose value goes into the spec's options under the same name. */
-export const SPEC_FLAGS = [
+/** Flags whose value goes into the spec's options (under `option`, else the flag's own name). */
+export const SPEC_FLAGS: readonly {
+  readonly flag: string;
+  readonly option?: string;
+  readonly metavar?: string;
+  readonly schema: z.ZodType<unknown>;
+  readonly default: string | number;
+  readonly help: string;
+}[] = [
   { flag: 'nodes', schema: int(2, 7), default: 3, help: 'participants (voting servers), 2 to 7' },
   { flag: 'observers', schema: int(0, 7), default: 0, help: 'observers (non-voting servers)' },
-] as const;
+  { flag: 'protocol', metavar: 'P', schema: z.enum(['zab', 'fle'], 'must be zab or fle'), default: 'zab', help: 'zab: election, discovery, sync, broadcast, faults; fle: FastLeaderElection alone' },
+  { flag: 'granularity', metavar: 'G', schema: z.enum(['coarse', 'fine'], 'must be coarse or fine'), default: 'coarse', help: 'coarse: election+discovery as one step; fine: every step of the real code' },
+  { flag: 'initial', metavar: 'NAME', schema: z.enum(['broadcast', 'fresh', 'empty'], 'must be broadcast, fresh or empty'), default: 'broadcast', help: 'initial state: broadcast (1 txn committed, 1 proposed), fresh, empty' },
+  { flag: 'txns', schema: int(0, 10), default: 1, help: 'client writes the leaders may propose (zab)' },
+  { flag: 'crashes', schema: int(0, 10), default: 1, help: 'crashes, each with its restart (zab)' },
+  { flag: 'partitions', schema: int(0, 10), default: 1, help: 'lost connections and timeouts (zab)' },
+  { flag: 'max-epoch', option: 'maxEpoch', schema: int(1, 100), default: 3, help: 'no leader proposes an epoch above this (zab)' },
+];
 
 export const DEFAULT_DEPTH = 30;
 export const DEFAULT_SIMULATION_DEPTH = 500;
@@ -89,7 +103,7 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
   }
   const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const options: Record<string, unknown> = {};
-  for (const f of SPEC_FLAGS) options[f.flag] = v[f.flag] === undefined ? f.default : value(f.flag, f.schema, v[f.flag]);
+  for (const f of SPEC_FLAGS) options[f.option ?? f.flag] = v[f.flag] === undefined ? f.default : value(f.flag, f.schema, v[f.flag]);
   options['mutations'] = (v['mutation'] as string[] | undefined) ?? [];
 
   const [module, exportName] = ((v['spec'] as string | undefined) ?? `${DEFAULT_SPEC_MODULE}#${DEFAULT_SPEC_EXPORT}`).split('#');
@@ -130,7 +144,7 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
     '',
     'Explores every state of the spec breadth-first (or by random walks with --simulate) and checks its properties.',
     '',
-    ...SPEC_FLAGS.map((f) => `  --${f.flag} N`.padEnd(26) + `${f.help} (default ${f.default})`),
+    ...SPEC_FLAGS.map((f) => `  --${f.flag} ${f.metavar ?? 'N'}`.padEnd(26) + `${f.help} (default ${f.default})`),
     '  --depth D'.padEnd(26) + `steps from the initial state: BFS bound (default ${DEFAULT_DEPTH}), walk length with --simulate (default ${DEFAULT_SIMULATION_DEPTH})`,
     '  --max-states N'.padEnd(26) + 'stop after this many distinct states',
     '  --invariant NAME'.padEnd(26) + "check this property (repeatable); default: the spec's default properties",
@@ -146,7 +160,7 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
     '  --help'.padEnd(26) + 'this text',
     '',
     'Mutations:',
-    ...(Object.keys(mutations).length === 0 ? ['  (none)'] : Object.entries(mutations).map(([k, d]) => `  ${k.padEnd(14)}${d}`)),
+    ...(Object.keys(mutations).length === 0 ? ['  (none)'] : Object.entries(mutations).map(([k, d]) => `  ${k.padEnd(22)}${d}`)),
     '',
     'Exit status: 0 every property holds, 1 a violation or a reachability property not reached, 2 bad usage.',
     'See checker/README.md.',

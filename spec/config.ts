@@ -15,7 +15,7 @@ export const MUTATIONS = {
   skipTrunc: 'syncFollower sends DIFF where TRUNC is due: a learner keeps transactions the new leader does not have',
   acceptLowerEpoch: 'a learner accepts a LEADERINFO whose epoch is lower than its acceptedEpoch',
   ackBeforeLog: 'a follower ACKs a PROPOSAL before the txn is in its log (the log write can then be lost in a crash)',
-  countLearnerTwice: 'the leader counts one learner twice towards the ACKEPOCH quorum',
+  countLearnerTwice: 'the leader counts one learner twice towards the quorum of NEWLEADER ACKs, and starts serving on a minority',
 } as const;
 export type MutationName = keyof typeof MUTATIONS;
 

@@ -114,16 +114,8 @@ export function leaderProcessACKEPOCH(cfg: Config, s0: ClusterState, sid: Sid, f
   }
   const electing = isVoter(cfg, from) ? addSorted(l.electing, from) : l.electing;
   let next = updateLeader(s, sid, { toSync, electing });
-  if (electing.includes(sid) && (isQuorum(cfg, electing) || countedTwice(cfg, electing, from))) {
-    next = finishDiscovery(cfg, next, sid);
-  }
+  if (electing.includes(sid) && isQuorum(cfg, electing)) next = finishDiscovery(cfg, next, sid);
   return next;
-}
-
-/** The countLearnerTwice breakage: the learner that just acknowledged is counted once more. */
-function countedTwice(cfg: Config, electing: readonly Sid[], from: Sid): boolean {
-  if (!cfg.mutations.has('countLearnerTwice') || !isVoter(cfg, from)) return false;
-  return electing.filter((x) => isVoter(cfg, x)).length + 1 > Math.floor(cfg.nodes / 2);
 }
 
 /** electionFinished: the leader sets its currentEpoch (lead() after waitForEpochAck) and counts itself for NEWLEADER. */

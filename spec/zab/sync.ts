@@ -179,7 +179,8 @@ export function leaderProcessACKNEWLEADER(cfg: Config, s0: ClusterState, sid: Si
   const newLeaderAcks = matches && isVoter(cfg, from) ? addSorted(l.newLeaderAcks, from) : l.newLeaderAcks;
   const awaitingUpToDate = addSorted(l.awaitingUpToDate, from);
   s = updateLeader(s, sid, { newLeaderAcks, awaitingUpToDate });
-  if (!(newLeaderAcks.includes(sid) && isQuorum(cfg, newLeaderAcks))) return s;
+  const quorumFormed = isQuorum(cfg, newLeaderAcks) || (cfg.mutations.has('countLearnerTwice') && matches && countedTwice(cfg, newLeaderAcks, from));
+  if (!(newLeaderAcks.includes(sid) && quorumFormed)) return s;
   // startZkServer: everything in the leader's log is committed in the new epoch.
   s = updateServer(s, sid, {
     zabState: 'BROADCAST',
@@ -193,6 +194,11 @@ export function leaderProcessACKNEWLEADER(cfg: Config, s0: ClusterState, sid: Si
     .map((t) => ({ ...t, epoch: l.newEpoch }));
   if (newlyCommitted.length > 0) s = { ...s, ghost: { ...s.ghost, committed: [...s.ghost.committed, ...newlyCommitted] } };
   return s;
+}
+
+/** The countLearnerTwice breakage: the participant whose ACK just arrived is counted once more. */
+function countedTwice(cfg: Config, acks: readonly Sid[], from: Sid): boolean {
+  return isVoter(cfg, from) && acks.filter((x) => isVoter(cfg, x)).length + 1 > Math.floor(cfg.nodes / 2);
 }
 
 /**
