@@ -160,7 +160,8 @@ export function makeConfig(options: SpecOptions): Config {
     nodes: options.nodes,
     observers: options.observers,
     protocol,
-    granularity: options.granularity ?? 'fine',
+    // Coarse steps fold election into discovery: FastLeaderElection alone is always fine-grained.
+    granularity: protocol === 'fle' ? 'fine' : (options.granularity ?? 'fine'),
     sids,
     voters,
     learnerType: (sid) => (sid <= options.nodes ? 'participant' : 'observer'),

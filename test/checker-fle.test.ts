@@ -15,7 +15,7 @@ const out = mkdtempSync(join(tmpdir(), 'checker-fle-'));
 
 describe('FastLeaderElection, 3 servers', () => {
   it('is explored exhaustively before depth 30 and every default property holds', async () => {
-    const r = await runCheck(parseFlags(['--nodes', '3', '--protocol', 'fle', '--depth', '30', '--workers', '2', '--out', out]));
+    const r = await runCheck(parseFlags(['--nodes', '3', '--protocol', 'fle', '--initial', 'fresh', '--depth', '30', '--workers', '2', '--out', out]));
     expect(r.distinct).toBe(265_963);
     expect(r.exhausted).toBe(true);
     expect(r.verdict).toBe('pass');
@@ -24,7 +24,7 @@ describe('FastLeaderElection, 3 servers', () => {
 
   for (const mutation of ['voteOrder', 'quorum'] as const) {
     it(`catches the ${mutation} mutation with a counterexample that replays to the violation`, async () => {
-      const r = await runCheck(parseFlags(['--nodes', '3', '--protocol', 'fle', '--mutation', mutation, '--workers', '2', '--out', out]));
+      const r = await runCheck(parseFlags(['--nodes', '3', '--protocol', 'fle', '--initial', 'fresh', '--mutation', mutation, '--workers', '2', '--out', out]));
       expect(r.verdict).toBe('fail');
       const cx = r.counterexample!;
       const spec = await loadSpec({ module: 'spec/index.ts', exportName: 'buildSpec', options: { nodes: 3, observers: 0, protocol: 'fle', mutations: [mutation] } });
