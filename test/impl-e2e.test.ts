@@ -283,6 +283,23 @@ describe('a real ensemble of 3 participants and 1 observer', () => {
       expect(s, `send of ${r.id} (${r.type}) received in ${r.file}`).toBeDefined();
       expect(s).toEqual({ type: r.type, zxid: r.zxid });
     }
+    // A server ACKs a proposal only after the step that logged it (the runtime then holds the ACK for the fsync).
+    let acks = 0;
+    for (const sid of ALL) {
+      for (const f of ens.traceFiles(sid)) {
+        const logged = new Set<unknown>();
+        for (const e of readTrace(f)) {
+          if (e.type !== 'event') continue;
+          if (e.action === 'TxnLogAppend') logged.add(e.params?.['zxid']);
+          for (const m of e.send ?? []) {
+            if (m.type !== 'ACK' || String(m['zxid']).endsWith('00000000')) continue;
+            expect(logged.has(m['zxid']), `${f}: ACK of ${String(m['zxid'])} before its TxnLogAppend`).toBe(true);
+            acks++;
+          }
+        }
+      }
+    }
+    expect(acks).toBeGreaterThan(100);
     for (const a of ['ServerStart', 'FLEStartElection', 'FLEReceiveSameRound', 'FLEDecide', 'LearnerConnect', 'LeaderProcessFOLLOWERINFO', 'LearnerProcessLEADERINFO', 'LeaderProcessACKEPOCH', 'LeaderSyncFollower', 'LearnerProcessNEWLEADER', 'LeaderProcessACKNEWLEADER', 'LearnerProcessUPTODATE', 'LeaderProcessRequest', 'FollowerProcessPROPOSAL', 'LeaderProcessACK', 'FollowerProcessCOMMIT', 'ObserverProcessINFORM', 'LearnerForwardRequest', 'TxnLogAppend', 'EpochFileWrite', 'TxnLogTruncate', 'SnapshotWrite', 'LeaderStepDown', 'ConnectionLost']) {
       expect(actions, `some server logged ${a}`).toContain(a);
     }

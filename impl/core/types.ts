@@ -10,7 +10,8 @@ const TWO_32 = 0x1_0000_0000;
 export const makeZxid = (epoch: number, counter: number): Zxid => epoch * TWO_32 + counter;
 export const epochOf = (zxid: Zxid): number => Math.floor(zxid / TWO_32);
 export const counterOf = (zxid: Zxid): number => zxid % TWO_32;
-export const zxidHex = (zxid: Zxid): string => '0x' + zxid.toString(16);
+/** As ZooKeeper prints it; "none" (-1, an observer's vote) as Long.MIN_VALUE, like the spec, so traces stay valid. */
+export const zxidHex = (zxid: Zxid): string => (zxid < 0 ? '0x8000000000000000' : '0x' + zxid.toString(16));
 
 export type ServerState = 'LOOKING' | 'FOLLOWING' | 'LEADING' | 'OBSERVING';
 export type LearnerType = 'participant' | 'observer';

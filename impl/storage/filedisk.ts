@@ -16,6 +16,8 @@ export class FileDisk implements Disk {
   readonly dir: string;
   readonly log: FileTxnLog;
   private snapshotting: Promise<void> | null = null;
+  /** Bumped by TRUNC and SNAP: a background snapshot started before them must not be published. */
+  private history = 0;
 
   constructor(
     dataDir: string,
@@ -50,12 +52,14 @@ export class FileDisk implements Disk {
   }
 
   truncate(zxid: Zxid): Recovered {
+    this.history++;
     this.log.truncate(zxid);
     removeSnapshots(this.dir, (z) => z <= zxid);
     return this.load();
   }
 
   installSnapshot(zxid: Zxid, data: ReadonlyArray<readonly [string, string]>): void {
+    this.history++;
     writeSnapshotSync(this.dir, zxid, data.map(([k, v]) => [k, v]));
     // The snapshot is the whole history now: older snapshots and every log go.
     removeSnapshots(this.dir, (z) => z === zxid);
@@ -73,8 +77,10 @@ export class FileDisk implements Disk {
     }
     // Later txns go to a new log file, so the files before it can be purged once enough snapshots exist.
     this.log.roll();
-    this.snapshotting = writeSnapshotAsync(this.dir, zxid, data)
-      .then(() => {
+    const history = this.history;
+    this.snapshotting = writeSnapshotAsync(this.dir, zxid, data, () => history === this.history)
+      .then((published) => {
+        if (!published) return;
         const snaps = listSnapshots(this.dir);
         const oldest = snaps[Math.min(SNAP_RETAIN, snaps.length) - 1];
         removeSnapshots(this.dir, (z) => z >= (oldest?.zxid ?? 0));

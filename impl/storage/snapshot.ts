@@ -70,18 +70,25 @@ export function writeSnapshotSync(dir: string, zxid: Zxid, data: [string, string
 }
 
 /** The background snapshot (ZooKeeper's snapInProgress thread): encode now, write and fsync off the loop. */
-export async function writeSnapshotAsync(dir: string, zxid: Zxid, data: [string, string][]): Promise<void> {
+export async function writeSnapshotAsync(dir: string, zxid: Zxid, data: [string, string][], stillValid: () => boolean): Promise<boolean> {
   const path = join(dir, `snapshot.${zxid.toString(16)}`);
   const tmp = `${path}.tmp`;
+  const bytes = encode(zxid, data);
   const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(encode(zxid, data));
+    await fh.writeFile(bytes);
     await fh.sync();
   } finally {
     await fh.close();
   }
+  // A TRUNC or a SNAP from the leader while we were writing makes this snapshot wrong: never publish it.
+  if (!stillValid()) {
+    unlinkSync(tmp);
+    return false;
+  }
   renameSync(tmp, path);
   fsyncDir(dir);
+  return true;
 }
 
 export function removeSnapshots(dir: string, keep: (zxid: Zxid) => boolean): void {
