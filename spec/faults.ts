@@ -72,8 +72,14 @@ export function connectionLost(cfg: Config, s: ClusterState, leaderSid: Sid, lea
  */
 export function leaderStepDown(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
   const me = server(s, sid);
-  if (!me.online || me.leader === null || s.budget.partitions >= cfg.bounds.partitions) return null;
-  if (me.zabState === 'BROADCAST' && isQuorum(cfg, [sid, ...me.leader.learners.filter((j) => isVoter(cfg, j))])) return null;
+  if (!me.online || me.leader === null) return null;
+  if (me.zabState === 'BROADCAST') {
+    // Not a fault but its consequence: the quorum is gone, so it is certain to happen.
+    if (isQuorum(cfg, [sid, ...me.leader.learners.filter((j) => isVoter(cfg, j))])) return null;
+    return leaderShutdown(cfg, s, sid);
+  }
+  // A wait for the quorum timing out is a fault the budget pays for.
+  if (s.budget.partitions >= cfg.bounds.partitions) return null;
   const next: ClusterState = { ...s, budget: { ...s.budget, partitions: s.budget.partitions + 1 } };
   return leaderShutdown(cfg, next, sid);
 }

@@ -2,23 +2,30 @@
 //
 //   1 FLEStartElection            server 1 takes an action that consumes no message
 //   2 <- 1 FLEReceiveSameRound    server 2 takes the next message from server 1, and that step is of this kind
-//   check 2.proposal.leader = 1   a variable of a server, as serverVars shows it (zxids in hex)
+//   1 LeaderSyncFollower -> 2     server 1 takes a step aimed at peer 2 (no message consumed)
+//   1 ElectAndDiscover [1,2]      a coarse step with the quorum that takes part
+//   check 2.proposal.leader = 1   a variable of a server, as serverVars shows it (zxids in hex, txns as zxid=value)
 //   check #1->2 = 2               the number of messages in flight on the election channel 1→2
+//   check %1->2 = 3               the number of packets in flight on the quorum connection 1→2
+//   check %1->2 = NEWLEADER,ACK   ... or their types, in order
 //   enabled 3 FLEDecide           the step is possible (without taking it); `disabled` says it is not
 //
 // Blank lines and `#` comments are skipped. A step the spec does not allow fails with the list of enabled ones.
 import type { Action, ClusterState } from '../../spec/index.ts';
 import type { Spec } from '../../spec/model.ts';
-import { electionChannel } from '../../spec/state.ts';
+import { electionChannel, quorumChannel } from '../../spec/state.ts';
 
 type S = ClusterState;
 
 function describeAction(a: Action): string {
-  return 'from' in a ? `${a.sid} <- ${a.from} ${a.kind}` : `${a.sid} ${a.kind}`;
+  if ('from' in a) return `${a.sid} <- ${a.from} ${a.kind}`;
+  if ('peer' in a) return `${a.sid} ${a.kind} -> ${a.peer}`;
+  if ('quorum' in a) return `${a.sid} ${a.kind} [${a.quorum.join(',')}]`;
+  return `${a.sid} ${a.kind}`;
 }
 
-function findStep(spec: Spec<S, Action>, state: S, sid: number, from: number | null, kind: string) {
-  return spec.next(state).find((x) => x.action.sid === sid && x.action.kind === kind && (from === null ? !('from' in x.action) : 'from' in x.action && x.action.from === from));
+function findStep(spec: Spec<S, Action>, state: S, text: string) {
+  return spec.next(state).find((x) => describeAction(x.action) === text);
 }
 
 function lookup(value: unknown, path: string[]): unknown {
@@ -37,14 +44,19 @@ export function runStory(spec: Spec<S, Action>, script: string, start?: S): S {
     if ((m = line.match(/^check #(\d+)->(\d+) = (\d+)$/))) {
       const got = electionChannel(state, Number(m[1]), Number(m[2])).length;
       if (got !== Number(m[3])) throw new Error(`${where}: ${got} messages in flight`);
+    } else if ((m = line.match(/^check %(\d+)->(\d+) = (.+)$/))) {
+      const packets = quorumChannel(state, Number(m[1]), Number(m[2]));
+      const got = /^\d+$/.test(m[3]!) ? String(packets.length) : packets.map((p) => p.type).join(',');
+      if (got !== m[3]) throw new Error(`${where}: found ${got || 'nothing'}`);
     } else if ((m = line.match(/^check (\d+)\.([\w.]+) = (.+)$/))) {
       const got = lookup(spec.serverVars(state, Number(m[1])), m[2]!.split('.'));
-      if (String(got) !== m[3]) throw new Error(`${where}: found ${JSON.stringify(got)}`);
-    } else if ((m = line.match(/^(enabled|disabled) (\d+)(?: <- (\d+))? (\w+)$/))) {
-      const found = findStep(spec, state, Number(m[2]), m[3] === undefined ? null : Number(m[3]), m[4]!);
+      const same = String(got) === m[3] || (m[3] === '[]' && Array.isArray(got) && got.length === 0);
+      if (!same) throw new Error(`${where}: found ${JSON.stringify(got)}`);
+    } else if ((m = line.match(/^(enabled|disabled) (.+)$/))) {
+      const found = findStep(spec, state, m[2]!);
       if ((found !== undefined) !== (m[1] === 'enabled')) throw new Error(`${where}: it is ${found ? 'enabled' : 'not enabled'}`);
-    } else if ((m = line.match(/^(\d+)(?: <- (\d+))? (\w+)$/))) {
-      const found = findStep(spec, state, Number(m[1]), m[2] === undefined ? null : Number(m[2]), m[3]!);
+    } else if (/^\d+ /.test(line)) {
+      const found = findStep(spec, state, line);
       if (found === undefined) {
         const enabled = spec.next(state).map((x) => describeAction(x.action)).join('; ');
         throw new Error(`${where}: not a step the spec allows here. Enabled: ${enabled}`);
