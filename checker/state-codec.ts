@@ -34,7 +34,11 @@ const FALSE_A = 0x3243f6a8, FALSE_B = 0x13198a2e;
 /** The node of a trie over key sequences: one per distinct key order seen, carrying the shape's id. */
 interface ShapeNode {
   readonly keys: readonly string[];
-  readonly next: Map<string, ShapeNode>;
+  /** Children by key, scanned linearly: few per node, and keys from for-in compare by pointer. */
+  readonly childKeys: string[];
+  readonly children: ShapeNode[];
+  /** Past a few children (records keyed by many strings), a Map instead. */
+  byKey: Map<string, ShapeNode> | null;
   /** Content hash of the last key (the one that led here). */
   readonly keyA: number;
   readonly keyB: number;
@@ -63,7 +67,7 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
   const f64 = new Float64Array(1);
   const f64words = new Int32Array(f64.buffer);
   const f64bytes = new Uint8Array(f64.buffer);
-  const root: ShapeNode = { keys: [], next: new Map(), keyA: 0, keyB: 0, shape: -1 };
+  const root: ShapeNode = { keys: [], childKeys: [], children: [], byKey: null, keyA: 0, keyB: 0, shape: -1 };
   const strA = interner.hashA;
   const strB = interner.hashB;
 
@@ -83,12 +87,19 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
   }
 
   function child(node: ShapeNode, key: string): ShapeNode {
-    let n = node.next.get(key);
-    if (n === undefined) {
-      const id = interner.id(key);
-      n = { keys: [...node.keys, key], next: new Map(), keyA: strA[id]!, keyB: strB[id]!, shape: -1 };
-      node.next.set(key, n);
+    if (node.byKey !== null) {
+      const found = node.byKey.get(key);
+      if (found !== undefined) return found;
+    } else {
+      const keys = node.childKeys;
+      for (let i = 0; i < keys.length; i++) if (keys[i] === key) return node.children[i]!;
     }
+    const id = interner.id(key);
+    const n: ShapeNode = { keys: [...node.keys, key], childKeys: [], children: [], byKey: null, keyA: strA[id]!, keyB: strB[id]!, shape: -1 };
+    node.childKeys.push(key);
+    node.children.push(n);
+    if (node.byKey !== null) node.byKey.set(key, n);
+    else if (node.children.length > 12) node.byKey = new Map(node.childKeys.map((k, i) => [k, node.children[i]!]));
     return n;
   }
 
@@ -275,6 +286,8 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
     readonly keys: readonly string[];
     readonly keyA: readonly number[];
     readonly keyB: readonly number[];
+    /** Builds the object from its values with one object literal (see makeBuilder). */
+    readonly build: (values: unknown[]) => Record<string, unknown>;
   }
   const shapes: (ShapeInfo | undefined)[] = [];
 
@@ -284,22 +297,29 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
       const text = interner.string(shape);
       const keys = parseShape(text);
       const ids = keys.map((k) => interner.id(k));
-      info = { keys, keyA: ids.map((i) => strA[i]!), keyB: ids.map((i) => strB[i]!) };
+      info = { keys, keyA: ids.map((i) => strA[i]!), keyB: ids.map((i) => strB[i]!), build: makeBuilder(keys) };
       shapes[shape] = info;
     }
     return info;
   }
 
+  /** Value buffers, one per nesting level (an object's values are decoded before it is built). */
+  const valueStack: unknown[][] = [];
+  let nesting = 0;
+
   function decodeObject(shape: number, start: number): Record<string, unknown> {
-    const { keys, keyA, keyB } = shapeInfo(shape);
-    const o: Record<string, unknown> = {};
+    const { keys, keyA, keyB, build } = shapeInfo(shape);
+    const values = valueStack[nesting] ?? (valueStack[nesting] = []);
+    nesting++;
     let sa = 0;
     let sb = 0;
     for (let i = 0; i < keys.length; i++) {
-      o[keys[i]!] = decodeValue();
+      values[i] = decodeValue();
       sa = (sa + fmix(mix(keyA[i]!, HA))) | 0;
       sb = (sb + fmix(mix(keyB[i]!, HB))) | 0;
     }
+    nesting--;
+    const o = build(values);
     HA = fmix(mix(mix(OBJ_A, sa), keys.length));
     HB = fmix(mix(mix(OBJ_B, sb), keys.length));
     if (at - start > MEMO_MIN_BYTES) remember(o, start);
@@ -307,11 +327,11 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
   }
 
   function decodeArray(n: number, start: number): unknown[] {
-    const xs = new Array<unknown>(n);
+    const xs: unknown[] = []; // filled by push: packed elements, as the spec's own arrays
     let a = mix(ARR_A, n);
     let b = mix(ARR_B, n);
     for (let i = 0; i < n; i++) {
-      xs[i] = decodeValue();
+      xs.push(decodeValue());
       a = mix(a, HA);
       b = mix(b, HB);
     }
@@ -399,6 +419,17 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
     },
   };
   return codec;
+}
+
+/**
+ * A function that builds an object of these keys, in this order, from an array of values, with one object
+ * literal: much faster than adding properties one by one with computed names, and every object of a shape
+ * gets the same hidden class.
+ */
+function makeBuilder(keys: readonly string[]): (values: unknown[]) => Record<string, unknown> {
+  // Keys are JSON-quoted; "__proto__" is written computed so that it stays an own property.
+  const props = keys.map((k, i) => `${k === '__proto__' ? '["__proto__"]' : JSON.stringify(k)}: v[${i}]`);
+  return new Function('v', `return { ${props.join(', ')} };`) as (values: unknown[]) => Record<string, unknown>;
 }
 
 /** A shape is interned as its keys, each written `<length>:<key>`, after SHAPE_PREFIX. */
