@@ -50,7 +50,7 @@ function syncModes(leader: number, peer: number): string[] {
 describe('a real ensemble of 3 participants and 1 observer', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'zk-e2e-'));
-    ens = await Ensemble.create({ nodes: 3, observers: 1, dir, tickTime: 100, initLimit: 20, syncLimit: 5, testFaults: true, extra: { commitLogCount: 500 } });
+    ens = await Ensemble.create({ nodes: 3, observers: 1, dir, tickTime: 100, initLimit: 20, syncLimit: 5, testFaults: true, extra: { commitLogCount: 500, snapCount: 150 } });
     ens.startAll();
   });
 

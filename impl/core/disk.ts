@@ -24,8 +24,8 @@ export interface Disk {
   installSnapshot(zxid: Zxid, data: ReadonlyArray<readonly [string, string]>): void;
   /** Atomic and durable when it returns (write, fsync, rename). */
   writeEpoch(file: EpochFile, value: number): void;
-  /** Take a snapshot in the background; the data array is owned by the disk from now on. */
-  snapshot(zxid: Zxid, data: [string, string][]): void;
+  /** Take a snapshot in the background; the data array is owned by the disk from now on. False: skipped. */
+  snapshot(zxid: Zxid, data: [string, string][]): boolean;
 }
 
 /** An in-memory disk for the simulated network; `crash()` drops what a real fsync would not have kept. */
@@ -59,8 +59,9 @@ export class MemDisk implements Disk {
   writeEpoch(file: EpochFile, value: number): void {
     this.epochs[file] = value;
   }
-  snapshot(zxid: Zxid, data: [string, string][]): void {
+  snapshot(zxid: Zxid, data: [string, string][]): boolean {
     this.snap = { zxid, data };
+    return true;
   }
   /** What survives a power loss: the synced prefix of the log. */
   crash(): void {

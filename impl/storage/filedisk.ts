@@ -70,10 +70,10 @@ export class FileDisk implements Disk {
     writeFileAtomic(join(this.dir, file), `${value}\n`);
   }
 
-  snapshot(zxid: Zxid, data: [string, string][]): void {
+  snapshot(zxid: Zxid, data: [string, string][]): boolean {
     if (this.snapshotting) {
       this.warn(`snapshot at 0x${zxid.toString(16)} skipped: the previous one is still being written`);
-      return;
+      return false;
     }
     // Later txns go to a new log file, so the files before it can be purged once enough snapshots exist.
     this.log.roll();
@@ -90,6 +90,7 @@ export class FileDisk implements Disk {
       .finally(() => {
         this.snapshotting = null;
       });
+    return true;
   }
 
   close(): void {
