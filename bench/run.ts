@@ -1,6 +1,7 @@
 // `npm run bench`: the checker's figures on this machine, as one table. Each measurement runs in a child
 // process (its own peak memory). Figures only: nothing here passes or fails.
-//   (a) 3 servers to depth 30 with 1 and with 2 workers, and the ratio between them;
+//   (a) 3 servers to depth 30 with 1 and with 2 workers, and the ratio between them (the default protocol,
+//       ZAB, and FastLeaderElection alone);
 //   (b) 5 servers, 2 workers, as deep as about a minute goes;
 //   (c) simulation steps/s (2 workers);
 //   and the implementation's figures when bench/impl.ts exists.
@@ -53,15 +54,22 @@ function print(table: Row[]): void {
   for (const r of table) console.log(line(cols.map((c) => r[c] ?? '')));
 }
 
-console.log(`checker bench on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}\n`);
-const one = measure(['--nodes', '3', '--depth', '30', '--workers', '1']);
-rows.push(row('(a) 3 servers, depth 30', one));
-const two = measure(['--nodes', '3', '--depth', '30', '--workers', '2']);
-rows.push(row('(a) 3 servers, depth 30', two));
-rows.push({ run: '(a) ratio 2 workers / 1', 'states/s': (two.statesPerSecond / one.statesPerSecond).toFixed(2) + 'x' });
+console.log(`checker bench on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}`);
+console.log(`searches that do not finish stop after ${budget} s (--seconds); states/s is then over what they did\n`);
+function pair(name: string, flags: string[], timeLimit?: number): void {
+  const one = measure([...flags, '--workers', '1'], timeLimit);
+  const two = measure([...flags, '--workers', '2'], timeLimit);
+  rows.push(row(name, one), row(name, two));
+  rows.push({ run: `${name}: 2 workers / 1`, 'states/s': (two.statesPerSecond / one.statesPerSecond).toFixed(2) + 'x' });
+}
+pair('(a) 3 servers, depth 30, default bounds', ['--nodes', '3', '--depth', '30'], budget);
+pair('(a) 3 servers, depth 30, FLE alone', ['--nodes', '3', '--depth', '30', '--protocol', 'fle'], budget);
 rows.push(row(`(b) 5 servers, ~${budget} s`, measure(['--nodes', '5', '--depth', '1000', '--workers', '2'], budget)));
-rows.push(row('(c) simulation, 3 servers', measure(['--nodes', '3', '--simulate', '--walks', '20000', '--depth', '500', '--seed', '1', '--workers', '2'])));
-rows.push(row('(c) simulation, 5 servers', measure(['--nodes', '5', '--simulate', '--walks', '5000', '--depth', '500', '--seed', '1', '--workers', '2'])));
+rows.push(row('(b) 5 servers, FLE alone', measure(['--nodes', '5', '--depth', '1000', '--workers', '2', '--protocol', 'fle'], budget)));
+const walks = ['--simulate', '--depth', '500', '--seed', '1', '--workers', '2'];
+rows.push(row('(c) simulation, 3 servers', measure(['--nodes', '3', '--walks', '2000', ...walks])));
+rows.push(row('(c) simulation, 3 servers, FLE', measure(['--nodes', '3', '--walks', '20000', '--protocol', 'fle', ...walks])));
+rows.push(row('(c) simulation, 5 servers', measure(['--nodes', '5', '--walks', '1000', ...walks])));
 print(rows);
 
 const implBench = join(ROOT, 'bench', 'impl.ts');

@@ -162,7 +162,8 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
     'Mutations:',
     ...(Object.keys(mutations).length === 0 ? ['  (none)'] : Object.entries(mutations).map(([k, d]) => `  ${k.padEnd(22)}${d}`)),
     '',
-    'Exit status: 0 every property holds, 1 a violation or a reachability property not reached, 2 bad usage.',
+    'Exit status: 0 every property holds, 1 a violation or a reachability property not reached, 2 bad usage,',
+    '3 the spec or the checker failed.',
     'See checker/README.md.',
   ];
   return lines.join('\n');

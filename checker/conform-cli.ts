@@ -1,0 +1,64 @@
+// `npm run conform -- <log files | a dataDir | a cluster dir>`: check that logged runs are runs of the spec.
+// Exit status: 0 every event explained, 1 a divergence, 2 bad usage or input.
+import { parseArgs } from 'node:util';
+import { conform } from './conform/run.ts';
+import { formatResult } from './conform/report.ts';
+import { ConformUsageError } from './conform/reader.ts';
+
+const HELP = `usage: npm run conform -- [flags] <log files | a dataDir | a cluster dir>...
+
+Replays the transition logs of the implementation's servers (dataDir/transitions.NNNN.ndjson, one or more
+per server), or one trace written by \`npm run check\`, against the spec (ZAB, fine-grained, initial state from
+the servers' ServerStart events; a check trace names its own spec options in its header), and reports
+either PASS with counts, or the first event no spec path explains.
+
+flags:
+  --json            print the result as one JSON object
+  --window N        explore orders of concurrent events up to N logged steps apart (default 12)
+  --max-nodes N     search nodes kept per step (default 64; past it the result says BOUNDED)
+  --max-silent N    unlogged spec steps tried before one logged event (default 3)
+  --help            this text
+
+exit status: 0 pass, 1 divergence, 2 bad usage or input`;
+
+function fail(msg: string): never {
+  console.error(`conform: ${msg}`);
+  process.exit(2);
+}
+
+function main(): void {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: { json: { type: 'boolean' }, window: { type: 'string' }, 'max-nodes': { type: 'string' }, 'max-silent': { type: 'string' }, help: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const int = (name: string, raw: string | undefined, min: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    if (!/^\d+$/.test(raw) || Number(raw) < min) fail(`--${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`);
+    return Number(raw);
+  };
+  const window = int('window', v.window, 1);
+  const maxNodes = int('max-nodes', v['max-nodes'], 1);
+  const maxSilent = int('max-silent', v['max-silent'], 0);
+  if (parsed.positionals.length === 0) fail('no log files given (see --help)');
+  try {
+    const r = conform({ paths: parsed.positionals, ...(window !== undefined ? { window } : {}), ...(maxNodes !== undefined ? { maxNodes } : {}), ...(maxSilent !== undefined ? { maxSilent } : {}) });
+    console.log(v.json ? JSON.stringify(r) : formatResult(r));
+    process.exit(r.ok ? 0 : 1);
+  } catch (e) {
+    if (e instanceof ConformUsageError) fail(e.message);
+    throw e;
+  }
+}
+
+main();

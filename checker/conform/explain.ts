@@ -1,0 +1,295 @@
+// Explaining one logged step by spec steps: which spec actions an implementation event can be, which steps
+// the implementation does not log (taken silently, bounded), and the few events the spec has no action for
+// (bridges, each listed here and counted in the report).
+//
+// A logged event is explained by: up to `maxSilent` silent spec steps, then one spec step of the event's
+// action (or none, for events that only report what an earlier step already did), whose message consumed
+// is the one logged. After the last event of a logged step, the server's logged variables must equal the
+// spec's (abstraction.ts). Silent steps are tried only when the event cannot be explained without them, and
+// then with as few as possible (iterative deepening).
+import { isDeepStrictEqual } from 'node:util';
+import type { Action, ClusterState } from '../../spec/index.ts';
+import type { Config } from '../../spec/config.ts';
+import type { Spec } from '../../spec/model.ts';
+import { serverView } from '../../spec/index.ts';
+import { dropHead, electionChannel, quorumChannel, sendNotifications } from '../../spec/state.ts';
+import { abstractLoggedMessage, abstractNotification, abstractPacket, abstractServer, diffServers, sameMessage, specServer, type FieldDiff, type MessageAbstract } from './abstraction.ts';
+import type { LoggedEvent, LoggedStep } from './reader.ts';
+import { DURABLE_WRITES } from './reader.ts';
+
+export type ConformSpec = Spec<ClusterState, Action>;
+
+export interface ExplainContext {
+  readonly spec: ConformSpec;
+  readonly cfg: Config;
+  readonly mode: 'impl' | 'check';
+  readonly maxSilent: number;
+  /** May server `sid` take steps nobody logged (its log ended: killed, or the run's end)? */
+  readonly unlogged: (sid: number) => boolean;
+  /** Is this the first incarnation the logs show of the server (its ServerStart is the initial state)? */
+  readonly firstIncarnation: (sid: number, incarnation: number) => boolean;
+}
+
+export interface Explained {
+  readonly state: ClusterState;
+  readonly specSteps: number;
+  readonly bridges: readonly string[];
+}
+
+export interface ExplainOutcome {
+  readonly results: Explained[];
+  /** Spec states generated while explaining. */
+  readonly explored: number;
+  /** Which event of the step found no explanation (index in step.events). */
+  readonly failedAt: number;
+}
+
+/** Events of the implementation that may need no spec step: they report what a spec step already did. */
+const MAY_STUTTER: ReadonlySet<string> = new Set(['ConnectionLost', 'LearnerTimeout', 'LeaderStepDown', 'LearnerForwardRequest']);
+
+/** Spec action kinds an implementation event can be. */
+function kindsFor(ev: LoggedEvent): readonly string[] {
+  switch (ev.action) {
+    case 'ObserverProcessINFORM':
+      return ['ObserverProcessINFORM', 'LearnerProcessINFORMInSync'];
+    case 'LearnerTimeout':
+    case 'ConnectionLost':
+      return ['ConnectionLost', 'LearnerTimeout'];
+    case 'LearnerForwardRequest':
+      return [];
+    default:
+      return [ev.action];
+  }
+}
+
+/** Does spec action `a` stand for event `ev` (same server, same peer)? */
+function actorMatches(a: Action, ev: LoggedEvent): boolean {
+  if (a.kind === 'ConnectionLost') {
+    const peer = ev.params['peer'] ?? ev.params['leader'];
+    return (a.sid === ev.sid && a.peer === peer) || (a.sid === peer && a.peer === ev.sid);
+  }
+  if (a.sid !== ev.sid) return false;
+  if (a.kind === 'LeaderSyncFollower') return a.peer === ev.params['peer'];
+  return true;
+}
+
+/** The leader's own ACK: the spec counts it when the leader proposes. */
+function isSelfAck(ev: LoggedEvent): boolean {
+  return ev.action === 'LeaderProcessACK' && ev.recv === undefined && ev.params['peer'] === ev.sid;
+}
+
+/**
+ * Bridge for FLENotificationTimeout (the spec has no such action): lookForLeader's poll timed out and the
+ * server sends its current vote again to every voter. Only the messages change; nothing else does.
+ */
+function resendVotes(ctx: ExplainContext, s: ClusterState, sid: number): ClusterState | null {
+  const me = s.servers[sid - 1]!;
+  if (!me.online || me.state !== 'LOOKING' || me.fle === 'idle') return null;
+  const n = { ...me.proposal, electionEpoch: me.logicalclock, state: 'LOOKING' as const };
+  return sendNotifications(s, sid, ctx.cfg.voters.map((to) => ({ to, n })));
+}
+
+interface Partial {
+  readonly state: ClusterState;
+  readonly specSteps: number;
+  readonly bridges: readonly string[];
+}
+
+export function explainStep(ctx: ExplainContext, start: ClusterState, step: LoggedStep, limit = 8): ExplainOutcome {
+  let frontier: Partial[] = [{ state: start, specSteps: 0, bridges: [] }];
+  let explored = 0;
+  const events = step.events;
+  const actions = events.filter((e) => !DURABLE_WRITES.has(e.action));
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i]!;
+    if (DURABLE_WRITES.has(ev.action)) continue;
+    const next: Partial[] = [];
+    for (const f of frontier) {
+      const r = explainEvent(ctx, f, ev);
+      explored += r.explored;
+      for (const x of r.results) if (next.length < limit) next.push(x);
+    }
+    frontier = next;
+    if (frontier.length === 0) return { results: [], explored, failedAt: i };
+  }
+  if (ctx.mode === 'impl') {
+    // The server's logged variables after the step must be the spec's. A log that ends in durable writes
+    // (its last lines were lost in a kill -9) cannot be compared.
+    if (actions.length > 0 || !step.lastOfIncarnation) {
+      const logged = abstractServer(step.vars);
+      frontier = frontier.filter((f) => diffServers(logged, specServer(f.state.servers[step.sid - 1]!)).length === 0);
+      if (frontier.length === 0) return { results: [], explored, failedAt: events.length - 1 };
+    }
+  }
+  return { results: frontier, explored, failedAt: -1 };
+}
+
+/** Explain one event from one state: as few silent steps as possible, then the event's own step. */
+function explainEvent(ctx: ExplainContext, f: Partial, ev: LoggedEvent): { results: Partial[]; explored: number } {
+  let level: Partial[] = [f];
+  let explored = 0;
+  for (let depth = 0; depth <= ctx.maxSilent; depth++) {
+    const results: Partial[] = [];
+    for (const g of level) {
+      const r = directMatches(ctx, g, ev);
+      explored += r.explored;
+      results.push(...r.results);
+    }
+    if (results.length > 0 || depth === ctx.maxSilent) return { results, explored };
+    const deeper: Partial[] = [];
+    for (const g of level) {
+      for (const succ of ctx.spec.next(g.state)) {
+        explored++;
+        if (!isSilent(ctx, succ.action)) continue;
+        deeper.push({ state: succ.state, specSteps: g.specSteps + 1, bridges: g.bridges });
+        if (deeper.length > 64) break;
+      }
+    }
+    if (deeper.length === 0) return { results: [], explored };
+    level = deeper;
+  }
+  return { results: [], explored };
+}
+
+/** Steps the implementation does not log. */
+function isSilent(ctx: ExplainContext, a: Action): boolean {
+  if (ctx.mode === 'check') return false;
+  if (a.kind === 'FollowerFlushLog') return true; // the fsync of queued txns: the impl logs each append as it happens
+  if (a.kind === 'Crash') return ctx.unlogged(a.sid); // kill -9 is not logged
+  return ctx.unlogged(a.sid) && a.kind !== 'Restart'; // the lost tail of a killed server's log
+}
+
+function recvAbstract(ev: LoggedEvent): MessageAbstract | null {
+  return ev.recv === undefined ? null : abstractLoggedMessage(ev.recv);
+}
+
+/** The spec steps that are this event, from state g (no silent step before). */
+function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results: Partial[]; explored: number } {
+  if (ctx.mode === 'check') return checkMatches(ctx, g, ev);
+  const results: Partial[] = [];
+  let explored = 0;
+  const sid = ev.sid;
+  const me = g.state.servers[sid - 1];
+  if (me === undefined) return { results, explored };
+
+  if (ev.action === 'ServerStart') {
+    if (ctx.firstIncarnation(sid, ev.incarnation)) return { results: [g], explored };
+    // kill -9 (not logged) and the start: Crash, then Restart.
+    let from: Partial[] = [g];
+    if (me.online) {
+      from = [];
+      for (const s of ctx.spec.next(g.state)) {
+        explored++;
+        if (s.action.kind === 'Crash' && s.action.sid === sid) from.push({ state: s.state, specSteps: g.specSteps + 1, bridges: g.bridges });
+      }
+    }
+    for (const h of from) {
+      for (const s of ctx.spec.next(h.state)) {
+        explored++;
+        if (s.action.kind === 'Restart' && s.action.sid === sid) results.push({ state: s.state, specSteps: h.specSteps + 1, bridges: h.bridges });
+      }
+    }
+    return { results, explored };
+  }
+  if (ev.action === 'FLENotificationTimeout') {
+    const s = resendVotes(ctx, g.state, sid);
+    if (s !== null) results.push({ state: s, specSteps: g.specSteps, bridges: [...g.bridges, 'FLENotificationTimeout'] });
+    return { results, explored: explored + 1 };
+  }
+  if (isSelfAck(ev)) return { results: [g], explored };
+  if (MAY_STUTTER.has(ev.action)) results.push(g);
+
+  // The message consumed: on an election channel, notifications ahead of it may have been lost (a dropped
+  // connection, QuorumCnxManager's one-slot send queue); on a quorum connection (TCP) nothing is skipped.
+  let base = g;
+  const recv = recvAbstract(ev);
+  if (recv !== null && ev.recv !== undefined) {
+    const from = ev.recv.from;
+    if (recv.type === 'NOTIFICATION') {
+      const ch = electionChannel(base.state, from, sid);
+      const k = ch.findIndex((n) => sameMessage(abstractNotification(n), recv));
+      if (k < 0) return { results, explored };
+      if (k > 0) {
+        let s = base.state;
+        for (let i = 0; i < k; i++) s = dropHead(s, from, sid);
+        base = { state: s, specSteps: base.specSteps, bridges: [...base.bridges, `lost ${k} notification(s) ${from}->${sid}`] };
+      }
+    } else {
+      const head = quorumChannel(base.state, from, sid)[0];
+      if (head === undefined || !sameMessage(abstractPacket(head), recv)) return { results, explored };
+    }
+  }
+  const kinds = kindsFor(ev);
+  if (kinds.length === 0) return { results, explored };
+  for (const s of ctx.spec.next(base.state)) {
+    explored++;
+    const a = s.action;
+    if (!kinds.includes(a.kind) || !actorMatches(a, ev)) continue;
+    if (recv !== null && ev.recv !== undefined && !('from' in a && a.from === ev.recv.from)) continue;
+    if (a.kind === 'LeaderSyncFollower') {
+      const peer = a.peer;
+      const before = quorumChannel(base.state, sid, peer).length;
+      const first = quorumChannel(s.state, sid, peer)[before];
+      if (first === undefined || first.type !== ev.params['mode']) continue;
+    }
+    results.push({ state: s.state, specSteps: base.specSteps + 1, bridges: base.bridges });
+  }
+  return { results, explored };
+}
+
+/** A check trace's event is one spec step: same kind, server, parameters, message and variables. */
+function checkMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results: Partial[]; explored: number } {
+  const results: Partial[] = [];
+  let explored = 0;
+  const recv = recvAbstract(ev);
+  for (const s of ctx.spec.next(g.state)) {
+    explored++;
+    if (s.action.kind !== ev.action || s.action.sid !== ev.sid) continue;
+    const view = ctx.spec.describe(g.state, s.action, s.state);
+    if (!isDeepStrictEqual({ ...view.params }, { ...ev.params })) continue;
+    if (recv !== null) {
+      const got = view.recv === null ? null : abstractLoggedMessage({ ...view.recv.fields, type: view.recv.type });
+      if (got === null || !sameMessage(got, recv)) continue;
+    }
+    const after = serverView(s.state.servers[ev.sid - 1]!, ctx.cfg.protocol === 'zab');
+    if (!Object.entries(ev.post).every(([k, v]) => isDeepStrictEqual(after[k], v))) continue;
+    results.push({ state: s.state, specSteps: g.specSteps + 1, bridges: g.bridges });
+  }
+  return { results, explored };
+}
+
+/** For the report: the spec successor nearest to what the server logged, and how they differ. */
+export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step: LoggedStep): { action: string; diff: FieldDiff[]; message?: string } | null {
+  const logged = abstractServer(step.vars);
+  const main = step.events.filter((e) => !DURABLE_WRITES.has(e.action))[0];
+  let best: { action: string; diff: FieldDiff[] } | null = null;
+  const consider = (action: string, s: ClusterState) => {
+    const diff = ctx.mode === 'impl' ? diffServers(logged, specServer(s.servers[step.sid - 1]!)) : checkDiff(ctx, s, step);
+    if (best === null || diff.length < best.diff.length) best = { action, diff };
+  };
+  consider('(no step)', state);
+  for (const s of ctx.spec.next(state)) {
+    if (s.action.sid !== step.sid && !('peer' in s.action && s.action.peer === step.sid)) continue;
+    consider(`${s.action.kind}@${s.action.sid}${'from' in s.action ? `<-${s.action.from}` : ''}${'peer' in s.action ? `/${s.action.peer}` : ''}`, s.state);
+  }
+  if (best === null) return null;
+  const out: { action: string; diff: FieldDiff[]; message?: string } = best;
+  if (main?.recv !== undefined) {
+    const recv = abstractLoggedMessage(main.recv);
+    if (recv !== null) {
+      const from = main.recv.from;
+      const head = recv.type === 'NOTIFICATION' ? electionChannel(state, from, step.sid).map(abstractNotification) : quorumChannel(state, from, step.sid).slice(0, 1).map(abstractPacket);
+      if (!head.some((h) => sameMessage(h, recv))) {
+        out.message = `logged ${JSON.stringify(recv)} from ${from}; the spec's channel ${from}->${step.sid} holds ${head.length === 0 ? 'nothing' : JSON.stringify(head.slice(0, 3))}`;
+      }
+    }
+  }
+  return out;
+}
+
+function checkDiff(ctx: ExplainContext, s: ClusterState, step: LoggedStep): FieldDiff[] {
+  const after = serverView(s.servers[step.sid - 1]!, ctx.cfg.protocol === 'zab');
+  const out: FieldDiff[] = [];
+  for (const e of step.events) for (const [k, v] of Object.entries(e.post)) if (!isDeepStrictEqual(after[k], v)) out.push({ field: k, logged: v, spec: after[k] });
+  return out;
+}

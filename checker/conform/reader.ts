@@ -1,0 +1,269 @@
+// Reading the logs `conform` checks: which files, in which order, validated line by line against the trace
+// schema, streamed (a fixed-size read buffer, one line at a time), and cut into *logged steps*.
+//
+// A logged step is what the spec explains as one unit: one event of the implementation, together with the
+// durable writes logged just before it (TxnLogAppend, TxnLogTruncate, EpochFileWrite, SnapshotWrite: the impl
+// logs each write as its own event, the spec folds it into the step that made it), and, when the event ends a
+// role (ConnectionLost, LeaderStepDown, LearnerTimeout) or starts the process (ServerStart), the
+// FLEStartElection the implementation runs right after it in the same input (the spec takes both steps,
+// and only the state after both is comparable).
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { TRACE_FORMAT, TRACE_VERSION, TraceLine, type TraceEvent, type TraceHeader, type TraceMessage } from '../../traces/schema.ts';
+
+/** A problem with the input: file:line and what is wrong. */
+export interface InputProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly message: string;
+}
+
+export class ConformUsageError extends Error {}
+
+export const DURABLE_WRITES: ReadonlySet<string> = new Set(['TxnLogAppend', 'TxnLogTruncate', 'EpochFileWrite', 'SnapshotWrite']);
+/** Events after which the implementation starts a new election in the same input. */
+const ROLE_ENDINGS: ReadonlySet<string> = new Set(['ConnectionLost', 'LeaderStepDown', 'LearnerTimeout', 'ServerStart']);
+
+/** One logged event, with where it came from. */
+export interface LoggedEvent {
+  readonly sid: number;
+  readonly seq: number;
+  readonly action: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly recv: TraceMessage | undefined;
+  readonly send: readonly TraceMessage[];
+  readonly post: Readonly<Record<string, unknown>>;
+  readonly time: number | undefined;
+  readonly file: string;
+  readonly line: number;
+  /** Which start of the server wrote it (1 for the first file of a server; check traces: 1). */
+  readonly incarnation: number;
+}
+
+/** Events the spec explains together (see the header comment). `vars`: the server's logged variables after them. */
+export interface LoggedStep {
+  readonly sid: number;
+  readonly events: readonly LoggedEvent[];
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly incarnation: number;
+  /** The last step of its incarnation's file (the process stopped or was killed after it). */
+  lastOfIncarnation: boolean;
+}
+
+/** Yields the lines of a file, reading 64 KiB at a time. */
+export function* readLines(file: string): Generator<{ text: string; line: number }> {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 16);
+    let rest = '';
+    let line = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const chunk = rest + buf.toString('utf8', 0, n);
+      const parts = chunk.split('\n');
+      rest = parts.pop()!;
+      for (const text of parts) yield { text, line: ++line };
+    }
+    if (rest !== '') yield { text: rest, line: ++line };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+type Parsed = { kind: 'header'; header: TraceHeader } | { kind: 'event'; event: TraceEvent } | { kind: 'verdict' } | { kind: 'bad'; message: string } | { kind: 'blank' };
+
+export function parseLine(text: string): Parsed {
+  if (text.trim() === '') return { kind: 'blank' };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { kind: 'bad', message: `not JSON (${e instanceof Error ? e.message : String(e)})` };
+  }
+  if (typeof json === 'object' && json !== null && (json as { type?: unknown }).type === 'header') {
+    const h = json as { format?: unknown; version?: unknown };
+    if (h.format !== TRACE_FORMAT) return { kind: 'bad', message: `not a ${TRACE_FORMAT} trace (format ${JSON.stringify(h.format)})` };
+    if (h.version !== TRACE_VERSION) return { kind: 'bad', message: `trace version ${JSON.stringify(h.version)} is not supported (this reader reads version ${TRACE_VERSION})` };
+  }
+  const r = TraceLine.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    return { kind: 'bad', message: `${issue.path.length > 0 ? issue.path.join('.') + ': ' : ''}${issue.message}` };
+  }
+  if (r.data.type === 'header') return { kind: 'header', header: r.data };
+  if (r.data.type === 'event') return { kind: 'event', event: r.data };
+  return { kind: 'verdict' };
+}
+
+/** Reads only the header of a file (its first line). */
+export function readHeader(file: string): TraceHeader | InputProblem {
+  for (const { text, line } of readLines(file)) {
+    const p = parseLine(text);
+    if (p.kind === 'header') return p.header;
+    return { file, line, message: p.kind === 'bad' ? p.message : `expected the header line, found ${p.kind === 'blank' ? 'a blank line' : `a ${p.kind} line`}` };
+  }
+  return { file, line: 1, message: 'empty file: a trace starts with a header line' };
+}
+
+/** The files of the arguments: files as given; directories searched (depth ≤ 4) for transitions.*.ndjson, else *.ndjson. */
+export function findLogFiles(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    let st;
+    try {
+      st = statSync(a);
+    } catch {
+      throw new ConformUsageError(`${a}: no such file or directory`);
+    }
+    if (st.isFile()) {
+      out.push(a);
+      continue;
+    }
+    const transitions: string[] = [];
+    const any: string[] = [];
+    const walk = (dir: string, depth: number) => {
+      for (const name of readdirSync(dir).sort()) {
+        const p = join(dir, name);
+        const s = statSync(p);
+        if (s.isDirectory() && depth < 4) walk(p, depth + 1);
+        else if (s.isFile() && /^transitions\.\d+\.ndjson$/.test(name)) transitions.push(p);
+        else if (s.isFile() && name.endsWith('.ndjson')) any.push(p);
+      }
+    };
+    walk(a, 0);
+    const found = transitions.length > 0 ? transitions : any;
+    if (found.length === 0) throw new ConformUsageError(`${a}: no transitions.*.ndjson (or .ndjson) file in this directory`);
+    out.push(...found);
+  }
+  return out;
+}
+
+/** The input, sorted: one check trace, or the impl logs of each server in order of incarnation. */
+export interface Input {
+  readonly source: 'check' | 'impl';
+  readonly servers: TraceHeader['servers'];
+  /** check: the header's params (the spec options of the run). */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Per stream (impl: per server, in sid order; check: one stream), its files in order. */
+  readonly streams: readonly { readonly sid: number | null; readonly files: readonly { file: string; incarnation: number }[] }[];
+}
+
+export function planInput(files: readonly string[], problems: InputProblem[]): Input {
+  const headers: { file: string; header: TraceHeader }[] = [];
+  for (const file of files) {
+    const h = readHeader(file);
+    if ('type' in h) headers.push({ file, header: h });
+    else problems.push(h);
+  }
+  if (headers.length === 0) throw new ConformUsageError(problems.length > 0 ? `${problems[0]!.file}:${problems[0]!.line}: ${problems[0]!.message}` : 'no trace files');
+  const checks = headers.filter((h) => h.header.source === 'check');
+  if (checks.length > 0) {
+    if (headers.length > 1) throw new ConformUsageError(`${checks[0]!.file}: a trace written by check is conformed alone (${headers.length} files given)`);
+    const { file, header } = checks[0]!;
+    return { source: 'check', servers: header.servers, params: header.params ?? {}, streams: [{ sid: null, files: [{ file, incarnation: 1 }] }] };
+  }
+  const bySid = new Map<number, { file: string; incarnation: number }[]>();
+  for (const { file, header } of headers) {
+    if (header.sid === undefined) throw new ConformUsageError(`${file}:1: an impl log's header must name its server (sid)`);
+    const inc = typeof header.params?.['incarnation'] === 'number' ? (header.params['incarnation'] as number) : Number(/\.(\d+)\.ndjson$/.exec(basename(file))?.[1] ?? 1);
+    let list = bySid.get(header.sid);
+    if (list === undefined) bySid.set(header.sid, (list = []));
+    list.push({ file, incarnation: inc });
+  }
+  const first = headers[0]!.header;
+  for (const { file, header } of headers) {
+    if (JSON.stringify(header.servers) !== JSON.stringify(first.servers)) throw new ConformUsageError(`${file}:1: servers differ from ${headers[0]!.file}: not the same ensemble`);
+  }
+  const streams = [...bySid.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([sid, list]) => {
+      list.sort((a, b) => a.incarnation - b.incarnation);
+      for (let i = 1; i < list.length; i++) {
+        if (list[i]!.incarnation === list[i - 1]!.incarnation) throw new ConformUsageError(`${list[i]!.file}: incarnation ${list[i]!.incarnation} of server ${sid} given twice`);
+      }
+      return { sid, files: list };
+    });
+  return { source: 'impl', servers: first.servers, params: first.params ?? {}, streams };
+}
+
+/**
+ * The logged steps of one stream, in the order the files wrote them. Malformed lines are reported to
+ * `problems` and skipped; the `vars` of a step accumulate the logged variables of its server.
+ */
+export function* loggedSteps(stream: Input['streams'][number], problems: InputProblem[]): Generator<LoggedStep> {
+  const vars = new Map<number, Record<string, unknown>>();
+  let pending: LoggedEvent[] = [];
+  let held: LoggedStep | null = null;
+  const close = (): LoggedStep | null => {
+    if (pending.length === 0) return null;
+    const sid = pending[0]!.sid;
+    const acc = { ...(vars.get(sid) ?? {}) };
+    for (const e of pending) Object.assign(acc, e.post);
+    vars.set(sid, acc);
+    const step: LoggedStep = { sid, events: pending, vars: acc, incarnation: pending[0]!.incarnation, lastOfIncarnation: false };
+    pending = [];
+    return step;
+  };
+  for (const { file, incarnation } of stream.files) {
+    let sawHeader = false;
+    let lastSeq = 0;
+    for (const { text, line } of readLines(file)) {
+      const p = parseLine(text);
+      if (p.kind === 'blank' || p.kind === 'verdict') continue;
+      if (p.kind === 'bad') {
+        problems.push({ file, line, message: p.message });
+        continue;
+      }
+      if (p.kind === 'header') {
+        if (sawHeader || line !== 1) problems.push({ file, line, message: 'a second header line' });
+        sawHeader = true;
+        continue;
+      }
+      const e = p.event;
+      if (stream.sid !== null && e.sid !== stream.sid) {
+        problems.push({ file, line, message: `event of server ${e.sid} in the log of server ${stream.sid}` });
+        continue;
+      }
+      if (stream.sid !== null && e.seq !== lastSeq + 1) problems.push({ file, line, message: `seq ${e.seq} after ${lastSeq}: events are missing` });
+      lastSeq = e.seq;
+      const ev: LoggedEvent = {
+        sid: e.sid,
+        seq: e.seq,
+        action: e.action,
+        params: e.params ?? {},
+        recv: e.recv,
+        send: e.send ?? [],
+        post: e.post ?? {},
+        time: e.time,
+        file,
+        line,
+        incarnation,
+      };
+      // A step ends at an event that is not a durable write, unless (impl logs) it ends a role and the
+      // next event of the same server starts the election.
+      const prev = pending[pending.length - 1];
+      const joins =
+        prev !== undefined &&
+        prev.sid === ev.sid &&
+        (DURABLE_WRITES.has(prev.action) || (stream.sid !== null && ROLE_ENDINGS.has(prev.action) && ev.action === 'FLEStartElection'));
+      if (prev !== undefined && !joins) {
+        const s = close();
+        if (held !== null) yield held;
+        held = s;
+      }
+      pending.push(ev);
+    }
+    const s = close();
+    if (s !== null) {
+      if (held !== null) yield held;
+      held = s;
+    }
+    if (held !== null) {
+      held.lastOfIncarnation = true;
+      yield held;
+      held = null;
+    }
+    if (!sawHeader) problems.push({ file, line: 1, message: 'no header line' });
+  }
+}

@@ -1,0 +1,191 @@
+// conform: read the logs, build the spec and its initial state, search, and shape the result.
+import type { InitialServer, SpecOptions } from '../../spec/config.ts';
+import { makeConfig } from '../../spec/config.ts';
+import { buildSpec, serverView, type ClusterState } from '../../spec/index.ts';
+import type { Txn } from '../../spec/state.ts';
+import { abstractServer, specServer, zxidValue, type FieldDiff } from './abstraction.ts';
+import { nearestSuccessor, type ConformSpec, type ExplainContext } from './explain.ts';
+import { CausalMerger } from './merge.ts';
+import { ConformUsageError, findLogFiles, loggedSteps, planInput, type InputProblem, type LoggedEvent, type LoggedStep } from './reader.ts';
+import { search, type SearchStats } from './search.ts';
+
+export interface ConformOptions {
+  readonly paths: readonly string[];
+  /** Reorderings explored: a step may be taken up to `window` places ahead of the reference order. */
+  readonly window?: number;
+  readonly maxNodes?: number;
+  /** Silent (unlogged) spec steps tried before one logged event. */
+  readonly maxSilent?: number;
+}
+
+export interface EventView {
+  readonly file: string;
+  readonly line: number;
+  readonly sid: number;
+  readonly seq: number;
+  readonly action: string;
+  readonly params?: Readonly<Record<string, unknown>>;
+  readonly recv?: unknown;
+  readonly send?: readonly unknown[];
+  readonly post?: Readonly<Record<string, unknown>>;
+}
+
+export interface Divergence {
+  /** The event no spec path explains, and the step (with durable writes, or a role ending) it belongs to. */
+  readonly event: EventView;
+  readonly step: readonly EventView[];
+  /** The spec state of each server just before it. */
+  readonly specState: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The actions the spec allows there. */
+  readonly enabled: readonly string[];
+  /** The spec successor nearest to what was logged, and the logged fields that differ from it. */
+  readonly nearest: { readonly action: string; readonly diff: readonly FieldDiff[]; readonly message?: string } | null;
+  /** The server's logged variables after the step (in the spec's domain). */
+  readonly logged: Readonly<Record<string, unknown>>;
+  /** Preceding events of the same server. */
+  readonly preceding: readonly EventView[];
+}
+
+export interface ConformResult {
+  readonly ok: boolean;
+  readonly source: 'check' | 'impl';
+  readonly files: readonly string[];
+  readonly spec: { readonly name: string; readonly params: Readonly<Record<string, unknown>> };
+  readonly problems: readonly InputProblem[];
+  readonly stats: SearchStats & { readonly timeMs: number; readonly orphans: number };
+  readonly divergence: Divergence | null;
+}
+
+function view(e: LoggedEvent): EventView {
+  const v: Record<string, unknown> = { file: e.file, line: e.line, sid: e.sid, seq: e.seq, action: e.action };
+  if (Object.keys(e.params).length > 0) v['params'] = e.params;
+  if (e.recv !== undefined) v['recv'] = e.recv;
+  if (e.send.length > 0) v['send'] = e.send;
+  if (Object.keys(e.post).length > 0) v['post'] = e.post;
+  return v as unknown as EventView;
+}
+
+const BIG = 1_000_000_000;
+
+/** The spec options a check trace was written with (its header's params). */
+function checkSpecOptions(params: Readonly<Record<string, unknown>>, file: string): SpecOptions {
+  const n = (k: string) => (typeof params[k] === 'number' ? (params[k] as number) : undefined);
+  const nodes = n('nodes');
+  if (nodes === undefined) throw new ConformUsageError(`${file}:1: the header's params do not say how many nodes (params.nodes)`);
+  const opts: Record<string, unknown> = { nodes, observers: n('observers') ?? 0, mutations: Array.isArray(params['mutations']) ? params['mutations'] : [] };
+  for (const k of ['txns', 'crashes', 'partitions', 'maxEpoch']) if (n(k) !== undefined) opts[k] = n(k);
+  if (params['protocol'] === 'fle' || params['protocol'] === 'zab') opts['protocol'] = params['protocol'];
+  if (params['granularity'] === 'fine' || params['granularity'] === 'coarse') opts['granularity'] = params['granularity'];
+  if (typeof params['initial'] === 'string' && params['initial'] !== 'custom') opts['initial'] = params['initial'];
+  return opts as unknown as SpecOptions;
+}
+
+/**
+ * The durable state a server started with, from its ServerStart event: its epoch files, and its log as far as
+ * the event shows it (the last zxid only: a log that is not empty is taken as one txn with that zxid).
+ */
+export function initialFromServerStart(step: LoggedStep): InitialServer {
+  const a = abstractServer(step.vars);
+  const last = a.lastZxid ?? 0;
+  const history: Txn[] = last > 0 ? [{ zxid: last, value: 0 }] : [];
+  return { currentEpoch: a.currentEpoch ?? 0, acceptedEpoch: a.acceptedEpoch ?? a.currentEpoch ?? 0, history, snapshotIndex: 0, logicalclock: 0 };
+}
+
+export function conform(options: ConformOptions): ConformResult {
+  const started = Date.now();
+  const problems: InputProblem[] = [];
+  const files = findLogFiles(options.paths);
+  const input = planInput(files, problems);
+  const iterators = input.streams.map((s) => loggedSteps(s, problems));
+  const merger = new CausalMerger(iterators, input.streams.map((s) => s.sid));
+
+  const participants = input.servers.filter((s) => s.role === 'participant').map((s) => s.sid);
+  const observers = input.servers.filter((s) => s.role === 'observer').map((s) => s.sid);
+  const all = [...participants, ...observers];
+  all.forEach((sid, i) => {
+    if (sid !== i + 1) throw new ConformUsageError(`${files[0]}:1: servers must be numbered 1..n, participants first (found sid ${sid} at position ${i + 1})`);
+  });
+
+  let specOptions: SpecOptions;
+  const firstInc = new Map<number, number>();
+  if (input.source === 'check') {
+    specOptions = checkSpecOptions(input.params, files[0]!);
+  } else {
+    const heads = merger.peekHeads();
+    const initial: InitialServer[] = [];
+    for (const sid of all) {
+      const i = input.streams.findIndex((s) => s.sid === sid);
+      const head = i < 0 ? null : heads[i];
+      if (i < 0 || head === null || head === undefined) {
+        throw new ConformUsageError(`no log of server ${sid} among the files given (the ensemble has servers ${all.join(', ')})`);
+      }
+      const first = head.events[0]!;
+      if (first.action !== 'ServerStart') throw new ConformUsageError(`${first.file}:${first.line}: the first event of server ${sid}'s log is ${first.action}, not ServerStart`);
+      firstInc.set(sid, head.incarnation);
+      initial.push(initialFromServerStart(head));
+    }
+    const restarts = input.streams.reduce((n, s) => n + s.files.length - 1, 0);
+    specOptions = {
+      nodes: participants.length,
+      observers: observers.length,
+      mutations: [],
+      protocol: 'zab',
+      granularity: 'fine',
+      initial,
+      txns: BIG,
+      crashes: restarts,
+      partitions: BIG,
+      maxEpoch: BIG,
+    };
+  }
+  let spec: ConformSpec;
+  let cfg;
+  try {
+    cfg = makeConfig(specOptions);
+    spec = buildSpec(specOptions);
+  } catch (e) {
+    throw new ConformUsageError(`${files[0]}:1: ${(e as Error).message}`);
+  }
+  const init = spec.init()[0]!;
+  const maxSilent = options.maxSilent ?? (input.source === 'check' ? 0 : 3);
+  const makeCtx = (_node: unknown, unlogged: (sid: number) => boolean): ExplainContext => ({
+    spec,
+    cfg,
+    mode: input.source,
+    maxSilent,
+    unlogged,
+    firstIncarnation: (sid, inc) => firstInc.get(sid) === inc,
+  });
+  const result = search(merger, makeCtx, init, { window: options.window ?? 12, maxNodes: options.maxNodes ?? 64 });
+  const stats = { ...result.stats, timeMs: Date.now() - started, orphans: merger.orphanCount };
+  const base = { source: input.source, files, spec: { name: spec.name, params: spec.params }, problems };
+  if (result.ok) return { ok: true, ...base, stats, divergence: null };
+
+  const state = result.node.state;
+  const step = result.failed.step;
+  const ctx = makeCtx(result.node, () => false);
+  const specState: Record<string, Record<string, unknown>> = {};
+  for (const sid of all) specState[String(sid)] = serverSummary(state, sid, input.source === 'check');
+  const enabled = spec.next(state).map((s) => {
+    const a = s.action as unknown as Record<string, unknown>;
+    return `${s.action.kind}@${s.action.sid}${'from' in a ? `<-${a['from']}` : ''}${'peer' in a ? `/${a['peer']}` : ''}`;
+  });
+  const divergence: Divergence = {
+    event: view(step.events[result.failedEvent] ?? step.events[0]!),
+    step: step.events.map(view),
+    specState,
+    enabled,
+    nearest: nearestSuccessor(ctx, state, step),
+    logged: input.source === 'impl' ? (abstractServer(step.vars) as Record<string, unknown>) : Object.assign({}, ...step.events.map((e) => e.post)),
+    preceding: result.preceding.flatMap((r) => r.step.events.map(view)),
+  };
+  return { ok: false, ...base, stats, divergence };
+}
+
+function serverSummary(state: ClusterState, sid: number, full: boolean): Record<string, unknown> {
+  const srv = state.servers[sid - 1]!;
+  if (full) return serverView(srv);
+  return { online: srv.online, zabState: srv.zabState, fle: srv.fle, ...specServer(srv), role: srv.leader !== null ? 'leader' : srv.learner !== null ? `learner of ${srv.learner.leader}` : 'none' };
+}
+
+export { zxidValue };

@@ -1,0 +1,173 @@
+// The search for a spec path that explains every logged step, over the causal orders of the steps near the
+// reference order (merge.ts).
+//
+// A search node is a spec state and the set of logged steps it has explained: every step of rank below
+// `base`, and those in `extra` (ranks ≥ base). Level k holds the nodes that explained k steps. A node may
+// take the step of rank r next if r < base + window, the step before it of the same server is explained, and
+// so is every step that sent a message it receives. Nodes that reach the same spec state with the same set
+// are one. Only the steps between the lowest base and the highest base + window are held in memory, and
+// at most `maxNodes` nodes per level (the ones closest to the reference order; the result then says
+// `bounded`).
+import type { ClusterState } from '../../spec/index.ts';
+import type { CausalMerger, RankedStep } from './merge.ts';
+import { explainStep, type ExplainContext } from './explain.ts';
+
+export interface SearchOptions {
+  readonly window: number;
+  readonly maxNodes: number;
+}
+
+export interface SearchNode {
+  readonly state: ClusterState;
+  readonly base: number;
+  /** Sorted ranks ≥ base already explained. */
+  readonly extra: readonly number[];
+  readonly specSteps: number;
+  readonly bridges: number;
+}
+
+export interface SearchStats {
+  steps: number;
+  events: number;
+  specStepsOnPath: number;
+  statesExplored: number;
+  maxNodesPerLevel: number;
+  maxBuffered: number;
+  bridges: number;
+  bounded: boolean;
+}
+
+export type SearchResult =
+  | { readonly ok: true; readonly stats: SearchStats }
+  | {
+      readonly ok: false;
+      readonly stats: SearchStats;
+      /** The node that got furthest, and the step it could not explain. */
+      readonly node: SearchNode;
+      readonly failed: RankedStep;
+      readonly failedEvent: number;
+      /** The steps of the failed step's server before it, in the reference order (at most 6). */
+      readonly preceding: readonly RankedStep[];
+    };
+
+/** A key for states that cuts long arrays (logs, histories) to their length and ends: cheap, and two states
+ * that collide are merged, which can only lose explanations, never invent one. */
+export function stateKey(s: ClusterState): string {
+  return JSON.stringify(s, (_k, v) => (Array.isArray(v) && v.length > 8 ? { n: v.length, h: v[0], m: v[v.length >> 1], t: v[v.length - 1] } : v));
+}
+
+function consumed(n: SearchNode, r: number): boolean {
+  return r < n.base || n.extra.includes(r);
+}
+
+export function search(
+  merger: CausalMerger,
+  makeCtx: (node: SearchNode, unlogged: (sid: number) => boolean) => ExplainContext,
+  init: ClusterState,
+  opts: SearchOptions,
+  onLevel?: (level: number, nodes: number) => void,
+): SearchResult {
+  const buffer = new Map<number, RankedStep>();
+  let loaded = 0; // ranks [lowest kept, loaded) are in the buffer
+  let exhausted = false;
+  const recent = new Map<number, RankedStep[]>(); // per server, its last steps in reference order
+  const stats: SearchStats = { steps: 0, events: 0, specStepsOnPath: 0, statesExplored: 0, maxNodesPerLevel: 1, maxBuffered: 0, bridges: 0, bounded: false };
+  const load = (upTo: number) => {
+    while (!exhausted && loaded < upTo) {
+      const r = merger.next();
+      if (r === null) {
+        exhausted = true;
+        break;
+      }
+      buffer.set(r.rank, r);
+      loaded = r.rank + 1;
+      stats.steps++;
+      stats.events += r.step.events.length;
+    }
+    stats.maxBuffered = Math.max(stats.maxBuffered, buffer.size);
+  };
+  const remember = (r: RankedStep) => {
+    let list = recent.get(r.step.sid);
+    if (list === undefined) recent.set(r.step.sid, (list = []));
+    if (list.length > 0 && list[list.length - 1]!.rank >= r.rank) return;
+    list.push(r);
+    if (list.length > 6) list.shift();
+  };
+
+  let level: SearchNode[] = [{ state: init, base: 0, extra: [], specSteps: 0, bridges: 0 }];
+  let depth = 0;
+  for (;;) {
+    const maxBase = Math.max(...level.map((n) => n.base));
+    load(maxBase + opts.window);
+    if (exhausted && level.some((n) => n.base >= loaded)) {
+      const done = level.find((n) => n.base >= loaded)!;
+      stats.specStepsOnPath = done.specSteps;
+      stats.bridges = done.bridges;
+      return { ok: true, stats };
+    }
+    const next = new Map<string, SearchNode>();
+    for (const node of level) {
+      const unlogged = (sid: number): boolean => {
+        for (let r = node.base; r < loaded; r++) {
+          if (consumed(node, r)) continue;
+          const rs = buffer.get(r)!;
+          if (rs.step.sid !== sid) continue;
+          const first = rs.step.events[0]!;
+          return first.action === 'ServerStart' && rs.step.incarnation > 1;
+        }
+        return exhausted;
+      };
+      const ctx = makeCtx(node, unlogged);
+      for (let r = node.base; r < Math.min(loaded, node.base + opts.window); r++) {
+        if (consumed(node, r)) continue;
+        const rs = buffer.get(r)!;
+        if (rs.prevSameServer >= 0 && !consumed(node, rs.prevSameServer)) continue;
+        if (!rs.deps.every((d) => consumed(node, d))) continue;
+        const out = explainStep(ctx, node.state, rs.step);
+        stats.statesExplored += out.explored;
+        for (const x of out.results) {
+          let base = node.base;
+          let extra = [...node.extra, r].sort((a, b) => a - b);
+          while (extra.length > 0 && extra[0] === base) {
+            extra = extra.slice(1);
+            base++;
+          }
+          const child: SearchNode = { state: x.state, base, extra, specSteps: node.specSteps + x.specSteps, bridges: node.bridges + x.bridges.length };
+          const key = `${base}|${extra.join(',')}|${stateKey(x.state)}`;
+          if (!next.has(key)) next.set(key, child);
+        }
+      }
+    }
+    if (next.size === 0) {
+      const node = level.reduce((a, b) => (b.base > a.base ? b : a));
+      const failed = buffer.get(node.base)!;
+      const out = explainStep(makeCtx(node, () => false), node.state, failed.step);
+      const preceding: RankedStep[] = [];
+      for (let r = Math.max(0, node.base - 200); r < node.base; r++) {
+        const b = buffer.get(r);
+        if (b !== undefined && b.step.sid === failed.step.sid) preceding.push(b);
+      }
+      for (const p of recent.get(failed.step.sid) ?? []) if (p.rank < node.base && !preceding.some((x) => x.rank === p.rank)) preceding.push(p);
+      preceding.sort((a, b) => a.rank - b.rank);
+      return { ok: false, stats, node, failed, failedEvent: Math.max(0, out.failedAt), preceding: preceding.slice(-6) };
+    }
+    let nodes = [...next.values()];
+    if (nodes.length > opts.maxNodes) {
+      stats.bounded = true;
+      nodes.sort((a, b) => b.base - a.base || a.extra.length - b.extra.length);
+      nodes = nodes.slice(0, opts.maxNodes);
+    }
+    stats.maxNodesPerLevel = Math.max(stats.maxNodesPerLevel, nodes.length);
+    level = nodes;
+    depth++;
+    onLevel?.(depth, nodes.length);
+    // Drop what no node needs any more (keep a few per server for the report).
+    const minBase = Math.min(...level.map((n) => n.base));
+    for (const [r, rs] of buffer) {
+      if (r < minBase - 8) {
+        remember(rs);
+        buffer.delete(r);
+      }
+    }
+  }
+}
