@@ -137,5 +137,10 @@ export class WorkerThread implements SearchThread {
 /** One thread in-process for a single worker, else that many worker threads. */
 export async function startThreads(workers: number, spec: AnySpec, shared: SharedSearch): Promise<SearchThread[]> {
   if (workers <= 1) return [new LocalThread(spec, shared)];
-  return Promise.all(Array.from({ length: workers }, () => WorkerThread.start(shared)));
+  const started = await Promise.allSettled(Array.from({ length: workers }, () => WorkerThread.start(shared)));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed === undefined) return started.map((s) => (s as PromiseFulfilledResult<WorkerThread>).value);
+  // Stop the threads that did start, or they would keep the process alive.
+  await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
+  throw (failed as PromiseRejectedResult).reason;
 }
