@@ -37,6 +37,16 @@ describe('simulated ensemble', () => {
     });
   }
 
+  it('runs an ensemble of one server: it leads alone and takes writes', () => {
+    const sim = new SimCluster({ seed: 3, servers: servers(1) });
+    sim.start();
+    sim.runFor(2000);
+    expect(sim.leaders()).toEqual([1]);
+    sim.write(1, 1, { op: 'set', key: 'a', value: 'b' });
+    sim.runFor(100);
+    expect(sim.replies.get('1:1')).toEqual({ ok: true, zxid: 0x100000001 });
+  });
+
   it('replicates writes through every server and survives a leader crash', () => {
     const sim = new SimCluster({ seed: 7, servers: servers(3, 1) });
     sim.start();

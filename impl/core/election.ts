@@ -90,7 +90,10 @@ function replyTo(p: QuorumPeer, to: Sid): void {
 export function receiveNotification(p: QuorumPeer, n: Notification): void {
   p.electionTouched = true;
   if (!p.isVoter(n.from)) {
-    replyTo(p, n.from);
+    // WorkerReceiver answers a non-voter with QuorumPeer.getCurrentVote() (not the proposal of a running
+    // election): before any election ends, the initial vote for itself.
+    const v = p.currentVote ?? { leader: p.myid, zxid: p.lastLoggedZxid, peerEpoch: p.currentEpoch };
+    p.sendNotification(n.from, { leader: v.leader, zxid: v.zxid, peerEpoch: v.peerEpoch, electionEpoch: p.fle.logicalclock, state: p.state });
     p.emit('FLEReplyToNonVoter', { recv: n });
     return;
   }

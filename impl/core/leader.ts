@@ -67,6 +67,35 @@ function getEpochToPropose(p: QuorumPeer, sid: Sid, lastAcceptedEpoch: number): 
   p.setAcceptedEpoch(l.epoch);
   // Every handler that was waiting in getEpochToPropose now sends LEADERINFO.
   for (const h of l.handlers.values()) if (h.phase === 'info') sendLeaderInfo(p, h);
+  // A leader that is a quorum by itself (one voter) goes on without anyone's ACKEPOCH.
+  maybeFinishElection(p);
+}
+
+/** waitForEpochAck returns once a quorum (with us) acked the epoch: the epoch is current; sync the waiting. */
+function maybeFinishElection(p: QuorumPeer): void {
+  const l = p.leader!;
+  if (l.epoch < 0 || l.electionFinished || !p.isQuorum(l.electingFollowers)) return;
+  l.electionFinished = true;
+  l.phase = 'sync';
+  p.setCurrentEpoch(l.epoch);
+  for (const w of [...l.handlers.values()]) if (w.phase === 'ackWait') syncFollower(p, w);
+  maybeStartServing(p);
+}
+
+/** waitForNewLeaderAck returns once a quorum (with us) acked NEWLEADER: serve, and send UPTODATE. */
+function maybeStartServing(p: QuorumPeer): void {
+  const l = p.leader!;
+  if (l.phase === 'sync' && p.isQuorum(l.newLeaderAcks)) {
+    l.phase = 'broadcast';
+    p.cancelTimer('leaderInit');
+    p.setTimer('leaderTick', p.cfg.tickTime);
+  }
+  if (l.phase !== 'broadcast') return;
+  for (const w of l.handlers.values()) {
+    if (w.phase !== 'acked') continue;
+    p.sendPacket(w.conn, w.sid, { type: 'UPTODATE' });
+    w.phase = 'broadcast';
+  }
 }
 
 function sendLeaderInfo(p: QuorumPeer, h: LearnerHandler): void {
@@ -130,15 +159,12 @@ function processAckEpoch(p: QuorumPeer, h: LearnerHandler, epoch: number, zxid: 
       return closeHandler(p, h.conn, `follower ${h.sid} is ahead of the leader (epoch ${epoch}, zxid ${zxidHex(zxid)})`);
     }
     if (h.learnerType === 'participant') l.electingFollowers.add(h.sid);
-    if (p.isQuorum(l.electingFollowers)) {
-      l.electionFinished = true;
-      l.phase = 'sync';
-      p.setCurrentEpoch(l.epoch);
-    }
+    p.emit('LeaderProcessACKEPOCH', { recv: msg, params: { peer: h.sid } });
+    maybeFinishElection(p);
+    return;
   }
   p.emit('LeaderProcessACKEPOCH', { recv: msg, params: { peer: h.sid } });
-  if (!l.electionFinished) return;
-  for (const w of [...l.handlers.values()]) if (w.phase === 'ackWait') syncFollower(p, w);
+  syncFollower(p, h);
 }
 
 /** LeaderProcessACKNEWLEADER: waitForNewLeaderAck; with a quorum the leader starts serving and sends UPTODATE. */
@@ -147,18 +173,7 @@ function processAckNewLeader(p: QuorumPeer, h: LearnerHandler, msg: QuorumPacket
   h.phase = 'acked';
   h.tickOfNextAckDeadline = l.tick + p.cfg.syncLimit;
   if (h.learnerType === 'participant') l.newLeaderAcks.add(h.sid);
-  if (l.phase === 'sync' && p.isQuorum(l.newLeaderAcks)) {
-    l.phase = 'broadcast';
-    p.cancelTimer('leaderInit');
-    p.setTimer('leaderTick', p.cfg.tickTime);
-  }
-  if (l.phase === 'broadcast') {
-    for (const w of l.handlers.values()) {
-      if (w.phase !== 'acked') continue;
-      p.sendPacket(w.conn, w.sid, { type: 'UPTODATE' });
-      w.phase = 'broadcast';
-    }
-  }
+  maybeStartServing(p);
   p.emit('LeaderProcessACKNEWLEADER', { recv: msg, params: { peer: h.sid, serving: l.phase === 'broadcast' } });
 }
 
