@@ -49,7 +49,7 @@ const LONG_MIN_HEX = '0x8000000000000000';
 export function zxidValue(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v !== 'string') return NaN;
-  if (v === LONG_MIN_HEX) return -1;
+  if (v === LONG_MIN_HEX || v === '0x-1') return -1; // '0x-1': how impl logs before the fix printed it
   if (!/^0x[0-9a-f]+$/.test(v)) return NaN;
   return parseInt(v.slice(2), 16);
 }

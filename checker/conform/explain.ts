@@ -45,7 +45,10 @@ export interface ExplainOutcome {
 }
 
 /** Events of the implementation that may need no spec step: they report what a spec step already did. */
-const MAY_STUTTER: ReadonlySet<string> = new Set(['ConnectionLost', 'LearnerTimeout', 'LeaderStepDown', 'LearnerForwardRequest']);
+// LearnerConnect: the implementation's leader accepts a learner's connection while still LOOKING and holds
+// its FOLLOWERINFO until it leads (ZooKeeper's learner retries connectToLeader instead); the spec's
+// LearnerConnect needs a LEADING leader, so it is then taken silently later, when the leader reads it.
+const MAY_STUTTER: ReadonlySet<string> = new Set(['ConnectionLost', 'LearnerTimeout', 'LeaderStepDown', 'LearnerForwardRequest', 'LearnerConnect']);
 
 /** Spec action kinds an implementation event can be. */
 function kindsFor(ev: LoggedEvent): readonly string[] {
@@ -117,7 +120,11 @@ export function explainStep(ctx: ExplainContext, start: ClusterState, step: Logg
     // (its last lines were lost in a kill -9) cannot be compared.
     if (actions.length > 0 || !step.lastOfIncarnation) {
       const logged = abstractServer(step.vars);
-      frontier = frontier.filter((f) => diffServers(logged, specServer(f.state.servers[step.sid - 1]!)).length === 0);
+      const loggedAlt = step.varsWithNextWrites === step.vars ? null : abstractServer(step.varsWithNextWrites);
+      frontier = frontier.filter((f) => {
+        const spec = specServer(f.state.servers[step.sid - 1]!);
+        return diffServers(logged, spec).length === 0 || (loggedAlt !== null && diffServers(loggedAlt, spec).length === 0);
+      });
       if (frontier.length === 0) return { results: [], explored, failedAt: events.length - 1 };
     }
   }
@@ -155,6 +162,7 @@ function explainEvent(ctx: ExplainContext, f: Partial, ev: LoggedEvent): { resul
 function isSilent(ctx: ExplainContext, a: Action): boolean {
   if (ctx.mode === 'check') return false;
   if (a.kind === 'FollowerFlushLog') return true; // the fsync of queued txns: the impl logs each append as it happens
+  if (a.kind === 'LearnerConnect') return true; // a connection held until the leader leads (see MAY_STUTTER)
   if (a.kind === 'Crash') return ctx.unlogged(a.sid); // kill -9 is not logged
   return ctx.unlogged(a.sid) && a.kind !== 'Restart'; // the lost tail of a killed server's log
 }

@@ -45,6 +45,11 @@ export interface LoggedStep {
   readonly sid: number;
   readonly events: readonly LoggedEvent[];
   readonly vars: Readonly<Record<string, unknown>>;
+  /**
+   * `vars` with the durable writes logged right after the step (the leading writes of the server's next step)
+   * applied: a write made at the end of a step and logged after its event is also accepted.
+   */
+  varsWithNextWrites: Readonly<Record<string, unknown>>;
   readonly incarnation: number;
   /** The last step of its incarnation's file (the process stopped or was killed after it). */
   lastOfIncarnation: boolean;
@@ -195,13 +200,22 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
   const vars = new Map<number, Record<string, unknown>>();
   let pending: LoggedEvent[] = [];
   let held: LoggedStep | null = null;
+  const attach = (h: LoggedStep, next: LoggedStep | null) => {
+    if (next === null || next.sid !== h.sid) return;
+    const extra: Record<string, unknown> = {};
+    for (const e of next.events) {
+      if (!DURABLE_WRITES.has(e.action)) break;
+      Object.assign(extra, e.post);
+    }
+    if (Object.keys(extra).length > 0) h.varsWithNextWrites = { ...h.vars, ...extra };
+  };
   const close = (): LoggedStep | null => {
     if (pending.length === 0) return null;
     const sid = pending[0]!.sid;
     const acc = { ...(vars.get(sid) ?? {}) };
     for (const e of pending) Object.assign(acc, e.post);
     vars.set(sid, acc);
-    const step: LoggedStep = { sid, events: pending, vars: acc, incarnation: pending[0]!.incarnation, lastOfIncarnation: false };
+    const step: LoggedStep = { sid, events: pending, vars: acc, varsWithNextWrites: acc, incarnation: pending[0]!.incarnation, lastOfIncarnation: false };
     pending = [];
     return step;
   };
@@ -249,14 +263,20 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
         (DURABLE_WRITES.has(prev.action) || (stream.sid !== null && ROLE_ENDINGS.has(prev.action) && ev.action === 'FLEStartElection'));
       if (prev !== undefined && !joins) {
         const s = close();
-        if (held !== null) yield held;
+        if (held !== null) {
+          attach(held, s);
+          yield held;
+        }
         held = s;
       }
       pending.push(ev);
     }
     const s = close();
     if (s !== null) {
-      if (held !== null) yield held;
+      if (held !== null) {
+        attach(held, s);
+        yield held;
+      }
       held = s;
     }
     if (held !== null) {
