@@ -87,6 +87,7 @@ function maybeStartServing(p: QuorumPeer): void {
   const l = p.leader!;
   if (l.phase === 'sync' && p.isQuorum(l.newLeaderAcks)) {
     l.phase = 'broadcast';
+    p.updateElectionVote(l.epoch);
     p.cancelTimer('leaderInit');
     p.setTimer('leaderTick', p.cfg.tickTime);
   }

@@ -126,6 +126,7 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
     case 'UPTODATE':
       if (!l.seenNewLeader) return giveUp(p, 'UPTODATE before NEWLEADER');
       l.phase = 'broadcast';
+      p.updateElectionVote(l.newEpoch);
       p.setTimer('learnerTimeout', p.cfg.syncLimit * p.cfg.tickTime);
       return p.emit('LearnerProcessUPTODATE', { recv: msg });
     default:

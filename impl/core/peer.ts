@@ -211,6 +211,16 @@ export class QuorumPeer {
     lookForLeader(this);
   }
 
+  /**
+   * QuorumPeer.updateElectionVote (ZOOKEEPER-1732): once serving in the new epoch, the vote this server tells
+   * LOOKING peers carries that epoch, so that a server that restarts joins the established leader.
+   */
+  updateElectionVote(epoch: number): void {
+    if (!this.currentVote) return;
+    this.currentVote = { ...this.currentVote, peerEpoch: epoch };
+    this.electionTouched = true;
+  }
+
   // ---- durable state ----
 
   setAcceptedEpoch(epoch: number): void {
