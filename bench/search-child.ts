@@ -5,5 +5,10 @@ import { formatJson } from '../checker/report.ts';
 import { runCheck } from '../checker/run.ts';
 
 const { flags, timeLimitSeconds } = JSON.parse(process.argv[2] ?? '{}') as { flags: string[]; timeLimitSeconds?: number };
-const result = await runCheck({ ...parseFlags(flags), timeLimitSeconds: timeLimitSeconds ?? null });
-process.stdout.write(formatJson(result) + '\n');
+try {
+  const result = await runCheck({ ...parseFlags(flags), timeLimitSeconds: timeLimitSeconds ?? null });
+  process.stdout.write(formatJson(result) + '\n');
+} catch (e) {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 3;
+}
