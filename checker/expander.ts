@@ -8,7 +8,8 @@ import { FrontierWriter, type Chunk, type Segment } from './frontier.ts';
 import type { SharedInterner } from './interner.ts';
 import { MAX_SUCCESSORS, ParentStore } from './parent-store.ts';
 import type { AnySpec } from './spec-source.ts';
-import { createStateCodec, findNotPlainData, NotPlainDataError, type StateCodec } from './state-codec.ts';
+import { findNotPlainData, NotPlainDataError } from './plain-data.ts';
+import { createStateCodec, type StateCodec } from './state-codec.ts';
 
 /** A state that violates an invariant or witnesses a reachability property: reached by `succ` from `parent`. */
 export interface Found {

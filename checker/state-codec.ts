@@ -17,8 +17,9 @@
 // so the fingerprint ignores key order: objects equal as data are the same state whatever order their keys
 // were set in.
 import { fmix, mix, type SharedInterner } from './interner.ts';
+import { NotPlainDataError } from './plain-data.ts';
+import { makeBuilder, parseShape, shapeText } from './shapes.ts';
 
-const SHAPE_PREFIX = '\u0001';
 /** Objects shorter than this are cheaper to walk again than to remember (a Map entry each). */
 const MEMO_MIN_BYTES = 16;
 
@@ -44,8 +45,6 @@ interface ShapeNode {
   readonly keyB: number;
   shape: number;
 }
-
-export class NotPlainDataError extends Error {}
 
 export interface StateCodec {
   /** Encode into the scratch buffer; returns the length. Sets fpHi/fpLo. */
@@ -104,7 +103,7 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
   }
 
   function shapeOf(node: ShapeNode): number {
-    if (node.shape < 0) node.shape = interner.id(SHAPE_PREFIX + node.keys.map((k) => `${k.length}:${k}`).join(''));
+    if (node.shape < 0) node.shape = interner.id(shapeText(node.keys));
     return node.shape;
   }
 
@@ -419,47 +418,4 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
     },
   };
   return codec;
-}
-
-/**
- * A function that builds an object of these keys, in this order, from an array of values, with one object
- * literal: much faster than adding properties one by one with computed names, and every object of a shape
- * gets the same hidden class.
- */
-function makeBuilder(keys: readonly string[]): (values: unknown[]) => Record<string, unknown> {
-  // Keys are JSON-quoted; "__proto__" is written computed so that it stays an own property.
-  const props = keys.map((k, i) => `${k === '__proto__' ? '["__proto__"]' : JSON.stringify(k)}: v[${i}]`);
-  return new Function('v', `return { ${props.join(', ')} };`) as (values: unknown[]) => Record<string, unknown>;
-}
-
-/** A shape is interned as its keys, each written `<length>:<key>`, after SHAPE_PREFIX. */
-function parseShape(text: string): string[] {
-  const keys: string[] = [];
-  let i = SHAPE_PREFIX.length;
-  while (i < text.length) {
-    const colon = text.indexOf(':', i);
-    const len = Number(text.slice(i, colon));
-    keys.push(text.slice(colon + 1, colon + 1 + len));
-    i = colon + 1 + len;
-  }
-  return keys;
-}
-
-/** Where in a state the first value that is not plain data sits, e.g. `servers[1].recvset: undefined`. */
-export function findNotPlainData(v: unknown, path = 'state'): string | null {
-  if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return null;
-  if (typeof v !== 'object') return `${path}: ${typeof v}`;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const bad = findNotPlainData(v[i], `${path}[${i}]`);
-      if (bad !== null) return bad;
-    }
-    return null;
-  }
-  if (Object.getPrototypeOf(v) !== Object.prototype) return `${path}: a ${(v as object).constructor?.name ?? 'null-prototype'} object`;
-  for (const [k, x] of Object.entries(v)) {
-    const bad = findNotPlainData(x, `${path}.${k}`);
-    if (bad !== null) return bad;
-  }
-  return null;
 }

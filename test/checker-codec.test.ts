@@ -3,7 +3,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SharedInterner } from '../checker/interner.ts';
-import { createStateCodec, findNotPlainData } from '../checker/state-codec.ts';
+import { findNotPlainData } from '../checker/plain-data.ts';
+import { createStateCodec } from '../checker/state-codec.ts';
 
 const plain = fc.letrec((tie) => ({
   value: fc.oneof(
