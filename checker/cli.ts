@@ -5,6 +5,7 @@ import { progressLine } from './progress.ts';
 import { formatJson, formatText } from './report.ts';
 import { runCheck } from './run.ts';
 import { DEFAULT_SPEC_MODULE, loadMutations, SpecLoadError } from './spec-source.ts';
+import { listVariants } from '../spec/variants.ts';
 
 async function main(argv: readonly string[]): Promise<number> {
   let config;
@@ -16,6 +17,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (config.help) {
     const mutations = await loadMutations(config.source.module ?? DEFAULT_SPEC_MODULE).catch(() => ({}));
     process.stdout.write(helpText(mutations) + '\n');
+    return 0;
+  }
+  if (config.listVariants) {
+    process.stdout.write(listVariants() + '\n');
     return 0;
   }
   const progress = progressLine();

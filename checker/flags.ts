@@ -6,6 +6,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
+import { VARIANTS } from '../spec/variants.ts';
 import { DEFAULT_SPEC_EXPORT, DEFAULT_SPEC_MODULE, type SpecSource } from './spec-source.ts';
 
 export class UsageError extends Error {}
@@ -18,18 +19,26 @@ export const SPEC_FLAGS: readonly {
   readonly option?: string;
   readonly metavar?: string;
   readonly schema: z.ZodType<unknown>;
-  readonly default: string | number;
+  /** undefined: the option is left out unless the flag is given. */
+  readonly default: string | number | undefined;
   readonly help: string;
 }[] = [
   { flag: 'nodes', schema: int(2, 7), default: 3, help: 'participants (voting servers), 2 to 7' },
   { flag: 'observers', schema: int(0, 7), default: 0, help: 'observers (non-voting servers)' },
   { flag: 'protocol', metavar: 'P', schema: z.enum(['zab', 'fle'], 'must be zab or fle'), default: 'zab', help: 'zab: election, discovery, sync, broadcast, faults; fle: FastLeaderElection alone' },
   { flag: 'granularity', metavar: 'G', schema: z.enum(['coarse', 'fine'], 'must be coarse or fine'), default: 'coarse', help: 'coarse: election+discovery as one step; fine: every step of the real code' },
-  { flag: 'initial', metavar: 'NAME', schema: z.enum(['broadcast', 'fresh', 'empty'], 'must be broadcast, fresh or empty'), default: 'broadcast', help: 'initial state: broadcast (1 txn committed, 1 proposed), fresh, empty' },
+  { flag: 'initial', metavar: 'NAME', schema: z.enum(['broadcast', 'fresh', 'empty', 'inflight'], 'must be broadcast, fresh, empty or inflight'), default: 'broadcast', help: 'initial state: broadcast (1 txn committed, 1 proposed), fresh, empty, inflight (serving, 1 proposal in flight)' },
   { flag: 'txns', schema: int(0, 10), default: 1, help: 'client writes the leaders may propose (zab)' },
   { flag: 'crashes', schema: int(0, 10), default: 1, help: 'crashes, each with its restart (zab)' },
   { flag: 'partitions', schema: int(0, 10), default: 1, help: 'lost connections and timeouts (zab)' },
   { flag: 'max-epoch', option: 'maxEpoch', schema: int(1, 100), default: 3, help: 'no leader proposes an epoch above this (zab)' },
+  {
+    flag: 'variant',
+    metavar: 'NAME',
+    schema: z.enum(Object.keys(VARIANTS) as [string, ...string[]], `must be one of ${Object.keys(VARIANTS).join(', ')} (see --list-variants)`),
+    default: undefined,
+    help: 'put a real ZooKeeper bug back into the spec (see --list-variants)',
+  },
 ];
 
 export const DEFAULT_DEPTH = 30;
@@ -45,6 +54,8 @@ export interface SimulationConfig {
 
 export interface CheckConfig {
   readonly help: boolean;
+  /** --list-variants: print the known variants (spec/variants.ts) and exit. */
+  readonly listVariants: boolean;
   readonly source: SpecSource;
   /** The properties named with --invariant, or null for the spec's defaults. */
   readonly propertyNames: readonly string[] | null;
@@ -66,6 +77,7 @@ const OPTIONS = {
   invariant: { type: 'string', multiple: true },
   mutation: { type: 'string', multiple: true },
   json: { type: 'boolean' },
+  'list-variants': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   workers: { type: 'string' },
   'max-memory': { type: 'string' },
@@ -103,7 +115,10 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
   }
   const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const options: Record<string, unknown> = {};
-  for (const f of SPEC_FLAGS) options[f.option ?? f.flag] = v[f.flag] === undefined ? f.default : value(f.flag, f.schema, v[f.flag]);
+  for (const f of SPEC_FLAGS) {
+    if (v[f.flag] === undefined && f.default === undefined) continue;
+    options[f.option ?? f.flag] = v[f.flag] === undefined ? f.default : value(f.flag, f.schema, v[f.flag]);
+  }
   options['mutations'] = (v['mutation'] as string[] | undefined) ?? [];
 
   const [module, exportName] = ((v['spec'] as string | undefined) ?? `${DEFAULT_SPEC_MODULE}#${DEFAULT_SPEC_EXPORT}`).split('#');
@@ -119,6 +134,7 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
   const seedGiven = v['seed'] !== undefined;
   return {
     help: v['help'] === true,
+    listVariants: v['list-variants'] === true,
     source: { module: module!, exportName: exportName ?? DEFAULT_SPEC_EXPORT, options },
     propertyNames: (v['invariant'] as string[] | undefined) ?? null,
     depth:
@@ -144,7 +160,7 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
     '',
     'Explores every state of the spec breadth-first (or by random walks with --simulate) and checks its properties.',
     '',
-    ...SPEC_FLAGS.map((f) => `  --${f.flag} ${f.metavar ?? 'N'}`.padEnd(26) + `${f.help} (default ${f.default})`),
+    ...SPEC_FLAGS.map((f) => `  --${f.flag} ${f.metavar ?? 'N'}`.padEnd(26) + `${f.help} (default ${f.default ?? 'none'})`),
     '  --depth D'.padEnd(26) + `steps from the initial state: BFS bound (default ${DEFAULT_DEPTH}), walk length with --simulate (default ${DEFAULT_SIMULATION_DEPTH})`,
     '  --max-states N'.padEnd(26) + 'stop after this many distinct states',
     '  --invariant NAME'.padEnd(26) + "check this property (repeatable); default: the spec's default properties",
@@ -157,6 +173,7 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
     '  --out DIR'.padEnd(26) + `where counterexample traces go (default ${DEFAULT_OUT})`,
     '  --json'.padEnd(26) + 'print the result as one JSON object',
     '  --spec FILE#EXPORT'.padEnd(26) + `another spec module and builder (default ${DEFAULT_SPEC_MODULE}#${DEFAULT_SPEC_EXPORT})`,
+    '  --list-variants'.padEnd(26) + 'list the real ZooKeeper bugs --variant can put back, and exit',
     '  --help'.padEnd(26) + 'this text',
     '',
     'Mutations:',

@@ -2,6 +2,8 @@
 import type { CommittedTxn, Txn } from './state.ts';
 import type { LearnerType, Sid } from './types.ts';
 import { makeZxid } from './types.ts';
+import type { VariantName } from './variants.ts';
+import { isVariantName, VARIANTS } from './variants.ts';
 
 /**
  * Deliberate breakages of the protocol, one line each. They exist to show that the checker catches real
@@ -26,6 +28,8 @@ export const INITIAL_STATES = {
   broadcast:
     'a cluster that was in broadcast in epoch 1 and restarts: 0x100000001 committed on a quorum, 0x100000002 proposed by server 1 but logged nowhere else, the last server empty',
   empty: 'a brand-new ensemble: empty logs, epochs 0',
+  inflight:
+    'server 3 leads epoch 1 in BROADCAST, 1 and 2 follow: 0x100000001 committed and applied everywhere, 0x100000002 logged by the leader and in flight to both followers (S0 of docs/bugs.md)',
 } as const;
 export type InitialStateName = keyof typeof INITIAL_STATES;
 
@@ -69,6 +73,8 @@ export interface SpecOptions {
   readonly crashes?: number;
   readonly partitions?: number;
   readonly maxEpoch?: number;
+  /** A real ZooKeeper bug put back into the spec (spec/variants.ts); none (the fixed protocol) by default. */
+  readonly variant?: string;
 }
 
 export const DEFAULT_BOUNDS: Bounds = { txns: 1, crashes: 1, partitions: 1, maxEpoch: 3 };
@@ -90,6 +96,8 @@ export interface Config {
   readonly initialCommitted: readonly CommittedTxn[];
   readonly bounds: Bounds;
   readonly mutations: ReadonlySet<MutationName>;
+  /** The bug put back (spec/variants.ts), or null: the fixed protocol. */
+  readonly variant: VariantName | null;
 }
 
 const t = (epoch: number, counter: number): Txn => ({ zxid: makeZxid(epoch, counter), value: counter });
@@ -123,6 +131,13 @@ function presetInitial(name: InitialStateName, nodes: number, observers: number)
       };
     case 'empty':
       return { servers: Array.from({ length: total }, () => server([], 0)), proposed: [], committed: [] };
+    case 'inflight':
+      // The durable part; spec/state.ts builds the running cluster on top of it (initialState).
+      return {
+        servers: Array.from({ length: total }, (_, i) => server(i === nodes - 1 ? [t(1, 1), t(1, 2)] : [t(1, 1)], 1)),
+        proposed: [t(1, 1), t(1, 2)],
+        committed: [{ ...t(1, 1), epoch: 1 }],
+      };
   }
 }
 
@@ -132,6 +147,9 @@ export function makeConfig(options: SpecOptions): Config {
   const voters = sids.slice(0, options.nodes);
   for (const m of options.mutations) {
     if (!(m in MUTATIONS)) throw new Error(`unknown mutation "${m}" (known: ${Object.keys(MUTATIONS).join(', ')})`);
+  }
+  if (options.variant !== undefined && !isVariantName(options.variant)) {
+    throw new Error(`unknown variant "${options.variant}" (known: ${Object.keys(VARIANTS).join(', ')})`);
   }
   const protocol = options.protocol ?? 'zab';
   const initialOption = options.initial ?? (protocol === 'fle' ? 'fresh' : 'broadcast');
@@ -176,6 +194,7 @@ export function makeConfig(options: SpecOptions): Config {
       maxEpoch: options.maxEpoch ?? DEFAULT_BOUNDS.maxEpoch,
     },
     mutations: new Set(options.mutations as MutationName[]),
+    variant: options.variant === undefined ? null : (options.variant as VariantName),
   };
 }
 

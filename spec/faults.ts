@@ -37,6 +37,9 @@ export function crash(cfg: Config, s: ClusterState, sid: Sid): ClusterState | nu
     history: me.history,
     pendingLog: [],
     committed: 0,
+    // Variants 2845/4712: the tree and the old logger's queue die with the process; a restart reloads the log.
+    ...(after.treeZxid === null ? {} : { treeZxid: null }),
+    ...(after.orphanLog.length === 0 ? {} : { orphanLog: [] }),
     leader: null,
     learner: null,
     currentVote: after.currentVote,

@@ -11,13 +11,14 @@ import type { FleAction } from './fle/election.ts';
 import { FLE_ACTION_KINDS, fleSteps } from './fle/election.ts';
 import type { MessageView, Spec, StepView } from './model.ts';
 import { electionProperties, zabProperties } from './properties.ts';
-import type { ClusterState, Server, Txn } from './state.ts';
+import type { ClusterState, LearnerVars, Server, Txn } from './state.ts';
 import { delivered, electionChannel, initialState, quorumChannel } from './state.ts';
 import type { Notification, Sid, Vote } from './types.ts';
 import { zxidText } from './types.ts';
 import type { QuorumPacket } from './zab/packets.ts';
 import type { ZabAction } from './zab/steps.ts';
-import { ZAB_LOCAL_KINDS, ZAB_PEER_KINDS, ZAB_RECEIVE_KINDS, zabSteps } from './zab/steps.ts';
+import { VARIANT_LOCAL_KINDS, ZAB_LOCAL_KINDS, ZAB_PEER_KINDS, ZAB_RECEIVE_KINDS, zabSteps } from './zab/steps.ts';
+import { VARIANTS } from './variants.ts';
 
 export type { Bounds, SpecOptions } from './config.ts';
 export { DEFAULT_BOUNDS, INITIAL_STATES, MUTATIONS } from './config.ts';
@@ -46,6 +47,9 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
         actionKinds.splice(actionKinds.indexOf(k), 1);
       }
     }
+    // The steps a variant adds (spec/variants.ts): the second half of NEWLEADER, the CommitProcessor.
+    if (cfg.variant === '4643' || cfg.variant === '4685') actionKinds.push(VARIANT_LOCAL_KINDS[0]);
+    if (cfg.variant === '3023') actionKinds.push(VARIANT_LOCAL_KINDS[1]);
     if (cfg.observers === 0) {
       for (const k of ['ObserverProcessINFORM', 'LearnerProcessINFORMInSync']) actionKinds.splice(actionKinds.indexOf(k), 1);
     }
@@ -54,7 +58,8 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
   return {
     name:
       (zab ? `ZAB (FastLeaderElection, discovery, synchronization, broadcast; ${cfg.granularity} granularity)` : 'FastLeaderElection') +
-      (mutations.length > 0 ? ` [mutations: ${mutations.join(', ')}]` : ''),
+      (mutations.length > 0 ? ` [mutations: ${mutations.join(', ')}]` : '') +
+      (cfg.variant !== null ? ` [variant ${cfg.variant}: ${VARIANTS[cfg.variant].jira}]` : ''),
     params: {
       nodes: cfg.nodes,
       observers: cfg.observers,
@@ -63,6 +68,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       initial: cfg.initialName,
       ...(zab ? { txns: cfg.bounds.txns, crashes: cfg.bounds.crashes, partitions: cfg.bounds.partitions, maxEpoch: cfg.bounds.maxEpoch } : {}),
       mutations,
+      ...(cfg.variant !== null ? { variant: cfg.variant } : {}),
     },
     actionKinds,
     properties: [...electionProperties(cfg), ...(zab ? zabProperties(cfg) : [])],
@@ -107,18 +113,27 @@ export function serverView(srv: Server, zab = true): Record<string, unknown> {
     history: srv.history.map(txnView),
     snapshotIndex: srv.snapshotIndex,
     pendingLog: srv.pendingLog.map(txnView),
+    // Variants only (spec/variants.ts): shown when they differ from the fixed protocol's values.
+    ...(srv.treeZxid === null ? {} : { treeZxid: zxidText(srv.treeZxid) }),
+    ...(srv.orphanLog.length === 0 ? {} : { orphanLog: srv.orphanLog.map(txnView) }),
     delivered: delivered(srv).map(txnView),
     leader: srv.leader === null ? null : { ...srv.leader, outstanding: srv.leader.outstanding.map((p) => ({ zxid: zxidText(p.zxid), acks: p.acks })) },
     learner:
       srv.learner === null
         ? null
         : {
-            ...srv.learner,
+            ...learnerFields(srv.learner),
             syncTree: srv.learner.syncTree === null ? null : srv.learner.syncTree.map(txnView),
             packetsNotLogged: srv.learner.packetsNotLogged.map(txnView),
             packetsCommitted: srv.learner.packetsCommitted.map(zxidText),
           },
   };
+}
+
+/** A learner's variables, without the variants' newLeaderAckDue while it is unused. */
+function learnerFields(l: LearnerVars): Record<string, unknown> {
+  const { newLeaderAckDue, ...rest } = l;
+  return newLeaderAckDue === null ? rest : { ...rest, newLeaderAckDue: zxidText(newLeaderAckDue) };
 }
 
 function votesView(votes: readonly (Vote | null)[]): Record<string, unknown> {

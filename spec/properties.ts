@@ -2,7 +2,7 @@
 import type { Config } from './config.ts';
 import type { Property } from './model.ts';
 import type { ClusterState, Server, Txn } from './state.ts';
-import { delivered, lastLoggedZxid } from './state.ts';
+import { delivered, lastLoggedZxid, lastZxidOf } from './state.ts';
 import type { Sid, Vote } from './types.ts';
 import { epochOf, zxidText } from './types.ts';
 
@@ -168,6 +168,45 @@ function lostCommit(s: ClusterState): [Sid, Txn] | null {
   return null;
 }
 
+/** The leader a learner has synced with (processed its NEWLEADER), while that leader still leads that epoch. */
+function syncedLeader(s: ClusterState, f: Server): Sid | null {
+  const l = f.learner;
+  if (!f.online || l === null || !l.newLeaderSeen) return null;
+  const leader = s.servers[l.leader - 1]!;
+  if (!leader.online || leader.leader === null || leader.leader.newEpoch !== l.newEpoch) return null;
+  return l.leader;
+}
+
+function divergentFollower(s: ClusterState): [Sid, Sid] | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const f = s.servers[i]!;
+    const l = syncedLeader(s, f);
+    if (l !== null && !isPrefix([...f.history, ...f.pendingLog], s.servers[l - 1]!.history)) return [i + 1, l];
+  }
+  return null;
+}
+
+function misreporting(s: ClusterState): Sid | null {
+  const i = s.servers.findIndex(
+    (me) => me.online && (me.state === 'LOOKING' || (me.learner !== null && !me.learner.newLeaderSeen)) && lastLoggedZxid(me) !== lastZxidOf(me.history),
+  );
+  return i < 0 ? null : i + 1;
+}
+
+function staleServer(s: ClusterState): [Sid, Sid, Txn] | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const f = s.servers[i]!;
+    if (f.zabState !== 'BROADCAST') continue;
+    const l = syncedLeader(s, f);
+    if (l === null) continue;
+    const leader = s.servers[l - 1]!;
+    const got = delivered(f);
+    const missing = leader.history.find((t) => epochOf(t.zxid) < leader.leader!.newEpoch && !got.some((u) => sameTxn(t, u)));
+    if (missing !== undefined) return [i + 1, l, missing];
+  }
+  return null;
+}
+
 function violationProperty(name: string, description: string, flags: readonly string[]): Property<ClusterState> {
   return {
     name,
@@ -257,6 +296,55 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
       ['truncateFailed', 'deliveredTxnTruncated', 'unmatchedCommit'],
     ),
     violationProperty('newLeaderAckOutstanding', 'The first ACK a leader reads after sending NEWLEADER acknowledges that NEWLEADER.', ['newLeaderAckMismatch']),
+    // The invariants the bugs of spec/variants.ts break (docs/bugs.md, section 9).
+    {
+      name: 'followerLogPrefix',
+      kind: 'invariant',
+      description:
+        "A follower that has processed its leader's NEWLEADER holds in its log (and its logging queue) a prefix of that leader's log: sync never leaves a txn the leader does not have (ZOOKEEPER-2845, 4712; the remix specs' historyConsistency).",
+      byDefault: true,
+      check: (s) => divergentFollower(s) === null,
+      explain: (s) => {
+        const found = divergentFollower(s);
+        if (found === null) return 'holds';
+        const [f, l] = found;
+        const fs = s.servers[f - 1]!;
+        return `server ${f} synced with leader ${l} holds ${showTxns([...fs.history, ...fs.pendingLog])}, leader ${l} holds ${showTxns(s.servers[l - 1]!.history)}`;
+      },
+    },
+    {
+      name: 'reportMatchesDurable',
+      kind: 'invariant',
+      description:
+        'A server that is LOOKING or syncing reports (vote, ACKEPOCH) the last zxid of its log, i.e. the state it would reload after a restart (ZOOKEEPER-2845, 4712).',
+      byDefault: true,
+      check: (s) => misreporting(s) === null,
+      explain: (s) => {
+        const i = misreporting(s);
+        if (i === null) return 'holds';
+        const me = s.servers[i - 1]!;
+        return `server ${i} reports ${zxidText(lastLoggedZxid(me))}, its log ends at ${zxidText(lastZxidOf(me.history))}`;
+      },
+    },
+    violationProperty(
+      'syncCommitKnown',
+      'A COMMIT a learner reads during sync finds the proposal it commits still buffered (ZOOKEEPER-4394: else the learner thread dies of a NullPointerException).',
+      ['commitNotBuffered'],
+    ),
+    {
+      name: 'servingIsUpToDate',
+      kind: 'invariant',
+      description:
+        "A follower that serves (UPTODATE processed) under an established leader has applied that leader's initial history, every txn of an earlier epoch in the leader's log (ZOOKEEPER-3023).",
+      byDefault: true,
+      check: (s) => staleServer(s) === null,
+      explain: (s) => {
+        const found = staleServer(s);
+        if (found === null) return 'holds';
+        const [f, l, t] = found;
+        return `server ${f} serves in epoch ${s.servers[l - 1]!.currentEpoch} without ${zxidText(t.zxid)}=${t.value} of leader ${l}'s initial history; it delivered ${showTxns(delivered(s.servers[f - 1]!))}`;
+      },
+    },
     {
       name: 'leaderEstablished',
       kind: 'reachability',

@@ -83,6 +83,11 @@ export interface LearnerVars {
   readonly packetsNotLogged: readonly Txn[];
   /** packetsCommitted: COMMITs received during sync for packets not yet logged. */
   readonly packetsCommitted: readonly Zxid[];
+  /**
+   * Variants 4643 and 4685 only (null otherwise): the NEWLEADER zxid whose handling is half done: currentEpoch
+   * is written, the rest of the handler (persisting, the ACK) is a later step (LearnerFinishNEWLEADER).
+   */
+  readonly newLeaderAckDue: Zxid | null;
 }
 
 export interface Server {
@@ -123,6 +128,17 @@ export interface Server {
   readonly pendingLog: readonly Txn[];
   /** How many txns of history ++ pendingLog are committed and applied to the data tree (delivered). */
   readonly committed: number;
+  /**
+   * Variants 2845 and 4712 only (null otherwise): the last zxid of the in-memory data tree kept across a return
+   * to LOOKING, which getLastLoggedZxid reports in the vote and ACKEPOCH. The fixed protocol reloads the tree
+   * from the log first, so there it is always the log's last zxid.
+   */
+  readonly treeZxid: Zxid | null;
+  /**
+   * Variant 4712 only (empty otherwise): the queue of the SyncRequestProcessor of a role the server has left,
+   * whose thread was not stopped and still appends to the txn log (FollowerFlushLog), without ACKs.
+   */
+  readonly orphanLog: readonly Txn[];
 
   // --- volatile: roles ---
   readonly leader: LeaderVars | null;
@@ -187,6 +203,8 @@ export function initialServer(cfg: Config, sid: Sid): Server {
     snapshotIndex: disk.snapshotIndex,
     pendingLog: [],
     committed: 0,
+    treeZxid: null,
+    orphanLog: [],
     leader: null,
     learner: null,
   };
@@ -195,12 +213,85 @@ export function initialServer(cfg: Config, sid: Sid): Server {
 export function initialState(cfg: Config): ClusterState {
   const total = cfg.sids.length;
   return {
-    servers: cfg.sids.map((sid) => initialServer(cfg, sid)),
+    servers: cfg.initialName === 'inflight' ? inflightServers(cfg) : cfg.sids.map((sid) => initialServer(cfg, sid)),
     election: Array.from({ length: total * total }, () => []),
-    quorum: Array.from({ length: total * total }, () => []),
+    quorum: cfg.initialName === 'inflight' ? inflightChannels(cfg) : Array.from({ length: total * total }, () => []),
     budget: { txns: 0, crashes: 0, partitions: 0 },
-    ghost: { established: [], proposed: cfg.initialProposed, committed: cfg.initialCommitted, crashedLeaderEpoch: NONE, violations: [] },
+    ghost: {
+      established: cfg.initialName === 'inflight' ? [{ epoch: 1, sid: cfg.nodes }] : [],
+      proposed: cfg.initialProposed,
+      committed: cfg.initialCommitted,
+      crashedLeaderEpoch: NONE,
+      violations: [],
+    },
   };
+}
+
+/**
+ * The `inflight` initial state (S0 of docs/bugs.md, the remix TLA+ specs' SetInitState): the last participant
+ * L leads epoch 1 and every other participant follows it, all in BROADCAST after an election of round 1 in
+ * which all voted for L. 0x100000001 is committed and applied everywhere; L has also logged 0x100000002 and
+ * ACKed it itself, and its PROPOSAL is in flight to every follower.
+ */
+function inflightServers(cfg: Config): Server[] {
+  if (cfg.protocol !== 'zab' || cfg.observers > 0) throw new Error('the inflight initial state is for ZAB without observers');
+  const l = cfg.nodes;
+  const vote: Vote = { leader: l, zxid: 0, peerEpoch: 1, electionEpoch: 1, state: 'LOOKING' };
+  return cfg.sids.map((sid) => {
+    const base = initialServer(cfg, sid);
+    const common = {
+      ...base,
+      state: (sid === l ? 'LEADING' : 'FOLLOWING') as ServerState,
+      zabState: 'BROADCAST' as ZabState,
+      logicalclock: 1,
+      proposal: { leader: l, zxid: 0, peerEpoch: 1 },
+      recvset: cfg.sids.map(() => vote),
+      currentVote: { leader: l, zxid: 0, peerEpoch: 1, electionEpoch: 1 },
+      committed: 1,
+    };
+    if (sid !== l) {
+      const learner: LearnerVars = {
+        leader: l,
+        connected: true,
+        newEpoch: 1,
+        syncMode: 'NONE',
+        newLeaderSeen: true,
+        syncTree: null,
+        packetsNotLogged: [],
+        packetsCommitted: [],
+        newLeaderAckDue: null,
+      };
+      return { ...common, learner };
+    }
+    const followers = cfg.sids.filter((x) => x !== l);
+    const leader: LeaderVars = {
+      learners: followers,
+      connecting: [...cfg.sids],
+      waitingForEpoch: [],
+      epochToPropose: 1,
+      newEpoch: 1,
+      electing: [...cfg.sids],
+      toSync: [],
+      awaitingNewLeaderAck: [],
+      newLeaderAcks: [...cfg.sids],
+      awaitingUpToDate: [],
+      forwarding: followers,
+      outstanding: [{ zxid: base.history[1]!.zxid, acks: [l] }],
+      committedLogStart: 0,
+    };
+    return { ...common, leader };
+  });
+}
+
+function inflightChannels(cfg: Config): (readonly QuorumPacket[])[] {
+  const total = cfg.sids.length;
+  const l = cfg.nodes;
+  const txn = cfg.initial[l - 1]!.history[1]!;
+  return Array.from({ length: total * total }, (_, i) => {
+    const from = Math.floor(i / total) + 1;
+    const to = (i % total) + 1;
+    return from === l && to !== l ? [{ type: 'PROPOSAL', txn } as QuorumPacket] : [];
+  });
 }
 
 export function server(s: ClusterState, sid: Sid): Server {
@@ -310,14 +401,17 @@ export function lastZxidOf(txns: readonly Txn[]): Zxid {
   return txns.length === 0 ? 0 : txns[txns.length - 1]!.zxid;
 }
 
-/** getLastLoggedZxid: the last zxid of the data tree, which a server reloaded from its log. */
+/** getLastLoggedZxid: the last zxid of the data tree, which a server reloaded from its log (see treeZxid). */
 export function lastLoggedZxid(me: Server): Zxid {
-  return lastZxidOf(me.history);
+  return me.treeZxid ?? lastZxidOf(me.history);
 }
 
-/** The sequence a server has delivered (applied to its data tree as committed). */
+/**
+ * The sequence a server has delivered: applied as committed while it served (a leader once established, a
+ * learner from UPTODATE on). What a learner applies during sync is not served until UPTODATE, so it is not
+ * delivered yet.
+ */
 export function delivered(me: Server): readonly Txn[] {
-  if (me.learner?.syncTree) return me.learner.syncTree;
   if (me.committed === 0) return [];
   return [...me.history, ...me.pendingLog].slice(0, me.committed);
 }

@@ -3,7 +3,7 @@
 import type { Config } from '../config.ts';
 import { isQuorum, isVoter } from '../config.ts';
 import type { ClusterState, Txn } from '../state.ts';
-import { addSorted, addViolation, lastZxidOf, sendPackets, server, takePacket, updateLeader, updateServer } from '../state.ts';
+import { addSorted, addViolation, lastZxidOf, sendPackets, server, takePacket, updateLeader, updateLearner, updateServer } from '../state.ts';
 import type { Sid, Zxid } from '../types.ts';
 import { counterOf, epochOf, makeZxid } from '../types.ts';
 import type { QuorumPacket } from './packets.ts';
@@ -35,6 +35,10 @@ export function followerProcessPROPOSAL(cfg: Config, s0: ClusterState, sid: Sid,
   const s = takePacket(s0, from, sid);
   const ack: QuorumPacket = { type: 'ACK', zxid: txn.zxid };
   if (cfg.mutations.has('ackBeforeLog')) return sendPackets(updateServer(s, sid, { pendingLog: [...me.pendingLog, txn] }), sid, from, [ack]);
+  // ZOOKEEPER-4712: logRequest only queues the txn; the SyncRequestProcessor fsyncs and ACKs it later
+  // (FollowerFlushLog). The fixed spec takes both as one step, which is sound only because the queue is drained
+  // whenever the role ends; in 4712 it is not, so the window between them matters.
+  if (cfg.variant === '4712') return updateServer(s, sid, { pendingLog: [...me.pendingLog, txn] });
   if (me.pendingLog.length > 0) {
     // Txns queued before this one (from UPTODATE) reach the disk first: the log is written in order.
     return followerFlushLog(cfg, updateServer(s, sid, { pendingLog: [...me.pendingLog, txn] }), sid) ?? s;
@@ -45,6 +49,11 @@ export function followerProcessPROPOSAL(cfg: Config, s0: ClusterState, sid: Sid,
 /** SyncRequestProcessor.flush: the queued txns reach the disk, then each is ACKed to the leader. */
 export function followerFlushLog(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
   const me = server(s, sid);
+  if (me.online && me.orphanLog.length > 0) {
+    // ZOOKEEPER-4712: the SyncRequestProcessor of a role the server has left still runs: it appends its queue to
+    // the txn log, whatever the server has reported or synced since. Its ACKs go to a closed socket.
+    return updateServer(s, sid, { history: [...me.history, ...me.orphanLog], orphanLog: [] });
+  }
   if (!me.online || me.pendingLog.length === 0) return null;
   let next = updateServer(s, sid, { history: [...me.history, ...me.pendingLog], pendingLog: [] });
   const leader = me.learner?.leader;
@@ -94,13 +103,30 @@ function tryToCommit(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
  * Follower.processPacket(COMMIT) → FollowerZooKeeperServer.commit: the next pending txn must be this zxid; a
  * COMMIT for a txn it never saw is a warning; for another txn, the server exits (UNMATCHED_TXN_COMMIT).
  */
-export function followerProcessCOMMIT(s0: ClusterState, sid: Sid, from: Sid, zxid: Zxid): ClusterState {
+export function followerProcessCOMMIT(cfg: Config, s0: ClusterState, sid: Sid, from: Sid, zxid: Zxid): ClusterState {
   const me = server(s0, sid);
   const s = takePacket(s0, from, sid);
+  if (cfg.variant === '3023' && me.learner !== null && me.learner.packetsCommitted.length > 0) {
+    // ZOOKEEPER-3023: the commits of the sync are still in the CommitProcessor's queue; this one waits behind them.
+    return updateLearner(s, sid, { packetsCommitted: [...me.learner.packetsCommitted, zxid] });
+  }
   const next = [...me.history, ...me.pendingLog][me.committed];
   if (next === undefined) return s;
   if (next.zxid !== zxid) return addViolation(updateServer(s, sid, { online: false, leader: null, learner: null, pendingLog: [], committed: 0 }), 'unmatchedCommit');
   return updateServer(s, sid, { committed: me.committed + 1 });
+}
+
+/**
+ * ZOOKEEPER-3023 only: the CommitProcessor applies the commits queued after UPTODATE (FollowerZooKeeperServer.commit
+ * for each of packetsCommitted), in order, after the follower has started serving.
+ */
+export function followerCommitProcessor(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
+  const me = server(s, sid);
+  if (cfg.variant !== '3023' || !me.online || me.zabState !== 'BROADCAST' || me.learner === null || me.learner.packetsCommitted.length === 0) return null;
+  const all = [...me.history, ...me.pendingLog];
+  let committed = me.committed;
+  for (const z of me.learner.packetsCommitted) if (all[committed]?.zxid === z) committed++;
+  return updateLearner(updateServer(s, sid, { committed }), sid, { packetsCommitted: [] });
 }
 
 /** Observer.processPacket(INFORM): the committed txn is logged and applied. */

@@ -2,7 +2,7 @@
 // Follower.followLeader()/Observer.observeLeader(), and how a server falls back to LOOKING.
 import type { Config } from '../config.ts';
 import type { ClusterState, LeaderVars, LearnerVars } from '../state.ts';
-import { closeConnection, emptyRoundVotes, server, updateServer, without } from '../state.ts';
+import { closeConnection, delivered, emptyRoundVotes, lastZxidOf, server, updateServer, without } from '../state.ts';
 import type { Sid } from '../types.ts';
 import { NONE } from '../types.ts';
 
@@ -28,7 +28,9 @@ export function startLeading(s: ClusterState, sid: Sid): ClusterState {
     outstanding: [],
     committedLogStart: me.snapshotIndex,
   };
-  return updateServer(s, sid, { zabState: 'DISCOVERY', leader, snapshotIndex: me.history.length });
+  // Variants 2845/4712: the spec's leader always leads from its log (a stale tree is not followed into lead()).
+  const fresh = me.treeZxid === null ? {} : { treeZxid: null };
+  return updateServer(s, sid, { zabState: 'DISCOVERY', leader, snapshotIndex: me.history.length, ...fresh });
 }
 
 /** Follower.followLeader / Observer.observeLeader begin: find the leader, not yet connected. */
@@ -42,6 +44,7 @@ export function startLearning(s: ClusterState, sid: Sid, leaderSid: Sid): Cluste
     syncTree: null,
     packetsNotLogged: [],
     packetsCommitted: [],
+    newLeaderAckDue: null,
   };
   return updateServer(s, sid, { zabState: 'DISCOVERY', learner });
 }
@@ -62,6 +65,35 @@ export function enterZab(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
  */
 function backToLooking(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
   const me = server(s, sid);
+  const looking = {
+    state: 'LOOKING' as const,
+    zabState: 'ELECTION' as const,
+    fle: 'idle' as const,
+    recvset: emptyRoundVotes(cfg),
+    outofelection: emptyRoundVotes(cfg),
+    leader: null,
+    learner: null,
+  };
+  if (cfg.variant === '2845') {
+    // ZOOKEEPER-2845 (before 3.4.12/3.5.4): ZooKeeperServer.shutdown(false) keeps zkDb as it is, without
+    // fastForwardDataBase. The tree holds what was applied (committed); the log may hold more (a leader logs its
+    // own proposals before they commit), and getLastLoggedZxid now reports the tree's last zxid. A tree that was
+    // never applied to since the restart is the log itself (loadDataBase replayed all of it).
+    const all = [...me.history, ...me.pendingLog];
+    const tree = me.committed === 0 ? lastZxidOf(all) : lastZxidOf(delivered(me));
+    return updateServer(s, sid, { ...looking, history: all, pendingLog: [], treeZxid: tree === lastZxidOf(all) ? null : tree });
+  }
+  if (cfg.variant === '4712') {
+    // ZOOKEEPER-4712 (3.5.10-3.9.2): Learner.shutdown -> ZooKeeperServer.shutdown(false) shuts the processors down
+    // but not syncProcessor, then fastForwardDataBase catches the tree up to the log as it is now. The old
+    // SyncRequestProcessor keeps its queue and its thread, and appends it to the log later (FollowerFlushLog).
+    return updateServer(s, sid, {
+      ...looking,
+      pendingLog: [],
+      orphanLog: [...me.orphanLog, ...me.pendingLog],
+      treeZxid: me.pendingLog.length === 0 && me.orphanLog.length === 0 ? null : lastZxidOf(me.history),
+    });
+  }
   return updateServer(s, sid, {
     state: 'LOOKING',
     zabState: 'ELECTION',

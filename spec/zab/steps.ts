@@ -6,12 +6,13 @@ import type { ClusterState } from '../state.ts';
 import { quorumChannel, server } from '../state.ts';
 import type { Sid } from '../types.ts';
 import { connectionLost, crash, learnerTimeout, leaderStepDown, restart } from '../faults.ts';
-import { followerFlushLog, followerProcessCOMMIT, followerProcessPROPOSAL, leaderProcessACK, leaderProcessRequest, observerProcessINFORM } from './broadcast.ts';
+import { followerCommitProcessor, followerFlushLog, followerProcessCOMMIT, followerProcessPROPOSAL, leaderProcessACK, leaderProcessRequest, observerProcessINFORM } from './broadcast.ts';
 import { leaderProcessACKEPOCH, leaderProcessFOLLOWERINFO, learnerConnect, learnerProcessLEADERINFO } from './discovery.ts';
 import type { QuorumPacket } from './packets.ts';
 import {
   leaderProcessACKNEWLEADER,
   leaderSyncFollower,
+  learnerFinishNEWLEADER,
   learnerProcessCOMMITInSync,
   learnerProcessINFORMInSync,
   learnerProcessNEWLEADER,
@@ -44,10 +45,12 @@ export type ZabReceiveKind = (typeof ZAB_RECEIVE_KINDS)[number];
 /** Steps of one server on its own, or with a peer that is not a message sender. */
 export const ZAB_LOCAL_KINDS = ['LearnerConnect', 'LeaderProcessRequest', 'FollowerFlushLog', 'LearnerTimeout', 'LeaderStepDown', 'Crash', 'Restart'] as const;
 export const ZAB_PEER_KINDS = ['LeaderSyncFollower', 'ConnectionLost'] as const;
+/** Steps that exist only in some variants (spec/variants.ts): the second half of NEWLEADER, the CommitProcessor. */
+export const VARIANT_LOCAL_KINDS = ['LearnerFinishNEWLEADER', 'FollowerCommitProcessor'] as const;
 
 export type ZabAction =
   | { readonly kind: ZabReceiveKind; readonly sid: Sid; readonly from: Sid }
-  | { readonly kind: (typeof ZAB_LOCAL_KINDS)[number]; readonly sid: Sid }
+  | { readonly kind: (typeof ZAB_LOCAL_KINDS)[number] | (typeof VARIANT_LOCAL_KINDS)[number]; readonly sid: Sid }
   | { readonly kind: (typeof ZAB_PEER_KINDS)[number]; readonly sid: Sid; readonly peer: Sid };
 
 type Step = { readonly action: ZabAction; readonly state: ClusterState };
@@ -71,6 +74,8 @@ function receive(cfg: Config, s: ClusterState, sid: Sid, from: Sid): Step | null
       .otherwise(() => null);
   }
   if (me.learner !== null && me.learner.leader === from) {
+    // Variants 4643/4685: the learner thread is still inside the NEWLEADER handler.
+    if (me.learner.newLeaderAckDue !== null) return null;
     const inSync = me.zabState === 'SYNCHRONIZATION';
     return match(p)
       .with({ type: 'LEADERINFO' }, (q) => step('LearnerProcessLEADERINFO', learnerProcessLEADERINFO(cfg, s, sid, from, q)))
@@ -84,16 +89,16 @@ function receive(cfg: Config, s: ClusterState, sid: Sid, from: Sid): Step | null
       )
       .with({ type: 'COMMIT' }, (q) =>
         inSync
-          ? step('LearnerProcessCOMMITInSync', learnerProcessCOMMITInSync(s, sid, from, q.zxid))
-          : step('FollowerProcessCOMMIT', followerProcessCOMMIT(s, sid, from, q.zxid)),
+          ? step('LearnerProcessCOMMITInSync', learnerProcessCOMMITInSync(cfg, s, sid, from, q.zxid))
+          : step('FollowerProcessCOMMIT', followerProcessCOMMIT(cfg, s, sid, from, q.zxid)),
       )
       .with({ type: 'INFORM' }, (q) =>
         inSync
           ? step('LearnerProcessINFORMInSync', learnerProcessINFORMInSync(s, sid, from, q.txn))
           : step('ObserverProcessINFORM', observerProcessINFORM(s, sid, from, q.txn)),
       )
-      .with({ type: 'NEWLEADER' }, (q) => step('LearnerProcessNEWLEADER', learnerProcessNEWLEADER(s, sid, from, q.zxid)))
-      .with({ type: 'UPTODATE' }, () => step('LearnerProcessUPTODATE', learnerProcessUPTODATE(s, sid, from)))
+      .with({ type: 'NEWLEADER' }, (q) => step('LearnerProcessNEWLEADER', learnerProcessNEWLEADER(cfg, s, sid, from, q.zxid)))
+      .with({ type: 'UPTODATE' }, () => step('LearnerProcessUPTODATE', learnerProcessUPTODATE(cfg, s, sid, from)))
       .otherwise(() => null);
   }
   return null;
@@ -102,7 +107,7 @@ function receive(cfg: Config, s: ClusterState, sid: Sid, from: Sid): Step | null
 /** Every ZAB and fault step enabled in `s`, in a fixed order: by server, then by peer. */
 export function zabSteps(cfg: Config, s: ClusterState): Step[] {
   const steps: Step[] = [];
-  const local = (kind: (typeof ZAB_LOCAL_KINDS)[number], sid: Sid, state: ClusterState | null) => {
+  const local = (kind: (typeof ZAB_LOCAL_KINDS)[number] | (typeof VARIANT_LOCAL_KINDS)[number], sid: Sid, state: ClusterState | null) => {
     if (state !== null) steps.push({ action: { kind, sid }, state });
   };
   const withPeer = (kind: (typeof ZAB_PEER_KINDS)[number], sid: Sid, peer: Sid, state: ClusterState | null) => {
@@ -115,6 +120,10 @@ export function zabSteps(cfg: Config, s: ClusterState): Step[] {
       for (const peer of cfg.sids) withPeer('LeaderSyncFollower', sid, peer, leaderSyncFollower(cfg, s, sid, peer));
       local('LeaderProcessRequest', sid, leaderProcessRequest(cfg, s, sid));
       local('FollowerFlushLog', sid, followerFlushLog(cfg, s, sid));
+      if (cfg.variant !== null) {
+        local('LearnerFinishNEWLEADER', sid, learnerFinishNEWLEADER(cfg, s, sid));
+        local('FollowerCommitProcessor', sid, followerCommitProcessor(cfg, s, sid));
+      }
       for (const from of cfg.sids) {
         const step = receive(cfg, s, sid, from);
         if (step !== null) steps.push(step);

@@ -3,7 +3,7 @@
 // applies them; the leader starts serving once a quorum has ACKed NEWLEADER, and each learner gets UPTODATE.
 import type { Config } from '../config.ts';
 import { isQuorum, isVoter } from '../config.ts';
-import type { ClusterState, Txn } from '../state.ts';
+import type { ClusterState, LearnerVars, Server, Txn } from '../state.ts';
 import {
   addSorted,
   addViolation,
@@ -19,6 +19,7 @@ import type { Sid, Zxid } from '../types.ts';
 import { counterOf, epochOf, makeZxid } from '../types.ts';
 import { writeCurrentEpoch } from './discovery.ts';
 import type { QuorumPacket } from './packets.ts';
+import { learnerShutdown } from './roles.ts';
 
 export type SyncChoice = { readonly op: QuorumPacket; readonly from: Zxid };
 
@@ -121,10 +122,16 @@ export function learnerProcessPROPOSALInSync(s0: ClusterState, sid: Sid, from: S
   return updateLearner(takePacket(s0, from, sid), sid, { packetsNotLogged: [...me.learner!.packetsNotLogged, txn] });
 }
 
-/** A COMMIT during sync: applied to the in-memory tree at once (SNAP/TRUNC before NEWLEADER), or remembered. */
-export function learnerProcessCOMMITInSync(s0: ClusterState, sid: Sid, from: Sid, zxid: Zxid): ClusterState {
+/**
+ * A COMMIT during sync: applied to the in-memory tree at once (SNAP/TRUNC before NEWLEADER), or remembered. The
+ * handler first peeks packetsNotLogged and dereferences its head: with nothing buffered the learner thread dies
+ * of a NullPointerException and the follower gives up the sync (ZOOKEEPER-4394; the fixed protocol never
+ * empties the buffer of a proposal whose COMMIT is still to come).
+ */
+export function learnerProcessCOMMITInSync(cfg: Config, s0: ClusterState, sid: Sid, from: Sid, zxid: Zxid): ClusterState {
   const l = server(s0, sid).learner!;
   const s = takePacket(s0, from, sid);
+  if (l.packetsNotLogged.length === 0) return learnerShutdown(cfg, addViolation(s, 'commitNotBuffered'), sid);
   if (writeToTxnLog(l.syncMode, l.newLeaderSeen)) return updateLearner(s, sid, { packetsCommitted: [...l.packetsCommitted, zxid] });
   const head = l.packetsNotLogged[0];
   if (head === undefined || head.zxid !== zxid) return s; // "Committing 0x.., but next proposal is 0x.." (a warning)
@@ -144,12 +151,14 @@ export function learnerProcessINFORMInSync(s0: ClusterState, sid: Sid, from: Sid
  * TRUNC; log and apply, synchronously, the packets already committed; keep the outstanding ones; write
  * currentEpoch; and only then ACK NEWLEADER. Everything the ACK vouches for is on disk.
  */
-export function learnerProcessNEWLEADER(s0: ClusterState, sid: Sid, from: Sid, zxid: Zxid): ClusterState {
+export function learnerProcessNEWLEADER(cfg: Config, s0: ClusterState, sid: Sid, from: Sid, zxid: Zxid): ClusterState {
   const me = server(s0, sid);
   const l = me.learner!;
   const s = takePacket(s0, from, sid);
   let history = l.syncTree !== null ? l.syncTree : me.history;
   const snapshotIndex = l.syncTree !== null ? history.length : me.snapshotIndex;
+  const variant = newLeaderOfVariant(cfg, s, sid, from, zxid, history, snapshotIndex);
+  if (variant !== null) return variant;
   let notLogged = l.packetsNotLogged;
   for (const z of l.packetsCommitted) {
     const head = notLogged[0];
@@ -157,10 +166,107 @@ export function learnerProcessNEWLEADER(s0: ClusterState, sid: Sid, from: Sid, z
     history = [...history, head];
     notLogged = notLogged.slice(1);
   }
-  let next = updateServer(s, sid, { history, snapshotIndex, committed: history.length });
+  // A data tree replaced by SNAP must still start with what this server delivered before.
+  const before = [...me.history, ...me.pendingLog].slice(0, me.committed);
+  const keepsDelivered = before.every((t, i) => history[i]?.zxid === t.zxid && history[i]?.value === t.value);
+  // Variants 2845/4712: after the sync the tree is what the sync made it.
+  const synced = me.treeZxid === null ? {} : { treeZxid: null };
+  let next = updateServer(s, sid, { history, snapshotIndex, ...synced });
+  if (!keepsDelivered) next = addViolation(next, 'deliveredTxnTruncated');
   next = updateLearner(next, sid, { syncTree: null, packetsNotLogged: notLogged, packetsCommitted: [], newLeaderSeen: true, syncMode: 'NONE' });
   next = writeCurrentEpoch(next, sid, epochOf(zxid));
   return sendPackets(next, sid, from, [{ type: 'ACK', zxid }]);
+}
+
+/**
+ * NEWLEADER as the affected releases handled it, or null for the fixed protocol. `history` is the log after the
+ * snapshot that SNAP and TRUNC take first (takeSnapshot), as in every release.
+ */
+function newLeaderOfVariant(
+  cfg: Config,
+  s: ClusterState,
+  sid: Sid,
+  from: Sid,
+  zxid: Zxid,
+  history: readonly Txn[],
+  snapshotIndex: number,
+): ClusterState | null {
+  const me = server(s, sid);
+  const l = me.learner!;
+  const done = { syncTree: null, newLeaderSeen: true, syncMode: 'NONE' as const };
+  const ack = (next: ClusterState) => sendPackets(next, sid, from, [{ type: 'ACK', zxid }]);
+  const withEpoch = (patch: Partial<Server>, learner: Partial<LearnerVars>) =>
+    writeCurrentEpoch(updateLearner(updateServer(s, sid, { history, snapshotIndex, ...patch }), sid, { ...done, ...learner }), sid, epochOf(zxid));
+  switch (cfg.variant) {
+    case '3911':
+      // ZOOKEEPER-3911 (3.6.2 and before): setCurrentEpoch and ACK; the sync packets stay in packetsNotCommitted
+      // and reach logRequest (the pending log) only after UPTODATE.
+      return ack(withEpoch({}, {}));
+    case '4646':
+      // ZOOKEEPER-4646 (3.6.3-3.9.1): setCurrentEpoch, fzk.logRequest for every packet (queued for the
+      // SyncRequestProcessor, fsynced by a later FollowerFlushLog), packetsNotCommitted.clear(), then the ACK.
+      return ack(withEpoch({ pendingLog: [...me.pendingLog, ...l.packetsNotLogged] }, { packetsNotLogged: [] }));
+    case '4685':
+      // ZOOKEEPER-4685 (3.6.3-3.9.1): as for 4646, but the ACK is written after logRequest returns, so the
+      // SyncRequestProcessor can fsync the packets and its SendAckRequestProcessor ACK them first. The ACK is the
+      // later step LearnerFinishNEWLEADER.
+      return withEpoch({ pendingLog: [...me.pendingLog, ...l.packetsNotLogged] }, { packetsNotLogged: [], newLeaderAckDue: zxid });
+    case '4643':
+      // ZOOKEEPER-4643 (up to 3.9.1): self.setCurrentEpoch(newEpoch) comes before the sync txns are durable. The
+      // rest of the handler (persist, then ACK) is the later step LearnerFinishNEWLEADER: a crash can come between.
+      return withEpoch({}, { newLeaderAckDue: zxid });
+    case '4394': {
+      // ZOOKEEPER-4394 (3.6.3-3.9.2): every buffered packet leaves packetsNotCommitted at NEWLEADER and the deque is
+      // cleared. The committed ones are logged as the fixed protocol does; the outstanding ones go to the logger
+      // (logRequest, as 3.9.1 did for all), so a COMMIT of one of them before UPTODATE finds the deque empty.
+      let logged = history;
+      let notLogged = l.packetsNotLogged;
+      for (const z of l.packetsCommitted) {
+        if (notLogged[0]?.zxid !== z) continue;
+        logged = [...logged, notLogged[0]];
+        notLogged = notLogged.slice(1);
+      }
+      return ack(withEpoch({ history: logged, pendingLog: [...me.pendingLog, ...notLogged] }, { packetsNotLogged: [], packetsCommitted: [] }));
+    }
+    case '3023': {
+      // ZOOKEEPER-3023 (up to 3.9.2): the committed packets are logged before the ACK but applied only after
+      // UPTODATE (fzk.commit, CommitProcessor): the tree stays what it was loaded from the log.
+      let logged = history;
+      let notLogged = l.packetsNotLogged;
+      for (const z of l.packetsCommitted) {
+        if (notLogged[0]?.zxid !== z) continue;
+        logged = [...logged, notLogged[0]];
+        notLogged = notLogged.slice(1);
+      }
+      return ack(withEpoch({ history: logged, committed: history.length }, { packetsNotLogged: notLogged }));
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * The rest of NEWLEADER in variants 4643 and 4685, after currentEpoch was written: 4643 persists the committed
+ * packets (append, fsync, apply) and ACKs; 4685 only ACKs (its packets were queued to the logger already).
+ */
+export function learnerFinishNEWLEADER(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
+  const me = server(s, sid);
+  const l = me.learner;
+  if (!me.online || l === null || l.newLeaderAckDue === null) return null;
+  const zxid = l.newLeaderAckDue;
+  let next = updateLearner(s, sid, { newLeaderAckDue: null });
+  if (cfg.variant === '4643') {
+    let history = me.history;
+    let notLogged = l.packetsNotLogged;
+    for (const z of l.packetsCommitted) {
+      if (notLogged[0]?.zxid !== z) continue;
+      history = [...history, notLogged[0]];
+      notLogged = notLogged.slice(1);
+    }
+    next = updateServer(next, sid, { history });
+    next = updateLearner(next, sid, { packetsNotLogged: notLogged, packetsCommitted: [] });
+  }
+  return sendPackets(next, sid, l.leader, [{ type: 'ACK', zxid }]);
 }
 
 /**
@@ -206,13 +312,20 @@ function countedTwice(cfg: Config, acks: readonly Sid[], from: Sid): boolean {
  * packets still unlogged to the SyncRequestProcessor (logged and ACKed later) and commits those already
  * committed.
  */
-export function learnerProcessUPTODATE(s0: ClusterState, sid: Sid, from: Sid): ClusterState {
+export function learnerProcessUPTODATE(cfg: Config, s0: ClusterState, sid: Sid, from: Sid): ClusterState {
   const me = server(s0, sid);
   const l = me.learner!;
   const s = takePacket(s0, from, sid);
   const pendingLog = [...me.pendingLog, ...l.packetsNotLogged];
+  if (cfg.variant === '3023') {
+    // ZOOKEEPER-3023: zk.startServing() first; the committed packets go to fzk.commit, i.e. the CommitProcessor's
+    // queue (packetsCommitted, applied by FollowerCommitProcessor), after the follower is already serving.
+    const next = updateServer(s, sid, { zabState: 'BROADCAST', pendingLog, currentVote: { ...me.currentVote, peerEpoch: l.newEpoch } });
+    return updateLearner(next, sid, { packetsNotLogged: [] });
+  }
   const all = [...me.history, ...pendingLog];
-  let committed = me.committed;
+  // The whole log is the new epoch's initial history, committed since the leader was established.
+  let committed = me.history.length;
   for (const z of l.packetsCommitted) {
     if (all[committed]?.zxid === z) committed++;
   }

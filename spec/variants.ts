@@ -1,0 +1,141 @@
+// Real ZooKeeper bugs as switches of the spec (`check --variant NAME`). The default spec is the fixed protocol
+// (ZooKeeper 3.9 master, with ZOOKEEPER-2845, 3911, 4394, 4643, 4646, 4685, 4712 and 4785 fixed). A variant
+// puts back, at the code path of one bug, what the affected releases did; everything else stays fixed, so the
+// checker's counterexample shows that bug and no other. Research notes: docs/bugs.md; results: docs/variants.md.
+//
+// The switches live where the affected code differed, each a `cfg.variant === '...'` branch with a comment
+// naming the JIRA: zab/roles.ts (backToLooking), zab/sync.ts (NEWLEADER, COMMIT and UPTODATE during sync),
+// zab/broadcast.ts (the follower's logging pipeline), faults.ts (what a crash loses).
+
+export interface Variant {
+  readonly jira: string;
+  /** Releases that have the behaviour (from the release tags of the ZooKeeper repository, see docs/bugs.md). */
+  readonly affected: string;
+  readonly fixedIn: string;
+  /** One line for --list-variants. */
+  readonly summary: string;
+  /** The code path of the affected releases that the variant reproduces. */
+  readonly codePath: string;
+  readonly whatGoesWrong: string;
+  readonly fix: string;
+  /** The invariant the checker finds violated, and the initial state and bounds it is found from. */
+  readonly invariant: string;
+  readonly initial: 'broadcast' | 'inflight';
+}
+
+export const VARIANTS = {
+  '2845': {
+    jira: 'ZOOKEEPER-2845',
+    affected: '3.4.0-3.4.11, 3.5.0-3.5.3',
+    fixedIn: '3.4.12, 3.5.4, 3.6.0',
+    summary: 'a server back to LOOKING keeps its data tree and votes with its last applied zxid, below its log',
+    codePath:
+      'Leader.shutdown/Learner.shutdown -> ZooKeeperServer.shutdown(false) keeps zkDb as it is; lookForLeader and ACKEPOCH report getLastLoggedZxid() = the tree\'s lastProcessedZxid; syncFollower answers DIFF instead of TRUNC',
+    whatGoesWrong:
+      'an uncommitted txn in the log (an old leader logs its own proposals before they commit) stays there under the new epoch: the follower\'s log diverges from its leader\'s and the txn reappears on restart',
+    fix: 'ZKDatabase.fastForwardDataBase in shutdown(false): the tree is caught up to the log before the vote',
+    invariant: 'followerLogPrefix',
+    initial: 'broadcast',
+  },
+  '3911': {
+    jira: 'ZOOKEEPER-3911',
+    affected: '3.4.10-3.4.14, 3.5.3-3.5.9, 3.6.0-3.6.2',
+    fixedIn: '3.5.10, 3.6.3, 3.7.0',
+    summary: 'DIFF sync: the follower ACKs NEWLEADER before the txns of the sync are logged (only after UPTODATE)',
+    codePath:
+      'Learner.syncWithLeader(NEWLEADER): takeSnapshot only for SNAP/TRUNC, setCurrentEpoch, ACK; packetsNotCommitted go to logRequest only after UPTODATE',
+    whatGoesWrong:
+      'the leader counts the ACK and commits its initial history; a crash of the follower loses those txns, and it can then lead without them: a committed txn is lost',
+    fix: 'log the sync txns before the NEWLEADER ACK (logRequest at NEWLEADER; made synchronous by ZOOKEEPER-4785)',
+    invariant: 'committedNeverLost',
+    initial: 'broadcast',
+  },
+  '4643': {
+    jira: 'ZOOKEEPER-4643',
+    affected: '3.4.10+, 3.5.3-3.5.10, 3.6.0-3.6.4, 3.7.0-3.7.2, 3.8.0-3.8.4, 3.9.0-3.9.1',
+    fixedIn: '3.8.5, 3.9.2 (ZOOKEEPER-4785)',
+    summary: 'NEWLEADER: currentEpoch is written before the txns of the sync are durable; a crash in between',
+    codePath:
+      'Learner.syncWithLeader(NEWLEADER): self.setCurrentEpoch(newEpoch) runs before the sync txns are fsynced; QuorumPeer.loadDataBase reloads the new epoch with the old log; FLE ranks currentEpoch before the zxid',
+    whatGoesWrong:
+      'the restarted server votes with the new epoch and an old log, wins against a server holding a txn committed in the earlier epoch, and TRUNCs it away',
+    fix: 'append and fsync the sync txns (ZKDatabase.commit), then setCurrentEpoch, then ACK (ZOOKEEPER-4785)',
+    invariant: 'committedNeverLost',
+    initial: 'inflight',
+  },
+  '4646': {
+    jira: 'ZOOKEEPER-4646',
+    affected: '3.5.10, 3.6.3-3.6.4, 3.7.0-3.7.2, 3.8.0-3.8.4, 3.9.0-3.9.1',
+    fixedIn: '3.8.5, 3.9.2 (ZOOKEEPER-4785)',
+    summary: 'NEWLEADER: the sync txns are only queued to the SyncRequestProcessor when the ACK is sent',
+    codePath:
+      'Learner.syncWithLeader(NEWLEADER): setCurrentEpoch, fzk.logRequest(...) for every packet (asynchronous), packetsNotCommitted.clear(), writePacket(ACK)',
+    whatGoesWrong:
+      'the leader counts an ACK for txns still in the logging queue; a crash of the follower (and of the leader) loses a committed txn',
+    fix: 'appendRequest + ZKDatabase.commit() (fsync) before setCurrentEpoch and the ACK (ZOOKEEPER-4785)',
+    invariant: 'committedNeverLost',
+    initial: 'broadcast',
+  },
+  '4685': {
+    jira: 'ZOOKEEPER-4685',
+    affected: '3.5.10, 3.6.3-3.6.4, 3.7.0-3.7.2, 3.8.0-3.8.4, 3.9.0-3.9.1',
+    fixedIn: '3.8.5, 3.9.2 (ZOOKEEPER-4785)',
+    summary: 'the follower\'s logging thread ACKs a sync txn before the NEWLEADER ACK; the leader does not count it',
+    codePath:
+      'Learner.syncWithLeader(NEWLEADER): logRequest -> SyncRequestProcessor flush -> SendAckRequestProcessor writes ACK(zxid), racing writePacket(ACK newLeaderZxid); LearnerHandler takes the first packet after NEWLEADER as its ACK and Leader.waitForNewLeaderAck ignores another zxid',
+    whatGoesWrong: 'the follower is never counted for NEWLEADER; if it is needed for the quorum the leader times out: the epoch fails',
+    fix: 'sync txns logged synchronously at NEWLEADER and their ACKs sent only after the UPTODATE ACK (ZOOKEEPER-4785, 4394)',
+    invariant: 'newLeaderAckOutstanding',
+    initial: 'broadcast',
+  },
+  '4394': {
+    jira: 'ZOOKEEPER-4394',
+    affected: '3.5.10, 3.6.3-3.6.4, 3.7.0-3.7.2, 3.8.x, 3.9.0-3.9.2',
+    fixedIn: '3.9.3',
+    summary: 'NEWLEADER clears the proposals buffered during sync; a COMMIT before UPTODATE finds nothing (NPE)',
+    codePath:
+      'Learner.syncWithLeader: NEWLEADER logs every packetsNotCommitted and clears the deque; a COMMIT of an outstanding proposal (Leader.startForwarding) then does packetsNotCommitted.peekFirst().hdr -> NullPointerException',
+    whatGoesWrong: 'the learner thread throws and the follower abandons the sync, again at every retry while proposals are outstanding',
+    fix: 'log and apply at NEWLEADER only the packets already committed; outstanding ones stay buffered until COMMIT or UPTODATE (PR #2152)',
+    invariant: 'syncCommitKnown',
+    initial: 'inflight',
+  },
+  '3023': {
+    jira: 'ZOOKEEPER-3023',
+    affected: '3.4.10+, 3.5.3+, 3.6.0-3.9.2',
+    fixedIn: '3.9.3',
+    summary: 'a follower starts serving (UPTODATE) before the txns committed to it during sync are applied',
+    codePath:
+      'Learner.syncWithLeader: the committed DIFF txns are handed to fzk.commit (CommitProcessor, applied later) after UPTODATE, after zk.startServing()',
+    whatGoesWrong: 'the follower serves reads from a data tree behind the leader\'s initial history (stale reads)',
+    fix: 'apply the committed sync txns (processTxn) at NEWLEADER, before the ACK (PR #2152)',
+    invariant: 'servingIsUpToDate',
+    initial: 'broadcast',
+  },
+  '4712': {
+    jira: 'ZOOKEEPER-4712',
+    affected: '3.5.10, 3.6.3-3.6.4, 3.7.0-3.7.2, 3.8.x, 3.9.0-3.9.2',
+    fixedIn: '3.9.3',
+    summary: 'a follower back to LOOKING leaves its SyncRequestProcessor running: txns reach its log after the vote',
+    codePath:
+      'Follower.shutdown -> Learner.shutdown -> ZooKeeperServer.shutdown(false) stops the processors except syncProcessor, then fastForwardDataBase; the old SyncRequestProcessor thread still appends its queue to the txn log',
+    whatGoesWrong:
+      'the server votes and ACKEPOCHs with a zxid below what its log then holds; the new leader DIFFs instead of TRUNCing and an uncommitted txn stays in the follower\'s log',
+    fix: 'LearnerZooKeeperServer.shutdown stops (and drains) syncProcessor before fastForwardDataBase (PR #2154)',
+    invariant: 'followerLogPrefix',
+    initial: 'inflight',
+  },
+} as const satisfies Record<string, Variant>;
+
+export type VariantName = keyof typeof VARIANTS;
+
+export function isVariantName(name: string): name is VariantName {
+  return Object.prototype.hasOwnProperty.call(VARIANTS, name);
+}
+
+/** `check --list-variants`: name, JIRA, affected versions, summary. */
+export function listVariants(): string {
+  return Object.entries(VARIANTS)
+    .map(([name, v]) => `${name.padEnd(6)}${v.jira.padEnd(16)}affects ${v.affected}\n      ${v.summary} (violates ${v.invariant})`)
+    .join('\n');
+}
