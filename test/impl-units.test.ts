@@ -4,7 +4,7 @@ import { describe, expect, it, afterEach } from 'vitest';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { ConfigError, parseConfig } from '../impl/config.ts';
 import { FrameDecoder, FrameError, encodeFrame } from '../impl/net/frame.ts';
@@ -190,5 +190,50 @@ describe('command lines', () => {
     const k = run('impl/cluster.ts', ['--nodes', 'zero']);
     expect(k.status).toBe(2);
     expect(k.stderr.trim()).toBe('zk-cluster: --nodes must be an integer');
+  });
+});
+
+describe('npm run cluster', () => {
+  let dir = '';
+  let pid: number | undefined;
+  afterEach(() => {
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts an ensemble, prints its addresses and leader, and stops every server on SIGTERM', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'zk-cluster-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'impl/cluster.ts', '--nodes', '3', '--dir', dir, '--tick-time', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    pid = child.pid;
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const deadline = Date.now() + 40_000;
+    while (!/leader: server\.\d/.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toMatch(/leader: server\.\d\. Try: npm run client -- --server 127\.0\.0\.1:\d+ set hello world/);
+    const pids = [...out.matchAll(/server\.\d participant +pid (\d+) +client 127\.0\.0\.1:(\d+) +quorum :(\d+) +election :(\d+)/g)].map((m) => Number(m[1]));
+    expect(pids).toHaveLength(3);
+    expect(out).toContain(join(dir, 'server1', 'server.log'));
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    // Every server is gone too (signal 0 only checks that the process exists).
+    for (const p of pids) {
+      const alive = (() => {
+        try {
+          process.kill(p, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      expect(alive, `server pid ${p}`).toBe(false);
+    }
+    pid = undefined;
   });
 });
