@@ -5,6 +5,7 @@
 // goes on, covers them all (group commit), then they leave in order. Messages produced while an fsync is in
 // flight wait for it (and for the next one if they follow new appends). So no ACK and no client reply ever
 // precedes the fsync of what it acknowledges.
+import { enableTestBreaks } from './core/breaks.ts';
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -273,6 +274,7 @@ function main(): void {
   let server: ZooServer;
   try {
     const config = loadConfig(flags.data.config, flags.data.id, (w) => process.stderr.write(`zk-server: warning: ${w}\n`));
+    if (flags.data['test-faults'] && process.env['ZK_TEST_BREAK']) enableTestBreaks(process.env['ZK_TEST_BREAK'].split(',').filter((x) => x !== ''));
     server = new ZooServer({ config, myid: flags.data.id, transitionLog: flags.data['transition-log'] === 'on', testFaults: flags.data['test-faults'] });
   } catch (e) {
     if (e instanceof ConfigError || e instanceof StorageError) return fail(e.message);

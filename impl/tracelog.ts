@@ -7,6 +7,12 @@ import { TRACE_FORMAT, TRACE_VERSION, type TraceEvent, type TraceHeader } from '
 import type { CoreTraceEvent, Sid } from './core/types.ts';
 
 const FLUSH_MS = 50;
+/**
+ * Test-only: with ZK_TRACE_SYNC=1 every line is written (not fsynced) as it is logged, so that a kill -9 loses at
+ * most the line of the step in progress. The conformance harness uses it: a lost tail of many steps cannot be
+ * told apart from a divergence.
+ */
+const WRITE_EACH_LINE = process.env['ZK_TRACE_SYNC'] === '1';
 const FLUSH_BYTES = 256 * 1024;
 
 export class TransitionLog {
@@ -39,6 +45,12 @@ export class TransitionLog {
     if (e.send) event.send = e.send;
     if (e.post && Object.keys(e.post).length) event.post = e.post;
     const line = JSON.stringify(event) + '\n';
+    if (WRITE_EACH_LINE && !this.closed && !this.inflight && this.buf.length === 0) {
+      const data = Buffer.from(line, 'utf8');
+      writeSync(this.fd, data, 0, data.length, this.offset);
+      this.offset += data.length;
+      return;
+    }
     this.buf.push(line);
     this.bytes += line.length;
     if (this.bytes >= FLUSH_BYTES) this.flush();

@@ -1,6 +1,7 @@
 // Leader broadcast: ProposalRequestProcessor (assign a zxid, log it, send PROPOSAL), the leader's own ACK once
 // its log is durable (AckRequestProcessor), and Leader.processAck / tryToCommit (commit in zxid order on a
 // quorum of ACKs; COMMIT to followers, INFORM to observers).
+import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
 import { type Op, type Origin, type QuorumPacket, type Sid, type Txn, zxidHex } from './types.ts';
 
@@ -61,7 +62,7 @@ export function leaderOnAck(p: QuorumPeer, sid: Sid, zxid: number, msg?: QuorumP
   const committed: string[] = [];
   // tryToCommit: never commit zxid while zxid-1 is still outstanding.
   for (const [z, first] of l.outstanding) {
-    if (!p.isQuorum(first.acks)) break;
+    if (!p.isQuorum(first.acks) && !(broken('commitWithoutQuorum') && first.acks.size > 0)) break;
     l.outstanding.delete(z);
     commit(p, first.txn);
     committed.push(zxidHex(z));

@@ -1,0 +1,23 @@
+// Test-only breakages of the protocol, each breaking one rule, so that tests can show the conformance harness
+// (npm run conform) catches a real implementation that goes wrong. Off unless the server runs with
+// --test-faults and the environment variable ZK_TEST_BREAK names them (comma-separated). Never for production.
+//
+// - ackBeforeLog: a follower ACKs a PROPOSAL before the txn is in its log.
+// - commitWithoutQuorum: the leader commits a proposal on fewer than a quorum of ACKs (its own is enough).
+// - acceptLowerEpoch: a learner accepts a LEADERINFO whose epoch is lower than its acceptedEpoch.
+// - skipTrunc: the leader sends DIFF where TRUNC is due.
+export const TEST_BREAKS = ['ackBeforeLog', 'commitWithoutQuorum', 'acceptLowerEpoch', 'skipTrunc'] as const;
+export type TestBreak = (typeof TEST_BREAKS)[number];
+
+const on = new Set<TestBreak>();
+
+export function enableTestBreaks(names: readonly string[]): void {
+  for (const n of names) {
+    if (!(TEST_BREAKS as readonly string[]).includes(n)) throw new Error(`unknown test break "${n}" (known: ${TEST_BREAKS.join(', ')})`);
+    on.add(n as TestBreak);
+  }
+}
+
+export function broken(name: TestBreak): boolean {
+  return on.size > 0 && on.has(name);
+}
