@@ -153,11 +153,14 @@ describe('syncFollower decision', () => {
   it('TRUNC when the learner is ahead of the leader', () => {
     expect(planSync(z(1, 9), z(1, 5), log([z(1, 4), z(1, 5)]))).toEqual({ mode: 'TRUNC', zxid: z(1, 5), txns: [] });
   });
-  it('TRUNC to the last common zxid when the learner diverged in an old epoch', () => {
-    const p = planSync(z(1, 7), z(2, 2), log([z(1, 5), z(1, 6), z(2, 1), z(2, 2)]));
+  it('TRUNC to the last common zxid when the learner diverged within the epoch of the next txn', () => {
+    const p = planSync(z(1, 7), z(1, 9), log([z(1, 5), z(1, 6), z(1, 8), z(1, 9)]));
     expect(p.mode).toBe('TRUNC');
     expect(p.zxid).toBe(z(1, 6));
-    expect(p.mode !== 'SNAP' && p.txns.map((t) => t.zxid)).toEqual([z(2, 1), z(2, 2)]);
+    expect(p.mode !== 'SNAP' && p.txns.map((t) => t.zxid)).toEqual([z(1, 8), z(1, 9)]);
+  });
+  it('SNAP, not a TRUNC across an epoch boundary, when the learner diverged in an old epoch (queueCommittedProposals)', () => {
+    expect(planSync(z(1, 7), z(2, 2), log([z(1, 5), z(1, 6), z(2, 1), z(2, 2)])).mode).toBe('SNAP');
   });
   it('SNAP when the learner is behind the window', () => {
     expect(planSync(z(1, 1), z(1, 9), log([z(1, 5), z(1, 9)])).mode).toBe('SNAP');

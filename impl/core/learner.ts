@@ -1,6 +1,7 @@
 // Learner (Follower and Observer): connect to the leader, registerWithLeader (FOLLOWERINFO/OBSERVERINFO,
 // LEADERINFO, ACKEPOCH), syncWithLeader (DIFF/TRUNC/SNAP, PROPOSAL/COMMIT in sync, NEWLEADER, UPTODATE), then
 // broadcast: log and ACK proposals, apply commits in order, forward client writes as REQUEST.
+import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
 import { type ConnId, type Op, type QuorumPacket, type Sid, type TimerName, type Txn, epochOf, makeZxid, zxidHex } from './types.ts';
 
@@ -58,7 +59,7 @@ function processLeaderInfo(p: QuorumPeer, zxid: number, msg: QuorumPacket): void
   const l = p.learner!;
   const newEpoch = epochOf(zxid);
   let epochBytes: number;
-  if (newEpoch > p.acceptedEpoch) {
+  if (newEpoch > p.acceptedEpoch || (newEpoch < p.acceptedEpoch && broken('acceptLowerEpoch'))) {
     epochBytes = p.currentEpoch;
     p.setAcceptedEpoch(newEpoch);
   } else if (newEpoch === p.acceptedEpoch) {
@@ -102,7 +103,10 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
       const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
       p.logTxn(txn);
       l.pending.push(txn);
-      if (l.seenNewLeader) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
+      // Observers never ACK proposals (ObserverZooKeeperServer has no SendAckRequestProcessor).
+      if (p.learnerType !== 'participant') {
+        // nothing to acknowledge
+      } else if (l.seenNewLeader) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
       else if (epochOf(txn.zxid) === l.newEpoch) l.ackAfterNewLeader.push(txn.zxid);
       return p.emit('LearnerProcessPROPOSALInSync', { recv: msg });
     }
@@ -118,9 +122,10 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
       // The epoch becomes current only with the history it names; the runtime fsyncs the log before the ACK.
       l.seenNewLeader = true;
       p.setCurrentEpoch(l.newEpoch);
+      // The ACK of NEWLEADER first, as ZooKeeper writes it (the proposals' ACKs follow from its sync thread).
+      p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: msg.zxid });
       for (const z of l.ackAfterNewLeader) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: z });
       l.ackAfterNewLeader = [];
-      p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: msg.zxid });
       return p.emit('LearnerProcessNEWLEADER', { recv: msg });
     }
     case 'UPTODATE':
@@ -142,6 +147,13 @@ function broadcast(p: QuorumPeer, msg: QuorumPacket): void {
       if (p.learnerType !== 'participant') return giveUp(p, 'PROPOSAL sent to an observer');
       const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
       if (txn.zxid !== p.lastLoggedZxid + 1 && txn.zxid <= p.lastLoggedZxid) p.log('warn', `PROPOSAL ${zxidHex(txn.zxid)} after ${zxidHex(p.lastLoggedZxid)}`);
+      if (broken('ackBeforeLog')) {
+        p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
+        p.emit('FollowerProcessPROPOSAL', { recv: msg });
+        p.logTxn(txn);
+        l.pending.push(txn);
+        return;
+      }
       p.logTxn(txn);
       l.pending.push(txn);
       p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });

@@ -1,9 +1,10 @@
 // LearnerHandler.syncFollower: how the leader brings a learner's history to its own. A pure decision over the
 // leader's committed-log window, then the packets: DIFF / TRUNC / SNAP, the committed txns the learner lacks
 // as PROPOSAL+COMMIT pairs, the outstanding proposals (startForwarding), and NEWLEADER.
+import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
 import type { LearnerHandler } from './leader.ts';
-import { type Txn, type Zxid, counterOf, makeZxid, zxidHex } from './types.ts';
+import { type Txn, type Zxid, counterOf, epochOf, makeZxid, zxidHex } from './types.ts';
 
 export type SyncPlan =
   | { readonly mode: 'DIFF'; readonly zxid: Zxid; readonly txns: readonly Txn[] }
@@ -42,6 +43,9 @@ export function planSync(peerLastZxid: Zxid, lastProcessed: Zxid, committed: rea
     // a txn, so this means the learner only knows the epoch) a DIFF suffices; else roll it back to `prev`.
     if (counterOf(peerLastZxid) === 0) return { mode: 'DIFF', zxid: peerLastZxid, txns: committed.slice(i) };
     if (prev === null) return { mode: 'SNAP', zxid: lastProcessed };
+    // queueCommittedProposals: "We cannot send TRUNC that cross epoch boundary": the learner's extra txns are
+    // of another epoch than the leader's next one, so a SNAP replaces its history.
+    if (epochOf(t.zxid) !== epochOf(peerLastZxid)) return { mode: 'SNAP', zxid: lastProcessed };
     return { mode: 'TRUNC', zxid: prev, txns: committed.slice(i) };
   }
   return { mode: 'DIFF', zxid: peerLastZxid, txns: [] };
@@ -50,7 +54,8 @@ export function planSync(peerLastZxid: Zxid, lastProcessed: Zxid, committed: rea
 /** LeaderSyncFollower: send the plan, forward what is in flight, then NEWLEADER. */
 export function syncFollower(p: QuorumPeer, h: LearnerHandler): void {
   const leader = p.leader!;
-  const plan = planSync(h.peerLastZxid, p.db.lastProcessedZxid, p.db.committedLog());
+  let plan = planSync(h.peerLastZxid, p.db.lastProcessedZxid, p.db.committedLog());
+  if (plan.mode === 'TRUNC' && broken('skipTrunc')) plan = { mode: 'DIFF', zxid: plan.zxid, txns: plan.txns };
   if (plan.mode === 'SNAP') {
     p.sendPacket(h.conn, h.sid, { type: 'SNAP', zxid: plan.zxid, data: p.db.entries() });
   } else {
