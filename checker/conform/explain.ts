@@ -13,7 +13,7 @@ import type { Config } from '../../spec/config.ts';
 import type { Spec } from '../../spec/model.ts';
 import { serverView } from '../../spec/index.ts';
 import { dropHead, electionChannel, quorumChannel, sendNotifications } from '../../spec/state.ts';
-import { abstractLoggedMessage, abstractNotification, abstractPacket, abstractServer, diffServers, sameMessage, specServer, type FieldDiff, type MessageAbstract } from './abstraction.ts';
+import { zxidValue, abstractLoggedMessage, abstractNotification, abstractPacket, abstractServer, diffServers, sameMessage, specServer, type FieldDiff, type MessageAbstract } from './abstraction.ts';
 import type { LoggedEvent, LoggedStep } from './reader.ts';
 import { DURABLE_WRITES } from './reader.ts';
 
@@ -98,7 +98,19 @@ interface Partial {
   readonly bridges: readonly string[];
 }
 
+/**
+ * Explain a logged step. Each event is explained with as few silent steps as possible; if the state after the
+ * whole step then differs from what was logged, it is tried again keeping every silent depth up to maxSilent
+ * (a server's lost log tail shows only in the variables of its next start).
+ */
 export function explainStep(ctx: ExplainContext, start: ClusterState, step: LoggedStep, limit = 8): ExplainOutcome {
+  const lazy = explainStepAt(ctx, start, step, limit, false);
+  if (lazy.results.length > 0 || ctx.maxSilent === 0) return lazy;
+  const eager = explainStepAt(ctx, start, step, limit * 4, true);
+  return { ...eager, explored: eager.explored + lazy.explored, failedAt: eager.results.length > 0 ? -1 : lazy.failedAt };
+}
+
+function explainStepAt(ctx: ExplainContext, start: ClusterState, step: LoggedStep, limit: number, eager: boolean): ExplainOutcome {
   let frontier: Partial[] = [{ state: start, specSteps: 0, bridges: [] }];
   let explored = 0;
   const events = step.events;
@@ -108,7 +120,7 @@ export function explainStep(ctx: ExplainContext, start: ClusterState, step: Logg
     if (DURABLE_WRITES.has(ev.action)) continue;
     const next: Partial[] = [];
     for (const f of frontier) {
-      const r = explainEvent(ctx, f, ev);
+      const r = explainEvent(ctx, f, ev, eager);
       explored += r.explored;
       for (const x of r.results) if (next.length < limit) next.push(x);
     }
@@ -132,17 +144,17 @@ export function explainStep(ctx: ExplainContext, start: ClusterState, step: Logg
 }
 
 /** Explain one event from one state: as few silent steps as possible, then the event's own step. */
-function explainEvent(ctx: ExplainContext, f: Partial, ev: LoggedEvent): { results: Partial[]; explored: number } {
+function explainEvent(ctx: ExplainContext, f: Partial, ev: LoggedEvent, eager: boolean): { results: Partial[]; explored: number } {
   let level: Partial[] = [f];
   let explored = 0;
+  const results: Partial[] = [];
   for (let depth = 0; depth <= ctx.maxSilent; depth++) {
-    const results: Partial[] = [];
     for (const g of level) {
       const r = directMatches(ctx, g, ev);
       explored += r.explored;
       results.push(...r.results);
     }
-    if (results.length > 0 || depth === ctx.maxSilent) return { results, explored };
+    if ((results.length > 0 && !eager) || depth === ctx.maxSilent) return { results, explored };
     const deeper: Partial[] = [];
     for (const g of level) {
       for (const succ of ctx.spec.next(g.state)) {
@@ -152,10 +164,10 @@ function explainEvent(ctx: ExplainContext, f: Partial, ev: LoggedEvent): { resul
         if (deeper.length > 64) break;
       }
     }
-    if (deeper.length === 0) return { results: [], explored };
+    if (deeper.length === 0) return { results, explored };
     level = deeper;
   }
-  return { results: [], explored };
+  return { results, explored };
 }
 
 /** Steps the implementation does not log. */
@@ -169,6 +181,30 @@ function isSilent(ctx: ExplainContext, a: Action): boolean {
 
 function recvAbstract(ev: LoggedEvent): MessageAbstract | null {
   return ev.recv === undefined ? null : abstractLoggedMessage(ev.recv);
+}
+
+/** At most this many txns appended and not yet fsynced when a server is killed (one group-commit batch). */
+const MAX_UNSYNCED = 64;
+
+/**
+ * Bridge for a crash between a log append and its fsync: the spec makes a txn durable in the step that logs it,
+ * the implementation (like ZooKeeper) fsyncs in batches, and no message that depends on the append leaves
+ * before the fsync. A restarted server whose log ends before the spec's loses that tail (txns of its current
+ * epoch only, at most MAX_UNSYNCED). null: nothing to lose, or not explainable this way.
+ */
+function loseUnsyncedTail(s: ClusterState, sid: number, logged: number): { state: ClusterState; count: number } | null {
+  const me = s.servers[sid - 1]!;
+  const h = me.history;
+  if (Number.isNaN(logged) || h.length === 0 || h[h.length - 1]!.zxid <= logged) return null;
+  let keep = h.length;
+  while (keep > 0 && h[keep - 1]!.zxid > logged) keep--;
+  const dropped = h.length - keep;
+  if ((keep > 0 && h[keep - 1]!.zxid !== logged) || (keep === 0 && logged !== 0) || dropped > MAX_UNSYNCED) return null;
+  if (h.slice(keep).some((t) => Math.floor(t.zxid / 2 ** 32) < me.currentEpoch)) return null;
+  const history = h.slice(0, keep);
+  const servers = s.servers.slice();
+  servers[sid - 1] = { ...me, history, snapshotIndex: Math.min(me.snapshotIndex, keep), currentVote: { ...me.currentVote, zxid: logged } };
+  return { state: { ...s, servers }, count: dropped };
 }
 
 /** The spec steps that are this event, from state g (no silent step before). */
@@ -194,7 +230,10 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { resu
     for (const h of from) {
       for (const s of ctx.spec.next(h.state)) {
         explored++;
-        if (s.action.kind === 'Restart' && s.action.sid === sid) results.push({ state: s.state, specSteps: h.specSteps + 1, bridges: h.bridges });
+        if (s.action.kind !== 'Restart' || s.action.sid !== sid) continue;
+        const lost = loseUnsyncedTail(s.state, sid, zxidValue(ev.post['lastZxid']));
+        if (lost === null) results.push({ state: s.state, specSteps: h.specSteps + 1, bridges: h.bridges });
+        else results.push({ state: lost.state, specSteps: h.specSteps + 1, bridges: [...h.bridges, `crash of ${sid} lost ${lost.count} txn(s) not yet fsynced`] });
       }
     }
     return { results, explored };

@@ -24,6 +24,8 @@ export interface SearchNode {
   readonly extra: readonly number[];
   readonly specSteps: number;
   readonly bridges: number;
+  /** By sid: the last step explained of that server was the last of its log file (it stopped or was killed). */
+  readonly ended: readonly boolean[];
 }
 
 export interface SearchStats {
@@ -94,31 +96,30 @@ export function search(
     if (list.length > 6) list.shift();
   };
 
-  let level: SearchNode[] = [{ state: init, base: 0, extra: [], specSteps: 0, bridges: 0 }];
+  // The search runs narrow (the reference order, window 1) and, when a level comes out empty, rewinds
+  // `opts.window` levels and runs wide (every causal order within the window) until it is past that point.
+  const narrow = 1;
+  let width = narrow;
+  let wideUntil = -1;
+  const snapshots: { depth: number; nodes: SearchNode[] }[] = [];
+  let level: SearchNode[] = [{ state: init, base: 0, extra: [], specSteps: 0, bridges: 0, ended: init.servers.map(() => false).concat(false) }];
   let depth = 0;
   for (;;) {
     const maxBase = Math.max(...level.map((n) => n.base));
-    load(maxBase + opts.window);
+    load(maxBase + opts.window + 1);
     if (exhausted && level.some((n) => n.base >= loaded)) {
       const done = level.find((n) => n.base >= loaded)!;
       stats.specStepsOnPath = done.specSteps;
       stats.bridges = done.bridges;
       return { ok: true, stats };
     }
+    snapshots.push({ depth, nodes: level });
+    if (snapshots.length > opts.window + 2) snapshots.shift();
     const next = new Map<string, SearchNode>();
     for (const node of level) {
-      const unlogged = (sid: number): boolean => {
-        for (let r = node.base; r < loaded; r++) {
-          if (consumed(node, r)) continue;
-          const rs = buffer.get(r)!;
-          if (rs.step.sid !== sid) continue;
-          const first = rs.step.events[0]!;
-          return first.action === 'ServerStart' && rs.step.incarnation > 1;
-        }
-        return exhausted;
-      };
+      const unlogged = (sid: number): boolean => node.ended[sid] === true;
       const ctx = makeCtx(node, unlogged);
-      for (let r = node.base; r < Math.min(loaded, node.base + opts.window); r++) {
+      for (let r = node.base; r < Math.min(loaded, node.base + width); r++) {
         if (consumed(node, r)) continue;
         const rs = buffer.get(r)!;
         if (rs.prevSameServer >= 0 && !consumed(node, rs.prevSameServer)) continue;
@@ -132,11 +133,23 @@ export function search(
             extra = extra.slice(1);
             base++;
           }
-          const child: SearchNode = { state: x.state, base, extra, specSteps: node.specSteps + x.specSteps, bridges: node.bridges + x.bridges.length };
-          const key = `${base}|${extra.join(',')}|${stateKey(x.state)}`;
+          const ended = node.ended.slice();
+          ended[rs.step.sid] = rs.step.lastOfIncarnation;
+          const child: SearchNode = { state: x.state, base, extra, specSteps: node.specSteps + x.specSteps, bridges: node.bridges + x.bridges.length, ended };
+          const key = `${base}|${extra.join(',')}|${ended.map((e) => (e ? 1 : 0)).join('')}|${stateKey(x.state)}`;
           if (!next.has(key)) next.set(key, child);
         }
       }
+    }
+    if (next.size === 0 && width < opts.window) {
+      // Rewind and search wide.
+      const from = snapshots[0]!;
+      snapshots.length = 0;
+      wideUntil = depth + opts.window + 1;
+      width = opts.window;
+      depth = from.depth;
+      level = from.nodes;
+      continue;
     }
     if (next.size === 0) {
       const node = level.reduce((a, b) => (b.base > a.base ? b : a));
@@ -160,9 +173,10 @@ export function search(
     stats.maxNodesPerLevel = Math.max(stats.maxNodesPerLevel, nodes.length);
     level = nodes;
     depth++;
+    if (width > narrow && depth >= wideUntil) width = narrow;
     onLevel?.(depth, nodes.length);
     // Drop what no node needs any more (keep a few per server for the report).
-    const minBase = Math.min(...level.map((n) => n.base));
+    const minBase = Math.min(...(snapshots[0]?.nodes ?? level).map((n) => n.base), ...level.map((n) => n.base));
     for (const [r, rs] of buffer) {
       if (r < minBase - 8) {
         remember(rs);
