@@ -68,8 +68,10 @@ describe('synchronization', () => {
       2 LeaderSyncFollower -> 3
       check %2->3 = SNAP,NEWLEADER
       3 <- 2 LearnerProcessSNAP
+      # the leader's data tree is in memory only, and not served before UPTODATE
       check 3.history = []
-      check 3.delivered = 0x100000001=1
+      check 3.learner.syncTree = 0x100000001=1
+      check 3.delivered = []
       # the snapshot reaches the disk at NEWLEADER
       3 <- 2 LearnerProcessNEWLEADER
       check 3.history = 0x100000001=1
