@@ -12,7 +12,7 @@ export interface LearnerState {
   newEpoch: number;
   /** Logged, not yet committed (FollowerZooKeeperServer.pendingTxns). */
   pending: Txn[];
-  /** Proposals logged in sync before NEWLEADER: ACKed once NEWLEADER is processed. */
+  /** Proposals of the new epoch logged in sync and not committed before NEWLEADER: ACKed at UPTODATE. */
   ackAfterNewLeader: number[];
   seenNewLeader: boolean;
   /** Client writes forwarded to the leader and not yet answered. */
@@ -103,15 +103,14 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
       const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
       p.logTxn(txn);
       l.pending.push(txn);
-      // Observers never ACK proposals (ObserverZooKeeperServer has no SendAckRequestProcessor).
-      if (p.learnerType !== 'participant') {
-        // nothing to acknowledge
-      } else if (l.seenNewLeader) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
-      else if (epochOf(txn.zxid) === l.newEpoch) l.ackAfterNewLeader.push(txn.zxid);
+      // ACKed at UPTODATE, when ZooKeeper hands the packets not yet logged to its SyncRequestProcessor (those
+      // committed before NEWLEADER are logged then without an ACK). Observers never ACK proposals.
+      if (p.learnerType === 'participant' && epochOf(txn.zxid) === l.newEpoch) l.ackAfterNewLeader.push(txn.zxid);
       return p.emit('LearnerProcessPROPOSALInSync', { recv: msg });
     }
     case 'COMMIT':
       applyUpTo(p, msg.zxid);
+      if (!l.seenNewLeader) l.ackAfterNewLeader = l.ackAfterNewLeader.filter((z) => z > msg.zxid);
       return p.emit('LearnerProcessCOMMITInSync', { recv: msg });
     case 'INFORM':
       // An observer syncing while the leader commits: log and apply at once.
@@ -122,16 +121,15 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
       // The epoch becomes current only with the history it names; the runtime fsyncs the log before the ACK.
       l.seenNewLeader = true;
       p.setCurrentEpoch(l.newEpoch);
-      // The ACK of NEWLEADER first, as ZooKeeper writes it (the proposals' ACKs follow from its sync thread).
       p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: msg.zxid });
-      for (const z of l.ackAfterNewLeader) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: z });
-      l.ackAfterNewLeader = [];
       return p.emit('LearnerProcessNEWLEADER', { recv: msg });
     }
     case 'UPTODATE':
       if (!l.seenNewLeader) return giveUp(p, 'UPTODATE before NEWLEADER');
       l.phase = 'broadcast';
       p.updateElectionVote(l.newEpoch);
+      for (const z of l.ackAfterNewLeader) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: z });
+      l.ackAfterNewLeader = [];
       p.setTimer('learnerTimeout', p.cfg.syncLimit * p.cfg.tickTime);
       return p.emit('LearnerProcessUPTODATE', { recv: msg });
     default:
