@@ -74,6 +74,18 @@ function backToLooking(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
     leader: null,
     learner: null,
   };
+  if (cfg.variant === '4643' && me.learner !== null && me.learner.newLeaderAckDue !== null) {
+    // ZOOKEEPER-4643: a closed socket does not stop the learner thread between setCurrentEpoch and the end of the
+    // NEWLEADER handler: it persists the sync txns, then fails to write the ACK. Only a crash cuts in between.
+    let history = me.history;
+    let notLogged = me.learner.packetsNotLogged;
+    for (const z of me.learner.packetsCommitted) {
+      if (notLogged[0]?.zxid !== z) continue;
+      history = [...history, notLogged[0]];
+      notLogged = notLogged.slice(1);
+    }
+    return updateServer(s, sid, { ...looking, history });
+  }
   if (cfg.variant === '2845') {
     // ZOOKEEPER-2845 (before 3.4.12/3.5.4): ZooKeeperServer.shutdown(false) keeps zkDb as it is, without
     // fastForwardDataBase. The tree holds what was applied (committed); the log may hold more (a leader logs its
