@@ -309,18 +309,26 @@ function checkMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { resul
 export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step: LoggedStep): { action: string; diff: FieldDiff[]; message?: string } | null {
   const logged = abstractServer(step.vars);
   const main = step.events.filter((e) => !DURABLE_WRITES.has(e.action))[0];
-  let best: { action: string; diff: FieldDiff[] } | null = null;
-  const consider = (action: string, s: ClusterState) => {
+  let syncNote: string | undefined;
+  const consider = (action: string, s: ClusterState, sameKind: boolean) => {
     const diff = ctx.mode === 'impl' ? diffServers(logged, specServer(s.servers[step.sid - 1]!)) : checkDiff(ctx, s, step);
-    if (best === null || diff.length < best.diff.length) best = { action, diff };
+    // Fewest differing fields; on a tie, an action of the logged kind.
+    const score = diff.length * 2 + (sameKind ? 0 : 1);
+    if (best === null || score < best.score) best = { action, diff, score };
   };
-  consider('(no step)', state);
+  let best: { action: string; diff: FieldDiff[]; score: number } | null = null as { action: string; diff: FieldDiff[]; score: number } | null;
+  consider('(no step)', state, false);
   for (const s of ctx.spec.next(state)) {
     if (s.action.sid !== step.sid && !('peer' in s.action && s.action.peer === step.sid)) continue;
-    consider(`${s.action.kind}@${s.action.sid}${'from' in s.action ? `<-${s.action.from}` : ''}${'peer' in s.action ? `/${s.action.peer}` : ''}`, s.state);
+    consider(`${s.action.kind}@${s.action.sid}${'from' in s.action ? `<-${s.action.from}` : ''}${'peer' in s.action ? `/${s.action.peer}` : ''}`, s.state, s.action.kind === main?.action);
+    if (s.action.kind === 'LeaderSyncFollower' && main?.action === 'LeaderSyncFollower' && s.action.peer === main.params['peer']) {
+      const first = quorumChannel(s.state, step.sid, s.action.peer)[quorumChannel(state, step.sid, s.action.peer).length];
+      syncNote = `the spec's LeaderSyncFollower opens with ${first === undefined ? 'nothing' : JSON.stringify(abstractPacket(first))}; the log says ${String(main.params['mode'])}`;
+    }
   }
   if (best === null) return null;
-  const out: { action: string; diff: FieldDiff[]; message?: string } = best;
+  const out: { action: string; diff: FieldDiff[]; message?: string } = { action: best.action, diff: best.diff };
+  if (syncNote !== undefined) out.message = syncNote;
   if (main?.recv !== undefined) {
     const recv = abstractLoggedMessage(main.recv);
     if (recv !== null) {
