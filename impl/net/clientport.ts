@@ -28,6 +28,9 @@ interface Session {
 }
 
 const MAX_CLIENT_FRAME = 2 * 1024 * 1024;
+/** Outstanding requests per connection before we stop reading from it (ZooKeeper's throttling, simplified). */
+const PAUSE_AT = 1000;
+const RESUME_AT = 500;
 
 export class ClientPort {
   private server: Server | null = null;
@@ -68,6 +71,7 @@ export class ClientPort {
       }
       for (const r of reqs) this.handle(session, r);
       this.pump(session);
+      if (session.entries.length >= PAUSE_AT) sock.pause();
     });
     sock.on('error', () => {});
     sock.once('close', () => {
@@ -128,6 +132,7 @@ export class ClientPort {
       session.entries.shift();
     }
     if (out.length && !session.sock.destroyed) session.sock.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (session.sock.isPaused() && session.entries.length <= RESUME_AT) session.sock.resume();
   }
 
   close(): void {
