@@ -8,7 +8,7 @@
 // Options: --spec FILE#EXPORT (another spec), --seconds S (budget of (b), default 60).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -22,18 +22,21 @@ const budget = Number(values.seconds ?? 60);
 
 class MeasureError extends Error {}
 
-function measure(flags: string[], timeLimitSeconds?: number): RunResult {
+type Measured = RunResult & { cpuSeconds: number };
+
+function measure(flags: string[], timeLimitSeconds?: number): Measured {
   const arg = JSON.stringify({ flags: [...specFlags, '--out', join(ROOT, 'tmp', 'bench-traces'), ...flags], timeLimitSeconds });
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'search-child.ts'), arg], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new MeasureError(r.stderr.trim().split('\n')[0] ?? `exit status ${r.status}`);
-  return JSON.parse(r.stdout) as RunResult;
+  return JSON.parse(r.stdout) as Measured;
 }
 
 type Row = Record<string, string>;
 const rows: Row[] = [];
 const num = (x: number) => Math.round(x).toLocaleString('en-US');
 
-function row(name: string, r: RunResult): Row {
+function row(name: string, r: Measured): Row {
+  const work = r.mode === 'bfs' ? r.distinct! : r.steps!;
   return {
     run: name,
     workers: String(r.bounds.workers),
@@ -44,6 +47,8 @@ function row(name: string, r: RunResult): Row {
     'bytes/state': r.memory.bytesPerState === null ? '-' : r.memory.bytesPerState.toFixed(1),
     'peak RSS': formatBytes(r.memory.peakRssBytes),
     'wall s': r.wallSeconds.toFixed(1),
+    'cpu s': r.cpuSeconds.toFixed(1),
+    'per cpu-s': num(work / r.cpuSeconds),
     note: r.counterexample !== null ? `stopped at a violation of ${r.counterexample.property} (report it!)` : '',
   };
 }
@@ -58,7 +63,9 @@ function print(table: Row[]): void {
 }
 
 console.log(`checker bench on ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}`);
-console.log(`searches that do not finish stop after ${budget} s (--seconds); states/s is then over what they did\n`);
+console.log(`searches that do not finish stop after ${budget} s (--seconds); states/s is then over what they did`);
+console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine lowers states/s and the`);
+console.log('ratio of 2 workers to 1; states (or steps) per cpu-second, all threads counted, is less sensitive to it)\n');
 /** A measurement that fails (a spec being edited, say) becomes a row saying so; the others still run. */
 function attempt(name: string, f: () => void): void {
   try {
@@ -91,6 +98,7 @@ single('(c) simulation, 3 servers', ['--nodes', '3', '--walks', '2000', ...walks
 single('(c) simulation, 3 servers, FLE', ['--nodes', '3', '--walks', '20000', '--protocol', 'fle', ...walks]);
 single('(c) simulation, 5 servers', ['--nodes', '5', '--walks', '1000', ...walks]);
 print(rows);
+console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 const implBench = join(ROOT, 'bench', 'impl.ts');
 if (existsSync(implBench)) {
