@@ -1,10 +1,8 @@
 // A ZooKeeper server process: `npm run server -- --config zoo.cfg --id N`.
 // The runtime around the protocol core: it feeds socket frames and timer expiries to QuorumPeer.step and
-// carries out the effects. Durability rule: once the txn log has unsynced appends, every outgoing message
-// (peer or client) waits; at the end of the event-loop turn one fsync, run in the thread pool while the loop
-// goes on, covers them all (group commit), then they leave in order. Messages produced while an fsync is in
-// flight wait for it (and for the next one if they follow new appends). So no ACK and no client reply ever
-// precedes the fsync of what it acknowledges.
+// carries out the effects. Every outgoing message goes through the DurableOutbox (outbox.ts): nothing leaves
+// while the txn log has appends that are not fsynced, so no ACK and no client reply precedes the fsync of
+// what it acknowledges.
 import { enableTestBreaks } from './core/breaks.ts';
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,6 +18,7 @@ import { TransitionLog } from './tracelog.ts';
 import { QuorumCnxManager, type PeerAddr } from './net/cnxmanager.ts';
 import { QuorumNet } from './net/quorum.ts';
 import { ClientPort } from './net/clientport.ts';
+import { DurableOutbox } from './outbox.ts';
 
 export interface ServerOptions {
   readonly config: ZooConfig;
@@ -35,9 +34,7 @@ export class ZooServer {
   private readonly cnx: QuorumCnxManager;
   private readonly quorum: QuorumNet;
   private readonly clients: ClientPort;
-  private held: (() => void)[] = [];
-  private flushScheduled = false;
-  private syncing = false;
+  private readonly outbox: DurableOutbox;
   private timers = new Map<TimerName, NodeJS.Timeout>();
   private isolated = new Set<Sid>();
   private stopped = false;
@@ -45,6 +42,12 @@ export class ZooServer {
   constructor(readonly opts: ServerOptions) {
     const { config, myid } = opts;
     this.disk = new FileDisk(config.dataDir, (w) => this.log(w));
+    this.outbox = new DurableOutbox(this.disk, (err) => {
+      // ZooKeeper exits when it cannot fsync its log: nothing held may be acknowledged.
+      this.log(`fsync of the txn log failed, stopping: ${err.message}`);
+      this.stop();
+      process.exit(1);
+    });
     const incarnation = nextIncarnation(config.dataDir);
     const servers = new Map([...config.servers].map(([sid, s]) => [sid, s.type] as const));
     this.peer = new QuorumPeer(
@@ -142,13 +145,13 @@ export class ZooServer {
   private carryOut(e: Effect): void {
     switch (e.kind) {
       case 'sendElection':
-        return this.whenDurable(() => this.cnx.send(e.msg));
+        return this.outbox.send(() => this.cnx.send(e.msg));
       case 'sendQuorum':
-        return this.whenDurable(() => this.quorum.send(e.conn, e.msg));
+        return this.outbox.send(() => this.quorum.send(e.conn, e.msg));
       case 'connectLeader':
         return this.quorum.connectLeader(e.conn, e.sid);
       case 'closeQuorum':
-        return this.whenDurable(() => this.quorum.close(e.conn));
+        return this.outbox.send(() => this.quorum.close(e.conn));
       case 'setTimer': {
         clearTimeout(this.timers.get(e.timer));
         const t = setTimeout(() => {
@@ -165,10 +168,9 @@ export class ZooServer {
         return;
       case 'sync':
         // Always asynchronous, so that logSynced is a separate step even when nothing is dirty.
-        this.held.push(() => this.deliver({ kind: 'logSynced', zxid: e.zxid }));
-        return this.scheduleFlush();
+        return this.outbox.afterSync(() => this.deliver({ kind: 'logSynced', zxid: e.zxid }));
       case 'clientReply':
-        return this.whenDurable(() => this.clients.complete(e.req, e.result));
+        return this.outbox.send(() => this.clients.complete(e.req, e.result));
       case 'trace':
         return this.trace?.append(e.event);
       case 'log':
@@ -180,40 +182,6 @@ export class ZooServer {
     }
   }
 
-  private whenDurable(f: () => void): void {
-    if (!this.disk.dirty && !this.syncing && this.held.length === 0) return f();
-    this.held.push(f);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.syncing) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (!this.stopped) this.startSync();
-    });
-  }
-
-  /** One group commit: everything held now leaves once the fsync of everything appended so far is done. */
-  private startSync(): void {
-    const batch = this.held;
-    this.held = [];
-    this.syncing = true;
-    this.disk.syncAsync((err) => {
-      this.syncing = false;
-      if (this.stopped) return;
-      if (err) {
-        // ZooKeeper exits when it cannot fsync its log: nothing held may be acknowledged.
-        this.log(`fsync of the txn log failed, stopping: ${err.message}`);
-        this.stop();
-        process.exit(1);
-      }
-      for (const f of batch) f();
-      if (this.held.length) this.scheduleFlush();
-    });
-  }
-
   log(line: string): void {
     process.stderr.write(`${new Date().toISOString()} [${this.opts.myid}] ${line}\n`);
   }
@@ -221,6 +189,7 @@ export class ZooServer {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.outbox.stop();
     for (const t of this.timers.values()) clearTimeout(t);
     this.cnx.close();
     this.quorum.shutdown();
