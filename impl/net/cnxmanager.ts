@@ -20,6 +20,8 @@ export class QuorumCnxManager {
   private queues = new Map<Sid, Notification[]>();
   private connecting = new Set<Sid>();
   private sockets = new Set<Socket>();
+  /** Sockets this manager connected (as opposed to accepted). */
+  private opened = new WeakSet<Socket>();
   private closed = false;
 
   constructor(
@@ -63,6 +65,13 @@ export class QuorumCnxManager {
     this.connectOne(msg.to);
   }
 
+  /** Who opened the live channel to a peer: 'us', 'them', or null when there is none. */
+  channelOpener(sid: Sid): 'us' | 'them' | null {
+    const ch = this.channels.get(sid);
+    if (!ch || ch.destroyed) return null;
+    return this.opened.has(ch) ? 'us' : 'them';
+  }
+
   /** Test fault: drop the channel to a peer (the blocked predicate keeps it down). */
   drop(sid: Sid): void {
     const ch = this.channels.get(sid);
@@ -88,6 +97,7 @@ export class QuorumCnxManager {
     if (!addr || this.connecting.has(sid) || this.closed) return;
     this.connecting.add(sid);
     const sock = connect(addr.port, addr.host);
+    this.opened.add(sock);
     this.track(sock);
     sock.once('close', () => this.connecting.delete(sid));
     sock.once('connect', () => {
