@@ -228,6 +228,8 @@ describe('a real ensemble of 3 participants and 1 observer', () => {
     await ens.waitForLeader(ALL, 30_000);
     const log = readFileSync(ens.servers.get(victim)!.logPath, 'utf8');
     expect(log).toMatch(/torn record .*truncating the log there/);
+    const start = events(ens, victim).filter((e) => e.action === 'ServerStart').at(-1);
+    expect(String(start?.params?.['repairs'])).toMatch(/torn record/);
     await expectEverywhere();
   });
 

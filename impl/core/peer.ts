@@ -183,7 +183,10 @@ export class QuorumPeer {
     if (logEpoch > this.currentEpoch)
       this.log('warn', `log holds epoch ${logEpoch} txns but currentEpoch is ${this.currentEpoch} (crash between sync and NEWLEADER)`);
     this.fle = newElection(this);
-    this.emit('ServerStart', { params: { snapshotZxid: zxidHex(rec.snapshotZxid), replayed: rec.txns.length } }, true);
+    // Recovery as the trace sees it: where the state came from, and any repair of a damaged log or snapshot.
+    const params: Record<string, unknown> = { snapshotZxid: zxidHex(rec.snapshotZxid), replayed: rec.txns.length };
+    if (rec.warnings.length) params['repairs'] = rec.warnings;
+    this.emit('ServerStart', { params }, true);
     lookForLeader(this);
   }
 
