@@ -12,7 +12,7 @@ import type { Action, ClusterState } from '../../spec/index.ts';
 import type { Config } from '../../spec/config.ts';
 import type { Spec } from '../../spec/model.ts';
 import { serverView } from '../../spec/index.ts';
-import { dropHead, electionChannel, quorumChannel, sendNotifications } from '../../spec/state.ts';
+import { delivered, dropHead, electionChannel, quorumChannel, sendNotifications } from '../../spec/state.ts';
 import { zxidValue, abstractLoggedMessage, abstractNotification, abstractPacket, abstractServer, diffServers, sameMessage, specServer, type FieldDiff, type MessageAbstract } from './abstraction.ts';
 import type { LoggedEvent, LoggedStep } from './reader.ts';
 import { DURABLE_WRITES } from './reader.ts';
@@ -132,7 +132,10 @@ function explainStepAt(ctx: ExplainContext, start: ClusterState, step: LoggedSte
     // (its last lines were lost in a kill -9) cannot be compared.
     if (actions.length > 0 || !step.lastOfIncarnation) {
       const logged = abstractServer(step.vars);
-      const loggedAlt = step.varsWithNextWrites === step.vars ? null : abstractServer(step.varsWithNextWrites);
+      // A write logged after the step's event is accepted as the step's own only if the step sent nothing:
+      // a message may leave only once what it vouches for is durable (traces/README.md).
+      const sends = step.events.some((e) => e.send.length > 0);
+      const loggedAlt = step.varsWithNextWrites === step.vars || sends ? null : abstractServer(step.varsWithNextWrites);
       frontier = frontier.filter((f) => {
         const spec = specServer(f.state.servers[step.sid - 1]!);
         return diffServers(logged, spec).length === 0 || (loggedAlt !== null && diffServers(loggedAlt, spec).length === 0);
@@ -243,7 +246,7 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { resu
     if (s !== null) results.push({ state: s, specSteps: g.specSteps, bridges: [...g.bridges, 'FLENotificationTimeout'] });
     return { results, explored: explored + 1 };
   }
-  if (isSelfAck(ev)) return { results: [g], explored };
+  if (isSelfAck(ev)) return { results: committedAsLogged(g.state, ev) ? [g] : [], explored };
   if (MAY_STUTTER.has(ev.action)) results.push(g);
 
   // The message consumed: on an election channel, notifications ahead of it may have been lost (a dropped
@@ -281,7 +284,16 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { resu
     }
     results.push({ state: s.state, specSteps: base.specSteps + 1, bridges: base.bridges });
   }
-  return { results, explored };
+  return { results: results.filter((r) => committedAsLogged(r.state, ev)), explored };
+}
+
+/** A leader's event that logs `params.committed`: the spec's leader must have committed those txns too. */
+function committedAsLogged(s: ClusterState, ev: LoggedEvent): boolean {
+  const c = ev.params['committed'];
+  if (!Array.isArray(c) || c.length === 0) return true;
+  const d = delivered(s.servers[ev.sid - 1]!);
+  const last = d.length === 0 ? 0 : d[d.length - 1]!.zxid;
+  return c.every((z) => zxidValue(z) <= last);
 }
 
 /** A check trace's event is one spec step: same kind, server, parameters, message and variables. */
@@ -313,7 +325,7 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
   const consider = (action: string, s: ClusterState, sameKind: boolean) => {
     const diff = ctx.mode === 'impl' ? diffServers(logged, specServer(s.servers[step.sid - 1]!)) : checkDiff(ctx, s, step);
     // Fewest differing fields; on a tie, an action of the logged kind.
-    const score = diff.length * 2 + (sameKind ? 0 : 1);
+    const score = diff.length * 2 + (sameKind ? 0 : 3);
     if (best === null || score < best.score) best = { action, diff, score };
   };
   let best: { action: string; diff: FieldDiff[]; score: number } | null = null as { action: string; diff: FieldDiff[]; score: number } | null;
@@ -329,6 +341,10 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
   if (best === null) return null;
   const out: { action: string; diff: FieldDiff[]; message?: string } = { action: best.action, diff: best.diff };
   if (syncNote !== undefined) out.message = syncNote;
+  if (ctx.mode === 'impl' && step.varsWithNextWrites !== step.vars && step.events.some((e) => e.send.length > 0)) {
+    const late = Object.keys(step.varsWithNextWrites).filter((k) => step.varsWithNextWrites[k] !== step.vars[k]);
+    out.message = `the step sent ${step.events.flatMap((e) => e.send.map((m) => m.type)).join(', ')} before the durable write of ${late.join(', ')} logged after it`;
+  }
   if (main?.recv !== undefined) {
     const recv = abstractLoggedMessage(main.recv);
     if (recv !== null) {

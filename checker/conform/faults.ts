@@ -25,6 +25,10 @@ export interface FaultRunOptions {
    * and only once the others have a leader: the leader's epoch is then lower than the one it accepted.
    */
   readonly staleAcceptedEpoch?: boolean;
+  /** Run the client write workload (default true). */
+  readonly workload?: boolean;
+  /** How long the workload runs before the first fault, ms (default 300). */
+  readonly warmupMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -121,8 +125,8 @@ export async function faultRun(opts: FaultRunOptions): Promise<FaultRunResult> {
       await sleep(1500);
     } else ens.startAll();
     let leader = await ens.waitForLeader(opts.staleAcceptedEpoch ? [2, 3] : undefined, 20_000);
-    load = new Workload(ens, opts.staleAcceptedEpoch ? [2, 3] : [1, 2, 3, 4], 120_000);
-    await sleep(300);
+    if (opts.workload !== false) load = new Workload(ens, opts.staleAcceptedEpoch ? [2, 3] : [1, 2, 3, 4], 120_000);
+    await sleep(opts.warmupMs ?? 300);
     const schedule = opts.schedule ?? Array.from({ length: opts.rounds ?? 3 }, () => RANDOM_KINDS[Math.floor(random() * RANDOM_KINDS.length)]!);
     for (const kind of schedule) {
       const followers = [1, 2, 3].filter((s) => s !== leader);

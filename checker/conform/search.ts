@@ -52,10 +52,44 @@ export type SearchResult =
       readonly preceding: readonly RankedStep[];
     };
 
-/** A key for states that cuts long arrays (logs, histories) to their length and ends: cheap, and two states
- * that collide are merged, which can only lose explanations, never invent one. */
+/**
+ * A hash of a state for merging search nodes, cached per object: spec states are immutable and share most of
+ * their parts with their parent, so hashing a successor walks only what changed. Two 32-bit lanes; states
+ * whose hashes collide are merged, which can only lose explanations (a pass stays a pass), never invent one.
+ */
+const hashCache = new WeakMap<object, number>();
+
+function mixString(h: number, str: string): number {
+  for (let i = 0; i < str.length; i++) h = Math.imul(h ^ str.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+function hashValue(v: unknown): number {
+  if (v === null || typeof v !== 'object') return mixString(2166136261, typeof v === 'string' ? 's' + v : String(v));
+  const cached = hashCache.get(v);
+  if (cached !== undefined) return cached;
+  let a = Array.isArray(v) ? 0x9e3779b1 : 0x85ebca6b;
+  let b = 0x27d4eb2f;
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const h = hashValue(x);
+      a = Math.imul(a ^ h, 0x01000193) >>> 0;
+      b = (Math.imul(b, 31) + h) >>> 0;
+    }
+  } else {
+    for (const k in v as Record<string, unknown>) {
+      const h = (hashValue((v as Record<string, unknown>)[k]) ^ mixString(2166136261, k)) >>> 0;
+      a = Math.imul(a ^ h, 0x01000193) >>> 0;
+      b = (Math.imul(b, 31) + h) >>> 0;
+    }
+  }
+  const out = (a ^ Math.imul(b, 0x5bd1e995)) >>> 0;
+  hashCache.set(v, out * 2097152 + (b & 0x1fffff));
+  return out * 2097152 + (b & 0x1fffff);
+}
+
 export function stateKey(s: ClusterState): string {
-  return JSON.stringify(s, (_k, v) => (Array.isArray(v) && v.length > 8 ? { n: v.length, h: v[0], m: v[v.length >> 1], t: v[v.length - 1] } : v));
+  return String(hashValue(s));
 }
 
 function consumed(n: SearchNode, r: number): boolean {
@@ -115,7 +149,8 @@ export function search(
     }
     snapshots.push({ depth, nodes: level });
     if (snapshots.length > opts.window + 2) snapshots.shift();
-    const next = new Map<string, SearchNode>();
+    // Children grouped by the steps they explained; the (costly) state key only where a group has several.
+    const groups = new Map<string, SearchNode[]>();
     for (const node of level) {
       const unlogged = (sid: number): boolean => node.ended[sid] === true;
       const ctx = makeCtx(node, unlogged);
@@ -136,12 +171,29 @@ export function search(
           const ended = node.ended.slice();
           ended[rs.step.sid] = rs.step.lastOfIncarnation;
           const child: SearchNode = { state: x.state, base, extra, specSteps: node.specSteps + x.specSteps, bridges: node.bridges + x.bridges.length, ended };
-          const key = `${base}|${extra.join(',')}|${ended.map((e) => (e ? 1 : 0)).join('')}|${stateKey(x.state)}`;
-          if (!next.has(key)) next.set(key, child);
+          const key = `${base}|${extra.join(',')}|${ended.map((e) => (e ? 1 : 0)).join('')}`;
+          const g = groups.get(key);
+          if (g === undefined) groups.set(key, [child]);
+          else g.push(child);
         }
       }
     }
-    if (next.size === 0 && width < opts.window) {
+    const next: SearchNode[] = [];
+    for (const g of groups.values()) {
+      if (g.length === 1) {
+        next.push(g[0]!);
+        continue;
+      }
+      const seen = new Set<string>();
+      for (const n of g) {
+        const k = stateKey(n.state);
+        if (!seen.has(k)) {
+          seen.add(k);
+          next.push(n);
+        }
+      }
+    }
+    if (next.length === 0 && width < opts.window) {
       // Rewind and search wide.
       const from = snapshots[0]!;
       snapshots.length = 0;
@@ -151,7 +203,7 @@ export function search(
       level = from.nodes;
       continue;
     }
-    if (next.size === 0) {
+    if (next.length === 0) {
       const node = level.reduce((a, b) => (b.base > a.base ? b : a));
       const failed = buffer.get(node.base)!;
       const out = explainStep(makeCtx(node, () => false), node.state, failed.step);
@@ -164,7 +216,7 @@ export function search(
       preceding.sort((a, b) => a.rank - b.rank);
       return { ok: false, stats, node, failed, failedEvent: Math.max(0, out.failedAt), preceding: preceding.slice(-6) };
     }
-    let nodes = [...next.values()];
+    let nodes = next;
     if (nodes.length > opts.maxNodes) {
       stats.bounded = true;
       nodes.sort((a, b) => b.base - a.base || a.extra.length - b.extra.length);
