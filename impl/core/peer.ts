@@ -239,6 +239,11 @@ export class QuorumPeer {
   }
 
   logTxn(txn: Txn): void {
+    if (txn.zxid <= this.lastLoggedZxid) {
+      // Already in our history (a resent proposal): logging it twice would break the log's zxid order.
+      this.log('warn', `not logging ${zxidHex(txn.zxid)} again: the log is at ${zxidHex(this.lastLoggedZxid)}`);
+      return;
+    }
     this.disk.append(txn);
     this.lastLoggedZxid = txn.zxid;
     this.emitWrite('TxnLogAppend', { zxid: zxidHex(txn.zxid) });
