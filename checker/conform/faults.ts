@@ -27,6 +27,8 @@ export interface FaultRunOptions {
   readonly staleAcceptedEpoch?: boolean;
   /** Run the client write workload (default true). */
   readonly workload?: boolean;
+  /** Pause of each writer between its writes, ms (default 5). */
+  readonly paceMs?: number;
   /** How long the workload runs before the first fault, ms (default 300). */
   readonly warmupMs?: number;
   readonly log?: (line: string) => void;
@@ -62,7 +64,7 @@ class Workload {
   acked = 0;
   private running = true;
   private readonly loops: Promise<void>[];
-  constructor(ens: Ensemble, sids: readonly number[], untilMs: number) {
+  constructor(ens: Ensemble, sids: readonly number[], untilMs: number, private readonly paceMs: number) {
     const until = Date.now() + untilMs;
     this.loops = sids.map((sid) => this.loop(ens, sid, until));
   }
@@ -74,7 +76,7 @@ class Workload {
         c ??= await ens.client(sid, 1000);
         await c.set(`k${sid}-${n++ % 50}`, `v${n}`);
         this.acked++;
-        await sleep(5);
+        await sleep(this.paceMs);
       } catch {
         c?.close();
         c = null;
@@ -125,7 +127,7 @@ export async function faultRun(opts: FaultRunOptions): Promise<FaultRunResult> {
       await sleep(1500);
     } else ens.startAll();
     let leader = await ens.waitForLeader(opts.staleAcceptedEpoch ? [2, 3] : undefined, 20_000);
-    if (opts.workload !== false) load = new Workload(ens, opts.staleAcceptedEpoch ? [2, 3] : [1, 2, 3, 4], 120_000);
+    if (opts.workload !== false) load = new Workload(ens, opts.staleAcceptedEpoch ? [2, 3] : [1, 2, 3, 4], 120_000, opts.paceMs ?? 5);
     await sleep(opts.warmupMs ?? 300);
     const schedule = opts.schedule ?? Array.from({ length: opts.rounds ?? 3 }, () => RANDOM_KINDS[Math.floor(random() * RANDOM_KINDS.length)]!);
     for (const kind of schedule) {

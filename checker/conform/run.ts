@@ -77,6 +77,7 @@ function checkSpecOptions(params: Readonly<Record<string, unknown>>, file: strin
   if (params['protocol'] === 'fle' || params['protocol'] === 'zab') opts['protocol'] = params['protocol'];
   if (params['granularity'] === 'fine' || params['granularity'] === 'coarse') opts['granularity'] = params['granularity'];
   if (typeof params['initial'] === 'string' && params['initial'] !== 'custom') opts['initial'] = params['initial'];
+  if (typeof params['variant'] === 'string' && params['variant'] !== 'none') opts['variant'] = params['variant'];
   return opts as unknown as SpecOptions;
 }
 
