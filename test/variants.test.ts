@@ -29,9 +29,11 @@ const cases: Case[] = [
   { variant: '4643', flags: ['--initial', 'inflight', '--crashes', '2'], violates: 'committedNeverLost' },
   { variant: '4646', flags: [], violates: 'committedNeverLost' },
   { variant: '4685', flags: [], violates: 'newLeaderAckOutstanding' },
-  { variant: '4394', flags: [], violates: 'syncCommitKnown' },
+  // 4394 and 4712 are also found at the default bounds (15 and 18 steps, docs/variants.md); from S0 they are
+  // shorter, which keeps this file fast.
+  { variant: '4394', flags: ['--initial', 'inflight'], violates: 'syncCommitKnown' },
   { variant: '3023', flags: [], violates: 'servingIsUpToDate' },
-  { variant: '4712', flags: [], violates: 'followerLogPrefix' },
+  { variant: '4712', flags: ['--initial', 'inflight'], violates: 'followerLogPrefix' },
 ];
 
 /** The invariants the variants break, checked together on the fixed spec. */

@@ -51,8 +51,10 @@ export function followerFlushLog(cfg: Config, s: ClusterState, sid: Sid): Cluste
   const me = server(s, sid);
   if (me.online && me.orphanLog.length > 0) {
     // ZOOKEEPER-4712: the SyncRequestProcessor of a role the server has left still runs: it appends its queue to
-    // the txn log, whatever the server has reported or synced since. Its ACKs go to a closed socket.
-    return updateServer(s, sid, { history: [...me.history, ...me.orphanLog], orphanLog: [] });
+    // the txn log, whatever the server has reported or synced since. Its ACKs go to a closed socket. A txn the log
+    // already holds (the sync since brought it) is left out: replaying it again changes nothing.
+    const fresh = me.orphanLog.filter((t) => !me.history.some((h) => h.zxid === t.zxid));
+    return updateServer(s, sid, { history: [...me.history, ...fresh], orphanLog: [] });
   }
   if (!me.online || me.pendingLog.length === 0) return null;
   let next = updateServer(s, sid, { history: [...me.history, ...me.pendingLog], pendingLog: [] });
