@@ -34,6 +34,9 @@ export interface BfsProgress {
   readonly depth: number;
 }
 
+/** State ids are 32-bit, and ROOT (2^32-1) marks an initial state: a search stops before running out. */
+const MAX_IDS = 0xffff_0000;
+
 export type StopReason = 'violation' | 'max-states' | 'max-memory' | 'time-limit';
 
 /** A path from an initial state: its index in spec.init(), then a successor index per step. */
@@ -189,7 +192,7 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
         if (r.violation !== null) violations.push(r.violation);
         for (const w of r.witnesses) if (hits[w.prop] === null) await record(w, depth + 1);
         if (violations.length > 0) stopReason = 'violation';
-        else if (opts.maxStates !== null && distinct >= opts.maxStates) stopReason = 'max-states';
+        else if (distinct >= (opts.maxStates ?? MAX_IDS)) stopReason = 'max-states';
         else if (process.memoryUsage.rss() > opts.maxMemoryBytes) stopReason = 'max-memory';
         else if (deadline !== null && performance.now() > deadline) stopReason = 'time-limit';
         if (stopReason !== null) Atomics.store(stop, STOP, 1);
