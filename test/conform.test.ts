@@ -1,0 +1,191 @@
+// conform: the abstraction function, the reader's error reports, the causal merge, check counterexamples
+// round-tripping, tampered traces diverging where they were changed, the sample logs and the CLI.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeConfig } from '../spec/config.ts';
+import { initialServer } from '../spec/state.ts';
+import { abstractLoggedMessage, abstractServer, diffServers, specServer } from '../checker/conform/abstraction.ts';
+import { CausalMerger } from '../checker/conform/merge.ts';
+import type { LoggedStep } from '../checker/conform/reader.ts';
+import { conform } from '../checker/conform/run.ts';
+
+const SAMPLES = join(import.meta.dirname, '..', 'traces', 'samples');
+const tmp = () => mkdtempSync(join(tmpdir(), 'conform-test-'));
+
+describe('the abstraction function', () => {
+  it('maps logged variables to the spec domain: hex zxids, Long.MIN_VALUE as NONE, no currentVote before an election', () => {
+    const a = abstractServer({
+      state: 'LOOKING',
+      logicalclock: 2,
+      proposal: { leader: -1, zxid: '0x8000000000000000', peerEpoch: -1 },
+      recvset: { '2': { leader: 2, zxid: '0x100000003', electionEpoch: 2, peerEpoch: 1, state: 'LOOKING' } },
+      currentVote: null,
+      currentEpoch: 1,
+      acceptedEpoch: 2,
+      lastZxid: '0x100000003',
+    });
+    expect(a).toEqual({
+      state: 'LOOKING',
+      logicalclock: 2,
+      proposal: { leader: -1, zxid: -1, peerEpoch: -1 },
+      recvset: { '2': { leader: 2, zxid: 2 ** 32 + 3, electionEpoch: 2, peerEpoch: 1, state: 'LOOKING' } },
+      currentEpoch: 1,
+      acceptedEpoch: 2,
+      lastZxid: 2 ** 32 + 3,
+    });
+  });
+
+  it('agrees with a spec server on what matches and names the fields that differ', () => {
+    const cfg = makeConfig({ nodes: 3, observers: 0, mutations: [], initial: 'fresh' });
+    const srv = initialServer(cfg, 1); // fresh: server 1 logged 0x100000001 and 0x100000002, epochs 1
+    const same = abstractServer({ state: 'LOOKING', currentEpoch: 1, acceptedEpoch: 1, lastZxid: '0x100000002', logicalclock: 0 });
+    expect(diffServers(same, specServer(srv))).toEqual([]);
+    const other = abstractServer({ state: 'FOLLOWING', currentEpoch: 1, acceptedEpoch: 1, lastZxid: '0x100000001' });
+    expect(diffServers(other, specServer(srv)).map((d) => d.field)).toEqual(['state', 'lastZxid']);
+  });
+
+  it("counts a learner's PROPOSALs kept during sync and its queued txns in lastZxid", () => {
+    const cfg = makeConfig({ nodes: 3, observers: 0, mutations: [], initial: 'empty' });
+    const base = initialServer(cfg, 2);
+    const t = (c: number) => ({ zxid: 2 ** 32 + c, value: c });
+    const syncing = {
+      ...base,
+      history: [t(1)],
+      learner: { leader: 1, connected: true, newEpoch: 1, syncMode: 'DIFF' as const, newLeaderSeen: false, syncTree: null, packetsNotLogged: [t(2)], packetsCommitted: [] },
+    } as unknown as typeof base;
+    expect(specServer(syncing).lastZxid).toBe(2 ** 32 + 2);
+    expect(specServer({ ...base, history: [t(1)], pendingLog: [t(2), t(3)] }).lastZxid).toBe(2 ** 32 + 3);
+  });
+
+  it('maps the two spellings of each packet to one form (impl fields, check fields)', () => {
+    expect(abstractLoggedMessage({ type: 'ACKEPOCH', epoch: 1, zxid: '0x100000002' })).toEqual(
+      abstractLoggedMessage({ type: 'ACKEPOCH', currentEpoch: 1, lastZxid: '0x100000002' }),
+    );
+    expect(abstractLoggedMessage({ type: 'LEADERINFO', zxid: '0x300000000' })).toEqual({ type: 'LEADERINFO', newEpoch: 3 });
+    expect(abstractLoggedMessage({ type: 'PROPOSAL', zxid: '0x100000001', op: {} })).toEqual(abstractLoggedMessage({ type: 'PROPOSAL', txn: { zxid: '0x100000001', value: 1 } }));
+    expect(abstractLoggedMessage({ type: 'DIFF', zxid: '0x5' })).toEqual({ type: 'DIFF' });
+    expect(abstractLoggedMessage({ type: 'REQUEST' })).toBeNull();
+  });
+});
+
+describe('the causal merge', () => {
+  const ev = (sid: number, seq: number, time: number, extra: Partial<LoggedStep['events'][number]>) => ({
+    sid,
+    seq,
+    action: 'X',
+    params: {},
+    recv: undefined,
+    send: [],
+    post: {},
+    time,
+    file: `f${sid}`,
+    line: seq + 1,
+    incarnation: 1,
+    ...extra,
+  });
+  const step = (e: LoggedStep['events'][number]): LoggedStep => ({ sid: e.sid, events: [e], vars: {}, varsWithNextWrites: {}, incarnation: 1, lastOfIncarnation: false });
+
+  it('puts a receive after its send even when its clock says earlier, and keeps each server in its own order', () => {
+    const m = { id: '1:1000000001', from: 1, to: 2, type: 'NOTIFICATION' };
+    const s1 = [step(ev(1, 1, 100, {})), step(ev(1, 2, 500, { send: [m] }))];
+    const s2 = [step(ev(2, 1, 50, {})), step(ev(2, 2, 60, { recv: m })), step(ev(2, 3, 70, {}))];
+    const merger = new CausalMerger([s1[Symbol.iterator](), s2[Symbol.iterator]()], [1, 2]);
+    const order: string[] = [];
+    for (let r = merger.next(); r !== null; r = merger.next()) order.push(`${r.step.sid}.${r.step.events[0]!.seq}`);
+    expect(order).toEqual(['2.1', '1.1', '1.2', '2.2', '2.3']);
+  });
+});
+
+describe('conform on traces written by check', () => {
+  it('round-trips a counterexample of the FLE quorum mutation, and of a ZAB mutation', () => {
+    for (const args of [
+      ['--protocol', 'fle', '--initial', 'fresh', '--mutation', 'quorum'],
+      ['--mutation', 'commitWithoutQuorum'],
+    ]) {
+      const out = tmp();
+      spawnSync(process.execPath, ['--import', 'tsx', 'checker/cli.ts', ...args, '--workers', '1', '--out', out], { encoding: 'utf8' });
+      const files = readdirSync(out);
+      expect(files, args.join(' ')).toHaveLength(1);
+      const r = conform({ paths: [join(out, files[0]!)] });
+      expect(r.ok, JSON.stringify(r.divergence)).toBe(true);
+      expect(r.source).toBe('check');
+      expect(r.stats.specStepsOnPath).toBe(r.stats.events);
+      expect(r.spec.params['mutations']).toEqual([args[args.length - 1]]);
+    }
+  });
+
+  it('reports a tampered event at that event, with the field that differs', () => {
+    const out = tmp();
+    spawnSync(process.execPath, ['--import', 'tsx', 'checker/cli.ts', '--protocol', 'fle', '--initial', 'fresh', '--mutation', 'quorum', '--workers', '1', '--out', out], { encoding: 'utf8' });
+    const file = join(out, readdirSync(out)[0]!);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const i = lines.findIndex((l) => l.includes('"logicalclock"'));
+    const tampered = JSON.parse(lines[i]!);
+    tampered.post.logicalclock += 5;
+    lines[i] = JSON.stringify(tampered);
+    writeFileSync(file, lines.join('\n') + '\n');
+    const r = conform({ paths: [file] });
+    expect(r.ok).toBe(false);
+    expect(r.divergence!.event.line).toBe(i + 1);
+    expect(r.divergence!.nearest!.diff.map((d) => d.field)).toContain('logicalclock');
+  });
+});
+
+describe('conform on implementation logs', () => {
+  it('passes the clean sample and the sample with faults (kill -9 of a follower and of the leader, dropped connections)', () => {
+    const clean = conform({ paths: [join(SAMPLES, 'clean')] });
+    expect(clean.ok).toBe(true);
+    expect(clean.stats.events).toBeGreaterThan(1000);
+    const faults = conform({ paths: [join(SAMPLES, 'faults')] });
+    expect(faults.ok, JSON.stringify(faults.divergence?.event)).toBe(true);
+    expect(faults.files.filter((f) => f.includes('.0002.'))).toHaveLength(2); // two servers restarted
+  });
+
+  it('reports the diverging sample at the leader committing on its own ACK', () => {
+    const r = conform({ paths: [join(SAMPLES, 'diverging-commit-without-quorum')] });
+    expect(r.ok).toBe(false);
+    const e = r.divergence!.event;
+    expect(e.action).toBe('LeaderProcessACK');
+    expect(e.params!['peer']).toBe(e.sid);
+    expect(e.params!['committed']).toBeDefined();
+    expect(r.divergence!.enabled.length).toBeGreaterThan(0);
+    expect(Object.keys(r.divergence!.specState)).toEqual(['1', '2', '3', '4']);
+    expect(r.divergence!.preceding.every((p) => p.sid === e.sid)).toBe(true);
+  });
+
+  it('reports a malformed line with file:line and still gives the verdict', () => {
+    const dir = tmp();
+    for (const f of readdirSync(join(SAMPLES, 'clean'))) writeFileSync(join(dir, f), readFileSync(join(SAMPLES, 'clean', f)));
+    const victim = join(dir, 'server4-transitions.0001.ndjson');
+    const lines = readFileSync(victim, 'utf8').split('\n').filter((l) => l !== '');
+    lines.push('{"type":"event","seq":"x"}', 'not json');
+    writeFileSync(victim, lines.join('\n') + '\n');
+    const r = conform({ paths: [dir] });
+    expect(r.problems.map((p) => `${p.file}:${p.line}`)).toEqual([`${victim}:${lines.length - 1}`, `${victim}:${lines.length}`]);
+    expect(r.problems[0]!.message).toMatch(/seq/);
+    expect(r.problems[1]!.message).toMatch(/not JSON/);
+    expect(r.ok).toBe(true);
+  });
+});
+
+describe('npm run conform', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'checker/conform-cli.ts', ...args], { encoding: 'utf8' });
+
+  it('exits 0 on a pass, 1 on a divergence, 2 on bad usage with one line', () => {
+    const pass = cli(join(SAMPLES, 'clean'));
+    expect(pass.status).toBe(0);
+    expect(pass.stdout).toMatch(/PASS/);
+    const div = cli('--json', join(SAMPLES, 'diverging-commit-without-quorum'));
+    expect(div.status).toBe(1);
+    expect(JSON.parse(div.stdout).divergence.event.action).toBe('LeaderProcessACK');
+    for (const bad of [[], ['--window', 'x', SAMPLES], ['/no/such/dir'], ['--frobnicate']]) {
+      const r = cli(...bad);
+      expect(r.status, bad.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(execFileSync(process.execPath, ['--import', 'tsx', 'checker/conform-cli.ts', '--help'], { encoding: 'utf8' })).toMatch(/exit status/);
+  });
+});
