@@ -13,6 +13,8 @@ export interface PeerAddr {
 }
 
 const SEND_CAPACITY = 1;
+/** A notification is a few hundred bytes: a peer announcing more is not speaking our protocol. */
+const MAX_ELECTION_FRAME = 64 * 1024;
 
 export class QuorumCnxManager {
   private server: Server | null = null;
@@ -108,14 +110,14 @@ export class QuorumCnxManager {
         return;
       }
       this.connecting.delete(sid);
-      this.adopt(sid, sock, new FrameDecoder(ElectionFrame));
+      this.adopt(sid, sock, new FrameDecoder(ElectionFrame, MAX_ELECTION_FRAME));
     });
   }
 
   private accept(sock: Socket): void {
     this.track(sock);
     const who = `${sock.remoteAddress}:${sock.remotePort}`;
-    const decoder = new FrameDecoder(ElectionFrame);
+    const decoder = new FrameDecoder(ElectionFrame, MAX_ELECTION_FRAME);
     const onData = (chunk: Buffer) => {
       let frames;
       try {
