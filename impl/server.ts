@@ -20,6 +20,8 @@ import { QuorumNet } from './net/quorum.ts';
 import { ClientPort } from './net/clientport.ts';
 import { DurableOutbox } from './outbox.ts';
 
+const LEADER_PACKETS: ReadonlySet<string> = new Set(['LEADERINFO', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'UPTODATE', 'PING']);
+
 export interface ServerOptions {
   readonly config: ZooConfig;
   readonly myid: Sid;
@@ -147,6 +149,11 @@ export class ZooServer {
       case 'sendElection':
         return this.outbox.send(() => this.cnx.send(e.msg));
       case 'sendQuorum':
+        // What a leader sends its learners acknowledges nothing of its own log, so it need not wait for the
+        // leader's fsync (ZooKeeper's ProposalRequestProcessor also sends PROPOSAL before logging it). Only
+        // what vouches for this server's disk waits: ACKs, client replies, votes (and all learner packets,
+        // to keep their order).
+        if (LEADER_PACKETS.has(e.msg.type)) return this.quorum.send(e.conn, e.msg);
         return this.outbox.send(() => this.quorum.send(e.conn, e.msg));
       case 'connectLeader':
         return this.quorum.connectLeader(e.conn, e.sid);
