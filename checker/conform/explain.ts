@@ -246,7 +246,7 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { resu
     if (s !== null) results.push({ state: s, specSteps: g.specSteps, bridges: [...g.bridges, 'FLENotificationTimeout'] });
     return { results, explored: explored + 1 };
   }
-  if (isSelfAck(ev)) return { results: committedAsLogged(g.state, ev) ? [g] : [], explored };
+  if (ev.action === 'LeaderProcessACK') return leaderAck(ctx, g, ev);
   if (MAY_STUTTER.has(ev.action)) results.push(g);
 
   // The message consumed: on an election channel, notifications ahead of it may have been lost (a dropped
@@ -285,6 +285,55 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { resu
     results.push({ state: s.state, specSteps: base.specSteps + 1, bridges: base.bridges });
   }
   return { results: results.filter((r) => committedAsLogged(r.state, ev)), explored };
+}
+
+/**
+ * The leader's ACK events. The spec counts the leader's own ACK when it proposes, so it commits as soon as one
+ * follower's ACK is in; the implementation (like ZooKeeper) counts its own ACK only after its fsync, and may
+ * commit later. So the spec's LeaderProcessACK(j) is taken when the implementation commits: an ACK event that
+ * commits nothing takes no spec step (the ACK waits in the spec's channel, where it must be); one that commits
+ * (params.committed, the leader's own ACK included) first takes the spec steps for the ACKs waiting ahead of
+ * it, up to the zxids committed, then its own; and the spec's leader must then have committed what was logged.
+ */
+function leaderAck(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results: Partial[]; explored: number } {
+  const sid = ev.sid;
+  const committed = ev.params['committed'];
+  const peer = ev.recv?.from;
+  const ackZxid = ev.recv !== undefined ? zxidValue(ev.recv['zxid']) : NaN;
+  if (!Array.isArray(committed) || committed.length === 0) {
+    if (peer === undefined) return { results: [g], explored: 0 };
+    const waiting = quorumChannel(g.state, peer, sid).some((p) => p.type === 'ACK' && p.zxid === ackZxid);
+    return { results: waiting ? [g] : [], explored: 0 };
+  }
+  const upTo = Math.max(...committed.map(zxidValue));
+  let state = g.state;
+  let steps = 0;
+  let explored = 0;
+  // Take the ACKs waiting ahead, from every learner, as far as the commit reaches.
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const j of ctx.cfg.sids) {
+      if (j === sid) continue;
+      const head = quorumChannel(state, j, sid)[0];
+      if (head === undefined || head.type !== 'ACK') continue;
+      // Only ACKs the implementation has received: from the event's peer, those before this one.
+      if (j === peer ? head.zxid >= ackZxid : head.zxid > Math.min(upTo, ev.acksReceived?.[j] ?? 0)) continue;
+      const succ = ctx.spec.next(state).find((x) => x.action.kind === 'LeaderProcessACK' && x.action.sid === sid && 'from' in x.action && x.action.from === j);
+      explored++;
+      if (succ === undefined) continue;
+      state = succ.state;
+      steps++;
+      progress = true;
+    }
+  }
+  const base: Partial = { state, specSteps: g.specSteps + steps, bridges: g.bridges };
+  if (peer === undefined) return { results: committedAsLogged(state, ev) ? [base] : [], explored };
+  const head = quorumChannel(state, peer, sid)[0];
+  if (head === undefined || head.type !== 'ACK' || head.zxid !== ackZxid) return { results: [], explored };
+  const succ = ctx.spec.next(state).find((x) => x.action.kind === 'LeaderProcessACK' && x.action.sid === sid && 'from' in x.action && x.action.from === peer);
+  explored++;
+  if (succ === undefined || !committedAsLogged(succ.state, ev)) return { results: [], explored };
+  return { results: [{ state: succ.state, specSteps: base.specSteps + 1, bridges: g.bridges }], explored };
 }
 
 /** A leader's event that logs `params.committed`: the spec's leader must have committed those txns too. */

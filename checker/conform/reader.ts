@@ -9,6 +9,7 @@
 // and only the state after both is comparable).
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { zxidValue } from './abstraction.ts';
 import { TRACE_FORMAT, TRACE_VERSION, TraceLine, type TraceEvent, type TraceHeader, type TraceMessage } from '../../traces/schema.ts';
 
 /** A problem with the input: file:line and what is wrong. */
@@ -38,6 +39,8 @@ export interface LoggedEvent {
   readonly line: number;
   /** Which start of the server wrote it (1 for the first file of a server; check traces: 1). */
   readonly incarnation: number;
+  /** LeaderProcessACK only: by learner, the highest ACK zxid this server has logged receiving (this one included). */
+  acksReceived?: Readonly<Record<number, number>>;
 }
 
 /** Events the spec explains together (see the header comment). `vars`: the server's logged variables after them. */
@@ -200,6 +203,7 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
   const vars = new Map<number, Record<string, unknown>>();
   let pending: LoggedEvent[] = [];
   let held: LoggedStep | null = null;
+  const acks = new Map<number, Record<number, number>>();
   const attach = (h: LoggedStep, next: LoggedStep | null) => {
     if (next === null || next.sid !== h.sid) return;
     const extra: Record<string, unknown> = {};
@@ -254,6 +258,13 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
         line,
         incarnation,
       };
+      if (ev.action === 'ServerStart' || ev.action === 'FLEDecide' || ev.action === 'FLEReceiveFromDecided') acks.delete(ev.sid);
+      if (ev.action === 'LeaderProcessACK') {
+        let m = acks.get(ev.sid);
+        if (m === undefined) acks.set(ev.sid, (m = {}));
+        if (ev.recv !== undefined) m[ev.recv.from] = Math.max(m[ev.recv.from] ?? 0, zxidValue(ev.recv['zxid']));
+        ev.acksReceived = { ...m };
+      }
       // A step ends at an event that is not a durable write, unless (impl logs) it ends a role and the
       // next event of the same server starts the election.
       const prev = pending[pending.length - 1];
