@@ -1,7 +1,7 @@
 // Unit tests of impl/'s edges: zoo.cfg errors, the frame decoder, the txn log's repair of a bad tail,
 // snapshot fallback, the sync decision, and the CLIs' one-line errors.
 import { describe, expect, it, afterEach } from 'vitest';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import { FrameDecoder, FrameError, encodeFrame } from '../impl/net/frame.ts';
 import { QuorumPacketSchema } from '../impl/net/messages.ts';
 import { FileDisk } from '../impl/storage/filedisk.ts';
 import { planSync } from '../impl/core/sync.ts';
+import { freePorts } from '../impl/ensemble.ts';
 import { makeZxid, type Txn } from '../impl/core/types.ts';
 
 const GOOD = ['tickTime=200', 'initLimit=10', 'syncLimit=5', 'dataDir=/tmp/x', 'clientPort=2181', 'server.1=127.0.0.1:2888:3888', 'server.2=127.0.0.1:2889:3889', 'server.3=127.0.0.1:2890:3890:observer'];
@@ -183,6 +184,18 @@ describe('command lines', () => {
     expect(r2.stderr.trim()).toBe('zk-server: --id N is required');
     const r3 = run('impl/server.ts', ['--config', join(dir, 'nope.cfg'), '--id', '1']);
     expect(r3.stderr.trim()).toBe(`zk-server: ${join(dir, 'nope.cfg')}: cannot read: ENOENT`);
+  });
+
+  it('server: a corrupt epoch file is one line on stderr and exit code 1', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'zk-cli-'));
+    const cfg = join(dir, 'zoo.cfg');
+    const [p1, p2, p3] = (await freePorts(3)) as [number, number, number];
+    writeFileSync(cfg, ['tickTime=200', 'initLimit=10', 'syncLimit=5', 'dataDir=data', `clientPort=${p1}`, `server.1=127.0.0.1:${p2}:${p3}`].join('\n'));
+    mkdirSync(join(dir, 'data', 'version-2'), { recursive: true });
+    writeFileSync(join(dir, 'data', 'version-2', 'acceptedEpoch'), 'twelve\n');
+    const r = run('impl/server.ts', ['--config', cfg, '--id', '1']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(`zk-server: ${join(dir, 'data', 'version-2', 'acceptedEpoch')}: expected a decimal epoch, found "twelve"`);
   });
 
   it('client and cluster: bad flags are one line', () => {
