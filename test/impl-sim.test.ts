@@ -47,6 +47,17 @@ describe('simulated ensemble', () => {
     expect(sim.replies.get('1:1')).toEqual({ ok: true, zxid: 0x100000001 });
   });
 
+  it('resends its vote on a notification timeout that doubles up to maxNotificationInterval', () => {
+    const sim = new SimCluster({ seed: 9, servers: servers(3) });
+    for (const other of [2, 3]) sim.partition(1, other, true);
+    sim.start();
+    sim.runFor(8000);
+    const timeouts = sim.nodes.get(1)!.trace.filter((e) => e.action === 'FLENotificationTimeout').map((e) => e.params?.['notTimeout']);
+    // finalizeWait (200) doubled, capped at the sim's maxNotificationInterval (2000).
+    expect(timeouts.slice(0, 6)).toEqual([400, 800, 1600, 2000, 2000, 2000]);
+    expect(sim.nodes.get(1)!.peer.state).toBe('LOOKING');
+  });
+
   it('replicates writes through every server and survives a leader crash', () => {
     const sim = new SimCluster({ seed: 7, servers: servers(3, 1) });
     sim.start();
