@@ -116,7 +116,7 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
       // An observer syncing while the leader commits: log and apply at once.
       p.logTxn({ zxid: msg.zxid, op: msg.op, origin: msg.origin });
       p.commitTxn({ zxid: msg.zxid, op: msg.op, origin: msg.origin });
-      return p.emit('ObserverProcessINFORM', { recv: msg });
+      return p.emit('LearnerProcessINFORMInSync', { recv: msg });
     case 'NEWLEADER': {
       // The epoch becomes current only with the history it names; the runtime fsyncs the log before the ACK.
       l.seenNewLeader = true;
