@@ -12,7 +12,7 @@ import type { Action, ClusterState } from '../../spec/index.ts';
 import type { Config } from '../../spec/config.ts';
 import type { Spec } from '../../spec/model.ts';
 import { serverView } from '../../spec/index.ts';
-import { delivered, dropHead, electionChannel, quorumChannel, sendNotifications } from '../../spec/state.ts';
+import { dropHead, electionChannel, quorumChannel, sendNotifications } from '../../spec/state.ts';
 import { zxidValue, abstractLoggedMessage, abstractNotification, abstractPacket, abstractServer, diffServers, sameMessage, specServer, type FieldDiff, type MessageAbstract } from './abstraction.ts';
 import type { LoggedEvent, LoggedStep } from './reader.ts';
 import { DURABLE_WRITES } from './reader.ts';
@@ -340,9 +340,17 @@ function leaderAck(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results:
 function committedAsLogged(s: ClusterState, ev: LoggedEvent): boolean {
   const c = ev.params['committed'];
   if (!Array.isArray(c) || c.length === 0) return true;
-  const d = delivered(s.servers[ev.sid - 1]!);
-  const last = d.length === 0 ? 0 : d[d.length - 1]!.zxid;
+  const last = lastDelivered(s.servers[ev.sid - 1]!);
   return c.every((z) => zxidValue(z) <= last);
+}
+
+/** The zxid of the last txn a spec server delivered (spec/state.ts delivered(), without building the list). */
+function lastDelivered(me: ClusterState['servers'][number]): number {
+  if (me.learner?.syncTree) return me.learner.syncTree.length === 0 ? 0 : me.learner.syncTree[me.learner.syncTree.length - 1]!.zxid;
+  if (me.committed === 0) return 0;
+  const i = me.committed - 1;
+  const t = i < me.history.length ? me.history[i] : me.pendingLog[i - me.history.length];
+  return t === undefined ? 0 : t.zxid;
 }
 
 /** A check trace's event is one spec step: same kind, server, parameters, message and variables. */
