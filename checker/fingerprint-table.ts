@@ -50,7 +50,9 @@ export class FingerprintTable {
     const cap = this.capacity;
     // The high bits of the low word pick the slot (a multiply-shift, so capacity need not be a power of 2).
     let i = Math.floor(((lo >>> 0) / 4294967296) * cap);
-    for (;;) {
+    for (let probes = 0; ; probes++) {
+      // Unreachable while STOP_LOAD leaves more room than one state has successors; a clear error if not.
+      if (probes === cap) throw new Error(`the fingerprint table is full (${cap} slots): a state has too many successors`);
       const w = i << 1;
       let h = Atomics.load(slots, w);
       if (h === 0) {
