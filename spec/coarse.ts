@@ -113,10 +113,25 @@ export function learnerJoin(cfg: Config, s: ClusterState, sid: Sid, leaderSid: S
   });
 }
 
+const quorumsCache = new WeakMap<Config, Sid[][][]>();
+
+/** The voter sets each leader could be elected by (subsets containing it), computed once per config. */
+function candidateQuorums(cfg: Config): Sid[][][] {
+  let cached = quorumsCache.get(cfg);
+  if (cached === undefined) {
+    cached = cfg.voters.map((l) => subsetsWith(cfg.voters, l).filter((q) => isQuorum(cfg, q)));
+    quorumsCache.set(cfg, cached);
+  }
+  return cached;
+}
+
 export function coarseSteps(cfg: Config, s: ClusterState): Step[] {
   const steps: Step[] = [];
+  const quorums = candidateQuorums(cfg);
   for (const leaderSid of cfg.voters) {
-    for (const quorum of subsetsWith(cfg.voters, leaderSid)) {
+    const l = server(s, leaderSid);
+    if (!l.online || l.state !== 'LOOKING') continue;
+    for (const quorum of quorums[leaderSid - 1]!) {
       const next = electAndDiscover(cfg, s, leaderSid, quorum);
       if (next !== null) steps.push({ action: { kind: 'ElectAndDiscover', sid: leaderSid, quorum }, state: next });
     }
