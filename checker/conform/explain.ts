@@ -20,7 +20,14 @@ import { DURABLE_WRITES } from './reader.ts';
 export type ConformSpec = Spec<ClusterState, Action>;
 
 export interface ExplainContext {
+  /** The spec with every action (faults, client writes): for the events that need them and silent steps. */
   readonly spec: ConformSpec;
+  /**
+   * The same spec with the budgets of crashes, lost connections and client writes at 0, which disables those
+   * actions: its paths are paths of `spec`, and its successors are much cheaper (no copy of a leader's log per
+   * state for a write that is not there). Used for every other event.
+   */
+  readonly quiet: ConformSpec;
   readonly cfg: Config;
   readonly mode: 'impl' | 'check';
   readonly maxSilent: number;
@@ -49,6 +56,9 @@ export interface ExplainOutcome {
 // its FOLLOWERINFO until it leads (ZooKeeper's learner retries connectToLeader instead); the spec's
 // LearnerConnect needs a LEADING leader, so it is then taken silently later, when the leader reads it.
 const MAY_STUTTER: ReadonlySet<string> = new Set(['ConnectionLost', 'LearnerTimeout', 'LeaderStepDown', 'LearnerForwardRequest', 'LearnerConnect']);
+
+/** Events whose spec steps are crashes, lost connections or client writes (see ExplainContext.quiet). */
+const NEEDS_FULL_SPEC: ReadonlySet<string> = new Set(['LeaderProcessRequest', 'ServerStart', 'ConnectionLost', 'LearnerTimeout', 'LeaderStepDown']);
 
 /** Spec action kinds an implementation event can be. */
 function kindsFor(ev: LoggedEvent): readonly string[] {
@@ -99,18 +109,18 @@ interface Partial {
 }
 
 /**
- * Explain a logged step. Each event is explained with as few silent steps as possible; if the state after the
- * whole step then differs from what was logged, it is tried again keeping every silent depth up to maxSilent
- * (a server's lost log tail shows only in the variables of its next start).
+ * Explain a logged step. Each event is explained with as few silent steps as possible; if the state after a
+ * server's start then differs from what was logged, it is tried again keeping every silent depth up to
+ * maxSilent (the lost tail of the log of its previous run shows only in the variables it starts with).
  */
 export function explainStep(ctx: ExplainContext, start: ClusterState, step: LoggedStep, limit = 8): ExplainOutcome {
-  const lazy = explainStepAt(ctx, start, step, limit, false);
-  if (lazy.results.length > 0 || ctx.maxSilent === 0) return lazy;
-  const eager = explainStepAt(ctx, start, step, limit * 4, true);
+  const lazy = explainStepAt(ctx, start, step, limit, false, false);
+  if (lazy.results.length > 0 || ctx.maxSilent === 0 || !step.events.some((e) => e.action === 'ServerStart')) return lazy;
+  const eager = explainStepAt(ctx, start, step, limit * 4, true, false);
   return { ...eager, explored: eager.explored + lazy.explored, failedAt: eager.results.length > 0 ? -1 : lazy.failedAt };
 }
 
-function explainStepAt(ctx: ExplainContext, start: ClusterState, step: LoggedStep, limit: number, eager: boolean): ExplainOutcome {
+function explainStepAt(ctx: ExplainContext, start: ClusterState, step: LoggedStep, limit: number, eager: boolean, prefer: boolean): ExplainOutcome {
   let frontier: Partial[] = [{ state: start, specSteps: 0, bridges: [] }];
   let explored = 0;
   const events = step.events;
@@ -120,7 +130,7 @@ function explainStepAt(ctx: ExplainContext, start: ClusterState, step: LoggedSte
     if (DURABLE_WRITES.has(ev.action)) continue;
     const next: Partial[] = [];
     for (const f of frontier) {
-      const r = explainEvent(ctx, f, ev, eager);
+      const r = explainEvent(ctx, f, ev, eager, prefer);
       explored += r.explored;
       for (const x of r.results) if (next.length < limit) next.push(x);
     }
@@ -147,13 +157,13 @@ function explainStepAt(ctx: ExplainContext, start: ClusterState, step: LoggedSte
 }
 
 /** Explain one event from one state: as few silent steps as possible, then the event's own step. */
-function explainEvent(ctx: ExplainContext, f: Partial, ev: LoggedEvent, eager: boolean): { results: Partial[]; explored: number } {
+function explainEvent(ctx: ExplainContext, f: Partial, ev: LoggedEvent, eager: boolean, prefer: boolean): { results: Partial[]; explored: number } {
   let level: Partial[] = [f];
   let explored = 0;
   const results: Partial[] = [];
   for (let depth = 0; depth <= ctx.maxSilent; depth++) {
     for (const g of level) {
-      const r = directMatches(ctx, g, ev);
+      const r = directMatches(ctx, g, ev, prefer);
       explored += r.explored;
       results.push(...r.results);
     }
@@ -211,7 +221,7 @@ function loseUnsyncedTail(s: ClusterState, sid: number, logged: number): { state
 }
 
 /** The spec steps that are this event, from state g (no silent step before). */
-function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results: Partial[]; explored: number } {
+function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer: boolean): { results: Partial[]; explored: number } {
   if (ctx.mode === 'check') return checkMatches(ctx, g, ev);
   const results: Partial[] = [];
   let explored = 0;
@@ -247,7 +257,9 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { resu
     return { results, explored: explored + 1 };
   }
   if (ev.action === 'LeaderProcessACK') return leaderAck(ctx, g, ev);
-  if (MAY_STUTTER.has(ev.action)) results.push(g);
+  // An event that may take no spec step takes none only when no spec step of its own can explain it.
+  const stutter = MAY_STUTTER.has(ev.action) ? [g] : [];
+  const pick = (own: Partial[]) => (prefer && own.length > 0 ? own : [...own, ...stutter]);
 
   // The message consumed: on an election channel, notifications ahead of it may have been lost (a dropped
   // connection, QuorumCnxManager's one-slot send queue); on a quorum connection (TCP) nothing is skipped.
@@ -258,7 +270,7 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { resu
     if (recv.type === 'NOTIFICATION') {
       const ch = electionChannel(base.state, from, sid);
       const k = ch.findIndex((n) => sameMessage(abstractNotification(n), recv));
-      if (k < 0) return { results, explored };
+      if (k < 0) return { results: pick(results), explored };
       if (k > 0) {
         let s = base.state;
         for (let i = 0; i < k; i++) s = dropHead(s, from, sid);
@@ -266,12 +278,12 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { resu
       }
     } else {
       const head = quorumChannel(base.state, from, sid)[0];
-      if (head === undefined || !sameMessage(abstractPacket(head), recv)) return { results, explored };
+      if (head === undefined || !sameMessage(abstractPacket(head), recv)) return { results: pick(results), explored };
     }
   }
   const kinds = kindsFor(ev);
-  if (kinds.length === 0) return { results, explored };
-  for (const s of ctx.spec.next(base.state)) {
+  if (kinds.length === 0) return { results: stutter, explored };
+  for (const s of (NEEDS_FULL_SPEC.has(ev.action) ? ctx.spec : ctx.quiet).next(base.state)) {
     explored++;
     const a = s.action;
     if (!kinds.includes(a.kind) || !actorMatches(a, ev)) continue;
@@ -284,7 +296,8 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { resu
     }
     results.push({ state: s.state, specSteps: base.specSteps + 1, bridges: base.bridges });
   }
-  return { results: results.filter((r) => committedAsLogged(r.state, ev)), explored };
+  const own = results.filter((r) => committedAsLogged(r.state, ev));
+  return { results: pick(own), explored };
 }
 
 /**
@@ -318,7 +331,7 @@ function leaderAck(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results:
       if (head === undefined || head.type !== 'ACK') continue;
       // Only ACKs the implementation has received: from the event's peer, those before this one.
       if (j === peer ? head.zxid >= ackZxid : head.zxid > Math.min(upTo, ev.acksReceived?.[j] ?? 0)) continue;
-      const succ = ctx.spec.next(state).find((x) => x.action.kind === 'LeaderProcessACK' && x.action.sid === sid && 'from' in x.action && x.action.from === j);
+      const succ = ctx.quiet.next(state).find((x) => x.action.kind === 'LeaderProcessACK' && x.action.sid === sid && 'from' in x.action && x.action.from === j);
       explored++;
       if (succ === undefined) continue;
       state = succ.state;
@@ -330,7 +343,7 @@ function leaderAck(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results:
   if (peer === undefined) return { results: committedAsLogged(state, ev) ? [base] : [], explored };
   const head = quorumChannel(state, peer, sid)[0];
   if (head === undefined || head.type !== 'ACK' || head.zxid !== ackZxid) return { results: [], explored };
-  const succ = ctx.spec.next(state).find((x) => x.action.kind === 'LeaderProcessACK' && x.action.sid === sid && 'from' in x.action && x.action.from === peer);
+  const succ = ctx.quiet.next(state).find((x) => x.action.kind === 'LeaderProcessACK' && x.action.sid === sid && 'from' in x.action && x.action.from === peer);
   explored++;
   if (succ === undefined || !committedAsLogged(succ.state, ev)) return { results: [], explored };
   return { results: [{ state: succ.state, specSteps: base.specSteps + 1, bridges: g.bridges }], explored };

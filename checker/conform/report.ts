@@ -18,7 +18,7 @@ export function formatResult(r: ConformResult): string {
   for (const p of r.problems) out.push(`malformed: ${p.file}:${p.line}: ${p.message}`);
   const counts =
     `${s.events} events (${s.steps} logged steps), ${s.specStepsOnPath} spec steps on the path, ${s.statesExplored} spec states explored, ` +
-    `${(s.timeMs / 1000).toFixed(2)} s; at most ${s.maxNodesPerLevel} search nodes per level, ${s.maxBuffered} steps buffered` +
+    `${(s.timeMs / 1000).toFixed(2)} s; ${s.nodesExpanded} search nodes expanded (at most ${s.maxNodesPerLevel} per step), ${s.rewinds} rewind(s), ${s.maxBuffered} steps buffered` +
     (s.bridges > 0 ? `; ${s.bridges} bridged event(s) (resent votes, lost notifications)` : '') +
     (s.orphans > 0 ? `; ${s.orphans} message(s) received whose send is in no log` : '');
   if (r.ok) {

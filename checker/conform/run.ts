@@ -148,20 +148,24 @@ export function conform(options: ConformOptions): ConformResult {
     throw new ConformUsageError(`${files[0]}:1: ${(e as Error).message}`);
   }
   // Every node tries several logged steps from the same state: compute its successors once.
-  const successors = new WeakMap<ClusterState, ReturnType<ConformSpec['next']>>();
-  const inner = spec;
-  spec = {
-    ...inner,
-    next: (s) => {
-      let r = successors.get(s);
-      if (r === undefined) successors.set(s, (r = inner.next(s)));
-      return r;
-    },
+  const cached = (inner: ConformSpec): ConformSpec => {
+    const successors = new WeakMap<ClusterState, ReturnType<ConformSpec['next']>>();
+    return {
+      ...inner,
+      next: (s) => {
+        let r = successors.get(s);
+        if (r === undefined) successors.set(s, (r = inner.next(s)));
+        return r;
+      },
+    };
   };
+  const quiet = cached(input.source === 'check' ? spec : buildSpec({ ...specOptions, txns: 0, crashes: 0, partitions: 0 }));
+  spec = cached(spec);
   const init = spec.init()[0]!;
   const maxSilent = options.maxSilent ?? (input.source === 'check' ? 0 : 3);
   const makeCtx = (_node: unknown, unlogged: (sid: number) => boolean): ExplainContext => ({
     spec,
+    quiet,
     cfg,
     mode: input.source,
     maxSilent,

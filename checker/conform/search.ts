@@ -37,6 +37,9 @@ export interface SearchStats {
   maxBuffered: number;
   bridges: number;
   bounded: boolean;
+  /** Search nodes expanded in all, and how often the search rewound to explore other orders. */
+  nodesExpanded: number;
+  rewinds: number;
 }
 
 export type SearchResult =
@@ -88,8 +91,12 @@ function hashValue(v: unknown): number {
   return out * 2097152 + (b & 0x1fffff);
 }
 
+/**
+ * The budget of partitions and txns is left out: conform runs with those unbounded, and two explanations of one
+ * lost connection (the learner timed out, or the connection broke) differ only there.
+ */
 export function stateKey(s: ClusterState): string {
-  return String(hashValue(s));
+  return String(hashValue([s.servers, s.election, s.quorum, s.ghost, s.budget.crashes]));
 }
 
 function consumed(n: SearchNode, r: number): boolean {
@@ -107,7 +114,7 @@ export function search(
   let loaded = 0; // ranks [lowest kept, loaded) are in the buffer
   let exhausted = false;
   const recent = new Map<number, RankedStep[]>(); // per server, its last steps in reference order
-  const stats: SearchStats = { steps: 0, events: 0, specStepsOnPath: 0, statesExplored: 0, maxNodesPerLevel: 1, maxBuffered: 0, bridges: 0, bounded: false };
+  const stats: SearchStats = { steps: 0, events: 0, specStepsOnPath: 0, statesExplored: 0, maxNodesPerLevel: 1, maxBuffered: 0, bridges: 0, bounded: false, nodesExpanded: 0, rewinds: 0 };
   const load = (upTo: number) => {
     while (!exhausted && loaded < upTo) {
       const r = merger.next();
@@ -151,6 +158,7 @@ export function search(
     if (snapshots.length > opts.window + 2) snapshots.shift();
     // Children grouped by the steps they explained; the (costly) state key only where a group has several.
     const groups = new Map<string, SearchNode[]>();
+    stats.nodesExpanded += level.length;
     for (const node of level) {
       const unlogged = (sid: number): boolean => node.ended[sid] === true;
       const ctx = makeCtx(node, unlogged);
@@ -195,6 +203,7 @@ export function search(
     }
     if (next.length === 0 && width < opts.window) {
       // Rewind and search wide.
+      stats.rewinds++;
       const from = snapshots[0]!;
       snapshots.length = 0;
       wideUntil = depth + opts.window + 1;
