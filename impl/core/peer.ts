@@ -73,6 +73,7 @@ export class QuorumPeer {
 
   /** FOLLOWERINFOs that arrived while we were still LOOKING. */
   private parked = new Map<ConnId, QuorumPacket>();
+  private readonly votingMembers: readonly Sid[];
   private msgCount = 0;
   private connCount = 0;
   private out: Effect[] = [];
@@ -86,6 +87,7 @@ export class QuorumPeer {
     readonly cfg: PeerConfig,
     readonly disk: Disk,
   ) {
+    this.votingMembers = [...cfg.servers].filter(([, t]) => t === 'participant').map(([s]) => s);
     this.db = new ZKDatabase(cfg.commitLogCount);
     this.msgCount = cfg.msgIdBase ?? 0;
     this.fle = newElection(this);
@@ -100,14 +102,14 @@ export class QuorumPeer {
   isVoter(sid: Sid): boolean {
     return this.cfg.servers.get(sid) === 'participant';
   }
-  voters(): Sid[] {
-    return [...this.cfg.servers].filter(([, t]) => t === 'participant').map(([s]) => s);
+  voters(): readonly Sid[] {
+    return this.votingMembers;
   }
   /** QuorumMaj.containsQuorum: more than half of the voting members. */
   isQuorum(sids: Iterable<Sid>): boolean {
     let n = 0;
-    for (const s of new Set(sids)) if (this.isVoter(s)) n++;
-    return n * 2 > this.voters().length;
+    for (const s of sids instanceof Set ? sids : new Set(sids)) if (this.isVoter(s)) n++;
+    return n * 2 > this.votingMembers.length;
   }
 
   step(input: Input): Effect[] {
