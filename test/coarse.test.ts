@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Action, ClusterState, SpecOptions } from '../spec/index.ts';
 import { buildSpec } from '../spec/index.ts';
 import { electionChannel, quorumChannel } from '../spec/state.ts';
+import { makeRandom } from '../checker/simulation-walks.ts';
 
 const base: SpecOptions = { nodes: 3, observers: 0, mutations: [], protocol: 'zab', initial: 'broadcast', txns: 1, crashes: 1, partitions: 1 };
 
@@ -35,18 +36,6 @@ function projection(s: ClusterState, sids: readonly number[]) {
       },
     };
   });
-}
-
-/** A tiny seeded generator (mulberry32), so a failing walk can be rerun. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Fine = ReturnType<typeof buildSpec>;
@@ -116,7 +105,8 @@ function fineLearnerJoin(fine: Fine, start: ClusterState, sid: number, leader: n
 function checkCoarseSteps(options: SpecOptions, seed: number, walks: number, length: number): number {
   const coarse = buildSpec({ ...options, granularity: 'coarse' });
   const fine = buildSpec({ ...options, granularity: 'fine' });
-  const random = rng(seed);
+  const next32 = makeRandom(seed);
+  const random = () => next32() / 2 ** 32;
   let checked = 0;
   for (let w = 0; w < walks; w++) {
     let s = coarse.init()[0]!;

@@ -25,6 +25,19 @@ describe('totalOrderPredicate: is the new vote better than the current one?', ()
   });
 });
 
+/** Servers 1 and 2 elect 1 (server 2 first switches to 1's longer log); server 3 has not started. */
+const onePlusTwoElectOne = `
+      1 FLEStartElection
+      2 FLEStartElection
+      2 <- 1 FLEReceiveSameRound
+      2 <- 2 FLEReceiveSameRound
+      2 <- 2 FLEReceiveSameRound
+      2 FLEDecide
+      1 <- 1 FLEReceiveSameRound
+      1 <- 2 FLEReceiveSameRound
+      1 <- 2 FLEReceiveSameRound
+      1 FLEDecide`;
+
 describe('lookForLeader', () => {
   it('a fresh ensemble elects the server with the longest log, not the highest sid', () => {
     const spec = buildSpec({ nodes: 3, observers: 0, mutations: [], protocol: 'fle' });
@@ -81,16 +94,7 @@ describe('lookForLeader', () => {
     runStory(
       spec,
       `
-      1 FLEStartElection
-      2 FLEStartElection
-      2 <- 1 FLEReceiveSameRound
-      2 <- 2 FLEReceiveSameRound
-      2 <- 2 FLEReceiveSameRound
-      2 FLEDecide
-      1 <- 1 FLEReceiveSameRound
-      1 <- 2 FLEReceiveSameRound
-      1 <- 2 FLEReceiveSameRound
-      1 FLEDecide
+      ${onePlusTwoElectOne}
       check 1.state = LEADING
       # server 3 boots after the election: both decided servers answer it with their vote
       3 FLEStartElection
@@ -147,16 +151,7 @@ describe('lookForLeader', () => {
     runStory(
       spec,
       `
-      1 FLEStartElection
-      2 FLEStartElection
-      2 <- 1 FLEReceiveSameRound
-      2 <- 2 FLEReceiveSameRound
-      2 <- 2 FLEReceiveSameRound
-      2 FLEDecide
-      1 <- 1 FLEReceiveSameRound
-      1 <- 2 FLEReceiveSameRound
-      1 <- 2 FLEReceiveSameRound
-      1 FLEDecide
+      ${onePlusTwoElectOne}
       # the observer proposes nobody, and only to the voters (never to itself)
       4 FLEStartElection
       check 4.proposal.leader = -1
