@@ -228,8 +228,13 @@ describe('a real ensemble of 3 participants and 1 observer', () => {
     await ens.waitForLeader(ALL, 30_000);
     const log = readFileSync(ens.servers.get(victim)!.logPath, 'utf8');
     expect(log).toMatch(/torn record .*truncating the log there/);
-    const start = events(ens, victim).filter((e) => e.action === 'ServerStart').at(-1);
-    expect(String(start?.params?.['repairs'])).toMatch(/torn record/);
+    // The transition log is written every 50 ms: wait for the restart's ServerStart to reach the file.
+    const repairs = await eventually('the restart to log its repairs', 10_000, async () => {
+      const files = ens.traceFiles(victim);
+      const start = readTrace(files.at(-1)!).find((e) => e.type === 'event' && e.action === 'ServerStart');
+      return start?.type === 'event' ? String(start.params?.['repairs']) : false;
+    });
+    expect(repairs).toMatch(/torn record/);
     await expectEverywhere();
   });
 

@@ -80,7 +80,10 @@ export async function missingOn(ens: Ensemble, sid: number, acked: ReadonlyMap<s
 }
 
 export function readTrace(path: string): TraceLine[] {
-  return readFileSync(path, 'utf8')
+  const text = readFileSync(path, 'utf8');
+  // A running server may be halfway through a write: only whole lines count.
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l, i) => {
