@@ -156,6 +156,38 @@ describe('conform on implementation logs', () => {
     expect(r.divergence!.preceding.every((p) => p.sid === e.sid)).toBe(true);
   });
 
+  it('reports a tampered implementation log at the tampered line: a vote changed, an epoch file written backwards', () => {
+    const copy = () => {
+      const dir = tmp();
+      for (const f of readdirSync(join(SAMPLES, 'clean'))) writeFileSync(join(dir, f), readFileSync(join(SAMPLES, 'clean', f)));
+      return dir;
+    };
+    const tamper = (dir: string, file: string, match: (e: Record<string, any>) => boolean, change: (e: Record<string, any>) => void) => {
+      const path = join(dir, file);
+      const lines = readFileSync(path, 'utf8').trim().split('\n');
+      const i = lines.findIndex((l, n) => n > 0 && match(JSON.parse(l)));
+      const e = JSON.parse(lines[i]!);
+      change(e);
+      lines[i] = JSON.stringify(e);
+      writeFileSync(path, lines.join('\n') + '\n');
+      return i + 1;
+    };
+    // A follower that logs a COMMIT of a txn the leader never committed there.
+    let dir = copy();
+    let line = tamper(dir, 'server1-transitions.0001.ndjson', (e) => e.action === 'FollowerProcessCOMMIT', (e) => (e.recv.zxid = '0x100000009'));
+    let r = conform({ paths: [dir] });
+    expect(r.ok).toBe(false);
+    expect(r.divergence!.event.line).toBe(line);
+    expect(r.divergence!.nearest!.message).toMatch(/the spec's channel 3->1 holds/);
+    // A server whose acceptedEpoch file is written with a lower value than the epoch it accepted.
+    dir = copy();
+    line = tamper(dir, 'server2-transitions.0001.ndjson', (e) => e.action === 'EpochFileWrite' && e.params.file === 'acceptedEpoch', (e) => (e.post.acceptedEpoch = 0));
+    r = conform({ paths: [dir] });
+    expect(r.ok).toBe(false);
+    expect(r.divergence!.step.some((e) => e.line === line)).toBe(true);
+    expect(r.divergence!.nearest!.diff.map((d) => d.field)).toContain('acceptedEpoch');
+  });
+
   it('reports a malformed line with file:line and still gives the verdict', () => {
     const dir = tmp();
     for (const f of readdirSync(join(SAMPLES, 'clean'))) writeFileSync(join(dir, f), readFileSync(join(SAMPLES, 'clean', f)));
