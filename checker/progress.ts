@@ -11,7 +11,8 @@ const INTERVAL_MS = 250;
 export function progressLine(stream: NodeJS.WriteStream = process.stderr): Progress | null {
   if (!stream.isTTY) return null;
   const started = performance.now();
-  let last = 0;
+  // Not 0: performance.now() counts from the thread's start, so a line in the first 250 ms would be dropped.
+  let last = -Infinity;
   let shown = false;
   return {
     update(f) {
