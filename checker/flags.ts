@@ -120,6 +120,9 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
     options[f.option ?? f.flag] = v[f.flag] === undefined ? f.default : value(f.flag, f.schema, v[f.flag]);
   }
   options['mutations'] = (v['mutation'] as string[] | undefined) ?? [];
+  if (options['protocol'] === 'fle' && v['granularity'] === 'coarse') {
+    throw new UsageError('--granularity coarse folds election into discovery: it applies to --protocol zab only');
+  }
 
   const [module, exportName] = ((v['spec'] as string | undefined) ?? `${DEFAULT_SPEC_MODULE}#${DEFAULT_SPEC_EXPORT}`).split('#');
   const simulate = v['simulate'] === true;
