@@ -155,6 +155,11 @@ function replyIfBehind(s: ClusterState, sid: Sid, from: Sid, n: Notification): C
   return reply(s, sid, from, { ...me.proposal, electionEpoch: me.logicalclock, state: 'LOOKING' });
 }
 
+/** A receive step of `sid` taking the notification from `from`. */
+function received(kind: FleReceiveKind, sid: Sid, from: Sid, state: ClusterState): Step {
+  return { action: { kind, sid, from }, state };
+}
+
 /** Every step a server can take with the notification at the head of the channel from→sid. */
 function receive(cfg: Config, s0: ClusterState, sid: Sid, from: Sid): Step | null {
   const channel = electionChannel(s0, from, sid);
@@ -163,44 +168,43 @@ function receive(cfg: Config, s0: ClusterState, sid: Sid, from: Sid): Step | nul
   const me = server(s0, sid);
   if (!me.online) return null;
   const s = dropHead(s0, from, sid);
-  const step = (kind: FleReceiveKind, state: ClusterState): Step => ({ action: { kind, sid, from }, state });
 
   // WorkerReceiver: a non-voter (an observer) is answered right away with our current vote, in any state.
   if (!isVoter(cfg, from)) {
     const v = me.currentVote;
     const answer: Notification = { leader: v.leader, zxid: v.zxid, peerEpoch: v.peerEpoch, electionEpoch: me.logicalclock, state: me.state };
-    return step('FLEReplyToNonVoter', reply(s, sid, from, answer));
+    return received('FLEReplyToNonVoter', sid, from, reply(s, sid, from, answer));
   }
 
   if (me.state !== 'LOOKING') {
     // WorkerReceiver of a decided server: tell a LOOKING peer who leads; anything else is dropped.
-    if (n.state !== 'LOOKING') return step('FLEDropNotification', s);
+    if (n.state !== 'LOOKING') return received('FLEDropNotification', sid, from, s);
     const v = me.currentVote;
-    return step('FLEReplyToLooking', reply(s, sid, from, { ...v, state: me.state }));
+    return received('FLEReplyToLooking', sid, from, reply(s, sid, from, { ...v, state: me.state }));
   }
 
   // LOOKING, but lookForLeader has not started yet: the notification waits in the queue.
   if (me.fle === 'idle') return null;
 
   const answered = replyIfBehind(s, sid, from, n);
-  if (!isVoter(cfg, n.leader)) return step('FLEDropNotification', answered);
+  if (!isVoter(cfg, n.leader)) return received('FLEDropNotification', sid, from, answered);
 
   if (me.fle === 'finalizing') {
     // finalizeWait: only a better vote interrupts; anything else is taken off the queue and forgotten.
-    if (!totalOrderPredicate(cfg, n, me.proposal)) return step('FLEFinalizeDiscard', answered);
+    if (!totalOrderPredicate(cfg, n, me.proposal)) return received('FLEFinalizeDiscard', sid, from, answered);
   }
   const voting = me.fle === 'finalizing' ? updateServer(answered, sid, { fle: 'voting' }) : answered;
 
   switch (n.state) {
     case 'LOOKING':
-      if (n.electionEpoch > me.logicalclock) return step('FLEReceiveHigherRound', receiveHigherRound(cfg, voting, sid, from, n));
-      if (n.electionEpoch < me.logicalclock) return step('FLEReceiveLowerRound', voting);
-      return step('FLEReceiveSameRound', receiveSameRound(cfg, voting, sid, from, n));
+      if (n.electionEpoch > me.logicalclock) return received('FLEReceiveHigherRound', sid, from, receiveHigherRound(cfg, voting, sid, from, n));
+      if (n.electionEpoch < me.logicalclock) return received('FLEReceiveLowerRound', sid, from, voting);
+      return received('FLEReceiveSameRound', sid, from, receiveSameRound(cfg, voting, sid, from, n));
     case 'OBSERVING':
-      return step('FLEDropNotification', voting);
+      return received('FLEDropNotification', sid, from, voting);
     case 'FOLLOWING':
     case 'LEADING':
-      return step('FLEReceiveFromDecided', receiveFromDecided(cfg, voting, sid, from, n));
+      return received('FLEReceiveFromDecided', sid, from, receiveFromDecided(cfg, voting, sid, from, n));
   }
 }
 

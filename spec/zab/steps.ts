@@ -1,6 +1,5 @@
 // Every ZAB step enabled in a state: who can take the next packet of which connection, and what it does with
 // it (LearnerHandler.run on the leader's side, Learner.syncWithLeader / Follower.processPacket on the learner's).
-import { match } from 'ts-pattern';
 import type { Config } from '../config.ts';
 import type { ClusterState } from '../state.ts';
 import { quorumChannel, server } from '../state.ts';
@@ -55,85 +54,104 @@ export type ZabAction =
 
 type Step = { readonly action: ZabAction; readonly state: ClusterState };
 
+/** A receive step, or null when the handler refuses the packet. */
+function received(kind: ZabReceiveKind, sid: Sid, from: Sid, state: ClusterState | null): Step | null {
+  return state === null ? null : { action: { kind, sid, from }, state };
+}
+
 /** What server `sid` does with the packet at the head of the connection from `from`, if it can take it. */
 function receive(cfg: Config, s: ClusterState, sid: Sid, from: Sid): Step | null {
   const p: QuorumPacket | undefined = quorumChannel(s, from, sid)[0];
   const me = server(s, sid);
   if (p === undefined || !me.online) return null;
-  const step = (kind: ZabReceiveKind, state: ClusterState | null): Step | null => (state === null ? null : { action: { kind, sid, from }, state });
 
   if (me.leader !== null && me.leader.learners.includes(from)) {
-    return match(p)
-      .with({ type: 'FOLLOWERINFO' }, { type: 'OBSERVERINFO' }, (q) => step('LeaderProcessFOLLOWERINFO', leaderProcessFOLLOWERINFO(cfg, s, sid, from, q)))
-      .with({ type: 'ACKEPOCH' }, (q) => step('LeaderProcessACKEPOCH', leaderProcessACKEPOCH(cfg, s, sid, from, q)))
-      .with({ type: 'ACK' }, (q) =>
-        me.leader!.awaitingNewLeaderAck.includes(from)
-          ? step('LeaderProcessACKNEWLEADER', leaderProcessACKNEWLEADER(cfg, s, sid, from, q.zxid))
-          : step('LeaderProcessACK', leaderProcessACK(cfg, s, sid, from, q.zxid)),
-      )
-      .otherwise(() => null);
+    switch (p.type) {
+      case 'FOLLOWERINFO':
+      case 'OBSERVERINFO':
+        return received('LeaderProcessFOLLOWERINFO', sid, from, leaderProcessFOLLOWERINFO(cfg, s, sid, from, p));
+      case 'ACKEPOCH':
+        return received('LeaderProcessACKEPOCH', sid, from, leaderProcessACKEPOCH(cfg, s, sid, from, p));
+      case 'ACK':
+        return me.leader.awaitingNewLeaderAck.includes(from)
+          ? received('LeaderProcessACKNEWLEADER', sid, from, leaderProcessACKNEWLEADER(cfg, s, sid, from, p.zxid))
+          : received('LeaderProcessACK', sid, from, leaderProcessACK(cfg, s, sid, from, p.zxid));
+      default:
+        return null;
+    }
   }
   if (me.learner !== null && me.learner.leader === from) {
     // Variants 4643/4685: the learner thread is still inside the NEWLEADER handler.
     if (me.learner.newLeaderAckDue !== null) return null;
     const inSync = me.zabState === 'SYNCHRONIZATION';
-    return match(p)
-      .with({ type: 'LEADERINFO' }, (q) => step('LearnerProcessLEADERINFO', learnerProcessLEADERINFO(cfg, s, sid, from, q)))
-      .with({ type: 'DIFF' }, (q) => step('LearnerProcessDIFF', learnerProcessSyncOp(cfg, s, sid, from, q)))
-      .with({ type: 'TRUNC' }, (q) => step('LearnerProcessTRUNC', learnerProcessSyncOp(cfg, s, sid, from, q)))
-      .with({ type: 'SNAP' }, (q) => step('LearnerProcessSNAP', learnerProcessSyncOp(cfg, s, sid, from, q)))
-      .with({ type: 'PROPOSAL' }, (q) =>
-        inSync
-          ? step('LearnerProcessPROPOSALInSync', learnerProcessPROPOSALInSync(s, sid, from, q.txn))
-          : step('FollowerProcessPROPOSAL', followerProcessPROPOSAL(cfg, s, sid, from, q.txn)),
-      )
-      .with({ type: 'COMMIT' }, (q) =>
-        inSync
-          ? step('LearnerProcessCOMMITInSync', learnerProcessCOMMITInSync(cfg, s, sid, from, q.zxid))
-          : step('FollowerProcessCOMMIT', followerProcessCOMMIT(cfg, s, sid, from, q.zxid)),
-      )
-      .with({ type: 'INFORM' }, (q) =>
-        inSync
-          ? step('LearnerProcessINFORMInSync', learnerProcessINFORMInSync(s, sid, from, q.txn))
-          : step('ObserverProcessINFORM', observerProcessINFORM(s, sid, from, q.txn)),
-      )
-      .with({ type: 'NEWLEADER' }, (q) => step('LearnerProcessNEWLEADER', learnerProcessNEWLEADER(cfg, s, sid, from, q.zxid)))
-      .with({ type: 'UPTODATE' }, () => step('LearnerProcessUPTODATE', learnerProcessUPTODATE(cfg, s, sid, from)))
-      .otherwise(() => null);
+    switch (p.type) {
+      case 'LEADERINFO':
+        return received('LearnerProcessLEADERINFO', sid, from, learnerProcessLEADERINFO(cfg, s, sid, from, p));
+      case 'DIFF':
+        return received('LearnerProcessDIFF', sid, from, learnerProcessSyncOp(cfg, s, sid, from, p));
+      case 'TRUNC':
+        return received('LearnerProcessTRUNC', sid, from, learnerProcessSyncOp(cfg, s, sid, from, p));
+      case 'SNAP':
+        return received('LearnerProcessSNAP', sid, from, learnerProcessSyncOp(cfg, s, sid, from, p));
+      case 'PROPOSAL':
+        return inSync
+          ? received('LearnerProcessPROPOSALInSync', sid, from, learnerProcessPROPOSALInSync(s, sid, from, p.txn))
+          : received('FollowerProcessPROPOSAL', sid, from, followerProcessPROPOSAL(cfg, s, sid, from, p.txn));
+      case 'COMMIT':
+        return inSync
+          ? received('LearnerProcessCOMMITInSync', sid, from, learnerProcessCOMMITInSync(cfg, s, sid, from, p.zxid))
+          : received('FollowerProcessCOMMIT', sid, from, followerProcessCOMMIT(cfg, s, sid, from, p.zxid));
+      case 'INFORM':
+        return inSync
+          ? received('LearnerProcessINFORMInSync', sid, from, learnerProcessINFORMInSync(s, sid, from, p.txn))
+          : received('ObserverProcessINFORM', sid, from, observerProcessINFORM(s, sid, from, p.txn));
+      case 'NEWLEADER':
+        return received('LearnerProcessNEWLEADER', sid, from, learnerProcessNEWLEADER(cfg, s, sid, from, p.zxid));
+      case 'UPTODATE':
+        return received('LearnerProcessUPTODATE', sid, from, learnerProcessUPTODATE(cfg, s, sid, from));
+      default:
+        return null;
+    }
   }
   return null;
+}
+
+type LocalKind = (typeof ZAB_LOCAL_KINDS)[number] | (typeof VARIANT_LOCAL_KINDS)[number];
+
+/** Record a step of one server on its own, if it is enabled (its successor is not null). */
+function local(steps: Step[], kind: LocalKind, sid: Sid, state: ClusterState | null): void {
+  if (state !== null) steps.push({ action: { kind, sid }, state });
+}
+
+/** Record a step of a server with a peer, if it is enabled. */
+function withPeer(steps: Step[], kind: (typeof ZAB_PEER_KINDS)[number], sid: Sid, peer: Sid, state: ClusterState | null): void {
+  if (state !== null) steps.push({ action: { kind, sid, peer }, state });
 }
 
 /** Every ZAB and fault step enabled in `s`, in a fixed order: by server, then by peer. */
 export function zabSteps(cfg: Config, s: ClusterState): Step[] {
   const steps: Step[] = [];
-  const local = (kind: (typeof ZAB_LOCAL_KINDS)[number] | (typeof VARIANT_LOCAL_KINDS)[number], sid: Sid, state: ClusterState | null) => {
-    if (state !== null) steps.push({ action: { kind, sid }, state });
-  };
-  const withPeer = (kind: (typeof ZAB_PEER_KINDS)[number], sid: Sid, peer: Sid, state: ClusterState | null) => {
-    if (state !== null) steps.push({ action: { kind, sid, peer }, state });
-  };
   for (const sid of cfg.sids) {
     const me = server(s, sid);
     if (me.online) {
-      if (cfg.granularity === 'fine') local('LearnerConnect', sid, learnerConnect(cfg, s, sid));
-      for (const peer of cfg.sids) withPeer('LeaderSyncFollower', sid, peer, leaderSyncFollower(cfg, s, sid, peer));
-      local('LeaderProcessRequest', sid, leaderProcessRequest(cfg, s, sid));
-      local('FollowerFlushLog', sid, followerFlushLog(cfg, s, sid));
+      if (cfg.granularity === 'fine') local(steps, 'LearnerConnect', sid, learnerConnect(cfg, s, sid));
+      for (const peer of cfg.sids) withPeer(steps, 'LeaderSyncFollower', sid, peer, leaderSyncFollower(cfg, s, sid, peer));
+      local(steps, 'LeaderProcessRequest', sid, leaderProcessRequest(cfg, s, sid));
+      local(steps, 'FollowerFlushLog', sid, followerFlushLog(cfg, s, sid));
       if (cfg.variant !== null) {
-        local('LearnerFinishNEWLEADER', sid, learnerFinishNEWLEADER(cfg, s, sid));
-        local('FollowerCommitProcessor', sid, followerCommitProcessor(cfg, s, sid));
+        local(steps, 'LearnerFinishNEWLEADER', sid, learnerFinishNEWLEADER(cfg, s, sid));
+        local(steps, 'FollowerCommitProcessor', sid, followerCommitProcessor(cfg, s, sid));
       }
       for (const from of cfg.sids) {
         const step = receive(cfg, s, sid, from);
         if (step !== null) steps.push(step);
       }
-      local('LearnerTimeout', sid, learnerTimeout(cfg, s, sid));
-      local('LeaderStepDown', sid, leaderStepDown(cfg, s, sid));
-      for (const peer of cfg.sids) withPeer('ConnectionLost', sid, peer, connectionLost(cfg, s, sid, peer));
-      local('Crash', sid, crash(cfg, s, sid));
+      local(steps, 'LearnerTimeout', sid, learnerTimeout(cfg, s, sid));
+      local(steps, 'LeaderStepDown', sid, leaderStepDown(cfg, s, sid));
+      for (const peer of cfg.sids) withPeer(steps, 'ConnectionLost', sid, peer, connectionLost(cfg, s, sid, peer));
+      local(steps, 'Crash', sid, crash(cfg, s, sid));
     } else {
-      local('Restart', sid, restart(cfg, s, sid));
+      local(steps, 'Restart', sid, restart(cfg, s, sid));
     }
   }
   return steps;
