@@ -3,6 +3,7 @@
 // Reading order, as ZooKeeper runs them: fle/ (FastLeaderElection), zab/roles.ts (entering a role),
 // zab/discovery.ts, zab/sync.ts, zab/broadcast.ts, faults.ts; coarse.ts folds election and discovery into one
 // step; properties.ts states what must hold.
+import { match, P } from 'ts-pattern';
 import type { SpecOptions } from './config.ts';
 import { INITIAL_STATES, MUTATIONS, makeConfig } from './config.ts';
 import type { CoarseAction } from './coarse.ts';
@@ -153,16 +154,17 @@ function notificationView(from: Sid, to: Sid, n: Notification): MessageView {
   };
 }
 
-/** A quorum packet's fields, zxids in hex, txns as zxid and value. */
+/** A quorum packet's fields as traces show them: zxids in hex, txns as zxid and value. Every packet type is named. */
 export function packetView(from: Sid, to: Sid, p: QuorumPacket): MessageView {
-  const fields: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(p)) {
-    if (k === 'type') continue;
-    if (k === 'zxid' || k === 'lastZxid') fields[k] = zxidText(v as number);
-    else if (k === 'txn') fields[k] = { zxid: zxidText((v as Txn).zxid), value: (v as Txn).value };
-    else if (k === 'snapshot') fields[k] = (v as Txn[]).map(txnView);
-    else fields[k] = v;
-  }
+  const fields: Record<string, unknown> = match(p)
+    .with({ type: P.union('FOLLOWERINFO', 'OBSERVERINFO') }, (q) => ({ acceptedEpoch: q.acceptedEpoch }))
+    .with({ type: 'LEADERINFO' }, (q) => ({ newEpoch: q.newEpoch }))
+    .with({ type: 'ACKEPOCH' }, (q) => ({ currentEpoch: q.currentEpoch, lastZxid: zxidText(q.lastZxid) }))
+    .with({ type: P.union('DIFF', 'TRUNC', 'COMMIT', 'NEWLEADER', 'ACK') }, (q) => ({ zxid: zxidText(q.zxid) }))
+    .with({ type: 'SNAP' }, (q) => ({ zxid: zxidText(q.zxid), snapshot: q.snapshot.map(txnView) }))
+    .with({ type: P.union('PROPOSAL', 'INFORM') }, (q) => ({ txn: { zxid: zxidText(q.txn.zxid), value: q.txn.value } }))
+    .with({ type: 'UPTODATE' }, () => ({}))
+    .exhaustive();
   return { type: p.type, from, to, fields };
 }
 

@@ -1,4 +1,5 @@
 // Vocabulary shared by every phase of the spec: server ids, zxids, server states and votes.
+import { zxidToHex } from '../traces/zxid.ts';
 
 /** A server id (ZooKeeper's `myid`, QuorumPeer.getMyId()). Participants are 1..nodes, observers follow. */
 export type Sid = number;
@@ -62,7 +63,7 @@ export interface Notification {
   readonly peerEpoch: number;
 }
 
+/** A zxid as traces and counterexamples print it (see traces/zxid.ts). */
 export function zxidText(zxid: Zxid): string {
-  // Long.MIN_VALUE as Long.toHexString prints it.
-  return zxid < 0 ? '0x8000000000000000' : '0x' + zxid.toString(16);
+  return zxidToHex(zxid);
 }

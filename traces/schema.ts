@@ -78,10 +78,4 @@ export type TraceVerdict = z.infer<typeof TraceVerdict>;
 export const TraceLine = z.discriminatedUnion('type', [TraceHeader, TraceEvent, TraceVerdict]);
 export type TraceLine = z.infer<typeof TraceLine>;
 
-export function zxidToText(zxid: number): string {
-  return '0x' + zxid.toString(16);
-}
-
-export function zxidFromText(text: string): number {
-  return parseInt(text.slice(2), 16);
-}
+// Converting zxids between numbers and this text is the job of traces/zxid.ts (a two-way codec).

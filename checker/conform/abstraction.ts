@@ -21,6 +21,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Server } from '../../spec/state.ts';
 import type { Notification, Vote } from '../../spec/types.ts';
 import type { QuorumPacket } from '../../spec/zab/packets.ts';
+import { zxidFromHex } from '../../traces/zxid.ts';
 
 /** A server's observable variables, in the spec's domain. Absent: not logged (yet). */
 export interface ServerAbstract {
@@ -43,15 +44,13 @@ export interface VoteAbstract {
   state: string;
 }
 
-const LONG_MIN_HEX = '0x8000000000000000';
-
 /** A zxid as logged ("0x..", or a number) in the spec's domain; Long.MIN_VALUE is the spec's NONE. */
 export function zxidValue(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v !== 'string') return NaN;
-  if (v === LONG_MIN_HEX || v === '0x-1') return -1; // '0x-1': how impl logs before the fix printed it
+  if (v === '0x-1') return -1; // how impl logs printed NONE before the fix
   if (!/^0x[0-9a-f]+$/.test(v)) return NaN;
-  return parseInt(v.slice(2), 16);
+  return zxidFromHex(v);
 }
 
 function num(v: unknown): number {
