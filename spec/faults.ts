@@ -42,7 +42,6 @@ export function crash(cfg: Config, s: ClusterState, sid: Sid): ClusterState | nu
     ...(after.orphanLog.length === 0 ? {} : { orphanLog: [] }),
     leader: null,
     learner: null,
-    currentVote: after.currentVote,
   });
 }
 
