@@ -111,6 +111,23 @@ export function learnerProcessSyncOp(_cfg: Config, s0: ClusterState, sid: Sid, f
   }
 }
 
+/**
+ * NEWLEADER's persisting loop: for each zxid in packetsCommitted, in order, the head of packetsNotLogged is
+ * appended to the log if it is that txn (a mismatch is skipped, as the real loop does with a warning). Returns
+ * the log and the packets still not logged.
+ */
+function logCommittedPackets(history: readonly Txn[], notLogged: readonly Txn[], committed: readonly Zxid[]) {
+  let logged = history;
+  let rest = notLogged;
+  for (const z of committed) {
+    const head = rest[0];
+    if (head === undefined || head.zxid !== z) continue;
+    logged = [...logged, head];
+    rest = rest.slice(1);
+  }
+  return { history: logged, notLogged: rest };
+}
+
 /** writeToTxnLog: from the start with DIFF, after NEWLEADER with SNAP or TRUNC (whose data tree is in memory). */
 function writeToTxnLog(mode: string, newLeaderSeen: boolean): boolean {
   return mode === 'DIFF' || newLeaderSeen;
@@ -159,13 +176,9 @@ export function learnerProcessNEWLEADER(cfg: Config, s0: ClusterState, sid: Sid,
   const snapshotIndex = l.syncTree !== null ? history.length : me.snapshotIndex;
   const variant = newLeaderOfVariant(cfg, s, sid, from, zxid, history, snapshotIndex);
   if (variant !== null) return variant;
-  let notLogged = l.packetsNotLogged;
-  for (const z of l.packetsCommitted) {
-    const head = notLogged[0];
-    if (head === undefined || head.zxid !== z) continue;
-    history = [...history, head];
-    notLogged = notLogged.slice(1);
-  }
+  const persisted = logCommittedPackets(history, l.packetsNotLogged, l.packetsCommitted);
+  history = persisted.history;
+  const notLogged = persisted.notLogged;
   // A data tree replaced by SNAP must still start with what this server delivered before.
   const before = [...me.history, ...me.pendingLog].slice(0, me.committed);
   const keepsDelivered = before.every((t, i) => history[i]?.zxid === t.zxid && history[i]?.value === t.value);
@@ -219,25 +232,13 @@ function newLeaderOfVariant(
       // ZOOKEEPER-4394 (3.6.3-3.9.2): every buffered packet leaves packetsNotCommitted at NEWLEADER and the deque is
       // cleared. The committed ones are logged as the fixed protocol does; the outstanding ones go to the logger
       // (logRequest, as 3.9.1 did for all), so a COMMIT of one of them before UPTODATE finds the deque empty.
-      let logged = history;
-      let notLogged = l.packetsNotLogged;
-      for (const z of l.packetsCommitted) {
-        if (notLogged[0]?.zxid !== z) continue;
-        logged = [...logged, notLogged[0]];
-        notLogged = notLogged.slice(1);
-      }
+      const { history: logged, notLogged } = logCommittedPackets(history, l.packetsNotLogged, l.packetsCommitted);
       return ack(withEpoch({ history: logged, pendingLog: [...me.pendingLog, ...notLogged] }, { packetsNotLogged: [], packetsCommitted: [] }));
     }
     case '3023': {
       // ZOOKEEPER-3023 (up to 3.9.2): the committed packets are logged before the ACK but applied only after
       // UPTODATE (fzk.commit, CommitProcessor): the tree stays what it was loaded from the log.
-      let logged = history;
-      let notLogged = l.packetsNotLogged;
-      for (const z of l.packetsCommitted) {
-        if (notLogged[0]?.zxid !== z) continue;
-        logged = [...logged, notLogged[0]];
-        notLogged = notLogged.slice(1);
-      }
+      const { history: logged, notLogged } = logCommittedPackets(history, l.packetsNotLogged, l.packetsCommitted);
       return ack(withEpoch({ history: logged, committed: history.length }, { packetsNotLogged: notLogged }));
     }
     default:
@@ -256,13 +257,7 @@ export function learnerFinishNEWLEADER(cfg: Config, s: ClusterState, sid: Sid): 
   const zxid = l.newLeaderAckDue;
   let next = updateLearner(s, sid, { newLeaderAckDue: null });
   if (cfg.variant === '4643') {
-    let history = me.history;
-    let notLogged = l.packetsNotLogged;
-    for (const z of l.packetsCommitted) {
-      if (notLogged[0]?.zxid !== z) continue;
-      history = [...history, notLogged[0]];
-      notLogged = notLogged.slice(1);
-    }
+    const { history, notLogged } = logCommittedPackets(me.history, l.packetsNotLogged, l.packetsCommitted);
     next = updateServer(next, sid, { history });
     next = updateLearner(next, sid, { packetsNotLogged: notLogged, packetsCommitted: [] });
   }
