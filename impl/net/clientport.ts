@@ -1,6 +1,7 @@
 // The client port: length-prefixed JSON requests with a client-chosen xid. Replies go back in request order,
 // and a read waits for the writes sent before it on the same connection (ZooKeeper's FIFO client order).
-import { createServer, type Server, type Socket } from 'node:net';
+import { listenTcp } from './listen.ts';
+import type { Server, Socket } from 'node:net';
 import type { ClientResult, Op } from '../core/types.ts';
 import { encodeFrame, FrameDecoder } from './frame.ts';
 import { ClientRequest, type ClientReply } from './messages.ts';
@@ -43,16 +44,8 @@ export class ClientPort {
     private readonly log: (line: string) => void,
   ) {}
 
-  listen(port: number, host: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const server = createServer((sock) => this.accept(sock));
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-      this.server = server;
-    });
+  async listen(port: number, host: string): Promise<void> {
+    this.server = await listenTcp(host, port, (sock) => this.accept(sock));
   }
 
   private accept(sock: Socket): void {

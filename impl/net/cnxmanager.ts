@@ -2,7 +2,8 @@
 // peers may open, only the one initiated by the larger sid survives: a smaller sid that wants to talk says
 // HELLO and hangs up, and the larger one calls back. Notifications wait in a per-peer send queue while no
 // channel is up (capacity 1, as ZooKeeper's SEND_CAPACITY: only the newest vote matters).
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { listenTcp } from './listen.ts';
+import { connect, type Server, type Socket } from 'node:net';
 import type { Notification, Sid } from '../core/types.ts';
 import { encodeFrame, FrameDecoder, FrameError } from './frame.ts';
 import { ElectionFrame } from './messages.ts';
@@ -34,17 +35,8 @@ export class QuorumCnxManager {
     private readonly blocked: (sid: Sid) => boolean,
   ) {}
 
-  listen(addr: PeerAddr): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const server = createServer((sock) => this.accept(sock));
-      server.once('error', reject);
-      server.listen(addr.port, addr.host, () => {
-        server.off('error', reject);
-        server.on('error', (e) => this.log(`election port: ${e.message}`));
-        resolve();
-      });
-      this.server = server;
-    });
+  async listen(addr: PeerAddr): Promise<void> {
+    this.server = await listenTcp(addr.host, addr.port, (sock) => this.accept(sock), (e) => this.log(`election port: ${e.message}`));
   }
 
   /** toSend: to ourselves straight to the receive queue; to a peer through its channel or its send queue. */

@@ -1,6 +1,7 @@
 // The quorum port: the leader's LearnerCnxAcceptor (one connection per learner) and the learner's
 // connectToLeader, retried until the core's learnerTimeout gives up. Frames are validated QuorumPackets.
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { listenTcp } from './listen.ts';
+import { connect, type Server, type Socket } from 'node:net';
 import type { ConnId, QuorumPacket, Sid } from '../core/types.ts';
 import { encodeFrame, FrameDecoder } from './frame.ts';
 import { QuorumPacketSchema } from './messages.ts';
@@ -34,17 +35,8 @@ export class QuorumNet {
     private readonly blocked: (sid: Sid) => boolean,
   ) {}
 
-  listen(addr: PeerAddr): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const server = createServer((sock) => this.accept(sock));
-      server.once('error', reject);
-      server.listen(addr.port, addr.host, () => {
-        server.off('error', reject);
-        server.on('error', (e) => this.log(`quorum port: ${e.message}`));
-        resolve();
-      });
-      this.server = server;
-    });
+  async listen(addr: PeerAddr): Promise<void> {
+    this.server = await listenTcp(addr.host, addr.port, (sock) => this.accept(sock), (e) => this.log(`quorum port: ${e.message}`));
   }
 
   private accept(sock: Socket): void {
