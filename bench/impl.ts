@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ensemble } from '../impl/ensemble.ts';
 import type { ZkClient } from '../impl/client.ts';
+import { runWorkload, WORKLOAD } from './workload.ts';
 
 export interface ImplBenchOptions {
   /** Seconds per measurement. */
@@ -26,39 +27,11 @@ export interface ImplBenchRow {
   readonly errors: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function measure(clients: ZkClient[], depth: number, seconds: number, op: (c: ZkClient, n: number) => Promise<unknown>) {
-  const lat: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const until = start + seconds * 1000;
-  let n = 0;
-  const lane = async (c: ZkClient) => {
-    while (performance.now() < until) {
-      const t0 = performance.now();
-      try {
-        await op(c, n++);
-        lat.push(performance.now() - t0);
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(clients.flatMap((c) => Array.from({ length: depth }, () => lane(c))));
-  const elapsed = (performance.now() - start) / 1000;
-  lat.sort((a, b) => a - b);
-  return { opsPerSec: lat.length / elapsed, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), errors };
-}
-
 export async function benchImpl(opts: ImplBenchOptions = {}): Promise<ImplBenchRow[]> {
-  const seconds = opts.seconds ?? 5;
-  const connections = opts.connections ?? 2;
-  const depth = opts.depth ?? 32;
-  const value = 'x'.repeat(opts.valueBytes ?? 100);
+  const seconds = opts.seconds ?? WORKLOAD.seconds;
+  const connections = opts.connections ?? WORKLOAD.connections;
+  const depth = opts.depth ?? WORKLOAD.depth;
+  const valueBytes = opts.valueBytes ?? WORKLOAD.valueBytes;
   const rows: ImplBenchRow[] = [];
   for (const transitionLog of [false, true]) {
     const dir = mkdtempSync(join(tmpdir(), 'zk-bench-'));
@@ -68,16 +41,10 @@ export async function benchImpl(opts: ImplBenchOptions = {}): Promise<ImplBenchR
       ens.startAll();
       const leader = await ens.waitForLeader(undefined, 30_000);
       for (const sid of ens.servers.keys()) for (let i = 0; i < connections; i++) clients.push(await ens.client(sid, 30_000));
-      // Warm up (JIT, page cache), then measure writes, then reads of the keys just written.
-      await measure(clients, depth, 1, (c, n) => c.set(`warm-${n}`, value));
-      const w = await measure(clients, depth, seconds, (c, n) => c.set(`key-${n % 10_000}`, value));
-      rows.push({ transitionLog, op: 'write', ...w });
-      const r = await measure(clients, depth, seconds, (c, n) => c.get(`key-${n % 10_000}`));
-      rows.push({ transitionLog, op: 'read', ...r });
-      // One write at a time through a follower: the protocol's own latency, with the CPU mostly idle.
+      // The shared workload (bench/workload.ts): warm-up, pipelined writes, pipelined reads, single writes.
       const follower = clients.find((c) => !c.address.endsWith(`:${ens.servers.get(leader)!.clientPort}`)) ?? clients[0]!;
-      const s1 = await measure([follower], 1, seconds, (c, n) => c.set(`seq-${n % 1000}`, value));
-      rows.push({ transitionLog, op: 'write, 1 in flight', ...s1 });
+      const target = { clients, follower, set: (c: ZkClient, k: string, v: string) => c.set(k, v), get: (c: ZkClient, k: string) => c.get(k) };
+      for (const r of await runWorkload(target, { seconds, depth, valueBytes })) rows.push({ transitionLog, ...r });
     } finally {
       for (const c of clients) c.close();
       await ens.stopAll('SIGTERM');
