@@ -4,7 +4,7 @@
 //       ZAB, and FastLeaderElection alone);
 //   (b) 5 servers, 2 workers, as deep as about a minute goes;
 //   (c) simulation steps/s (2 workers);
-//   and the implementation's figures when bench/impl.ts exists.
+//   and the implementation's figures when bench/impl.ts exists, next to Apache ZooKeeper's (bench/zookeeper.ts).
 // Options: --spec FILE#EXPORT (another spec), --seconds S (budget of (b), default 60).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -101,6 +101,7 @@ print(rows);
 console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 const implBench = join(ROOT, 'bench', 'impl.ts');
+let implResult: unknown = null;
 if (existsSync(implBench)) {
   console.log('\nimplementation (bench/impl.ts):\n');
   const mod = (await import(pathToFileURL(implBench).href)) as Record<string, unknown>;
@@ -110,5 +111,11 @@ if (existsSync(implBench)) {
     // benchImpl prints its own table; a function that returns text instead gets it printed here.
     const result = await fn();
     if (typeof result === 'string') console.log(result);
+    implResult = result;
   }
 }
+
+// The yardstick: Apache ZooKeeper 3.8 under the same workload, next to the rows above (bench/zookeeper.ts).
+// Without ZooKeeper installed (bash bench/zookeeper-install.sh), one line says why and nothing fails.
+console.log('\nApache ZooKeeper, the yardstick (bench/zookeeper.ts):\n');
+await (await import('./zookeeper.ts')).printYardstick(implResult);
