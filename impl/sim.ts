@@ -2,8 +2,8 @@
 // QuorumPeer over a MemDisk; messages travel FIFO per channel with random delays; timers run on virtual time;
 // crashes drop a server's volatile state. One seed drives every choice, so a failing run replays exactly.
 import { MemDisk } from './core/disk.ts';
-import { QuorumPeer, type PeerConfig } from './core/peer.ts';
-import type { ConnId, Effect, Input, LearnerType, Op, Sid, TimerName, CoreTraceEvent, ClientResult } from './core/types.ts';
+import { QuorumPeer, toTraceEvent, type PeerConfig } from './core/peer.ts';
+import type { ConnId, Effect, Input, LearnerType, Op, Sid, TimerName, CoreTraceEvent, RawTraceEvent, ClientResult } from './core/types.ts';
 
 export interface SimOptions {
   readonly seed: number;
@@ -12,6 +12,8 @@ export interface SimOptions {
   readonly commitLogCount?: number;
   readonly snapCount?: number;
   readonly trace?: boolean;
+  /** Sees each trace event as the core emitted it, before its trace form goes to the node's `trace`. */
+  readonly onTrace?: (sid: Sid, event: RawTraceEvent) => void;
 }
 
 interface SimNode {
@@ -202,7 +204,8 @@ export class SimCluster {
         this.replies.set(`${sid}:${e.req}`, e.result);
         return;
       case 'trace':
-        n.trace.push(e.event);
+        this.opts.onTrace?.(sid, e.event);
+        n.trace.push(toTraceEvent(e.event));
         return;
       case 'log':
         return;

@@ -23,6 +23,7 @@ import {
 import {
   type ConnId,
   type CoreTraceEvent,
+  type RawTraceEvent,
   type Effect,
   type Input,
   type LearnerType,
@@ -30,6 +31,7 @@ import {
   type QuorumBody,
   type QuorumPacket,
   type ServerState,
+  type Zxid,
   type Sid,
   type TimerName,
   type Txn,
@@ -77,9 +79,16 @@ export class QuorumPeer {
   private msgCount = 0;
   private connCount = 0;
   private out: Effect[] = [];
-  private stepSends: TraceMessage[] = [];
+  private stepSends: (Notification | QuorumPacket)[] = [];
   private traced: Record<string, string> = {};
-  private tracedScalars = new Map<string, unknown>();
+  /** The scalar traced variables as of the last event (NaN: never traced). */
+  private tracedScalars: { state: ServerState | null; logicalclock: number; currentEpoch: number; acceptedEpoch: number; lastZxid: Zxid } = {
+    state: null,
+    logicalclock: NaN,
+    currentEpoch: NaN,
+    acceptedEpoch: NaN,
+    lastZxid: NaN,
+  };
   /** Set by every election step: the election's variables may have changed (see changedVars). */
   electionTouched = true;
 
@@ -275,7 +284,7 @@ export class QuorumPeer {
   sendNotification(to: Sid, body: Omit<Notification, 'id' | 'from' | 'to' | 'type'>): Notification {
     const msg: Notification = { id: this.nextMsgId(), from: this.myid, to, type: 'NOTIFICATION', ...body };
     this.out.push({ kind: 'sendElection', msg });
-    if (this.cfg.trace) this.stepSends.push(traceMessage(msg));
+    if (this.cfg.trace) this.stepSends.push(msg);
     return msg;
   }
 
@@ -284,7 +293,7 @@ export class QuorumPeer {
     const id = body.type === 'PING' ? `${this.myid}:0` : this.nextMsgId();
     const msg = { id, from: this.myid, to, ...body } as QuorumPacket;
     this.out.push({ kind: 'sendQuorum', conn, msg });
-    if (this.cfg.trace && body.type !== 'PING') this.stepSends.push(traceMessage(msg));
+    if (this.cfg.trace && body.type !== 'PING') this.stepSends.push(msg);
   }
 
   send(effect: Effect): void {
@@ -312,21 +321,22 @@ export class QuorumPeer {
   /** A protocol step: takes the sends made since the last event and the variables changed since then. */
   emit(action: string, ev: { recv?: Notification | QuorumPacket; params?: Record<string, unknown> } = {}, allVars = false): void {
     if (!this.cfg.trace) return;
-    const event: CoreTraceEvent = {
+    // One shape for every event (absent parts undefined): no spreads on the path of every write.
+    const event: RawTraceEvent = {
       action,
-      ...(ev.params ? { params: ev.params } : {}),
-      ...(ev.recv ? { recv: traceMessage(ev.recv) } : {}),
-      ...(this.stepSends.length ? { send: this.stepSends } : {}),
+      params: ev.params,
+      recv: ev.recv,
+      send: this.stepSends.length ? this.stepSends : undefined,
       post: this.changedVars(allVars),
     };
-    this.stepSends = [];
+    if (this.stepSends.length) this.stepSends = [];
     this.out.push({ kind: 'trace', event });
   }
 
   /** A durable write, logged as its own event before the step that made it (whose sends wait for the fsync). */
   emitWrite(action: string, params: Record<string, unknown>): void {
     if (!this.cfg.trace) return;
-    this.out.push({ kind: 'trace', event: { action, params, post: this.changedVars(false) } });
+    this.out.push({ kind: 'trace', event: { action, params, recv: undefined, send: undefined, post: this.changedVars(false) } });
   }
 
   /**
@@ -336,16 +346,14 @@ export class QuorumPeer {
    */
   private changedVars(all: boolean): Record<string, unknown> {
     const post: Record<string, unknown> = {};
-    const scalars: [string, unknown][] = [
-      ['state', this.state],
-      ['logicalclock', this.fle.logicalclock],
-      ['currentEpoch', this.currentEpoch],
-      ['acceptedEpoch', this.acceptedEpoch],
-      ['lastZxid', zxidHex(this.lastLoggedZxid)],
-    ];
-    for (const [k, v] of scalars) {
-      if (all || this.tracedScalars.get(k) !== v) post[k] = v;
-      this.tracedScalars.set(k, v);
+    const t = this.tracedScalars;
+    if (all || t.state !== this.state) post['state'] = t.state = this.state;
+    if (all || t.logicalclock !== this.fle.logicalclock) post['logicalclock'] = t.logicalclock = this.fle.logicalclock;
+    if (all || t.currentEpoch !== this.currentEpoch) post['currentEpoch'] = t.currentEpoch = this.currentEpoch;
+    if (all || t.acceptedEpoch !== this.acceptedEpoch) post['acceptedEpoch'] = t.acceptedEpoch = this.acceptedEpoch;
+    if (all || t.lastZxid !== this.lastLoggedZxid) {
+      t.lastZxid = this.lastLoggedZxid;
+      post['lastZxid'] = zxidHex(this.lastLoggedZxid);
     }
     if (all || this.electionTouched) {
       for (const [k, v] of Object.entries(this.electionVars())) {
@@ -370,6 +378,17 @@ export class QuorumPeer {
       currentVote: vote(this.currentVote),
     };
   }
+}
+
+/** The trace form of an event (what the transition log writes for it). */
+export function toTraceEvent(e: RawTraceEvent): CoreTraceEvent {
+  return {
+    action: e.action,
+    ...(e.params ? { params: e.params } : {}),
+    ...(e.recv ? { recv: traceMessage(e.recv) } : {}),
+    ...(e.send ? { send: e.send.map(traceMessage) } : {}),
+    ...(e.post ? { post: e.post } : {}),
+  };
 }
 
 /** The trace form of a message: zxids in hex, a SNAP's data replaced by its size. */

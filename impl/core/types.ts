@@ -10,8 +10,21 @@ const TWO_32 = 0x1_0000_0000;
 export const makeZxid = (epoch: number, counter: number): Zxid => epoch * TWO_32 + counter;
 export const epochOf = (zxid: Zxid): number => Math.floor(zxid / TWO_32);
 export const counterOf = (zxid: Zxid): number => zxid % TWO_32;
-/** As ZooKeeper prints it; "none" (-1, an observer's vote) as Long.MIN_VALUE, like the spec, so traces stay valid. */
-export const zxidHex = (zxid: Zxid): string => (zxid < 0 ? '0x8000000000000000' : '0x' + zxid.toString(16));
+const HEX_PAD = '00000000';
+/**
+ * As ZooKeeper prints it; "none" (-1, an observer's vote) as Long.MIN_VALUE, like the spec, so traces stay valid.
+ * The transition log formats several zxids per write: a zxid above 2^31 is not a small integer for V8, and its
+ * toString(16) takes the slow path for doubles, so epoch and counter are formatted as two small integers.
+ */
+export const zxidHex = (zxid: Zxid): string => {
+  if (zxid < 0) return '0x8000000000000000';
+  if (zxid < 0x8000_0000) return '0x' + zxid.toString(16);
+  const epoch = Math.floor(zxid / TWO_32);
+  const counter = zxid - epoch * TWO_32;
+  if (counter >= 0x8000_0000 || epoch >= 0x8000_0000 || !Number.isInteger(zxid)) return '0x' + zxid.toString(16);
+  const low = counter.toString(16);
+  return '0x' + epoch.toString(16) + HEX_PAD.slice(low.length) + low;
+};
 
 export type ServerState = 'LOOKING' | 'FOLLOWING' | 'LEADING' | 'OBSERVING';
 export type LearnerType = 'participant' | 'observer';
@@ -116,10 +129,23 @@ export type Effect =
   /** Make the txn log durable, then feed `logSynced` back. Sends queued before it leave only after the fsync. */
   | { readonly kind: 'sync'; readonly zxid: Zxid }
   | { readonly kind: 'clientReply'; readonly req: number; readonly result: ClientResult }
-  | { readonly kind: 'trace'; readonly event: CoreTraceEvent }
+  | { readonly kind: 'trace'; readonly event: RawTraceEvent }
   | { readonly kind: 'log'; readonly level: 'info' | 'warn'; readonly text: string };
 
-/** A trace event before the runtime stamps it with seq, sid and time. */
+/**
+ * A trace event as the core emits it: the messages are the packets themselves (zxids as numbers, a SNAP with its
+ * data), so that nothing is copied or formatted unless a log writes the event. The transition log encodes it
+ * directly (tracelog.ts); `toTraceEvent` (peer.ts) gives its trace form.
+ */
+export interface RawTraceEvent {
+  readonly action: string;
+  readonly params?: Record<string, unknown>;
+  readonly recv?: Notification | QuorumPacket;
+  readonly send?: (Notification | QuorumPacket)[];
+  readonly post?: Record<string, unknown>;
+}
+
+/** A trace event in its trace form, before the runtime stamps it with seq, sid and time. */
 export interface CoreTraceEvent {
   readonly action: string;
   readonly params?: Record<string, unknown>;
