@@ -21,6 +21,8 @@ export const SPEC_FLAGS: readonly {
   readonly schema: z.ZodType<unknown>;
   /** undefined: the option is left out unless the flag is given. */
   readonly default: string | number | undefined;
+  /** The default with --simulate, where it differs: walks go far past the exhaustive bounds. */
+  readonly simulateDefault?: number;
   readonly help: string;
 }[] = [
   { flag: 'nodes', schema: int(2, 7), default: 3, help: 'participants (voting servers), 2 to 7' },
@@ -28,10 +30,10 @@ export const SPEC_FLAGS: readonly {
   { flag: 'protocol', metavar: 'P', schema: z.enum(['zab', 'fle'], 'must be zab or fle'), default: 'zab', help: 'zab: election, discovery, sync, broadcast, faults; fle: FastLeaderElection alone' },
   { flag: 'granularity', metavar: 'G', schema: z.enum(['coarse', 'fine'], 'must be coarse or fine'), default: 'coarse', help: 'coarse: election+discovery as one step; fine: every step of the real code' },
   { flag: 'initial', metavar: 'NAME', schema: z.enum(['broadcast', 'fresh', 'empty', 'inflight'], 'must be broadcast, fresh, empty or inflight'), default: 'broadcast', help: 'initial state: broadcast (1 txn committed, 1 proposed), fresh, empty, inflight (serving, 1 proposal in flight)' },
-  { flag: 'txns', schema: int(0, 10), default: 1, help: 'client writes the leaders may propose (zab)' },
-  { flag: 'crashes', schema: int(0, 10), default: 1, help: 'crashes, each with its restart (zab)' },
-  { flag: 'partitions', schema: int(0, 10), default: 1, help: 'lost connections and timeouts (zab)' },
-  { flag: 'max-epoch', option: 'maxEpoch', schema: int(1, 100), default: 3, help: 'no leader proposes an epoch above this (zab)' },
+  { flag: 'txns', schema: int(0, 1000), default: 1, simulateDefault: 40, help: 'client writes the leaders may propose (zab)' },
+  { flag: 'crashes', schema: int(0, 1000), default: 1, simulateDefault: 10, help: 'crashes, each with its restart (zab)' },
+  { flag: 'partitions', schema: int(0, 1000), default: 1, simulateDefault: 10, help: 'lost connections and timeouts (zab)' },
+  { flag: 'max-epoch', option: 'maxEpoch', schema: int(1, 1000), default: 3, simulateDefault: 25, help: 'no leader proposes an epoch above this (zab)' },
   {
     flag: 'variant',
     metavar: 'NAME',
@@ -115,9 +117,11 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
   }
   const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const options: Record<string, unknown> = {};
+  const simulate = v['simulate'] === true;
   for (const f of SPEC_FLAGS) {
-    if (v[f.flag] === undefined && f.default === undefined) continue;
-    options[f.option ?? f.flag] = v[f.flag] === undefined ? f.default : value(f.flag, f.schema, v[f.flag]);
+    const byDefault = simulate && f.simulateDefault !== undefined ? f.simulateDefault : f.default;
+    if (v[f.flag] === undefined && byDefault === undefined) continue;
+    options[f.option ?? f.flag] = v[f.flag] === undefined ? byDefault : value(f.flag, f.schema, v[f.flag]);
   }
   options['mutations'] = (v['mutation'] as string[] | undefined) ?? [];
   if (options['protocol'] === 'fle' && v['granularity'] === 'coarse') {
@@ -125,7 +129,6 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
   }
 
   const [module, exportName] = ((v['spec'] as string | undefined) ?? `${DEFAULT_SPEC_MODULE}#${DEFAULT_SPEC_EXPORT}`).split('#');
-  const simulate = v['simulate'] === true;
   for (const flag of ['walks', 'seed']) {
     if (v[flag] !== undefined && !simulate) throw new UsageError(`--${flag} only applies with --simulate`);
   }
@@ -163,7 +166,11 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
     '',
     'Explores every state of the spec breadth-first (or by random walks with --simulate) and checks its properties.',
     '',
-    ...SPEC_FLAGS.map((f) => `  --${f.flag} ${f.metavar ?? 'N'}`.padEnd(26) + `${f.help} (default ${f.default ?? 'none'})`),
+    ...SPEC_FLAGS.map(
+      (f) =>
+        `  --${f.flag} ${f.metavar ?? 'N'}`.padEnd(26) +
+        `${f.help} (default ${f.default ?? 'none'}${f.simulateDefault === undefined ? '' : `; ${f.simulateDefault} with --simulate`})`,
+    ),
     '  --depth D'.padEnd(26) + `steps from the initial state: BFS bound (default ${DEFAULT_DEPTH}), walk length with --simulate (default ${DEFAULT_SIMULATION_DEPTH})`,
     '  --max-states N'.padEnd(26) + 'stop after this many distinct states',
     '  --invariant NAME'.padEnd(26) + "check this property (repeatable); default: the spec's default properties",

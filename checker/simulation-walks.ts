@@ -56,7 +56,29 @@ export function makeRandom(seed: number): () => number {
   };
 }
 
+/**
+ * A walk takes one of the environment's steps (spec.faultKinds) 1 time in FAULT_ODDS when the protocol could
+ * also move: uniform choice spent the crash budget before the first leader was elected, so walks never saw a
+ * leader crash. With only faults enabled, or none, the choice is uniform.
+ */
+export const FAULT_ODDS = 16;
+
+/** The index of the successor a walk takes. */
+function choose(succs: readonly { readonly action: { readonly kind: string } }[], faults: ReadonlySet<string>, random: () => number): number {
+  if (faults.size === 0) return random() % succs.length;
+  let nf = 0;
+  for (const x of succs) if (faults.has(x.action.kind)) nf++;
+  if (nf === 0 || nf === succs.length) return random() % succs.length;
+  const fault = random() % FAULT_ODDS === 0;
+  let k = random() % (fault ? nf : succs.length - nf);
+  for (let j = 0; j < succs.length; j++) {
+    if (faults.has(succs[j]!.action.kind) === fault && k-- === 0) return j;
+  }
+  throw new Error('unreachable: the successor counts changed');
+}
+
 export function runWalks(spec: AnySpec, props: readonly Property<unknown>[], req: SimulationRequest): SimulationResult {
+  const faults: ReadonlySet<string> = new Set(spec.faultKinds ?? []);
   const kinds = [...spec.actionKinds];
   const kindIndex = new Map(kinds.map((k, i) => [k, i]));
   const fired = new Array<number>(kinds.length).fill(0);
@@ -84,7 +106,7 @@ export function runWalks(spec: AnySpec, props: readonly Property<unknown>[], req
       if (depth === req.depth) break;
       const succs = spec.next(state);
       if (succs.length === 0) break;
-      const j = random() % succs.length;
+      const j = choose(succs, faults, random);
       const { action, state: next } = succs[j]!;
       let k = kindIndex.get(action.kind);
       if (k === undefined) {

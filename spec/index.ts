@@ -31,6 +31,8 @@ export const DEFAULT_OPTIONS: SpecOptions = { nodes: 3, observers: 0, mutations:
 
 const FLE_KINDS: ReadonlySet<string> = new Set(FLE_ACTION_KINDS);
 const QUORUM_RECEIVE_KINDS: ReadonlySet<string> = new Set(ZAB_RECEIVE_KINDS);
+/** What the environment does to a cluster (spec/faults.ts); a leader stepping down is the protocol's answer. */
+const FAULT_KINDS: ReadonlySet<string> = new Set(['Crash', 'Restart', 'ConnectionLost', 'LearnerTimeout']);
 
 export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
   const cfg = makeConfig(options);
@@ -72,6 +74,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       ...(cfg.variant !== null ? { variant: cfg.variant } : {}),
     },
     actionKinds,
+    faultKinds: actionKinds.filter((k) => FAULT_KINDS.has(k)),
     properties: [...electionProperties(cfg), ...(zab ? zabProperties(cfg) : [])],
     servers: cfg.sids.map((sid) => ({ sid, role: cfg.learnerType(sid) })),
     init: () => [initialState(cfg)],

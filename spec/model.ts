@@ -63,6 +63,11 @@ export interface Spec<S, A extends ActionBase> {
   readonly params: Readonly<Record<string, unknown>>;
   /** Every action kind the spec has, so that coverage can list the ones that never fired. */
   readonly actionKinds: readonly string[];
+  /**
+   * Optional: the kinds that are the environment's doing (crashes, restarts, lost connections), not the
+   * protocol's. Random walks take one of them only now and then; exhaustive search treats them like any other.
+   */
+  readonly faultKinds?: readonly string[];
   readonly properties: readonly Property<S>[];
   readonly servers: readonly { readonly sid: number; readonly role: 'participant' | 'observer' }[];
   init(): readonly S[];
