@@ -6,6 +6,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
+import { FIXES } from '../spec/config.ts';
 import { VARIANTS } from '../spec/variants.ts';
 import { DEFAULT_SPEC_EXPORT, DEFAULT_SPEC_MODULE, type SpecSource } from './spec-source.ts';
 
@@ -78,6 +79,7 @@ const OPTIONS = {
   'max-states': { type: 'string' },
   invariant: { type: 'string', multiple: true },
   mutation: { type: 'string', multiple: true },
+  fix: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   'list-variants': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -124,6 +126,9 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
     options[f.option ?? f.flag] = v[f.flag] === undefined ? byDefault : value(f.flag, f.schema, v[f.flag]);
   }
   options['mutations'] = (v['mutation'] as string[] | undefined) ?? [];
+  const fixes = (v['fix'] as string[] | undefined) ?? [];
+  for (const f of fixes) if (!(f in FIXES)) throw new UsageError(`--fix: unknown fix "${f}" (known: ${Object.keys(FIXES).join(', ')})`);
+  if (fixes.length > 0) options['fixes'] = fixes;
   if (options['protocol'] === 'fle' && v['granularity'] === 'coarse') {
     throw new UsageError('--granularity coarse folds election into discovery: it applies to --protocol zab only');
   }
@@ -175,6 +180,7 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
     '  --max-states N'.padEnd(26) + 'stop after this many distinct states',
     '  --invariant NAME'.padEnd(26) + "check this property (repeatable); default: the spec's default properties",
     '  --mutation NAME'.padEnd(26) + 'break the spec on purpose, to see the checker catch it (repeatable)',
+    '  --fix NAME'.padEnd(26) + 'apply a proposed fix to the protocol, for a finding ZooKeeper has not fixed (repeatable; see Fixes)',
     '  --workers N'.padEnd(26) + `threads (default: ${availableParallelism()}, the number of cores)`,
     '  --max-memory SIZE'.padEnd(26) + `stop cleanly before the process uses more (default ${Math.round(defaultMaxMemoryBytes() / 2 ** 30)}G, 3/4 of RAM)`,
     '  --simulate'.padEnd(26) + 'random walks instead of exhaustive search',
@@ -188,6 +194,9 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
     '',
     'Mutations:',
     ...(Object.keys(mutations).length === 0 ? ['  (none)'] : Object.entries(mutations).map(([k, d]) => `  ${k.padEnd(22)}${d}`)),
+    '',
+    'Fixes:',
+    ...Object.entries(FIXES).map(([k, d]) => `  ${k.padEnd(22)}${d}`),
     '',
     'Exit status: 0 every property holds, 1 a violation or a reachability property not reached, 2 bad usage,',
     '3 the spec or the checker failed.',

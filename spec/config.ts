@@ -21,6 +21,17 @@ export const MUTATIONS = {
 } as const;
 export type MutationName = keyof typeof MUTATIONS;
 
+/**
+ * Proposed changes to the protocol, for findings of the checker that ZooKeeper has not fixed (docs/findings.md):
+ * off by default, since the spec models ZooKeeper as it is.
+ */
+export const FIXES = {
+  forgetStaleAcks:
+    'syncFollower removes the learner from the ACKs of outstanding proposals: it ACKs them again once it logged them (docs/findings.md #1)',
+} as const;
+
+export type FixName = keyof typeof FIXES;
+
 /** Named initial states: what the servers hold on disk when the run starts. */
 export const INITIAL_STATES = {
   fresh:
@@ -75,6 +86,8 @@ export interface SpecOptions {
   readonly maxEpoch?: number;
   /** A real ZooKeeper bug put back into the spec (spec/variants.ts); none (the fixed protocol) by default. */
   readonly variant?: string;
+  /** Proposed fixes (FIXES) to apply; none by default. */
+  readonly fixes?: readonly string[];
 }
 
 export const DEFAULT_BOUNDS: Bounds = { txns: 1, crashes: 1, partitions: 1, maxEpoch: 3 };
@@ -98,6 +111,7 @@ export interface Config {
   readonly mutations: ReadonlySet<MutationName>;
   /** The bug put back (spec/variants.ts), or null: the fixed protocol. */
   readonly variant: VariantName | null;
+  readonly fixes: ReadonlySet<FixName>;
 }
 
 const t = (epoch: number, counter: number): Txn => ({ zxid: makeZxid(epoch, counter), value: counter });
@@ -148,6 +162,9 @@ export function makeConfig(options: SpecOptions): Config {
   for (const m of options.mutations) {
     if (!(m in MUTATIONS)) throw new Error(`unknown mutation "${m}" (known: ${Object.keys(MUTATIONS).join(', ')})`);
   }
+  for (const f of options.fixes ?? []) {
+    if (!(f in FIXES)) throw new Error(`unknown fix "${f}" (known: ${Object.keys(FIXES).join(', ')})`);
+  }
   if (options.variant !== undefined && !isVariantName(options.variant)) {
     throw new Error(`unknown variant "${options.variant}" (known: ${Object.keys(VARIANTS).join(', ')})`);
   }
@@ -195,6 +212,7 @@ export function makeConfig(options: SpecOptions): Config {
     },
     mutations: new Set(options.mutations as MutationName[]),
     variant: options.variant === undefined ? null : (options.variant as VariantName),
+    fixes: new Set((options.fixes ?? []) as FixName[]),
   };
 }
 

@@ -62,7 +62,8 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
     name:
       (zab ? `ZAB (FastLeaderElection, discovery, synchronization, broadcast; ${cfg.granularity} granularity)` : 'FastLeaderElection') +
       (mutations.length > 0 ? ` [mutations: ${mutations.join(', ')}]` : '') +
-      (cfg.variant !== null ? ` [variant ${cfg.variant}: ${VARIANTS[cfg.variant].jira}]` : ''),
+      (cfg.variant !== null ? ` [variant ${cfg.variant}: ${VARIANTS[cfg.variant].jira}]` : '') +
+      (cfg.fixes.size > 0 ? ` [fixes: ${[...cfg.fixes].join(', ')}]` : ''),
     params: {
       nodes: cfg.nodes,
       observers: cfg.observers,
@@ -72,6 +73,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       ...(zab ? { txns: cfg.bounds.txns, crashes: cfg.bounds.crashes, partitions: cfg.bounds.partitions, maxEpoch: cfg.bounds.maxEpoch } : {}),
       mutations,
       ...(cfg.variant !== null ? { variant: cfg.variant } : {}),
+      ...(cfg.fixes.size > 0 ? { fixes: [...cfg.fixes] } : {}),
     },
     actionKinds,
     faultKinds: actionKinds.filter((k) => FAULT_KINDS.has(k)),

@@ -21,6 +21,7 @@ describe('check command', () => {
       [['--depth=-1'], /^check: --depth: must be at least 0/],
       [['--bogus'], /^check: Unknown option '--bogus'/],
       [['--walks', '5'], /^check: --walks only applies with --simulate/],
+      [['--fix', 'nope'], /^check: --fix: unknown fix "nope" \(known: forgetStaleAcks\)/],
       [['--max-memory', 'lots'], /^check: --max-memory: expected a size/],
       [[...TPC, '--invariant', 'nope'], /^check: --invariant: unknown property "nope" \(known: consistent, allCommitted, neverCommits, committedAndAborted\)/],
       [[...TPC, '--mutation', 'nope'], /^check: --mutation: unknown mutation "nope" \(known: commitEarly\)/],

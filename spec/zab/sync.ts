@@ -79,10 +79,14 @@ export function leaderSyncFollower(cfg: Config, s: ClusterState, sid: Sid, learn
     for (const txn of me.history.slice(committed)) if (txn.zxid > from) packets.push({ type: 'PROPOSAL', txn });
   }
   packets.push({ type: 'NEWLEADER', zxid: makeZxid(l.newEpoch, 0) });
+  // ZooKeeper keeps an ACK the learner sent before it left, though a TRUNC may now take that txn out of its
+  // log (docs/findings.md #1). The proposed fix forgets it: the learner ACKs the re-sent PROPOSAL again.
+  const forget = cfg.fixes.has('forgetStaleAcks') && l.outstanding.some((p) => p.acks.includes(learner));
   const next = updateLeader(s, sid, {
     toSync: l.toSync.filter((x) => x.sid !== learner),
     forwarding: addSorted(l.forwarding, learner),
     awaitingNewLeaderAck: addSorted(l.awaitingNewLeaderAck, learner),
+    ...(forget ? { outstanding: l.outstanding.map((p) => ({ zxid: p.zxid, acks: p.acks.filter((a) => a !== learner) })) } : {}),
   });
   return sendPackets(next, sid, learner, packets);
 }
