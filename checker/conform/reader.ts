@@ -63,12 +63,17 @@ export function* readLines(file: string): Generator<{ text: string; line: number
   const fd = openSync(file, 'r');
   try {
     const buf = Buffer.alloc(1 << 16);
+    // A streaming decoder: a character whose UTF-8 bytes straddle two chunks is decoded whole.
+    const utf8 = new TextDecoder('utf-8');
     let rest = '';
     let line = 0;
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      const chunk = rest + buf.toString('utf8', 0, n);
+      if (n === 0) {
+        rest += utf8.decode();
+        break;
+      }
+      const chunk = rest + utf8.decode(buf.subarray(0, n), { stream: true });
       const parts = chunk.split('\n');
       rest = parts.pop()!;
       for (const text of parts) yield { text, line: ++line };
