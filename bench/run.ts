@@ -96,7 +96,9 @@ const walks = ['--simulate', '--depth', '500', '--seed', '1', '--workers', '2'];
 // Walks of the default spec may find a violation: steps/s is measured all the same.
 single('(c) simulation, 3 servers', ['--nodes', '3', '--walks', '2000', ...walks]);
 single('(c) simulation, 3 servers, FLE', ['--nodes', '3', '--walks', '20000', '--protocol', 'fle', ...walks]);
-single('(c) simulation, 5 servers', ['--nodes', '5', '--walks', '1000', ...walks]);
+// Walks of 5 servers run into finding #1 of docs/findings.md within the first few dozen walks and stop there;
+// with its proposed fix they run to the end, which is what a steps/s figure needs.
+single('(c) simulation, 5 servers, --fix forgetStaleAcks', ['--nodes', '5', '--walks', '1000', '--fix', 'forgetStaleAcks', ...walks]);
 print(rows);
 console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
