@@ -115,7 +115,15 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
   } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message.split('\n')[0]! : String(e));
+    const message = e instanceof Error ? e.message : String(e);
+    // parseArgs will not take "-1" as a value ("ambiguous"): read `--txns -1` as `--txns=-1`, so that the
+    // value's own check says what is wrong with it.
+    const ambiguous = /^Option '(--[\w-]+)'.* argument is ambiguous/.exec(message);
+    const at = ambiguous === null ? -1 : argv.indexOf(ambiguous[1]!);
+    if (at >= 0 && at + 1 < argv.length) {
+      return parseFlags([...argv.slice(0, at), `${argv[at]}=${argv[at + 1]}`, ...argv.slice(at + 2)]);
+    }
+    throw new UsageError(message.split('\n')[0]!);
   }
   const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const options: Record<string, unknown> = {};

@@ -22,6 +22,7 @@ describe('check command', () => {
       [['--bogus'], /^check: Unknown option '--bogus'/],
       [['--walks', '5'], /^check: --walks only applies with --simulate/],
       [['--fix', 'nope'], /^check: --fix: unknown fix "nope" \(known: forgetStaleAcks\)/],
+      [['--txns', '-1'], /^check: --txns: must be at least 0 \(got "-1"\)/],
       [['--max-memory', 'lots'], /^check: --max-memory: expected a size/],
       [[...TPC, '--invariant', 'nope'], /^check: --invariant: unknown property "nope" \(known: consistent, allCommitted, neverCommits, committedAndAborted\)/],
       [[...TPC, '--mutation', 'nope'], /^check: --mutation: unknown mutation "nope" \(known: commitEarly\)/],
