@@ -2,7 +2,7 @@
 // The runtime around the protocol core: it feeds socket frames and timer expiries to QuorumPeer.step and
 // carries out the effects. Every outgoing message goes through the DurableOutbox (outbox.ts): nothing leaves
 // while the txn log has appends that are not fsynced, so no ACK and no client reply precedes the fsync of
-// what it acknowledges.
+// what it acknowledges. Only a leader's packets to its learners (PROPOSAL, COMMIT, ...) leave early.
 import { enableTestBreaks } from './core/breaks.ts';
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { QuorumPeer } from './core/peer.ts';
-import type { Effect, Input, Sid, TimerName } from './core/types.ts';
+import type { ConnId, Effect, Input, QuorumPacket, Sid, TimerName } from './core/types.ts';
 import { ConfigError, loadConfig, type ZooConfig } from './config.ts';
 import { FileDisk, StorageError } from './storage/filedisk.ts';
 import { writeFileAtomic } from './storage/files.ts';
@@ -21,6 +21,22 @@ import { ClientPort } from './net/clientport.ts';
 import { DurableOutbox } from './outbox.ts';
 
 const LEADER_PACKETS: ReadonlySet<string> = new Set(['LEADERINFO', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'UPTODATE', 'PING']);
+
+/**
+ * Whether a quorum packet may leave before this server's log is fsynced (DurableOutbox.sendEarly).
+ *
+ * What a leader sends its learners on their connections acknowledges nothing of its own log, so it need not
+ * wait for the leader's fsync: ZooKeeper's ProposalRequestProcessor sends a PROPOSAL before its
+ * SyncRequestProcessor logs it, and the leader's own ACK counts only after its fsync (logSynced). A COMMIT or
+ * INFORM follows a quorum of ACKs, each sent after that server's fsync; DIFF/TRUNC/SNAP carry committed history;
+ * the epoch files are written and fsynced before LEADERINFO and NEWLEADER; and everything the leader logged
+ * before it led was fsynced before its votes left. Even so it never overtakes a held message (a close) to the
+ * same connection. Everything else waits: a learner's ACK, ACKEPOCH, REQUEST and PING (a learner answers PING
+ * with PING), client replies, closes.
+ */
+export function leavesEarly(peer: QuorumPeer, conn: ConnId, msg: QuorumPacket): boolean {
+  return peer.leader !== null && peer.leader.handlers.has(conn) && LEADER_PACKETS.has(msg.type);
+}
 
 export interface ServerOptions {
   readonly config: ZooConfig;
@@ -147,18 +163,17 @@ export class ZooServer {
   private carryOut(e: Effect): void {
     switch (e.kind) {
       case 'sendElection':
+        // A notification carries this server's last logged zxid, and the others elect it on that claim: a
+        // leader elected for txns it could lose in a crash would not have them after a restart. So votes wait
+        // like ACKs (conservative; ZooKeeper reads the zxid from its in-memory DataTree). Not on the write path.
         return this.outbox.send(() => this.cnx.send(e.msg));
       case 'sendQuorum':
-        // What a leader sends its learners acknowledges nothing of its own log, so it need not wait for the
-        // leader's fsync (ZooKeeper's ProposalRequestProcessor also sends PROPOSAL before logging it). Only
-        // what vouches for this server's disk waits: ACKs, client replies, votes (and all learner packets,
-        // to keep their order).
-        if (LEADER_PACKETS.has(e.msg.type)) return this.quorum.send(e.conn, e.msg);
-        return this.outbox.send(() => this.quorum.send(e.conn, e.msg));
+        if (leavesEarly(this.peer, e.conn, e.msg)) return this.outbox.sendEarly(() => this.quorum.send(e.conn, e.msg), e.conn);
+        return this.outbox.send(() => this.quorum.send(e.conn, e.msg), e.conn);
       case 'connectLeader':
         return this.quorum.connectLeader(e.conn, e.sid);
       case 'closeQuorum':
-        return this.outbox.send(() => this.quorum.close(e.conn));
+        return this.outbox.send(() => this.quorum.close(e.conn), e.conn);
       case 'setTimer': {
         clearTimeout(this.timers.get(e.timer));
         const t = setTimeout(() => {

@@ -1,6 +1,9 @@
 // The durability gate: nothing leaves while the log has appends that no completed fsync covers.
 import { describe, expect, it } from 'vitest';
 import { DurableOutbox, type SyncableLog } from '../impl/outbox.ts';
+import { leavesEarly } from '../impl/server.ts';
+import { SimCluster } from '../impl/sim.ts';
+import type { Effect, LearnerType, Sid } from '../impl/core/types.ts';
 
 /** A log whose fsyncs complete only when the test says so. */
 class FakeLog implements SyncableLog {
@@ -89,5 +92,117 @@ describe('DurableOutbox', () => {
     log.complete(new Error('EIO'));
     expect(sent).toEqual([]);
     expect(errors.map((e) => e.message)).toEqual(['EIO']);
+  });
+});
+
+describe('DurableOutbox: what leaves before the fsync (sendEarly)', () => {
+  it("a leader's PROPOSAL leaves before its own fsync completes; an ACK and a client reply do not", () => {
+    const { log, outbox, sent, turn } = setup();
+    log.append(); // the leader logs the txn ...
+    outbox.sendEarly(() => sent.push('PROPOSAL to 2'), 'a1'); // ... and proposes it at once
+    outbox.sendEarly(() => sent.push('PROPOSAL to 3'), 'a2');
+    outbox.send(() => sent.push('ACK to 1'), 'c1');
+    outbox.send(() => sent.push('reply'));
+    expect(sent).toEqual(['PROPOSAL to 2', 'PROPOSAL to 3']);
+    turn(); // the fsync starts
+    outbox.sendEarly(() => sent.push('COMMIT to 2'), 'a1'); // while it is in flight
+    expect(sent).toEqual(['PROPOSAL to 2', 'PROPOSAL to 3', 'COMMIT to 2']);
+    log.complete();
+    expect(sent).toEqual(['PROPOSAL to 2', 'PROPOSAL to 3', 'COMMIT to 2', 'ACK to 1', 'reply']);
+  });
+
+  it('never lets an early message overtake a held one to the same connection; other connections are not held up', () => {
+    const { log, outbox, sent, turn } = setup();
+    log.append();
+    outbox.send(() => sent.push('close a1'), 'a1');
+    outbox.sendEarly(() => sent.push('PING a1'), 'a1');
+    outbox.sendEarly(() => sent.push('PING a2'), 'a2');
+    expect(sent).toEqual(['PING a2']);
+    turn();
+    // Still held while the fsync is in flight: its predecessor has not left.
+    outbox.sendEarly(() => sent.push('COMMIT a1'), 'a1');
+    expect(sent).toEqual(['PING a2']);
+    log.complete();
+    expect(sent.slice(0, 3)).toEqual(['PING a2', 'close a1', 'PING a1']);
+    turn(); // COMMIT a1 came after the batch was taken: it goes with the next one
+    log.complete();
+    expect(sent).toEqual(['PING a2', 'close a1', 'PING a1', 'COMMIT a1']);
+    // Once nothing is held for a1, it leaves at once again, dirty log or not.
+    log.append();
+    outbox.sendEarly(() => sent.push('PROPOSAL a1'), 'a1');
+    expect(sent.at(-1)).toBe('PROPOSAL a1');
+  });
+
+  it('an early message queued behind a held one is lost with it when the fsync fails', () => {
+    const { log, outbox, sent, turn, errors } = setup();
+    log.append();
+    outbox.send(() => sent.push('ACK'), 'c1');
+    outbox.sendEarly(() => sent.push('early'), 'c1');
+    turn();
+    log.complete(new Error('EIO'));
+    expect(sent).toEqual([]);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('a message made while a batch is sent (by an afterSync callback) follows the rest of that batch', () => {
+    const { log, outbox, sent, turn } = setup();
+    log.append();
+    outbox.afterSync(() => outbox.send(() => sent.push('reply 2'), 'c1'));
+    outbox.send(() => sent.push('reply 1'), 'c1');
+    turn();
+    log.complete();
+    expect(sent).toEqual(['reply 1', 'reply 2']);
+  });
+});
+
+describe('which quorum packets leave early (server.ts leavesEarly), on a simulated ensemble', () => {
+  function ensemble() {
+    const servers = new Map<Sid, LearnerType>([
+      [1, 'participant'],
+      [2, 'participant'],
+      [3, 'participant'],
+    ]);
+    const sim = new SimCluster({ seed: 7, servers });
+    sim.start();
+    sim.runFor(5000);
+    const leaderSid = sim.leaders()[0]!;
+    const leader = sim.nodes.get(leaderSid)!.peer;
+    const followerSid = [...sim.nodes.keys()].find((s) => s !== leaderSid)!;
+    const follower = sim.nodes.get(followerSid)!.peer;
+    expect(leader.leader?.phase).toBe('broadcast');
+    expect(follower.learner?.phase).toBe('broadcast');
+    return { leader, follower, followerSid };
+  }
+  const packets = (effects: Effect[]) => effects.flatMap((e) => (e.kind === 'sendQuorum' ? [e] : []));
+
+  it("a leader's PROPOSAL and COMMIT leave early; the follower's ACK, REQUEST and PING wait", () => {
+    const { leader, follower, followerSid } = ensemble();
+    // A write on the leader: PROPOSALs go early, and the leader's own ACK waits for its fsync (a sync effect).
+    const proposed = leader.step({ kind: 'clientWrite', req: 1, op: { op: 'set', key: 'k', value: 'v' } });
+    const proposals = packets(proposed);
+    expect(proposals.map((e) => e.msg.type)).toEqual(['PROPOSAL', 'PROPOSAL']);
+    for (const e of proposals) expect(leavesEarly(leader, e.conn, e.msg)).toBe(true);
+    expect(proposed.some((e) => e.kind === 'sync')).toBe(true);
+    // The follower logs it and ACKs: the ACK waits.
+    const toFollower = proposals.find((e) => e.msg.to === followerSid)!;
+    const conn = follower.learner!.conn;
+    const acked = packets(follower.step({ kind: 'quorum', conn, msg: toFollower.msg }));
+    expect(acked.map((e) => e.msg.type)).toEqual(['ACK']);
+    expect(leavesEarly(follower, acked[0]!.conn, acked[0]!.msg)).toBe(false);
+    // Its ACK completes a quorum with the leader's (logSynced): COMMITs go early.
+    leader.step({ kind: 'logSynced', zxid: toFollower.msg.type === 'PROPOSAL' ? toFollower.msg.zxid : 0 });
+    const commits = packets(leader.step({ kind: 'quorum', conn: toFollower.conn, msg: acked[0]!.msg }));
+    expect(commits.map((e) => e.msg.type)).toContain('COMMIT');
+    for (const e of commits) expect(leavesEarly(leader, e.conn, e.msg)).toBe(true);
+    // A follower's forwarded write and its answer to the leader's PING wait, although PING is also a leader packet.
+    const forwarded = packets(follower.step({ kind: 'clientWrite', req: 2, op: { op: 'set', key: 'k2', value: 'v' } }));
+    expect(forwarded.map((e) => e.msg.type)).toEqual(['REQUEST']);
+    expect(leavesEarly(follower, forwarded[0]!.conn, forwarded[0]!.msg)).toBe(false);
+    const ping = { id: `${leader.myid}:0`, from: leader.myid, to: followerSid, type: 'PING' } as const;
+    const pong = packets(follower.step({ kind: 'quorum', conn, msg: ping }));
+    expect(pong.map((e) => e.msg.type)).toEqual(['PING']);
+    expect(leavesEarly(follower, pong[0]!.conn, pong[0]!.msg)).toBe(false);
+    // A leader packet type on a connection that is not one of the leader's learners waits too.
+    expect(leavesEarly(leader, 'no-such-conn', toFollower.msg)).toBe(false);
   });
 });
