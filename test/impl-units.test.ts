@@ -10,7 +10,8 @@ import { ConfigError, parseConfig } from '../impl/config.ts';
 import { FrameDecoder, FrameError, encodeFrame } from '../impl/net/frame.ts';
 import { QuorumPacketSchema } from '../impl/net/messages.ts';
 import { FileDisk } from '../impl/storage/filedisk.ts';
-import { planSync } from '../impl/core/sync.ts';
+import { planSync, syncFollower } from '../impl/core/sync.ts';
+import { SimCluster } from '../impl/sim.ts';
 import { freePorts } from '../impl/ensemble.ts';
 import { makeZxid, type Txn } from '../impl/core/types.ts';
 
@@ -165,6 +166,27 @@ describe('syncFollower decision', () => {
   });
   it('SNAP when the learner is behind the window', () => {
     expect(planSync(z(1, 1), z(1, 9), log([z(1, 5), z(1, 9)])).mode).toBe('SNAP');
+  });
+});
+
+describe('syncFollower and the ACKs of a rejoining learner (docs/findings.md #1)', () => {
+  it('forgets the ACKs the learner gave to outstanding proposals before it left, and sends them to it again', () => {
+    const sim = new SimCluster({ seed: 1, servers: new Map([1, 2, 3, 4, 5].map((s) => [s, 'participant' as const])) });
+    sim.start();
+    sim.runFor(5000);
+    const leader = sim.leaders()[0]!;
+    const p = sim.nodes.get(leader)!.peer;
+    const l = p.leader!;
+    const h = [...l.handlers.values()].find((x) => x.learnerType === 'participant')!;
+    const zxid = l.lastProposed + 1;
+    l.outstanding.set(zxid, { txn: { zxid, op: { op: 'del', key: 'k' } }, acks: new Set([leader, h.sid]) });
+    const other = [...l.handlers.values()].find((x) => x.sid !== h.sid)!;
+    syncFollower(p, h);
+    expect([...l.outstanding.get(zxid)!.acks]).toStrictEqual([leader]);
+    // Only the learner being synced loses its ACK.
+    l.outstanding.get(zxid)!.acks.add(other.sid);
+    syncFollower(p, h);
+    expect([...l.outstanding.get(zxid)!.acks].sort()).toStrictEqual([leader, other.sid].sort());
   });
 });
 

@@ -78,6 +78,7 @@ function checkSpecOptions(params: Readonly<Record<string, unknown>>, file: strin
   if (params['granularity'] === 'fine' || params['granularity'] === 'coarse') opts['granularity'] = params['granularity'];
   if (typeof params['initial'] === 'string' && params['initial'] !== 'custom') opts['initial'] = params['initial'];
   if (typeof params['variant'] === 'string' && params['variant'] !== 'none') opts['variant'] = params['variant'];
+  if (Array.isArray(params['fixes'])) opts['fixes'] = params['fixes'];
   return opts as unknown as SpecOptions;
 }
 
@@ -130,6 +131,8 @@ export function conform(options: ConformOptions): ConformResult {
       nodes: participants.length,
       observers: observers.length,
       mutations: [],
+      // impl/ applies the proposed fix of docs/findings.md #1 (impl/core/sync.ts), so the spec does too.
+      fixes: ['forgetStaleAcks'],
       protocol: 'zab',
       granularity: 'fine',
       initial,

@@ -66,8 +66,13 @@ export function syncFollower(p: QuorumPeer, h: LearnerHandler): void {
     }
   }
   // startForwarding: a participant also gets the proposals not yet committed, and from now on every new one.
+  // Unlike ZooKeeper, forget the ACKs it gave them before it left: a TRUNC above may just have taken them out
+  // of its log, and counting them can commit a txn that too few servers hold (docs/findings.md #1, reproduced
+  // on ZooKeeper 3.8.0). It ACKs them again once it has logged the PROPOSALs sent here. The spec's
+  // `--fix forgetStaleAcks`; the conformance check applies it to these logs.
   if (h.learnerType === 'participant') {
     for (const prop of leader.outstanding.values()) {
+      prop.acks.delete(h.sid);
       p.sendPacket(h.conn, h.sid, { type: 'PROPOSAL', zxid: prop.txn.zxid, op: prop.txn.op, origin: prop.txn.origin });
     }
   }
