@@ -12,7 +12,7 @@
 // yardstick is missing. Run alone: `npx tsx bench/zookeeper.ts [seconds] [--with-impl]`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { srvr } from '../impl/zkwire/four-letter.ts';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -78,25 +78,8 @@ interface ZkServer {
 }
 
 /** The `srvr` four-letter word: the server's Mode line (leader, follower, ...), or null if it does not answer. */
-function srvrMode(port: number, timeoutMs = 2000): Promise<string | null> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1');
-    let text = '';
-    const done = (v: string | null) => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(v);
-    };
-    const timer = setTimeout(() => done(null), timeoutMs);
-    sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write('srvr'));
-    sock.on('data', (d: string) => {
-      text += d;
-      if (text.length > 65536) done(null);
-    });
-    sock.on('error', () => done(null));
-    sock.on('close', () => done(/^Mode: (\S+)/m.exec(text)?.[1] ?? null));
-  });
+async function srvrMode(port: number, timeoutMs = 2000): Promise<string | null> {
+  return (await srvr(port, timeoutMs))?.mode ?? null;
 }
 
 class ZooKeeperEnsemble {

@@ -26,6 +26,7 @@ import { connect, createServer, type Server as NetServer, type Socket } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZkWireClient, ZkWireError } from '../impl/zkwire/client.ts';
+import { srvr } from '../impl/zkwire/four-letter.ts';
 
 const JAVA_DIR = '/usr/share/java';
 const ZOOKEEPER_JAR = join(JAVA_DIR, 'zookeeper.jar');
@@ -389,39 +390,6 @@ function killAllNow(): void {
   for (const c of children) if (alive(c)) c.kill('SIGKILL');
 }
 
-interface Srvr {
-  readonly mode: string | null;
-  readonly zxid: bigint | null;
-}
-
-/** The `srvr` four-letter word: Mode and Zxid, or null if the server does not answer. */
-function srvr(port: number, timeoutMs = 2000): Promise<Srvr | null> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1');
-    let text = '';
-    let settled = false;
-    const done = (v: Srvr | null) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(v);
-    };
-    const timer = setTimeout(() => done(null), timeoutMs);
-    sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write('srvr'));
-    sock.on('data', (d: string) => {
-      text += d;
-      if (text.length > 65536) done(null);
-    });
-    sock.on('error', () => done(null));
-    sock.on('close', () => {
-      const mode = /^Mode: (\S+)/m.exec(text)?.[1] ?? null;
-      const z = /^Zxid: (0x[0-9a-f]+)/m.exec(text)?.[1];
-      done(mode === null && z === undefined ? null : { mode, zxid: z === undefined ? null : BigInt(z) });
-    });
-  });
-}
 
 /** Zxids in the server's txn log files on disk (FileTxnLog: 16-byte FileHeader, then per txn: long crc, int length,
  *  the txn bytes (TxnHeader: long clientId, int cxid, long zxid, ...), byte 'B'; zero padding after the last). */
@@ -555,7 +523,7 @@ async function main(): Promise<Outcome> {
       const r = await Promise.all(sids.map((sid) => srvr(srv(sid).clientPort)));
       return new Map(sids.map((sid, i) => [sid, r[i] ?? null]));
     };
-    const showStatus = (m: Map<number, Srvr | null>) =>
+    const showStatus = (m: Map<number, Awaited<ReturnType<typeof srvr>>>) =>
       [...m].map(([sid, x]) => `${sid}: ${x === null ? 'down/no answer' : `${x.mode ?? '?'} zxid ${x.zxid === null ? '?' : hex(x.zxid)}`}`).join('; ');
     /** One leader and the rest following among `sids`, all answering; null until then. */
     const formed = async (sids: readonly number[]) => {
