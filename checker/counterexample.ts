@@ -33,6 +33,8 @@ export interface Counterexample {
   readonly steps: readonly CounterexampleStep[];
   /** The trace file written for it, once written. */
   traceFile: string | null;
+  /** A random walk's counterexample is shrunk (checker/shrink.ts): the walk's own length, else null. */
+  shrunkFrom: number | null;
 }
 
 export function buildCounterexample(spec: AnySpec, property: string, path: StatePath): Counterexample {
@@ -51,7 +53,7 @@ export function buildCounterexample(spec: AnySpec, property: string, path: State
   if (prop.kind === 'invariant' ? holds : !holds) {
     throw new Error(`internal: the rebuilt path does not end in a ${prop.kind === 'invariant' ? 'violation' : 'witness'} of ${property}`);
   }
-  return { property, kind: prop.kind, message: prop.explain?.(last) ?? null, path, steps, traceFile: null };
+  return { property, kind: prop.kind, message: prop.explain?.(last) ?? null, path, steps, traceFile: null, shrunkFrom: null };
 }
 
 /** The server variables that differ between two states, server by server, in the spec's order. */
@@ -82,7 +84,8 @@ export function compact(v: unknown): string {
 }
 
 export function formatCounterexample(cx: Counterexample): string[] {
-  const lines = [`Counterexample for ${cx.property} (${cx.steps.length} steps, from initial state ${cx.path.init}):`];
+  const shrunk = cx.shrunkFrom !== null && cx.shrunkFrom !== cx.steps.length ? `, shrunk from the walk's ${cx.shrunkFrom}` : '';
+  const lines = [`Counterexample for ${cx.property} (${cx.steps.length} steps${shrunk}, from initial state ${cx.path.init}):`];
   for (const s of cx.steps) {
     const params = Object.entries(s.params).map(([k, v]) => `${k}=${compact(v)}`).join(' ');
     lines.push(`  ${String(s.step).padStart(3)}. ${s.kind} server ${s.sid}${params === '' ? '' : ` (${params})`}`);

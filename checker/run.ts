@@ -6,6 +6,7 @@ import { runBfs, type BfsOutcome, type StopReason } from './bfs.ts';
 import { buildCounterexample, type Counterexample } from './counterexample.ts';
 import { collisionProbability } from './fingerprint-table.ts';
 import { UsageError, type CheckConfig } from './flags.ts';
+import { shrinkPath } from './shrink.ts';
 import { failurePath, runSimulation } from './simulate.ts';
 import { loadMutations, loadSpec, type AnySpec } from './spec-source.ts';
 import { writeTrace } from './trace-writer.ts';
@@ -115,13 +116,19 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
   });
   const wallSeconds = (performance.now() - started) / 1000;
   const failed = out.failure;
+  // The walk's path, shrunk to a shorter one that breaks the same invariant (checker/shrink.ts); not counted
+  // in the time of the walks.
+  const shrunk = failed === null ? null : shrinkPath(spec, properties[failed.prop]!, failurePath(failed));
   const verdicts = properties.map((p, i): PropertyVerdict => {
     const d = out.witnessDepth[i]!;
     if (p.kind === 'reachability') return verdict(p, d >= 0 ? 'witnessed' : 'not-reached', d >= 0 ? d : null);
-    return failed !== null && failed.prop === i ? verdict(p, 'violated', failed.path.length - 1) : verdict(p, 'holds', null);
+    return failed !== null && failed.prop === i ? verdict(p, 'violated', shrunk!.path.steps.length) : verdict(p, 'holds', null);
   });
-  const counterexample = failed === null ? null : buildCounterexample(spec, properties[failed.prop]!.name, failurePath(failed));
-  if (counterexample !== null) counterexample.traceFile = writeTrace(config.out, spec, counterexample, traceParams(config, spec));
+  const counterexample = failed === null ? null : buildCounterexample(spec, properties[failed.prop]!.name, shrunk!.path);
+  if (counterexample !== null) {
+    counterexample.shrunkFrom = shrunk!.from;
+    counterexample.traceFile = writeTrace(config.out, spec, counterexample, traceParams(config, spec));
+  }
   return {
     spec: base.spec,
     params: base.params,

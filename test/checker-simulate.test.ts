@@ -78,6 +78,19 @@ describe('simulation of the ZAB spec', () => {
     for (const k of ['LearnerProcessDIFF', 'LearnerProcessTRUNC', 'LearnerProcessSNAP']) expect(fired.get(k) ?? 0).toBeGreaterThan(0);
   });
 
+  it("shrinks a walk's counterexample to a short path that breaks the same invariant", async () => {
+    const r = await zab('--walks', '2000', '--seed', '1', '--variant', '4646');
+    const cx = r.counterexample!;
+    expect(cx.property).toBe('syncConsistency');
+    expect(cx.shrunkFrom).toBe(238); // the walk's own length
+    expect(cx.steps.length).toBeLessThan(60);
+    const spec = await loadSpec({ module: 'spec/index.ts', exportName: 'buildSpec', options: { ...parseFlags(['--simulate', '--variant', '4646']).source.options } });
+    const states = replay(spec, cx.path);
+    const inv = spec.properties.find((p) => p.name === 'syncConsistency')!;
+    expect(states.slice(0, -1).every((s) => inv.check(s.state as never))).toBe(true);
+    expect(inv.check(states.at(-1)!.state as never)).toBe(false);
+  });
+
   it('finds ZOOKEEPER-3911 and ZOOKEEPER-4643, which walks under the exhaustive bounds never reached', async () => {
     for (const variant of ['3911', '4643']) {
       const r = await zab('--walks', '2000', '--seed', '1', '--variant', variant);
