@@ -6,7 +6,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { FIXES } from '../spec/config.ts';
+import { FIXES, LEADER_LOG } from '../spec/config.ts';
 import { VARIANTS } from '../spec/variants.ts';
 import { DEFAULT_SPEC_EXPORT, DEFAULT_SPEC_MODULE, type SpecSource } from './spec-source.ts';
 
@@ -35,6 +35,14 @@ export const SPEC_FLAGS: readonly {
   { flag: 'crashes', schema: int(0, 1000), default: 1, simulateDefault: 10, help: 'crashes, each with its restart (zab)' },
   { flag: 'partitions', schema: int(0, 1000), default: 1, simulateDefault: 10, help: 'lost connections and timeouts (zab)' },
   { flag: 'max-epoch', option: 'maxEpoch', schema: int(1, 1000), default: 3, simulateDefault: 25, help: 'no leader proposes an epoch above this (zab)' },
+  {
+    flag: 'leader-log',
+    option: 'leaderLog',
+    metavar: 'MODE',
+    schema: z.enum(Object.keys(LEADER_LOG) as [string, ...string[]], `must be one of ${Object.keys(LEADER_LOG).join(', ')}`),
+    default: undefined,
+    help: "atomic (default): the leader logs and ACKs its own proposal as it proposes; queued: later, after its fsync, as ZooKeeper does (zab)",
+  },
   {
     flag: 'variant',
     metavar: 'NAME',

@@ -32,6 +32,19 @@ export const FIXES = {
 
 export type FixName = keyof typeof FIXES;
 
+/**
+ * When the leader logs its own proposal. ZooKeeper's leader sends the PROPOSAL first (Leader.propose) and then
+ * queues the txn to its own SyncRequestProcessor, whose AckRequestProcessor counts the leader's ACK once the
+ * fsync is done: followers' ACKs can arrive before it. 'atomic' (the default, and a smaller state space) takes
+ * the three as one step.
+ */
+export const LEADER_LOG = {
+  atomic: "the leader logs its proposal and counts its own ACK in the step that proposes it",
+  queued:
+    "as ZooKeeper does: the proposal waits in the leader's SyncRequestProcessor queue; a later step (LeaderFlushLog) writes it to disk and counts the leader's own ACK",
+} as const;
+export type LeaderLogMode = keyof typeof LEADER_LOG;
+
 /** Named initial states: what the servers hold on disk when the run starts. */
 export const INITIAL_STATES = {
   fresh:
@@ -88,6 +101,8 @@ export interface SpecOptions {
   readonly variant?: string;
   /** Proposed fixes (FIXES) to apply; none by default. */
   readonly fixes?: readonly string[];
+  /** When the leader's own proposal reaches its disk and counts as its ACK (LEADER_LOG); 'atomic' by default. */
+  readonly leaderLog?: LeaderLogMode;
 }
 
 export const DEFAULT_BOUNDS: Bounds = { txns: 1, crashes: 1, partitions: 1, maxEpoch: 3 };
@@ -112,6 +127,7 @@ export interface Config {
   /** The bug put back (spec/variants.ts), or null: the fixed protocol. */
   readonly variant: VariantName | null;
   readonly fixes: ReadonlySet<FixName>;
+  readonly leaderLog: LeaderLogMode;
 }
 
 const t = (epoch: number, counter: number): Txn => ({ zxid: makeZxid(epoch, counter), value: counter });
@@ -165,6 +181,9 @@ export function makeConfig(options: SpecOptions): Config {
   for (const f of options.fixes ?? []) {
     if (!(f in FIXES)) throw new Error(`unknown fix "${f}" (known: ${Object.keys(FIXES).join(', ')})`);
   }
+  if (options.leaderLog !== undefined && !(options.leaderLog in LEADER_LOG)) {
+    throw new Error(`unknown leader log mode "${options.leaderLog}" (known: ${Object.keys(LEADER_LOG).join(', ')})`);
+  }
   if (options.variant !== undefined && !isVariantName(options.variant)) {
     throw new Error(`unknown variant "${options.variant}" (known: ${Object.keys(VARIANTS).join(', ')})`);
   }
@@ -213,6 +232,7 @@ export function makeConfig(options: SpecOptions): Config {
     mutations: new Set(options.mutations as MutationName[]),
     variant: options.variant === undefined ? null : (options.variant as VariantName),
     fixes: new Set((options.fixes ?? []) as FixName[]),
+    leaderLog: options.leaderLog ?? 'atomic',
   };
 }
 

@@ -18,7 +18,7 @@ import type { Notification, Sid, Vote } from './types.ts';
 import { zxidText } from './types.ts';
 import type { QuorumPacket } from './zab/packets.ts';
 import type { ZabAction } from './zab/steps.ts';
-import { VARIANT_LOCAL_KINDS, ZAB_LOCAL_KINDS, ZAB_PEER_KINDS, ZAB_RECEIVE_KINDS, zabSteps } from './zab/steps.ts';
+import { LEADER_LOG_KIND, VARIANT_LOCAL_KINDS, ZAB_LOCAL_KINDS, ZAB_PEER_KINDS, ZAB_RECEIVE_KINDS, zabSteps } from './zab/steps.ts';
 import { VARIANTS } from './variants.ts';
 
 export type { Bounds, SpecOptions } from './config.ts';
@@ -53,6 +53,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
     // The steps a variant adds (spec/variants.ts): the second half of NEWLEADER, the CommitProcessor.
     if (cfg.variant === '4643' || cfg.variant === '4685') actionKinds.push(VARIANT_LOCAL_KINDS[0]);
     if (cfg.variant === '3023') actionKinds.push(VARIANT_LOCAL_KINDS[1]);
+    if (cfg.leaderLog === 'queued') actionKinds.push(LEADER_LOG_KIND);
     if (cfg.observers === 0) {
       for (const k of ['ObserverProcessINFORM', 'LearnerProcessINFORMInSync']) actionKinds.splice(actionKinds.indexOf(k), 1);
     }
@@ -63,7 +64,8 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       (zab ? `ZAB (FastLeaderElection, discovery, synchronization, broadcast; ${cfg.granularity} granularity)` : 'FastLeaderElection') +
       (mutations.length > 0 ? ` [mutations: ${mutations.join(', ')}]` : '') +
       (cfg.variant !== null ? ` [variant ${cfg.variant}: ${VARIANTS[cfg.variant].jira}]` : '') +
-      (cfg.fixes.size > 0 ? ` [fixes: ${[...cfg.fixes].join(', ')}]` : ''),
+      (cfg.fixes.size > 0 ? ` [fixes: ${[...cfg.fixes].join(', ')}]` : '') +
+      (zab && cfg.leaderLog !== 'atomic' ? ` [leader log: ${cfg.leaderLog}]` : ''),
     params: {
       nodes: cfg.nodes,
       observers: cfg.observers,
@@ -74,6 +76,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       mutations,
       ...(cfg.variant !== null ? { variant: cfg.variant } : {}),
       ...(cfg.fixes.size > 0 ? { fixes: [...cfg.fixes] } : {}),
+      ...(zab && cfg.leaderLog !== 'atomic' ? { leaderLog: cfg.leaderLog } : {}),
     },
     actionKinds,
     faultKinds: actionKinds.filter((k) => FAULT_KINDS.has(k)),

@@ -177,11 +177,16 @@ function syncedLeader(s: ClusterState, f: Server): Sid | null {
   return l.leader;
 }
 
+/** A leader's proposals: its log, and (leaderLog 'queued') those still in its own logging queue. */
+function proposalsOf(leader: Server): readonly Txn[] {
+  return leader.pendingLog.length === 0 ? leader.history : [...leader.history, ...leader.pendingLog];
+}
+
 function divergentFollower(s: ClusterState): [Sid, Sid] | null {
   for (let i = 0; i < s.servers.length; i++) {
     const f = s.servers[i]!;
     const l = syncedLeader(s, f);
-    if (l !== null && !isPrefix([...f.history, ...f.pendingLog], s.servers[l - 1]!.history)) return [i + 1, l];
+    if (l !== null && !isPrefix([...f.history, ...f.pendingLog], proposalsOf(s.servers[l - 1]!))) return [i + 1, l];
   }
   return null;
 }
@@ -309,7 +314,7 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
         if (found === null) return 'holds';
         const [f, l] = found;
         const fs = s.servers[f - 1]!;
-        return `server ${f} synced with leader ${l} holds ${showTxns([...fs.history, ...fs.pendingLog])}, leader ${l} holds ${showTxns(s.servers[l - 1]!.history)}`;
+        return `server ${f} synced with leader ${l} holds ${showTxns([...fs.history, ...fs.pendingLog])}, leader ${l} holds ${showTxns(proposalsOf(s.servers[l - 1]!))}`;
       },
     },
     {

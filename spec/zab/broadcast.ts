@@ -9,21 +9,37 @@ import { counterOf, epochOf, makeZxid } from '../types.ts';
 import type { QuorumPacket } from './packets.ts';
 
 /**
- * A client write reaches the leader (ProposalRequestProcessor, Leader.propose): the next zxid of its epoch,
- * logged (its own SyncRequestProcessor, then its own ACK) and sent as PROPOSAL to every forwarding follower.
+ * A client write reaches the leader (ProposalRequestProcessor, Leader.propose): the next zxid of its epoch, sent
+ * as PROPOSAL to every forwarding follower, and given to the leader's own SyncRequestProcessor, whose
+ * AckRequestProcessor counts the leader's ACK after the fsync. With leaderLog 'atomic' that happens in this step;
+ * with 'queued' the txn waits in pendingLog for LeaderFlushLog, and followers may ACK first.
  */
 export function leaderProcessRequest(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
   const me = server(s, sid);
   if (!me.online || me.zabState !== 'BROADCAST' || me.leader === null) return null;
   if (s.budget.txns >= cfg.bounds.txns) return null;
-  const last = lastZxidOf(me.history);
+  const queued = cfg.leaderLog === 'queued';
+  const last = lastZxidOf(queued ? [...me.history, ...me.pendingLog] : me.history);
   const zxid = epochOf(last) === me.currentEpoch ? last + 1 : makeZxid(me.currentEpoch, 1);
   const txn: Txn = { zxid, value: s.ghost.proposed.length + 1 };
-  let next = updateServer(s, sid, { history: [...me.history, txn] });
-  next = updateLeader(next, sid, { outstanding: [...me.leader.outstanding, { zxid, acks: [sid] }] });
+  let next = updateServer(s, sid, queued ? { pendingLog: [...me.pendingLog, txn] } : { history: [...me.history, txn] });
+  next = updateLeader(next, sid, { outstanding: [...me.leader.outstanding, { zxid, acks: queued ? [] : [sid] }] });
   next = { ...next, budget: { ...next.budget, txns: next.budget.txns + 1 }, ghost: { ...next.ghost, proposed: [...next.ghost.proposed, txn] } };
   for (const j of me.leader.forwarding) if (isVoter(cfg, j)) next = sendPackets(next, sid, j, [{ type: 'PROPOSAL', txn }]);
   return tryToCommit(cfg, next, sid);
+}
+
+/**
+ * leaderLog 'queued' only: the leader's SyncRequestProcessor writes its queued proposals to disk (flush), and
+ * its AckRequestProcessor counts the leader's own ACK of each (Leader.processAck with its own sid).
+ */
+export function leaderFlushLog(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
+  const me = server(s, sid);
+  if (!me.online || me.leader === null || me.pendingLog.length === 0) return null;
+  const logged = me.pendingLog.map((t) => t.zxid);
+  const next = updateServer(s, sid, { history: [...me.history, ...me.pendingLog], pendingLog: [] });
+  const outstanding = me.leader.outstanding.map((p) => (logged.includes(p.zxid) ? { zxid: p.zxid, acks: addSorted(p.acks, sid) } : p));
+  return tryToCommit(cfg, updateLeader(next, sid, { outstanding }), sid);
 }
 
 /**
@@ -57,6 +73,8 @@ export function followerFlushLog(cfg: Config, s: ClusterState, sid: Sid): Cluste
     return updateServer(s, sid, { history: [...me.history, ...fresh], orphanLog: [] });
   }
   if (!me.online || me.pendingLog.length === 0) return null;
+  // With leaderLog 'queued', a leader's own queue is LeaderFlushLog's, which also counts the leader's ACK.
+  if (cfg.leaderLog === 'queued' && me.leader !== null) return null;
   let next = updateServer(s, sid, { history: [...me.history, ...me.pendingLog], pendingLog: [] });
   const leader = me.learner?.leader;
   if (leader !== undefined && isVoter(cfg, sid) && !cfg.mutations.has('ackBeforeLog')) {
@@ -89,7 +107,8 @@ function tryToCommit(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
     const head = me.leader!.outstanding[0];
     if (head === undefined) return next;
     if (!isQuorum(cfg, head.acks) && !cfg.mutations.has('commitWithoutQuorum')) return next;
-    const txn = me.history[me.committed]!;
+    // The head may still be in the leader's queue (leaderLog 'queued'): a quorum of followers ACKed before its fsync.
+    const txn = (me.committed < me.history.length ? me.history : [...me.history, ...me.pendingLog])[me.committed]!;
     next = updateServer(next, sid, { committed: me.committed + 1 });
     next = updateLeader(next, sid, { outstanding: me.leader!.outstanding.slice(1) });
     if (!next.ghost.committed.some((c) => c.zxid === txn.zxid)) {

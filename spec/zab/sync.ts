@@ -68,15 +68,18 @@ export function leaderSyncFollower(cfg: Config, s: ClusterState, sid: Sid, learn
   const target = l.toSync.find((x) => x.sid === learner);
   if (target === undefined) return null;
   const committed = me.zabState === 'BROADCAST' ? me.committed : me.history.length;
-  const { op, from } = chooseSync(cfg, me.history, committed, l.committedLogStart, target.lastZxid);
+  // The leader's proposals are in memory (committedLog, outstandingProposals) whether or not its own log has
+  // them yet (leaderLog 'queued').
+  const proposals = me.pendingLog.length === 0 ? me.history : [...me.history, ...me.pendingLog];
+  const { op, from } = chooseSync(cfg, proposals, committed, l.committedLogStart, target.lastZxid);
   const packets: QuorumPacket[] = [op];
   if (op.type !== 'SNAP') {
-    for (const txn of me.history.slice(0, committed)) {
+    for (const txn of proposals.slice(0, committed)) {
       if (txn.zxid > from) packets.push({ type: 'PROPOSAL', txn }, { type: 'COMMIT', zxid: txn.zxid });
     }
   }
   if (isVoter(cfg, learner)) {
-    for (const txn of me.history.slice(committed)) if (txn.zxid > from) packets.push({ type: 'PROPOSAL', txn });
+    for (const txn of proposals.slice(committed)) if (txn.zxid > from) packets.push({ type: 'PROPOSAL', txn });
   }
   packets.push({ type: 'NEWLEADER', zxid: makeZxid(l.newEpoch, 0) });
   // ZooKeeper keeps an ACK the learner sent before it left, though a TRUNC may now take that txn out of its
