@@ -1,0 +1,702 @@
+// Shared harness of the reproduction scripts (repro-stale-ack.ts: 5 servers; repro-stale-ack-3.ts: 3 servers with a
+// held leader fsync) against a real Apache ZooKeeper 3.8.0 ensemble from Debian's package, on loopback.
+//
+// Wiring. Server N's zoo.cfg has its own line `server.N=127.0.0.1:Q(N):E(N)` with its real quorum port; every other
+// server M's line points at a proxy port P(N->M) that forwards to Q(M). Election ports are direct. So whichever
+// server leads, every learner reaches it through a proxy of ours, one per (learner, leader) pair.
+//
+// The quorum stream (ZooKeeper 3.8.0: Learner.registerWithLeader writes FOLLOWERINFO first, LearnerHandler.run
+// reads it first; quorum SASL is off by default, so nothing precedes it) is a sequence of jute QuorumPacket
+// records without length prefix: int type, long zxid, buffer data (int length, -1 for null), vector<Id> authinfo
+// (int count, -1 for null; an Id is two strings). One exception: after a SNAP packet the leader writes the
+// serialized snapshot and then the string "BenWasHere" (LearnerHandler.run); the proxy passes that blob as one
+// unit, cut at the signature.
+//
+// Every java process is started here and stopped by its PID (SIGKILL) at the end, on error, on Ctrl-C and on exit;
+// with util-linux's setpriv a server also dies with this process. Every wait has a deadline, and runScenario bounds
+// the whole run. The temp directory is removed at the end (kept if KEEP_REPRO_DIR is set).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ZkWireClient } from '../impl/zkwire/client.ts';
+import { srvr } from '../impl/zkwire/four-letter.ts';
+
+export const JAVA_DIR = '/usr/share/java';
+export const ZOOKEEPER_JAR = join(JAVA_DIR, 'zookeeper.jar');
+const LOG_JARS = ['slf4j-log4j12.jar', 'log4j-1.2.jar'].map((j) => join(JAVA_DIR, j));
+const MAIN = 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
+
+// ---------------------------------------------------------------------------------------------------- logging
+
+const t0 = performance.now();
+export const stamp = () => `${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
+export const say = (msg: string) => console.log(`[${stamp()}] ${msg}`);
+export const hex = (z: bigint | number) => `0x${z.toString(16)}`;
+export const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
+
+/** The scenario went otherwise than the spec predicts, at this step. */
+export class Diverged extends Error {
+  constructor(
+    readonly step: string,
+    why: string,
+  ) {
+    super(why);
+  }
+}
+
+// ------------------------------------------------------------------------------------ the quorum stream
+
+/** Leader.java's packet types (3.8.0). */
+export const PT: Record<number, string> = {
+  1: 'REQUEST', 2: 'PROPOSAL', 3: 'ACK', 4: 'COMMIT', 5: 'PING', 6: 'REVALIDATE', 7: 'SYNC', 8: 'INFORM',
+  9: 'COMMITANDACTIVATE', 10: 'NEWLEADER', 11: 'FOLLOWERINFO', 12: 'UPTODATE', 13: 'DIFF', 14: 'TRUNC', 15: 'SNAP',
+  16: 'OBSERVERINFO', 17: 'LEADERINFO', 18: 'ACKEPOCH', 19: 'INFORMANDACTIVATE',
+};
+export const PROPOSAL = 2, ACK = 3, COMMIT = 4, PING = 5, NEWLEADER = 10, UPTODATE = 12, DIFF = 13, TRUNC = 14, SNAP = 15, LEADERINFO = 17, ACKEPOCH = 18;
+export const SNAPSHOT_BLOB = -1; // the snapshot bytes after SNAP, up to and including the signature
+export const RAW = -2; // bytes the parser gave up on (passed through, never expected here)
+export const typeName = (t: number) => (t === SNAPSHOT_BLOB ? 'SNAPSHOT-DATA' : t === RAW ? 'RAW' : (PT[t] ?? `type ${t}`));
+
+export interface Unit {
+  readonly type: number;
+  readonly zxid: bigint;
+  readonly bytes: Buffer;
+}
+
+const MAX_FIELD = 64 * 1024 * 1024;
+const SIGNATURE = Buffer.concat([Buffer.from([0, 0, 0, 10]), Buffer.from('BenWasHere', 'utf8')]);
+
+/** Splits one direction of a quorum connection into QuorumPacket records. */
+export class QuorumStreamParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private mode: 'packets' | 'snapshot' | 'opaque' = 'packets';
+  problem: string | null = null;
+
+  constructor(private readonly leaderToLearner: boolean) {}
+
+  push(chunk: Buffer): Unit[] {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    const out: Unit[] = [];
+    for (;;) {
+      if (this.buf.length === 0) return out;
+      if (this.mode === 'opaque') {
+        out.push({ type: RAW, zxid: -1n, bytes: this.buf });
+        this.buf = Buffer.alloc(0);
+        return out;
+      }
+      if (this.mode === 'snapshot') {
+        const at = this.buf.indexOf(SIGNATURE);
+        if (at < 0) {
+          if (this.buf.length > MAX_FIELD) this.giveUp('no snapshot signature within 64 MiB');
+          else return out;
+          continue;
+        }
+        const end = at + SIGNATURE.length;
+        out.push({ type: SNAPSHOT_BLOB, zxid: -1n, bytes: this.buf.subarray(0, end) });
+        this.buf = this.buf.subarray(end);
+        this.mode = 'packets';
+        continue;
+      }
+      const n = this.packetLength();
+      if (n === null) return out;
+      if (n < 0) continue; // gave up: opaque from here
+      const type = this.buf.readInt32BE(0);
+      out.push({ type, zxid: this.buf.readBigInt64BE(4), bytes: this.buf.subarray(0, n) });
+      this.buf = this.buf.subarray(n);
+      if (type === SNAP && this.leaderToLearner) this.mode = 'snapshot';
+    }
+  }
+
+  /** The length of the complete packet at the start of buf, null if incomplete, -1 if it is not one. */
+  private packetLength(): number | null {
+    const b = this.buf;
+    if (b.length < 16) return null;
+    const type = b.readInt32BE(0);
+    if (!(type in PT)) return this.giveUp(`unknown packet type ${type}`);
+    let off = 12;
+    const dlen = b.readInt32BE(off);
+    off += 4;
+    if (dlen < -1 || dlen > MAX_FIELD) return this.giveUp(`data length ${dlen}`);
+    off += Math.max(dlen, 0);
+    if (b.length < off + 4) return null;
+    const count = b.readInt32BE(off);
+    off += 4;
+    if (count < -1 || count > 1024) return this.giveUp(`authinfo count ${count}`);
+    for (let i = 0; i < count * 2; i++) {
+      if (b.length < off + 4) return null;
+      const slen = b.readInt32BE(off);
+      off += 4;
+      if (slen < -1 || slen > MAX_FIELD) return this.giveUp(`authinfo string length ${slen}`);
+      off += Math.max(slen, 0);
+    }
+    return b.length < off ? null : off;
+  }
+
+  private giveUp(why: string): -1 {
+    this.problem = why;
+    this.mode = 'opaque';
+    return -1;
+  }
+}
+
+// ------------------------------------------------------------------------------------------ the proxies
+
+export interface Seen {
+  readonly at: string;
+  readonly conn: number;
+  readonly type: number;
+  readonly zxid: bigint;
+  action: 'forwarded' | 'held' | 'released' | 'dropped';
+}
+
+/** What the proxies print as packets pass: nothing, the sync handshake (and held packets), or every non-PING. */
+export const proxyOutput: { print: 'none' | 'sync' | 'all' } = { print: 'none' };
+const SYNC_TYPES = new Set([10, 11, 12, 13, 14, 15, 17, 18, -1]);
+
+/** One direction of one (learner, leader) pair, over all its connections: what to hold, and what passed. */
+
+export class Direction {
+  holdOn = new Set<number>();
+  holdAfter = new Set<number>();
+  holding = false;
+  readonly seen: Seen[] = [];
+  pings = 0;
+  readonly pipes = new Set<Pipe>();
+
+  constructor(readonly name: string) {}
+
+  /** Forget the rules and stop holding (held packets of live connections stay held until release()). */
+  rules(holdOn: number[], holdAfter: number[] = []): void {
+    this.holdOn = new Set(holdOn);
+    this.holdAfter = new Set(holdAfter);
+  }
+
+  /** Sends what is held, in order, and holds nothing more. */
+  release(): number {
+    this.holdOn.clear();
+    this.holdAfter.clear();
+    this.holding = false;
+    let n = 0;
+    for (const p of this.pipes) n += p.flushHeld();
+    return n;
+  }
+
+  record(s: Seen): void {
+    if (s.type === PING) this.pings++;
+    else {
+      this.seen.push(s);
+      if (proxyOutput.print === 'all' || (proxyOutput.print === 'sync' && (SYNC_TYPES.has(s.type) || s.action !== 'forwarded'))) say(`  proxy ${this.name} conn#${s.conn}: ${typeName(s.type)} ${s.zxid >= 0n ? hex(s.zxid) : ''} ${s.action}`);
+    }
+  }
+
+  find(pred: (s: Seen) => boolean): Seen | undefined {
+    return this.seen.find(pred);
+  }
+
+  describe(pred: (s: Seen) => boolean = () => true): string {
+    const xs = this.seen.filter(pred);
+    return xs.length === 0 ? '(none)' : xs.map((s) => `${typeName(s.type)}${s.zxid >= 0n ? ' ' + hex(s.zxid) : ''} [${s.action}, conn#${s.conn}]`).join(', ');
+  }
+}
+
+/** One direction of one TCP connection. */
+export class Pipe {
+  private readonly parser: QuorumStreamParser;
+  private held: { unit: Unit; seen: Seen }[] = [];
+
+  constructor(
+    readonly dir: Direction,
+    readonly conn: number,
+    private readonly dst: Socket,
+    leaderToLearner: boolean,
+  ) {
+    this.parser = new QuorumStreamParser(leaderToLearner);
+  }
+
+  onData(chunk: Buffer): void {
+    for (const unit of this.parser.push(chunk)) {
+      if (this.parser.problem !== null) {
+        say(`  proxy ${this.dir.name}: stream not parsed from here on (${this.parser.problem}); passing bytes through`);
+        this.parser.problem = null;
+      }
+      const d = this.dir;
+      if (!d.holding && d.holdOn.has(unit.type)) d.holding = true;
+      const seen: Seen = { at: stamp(), conn: this.conn, type: unit.type, zxid: unit.zxid, action: d.holding ? 'held' : 'forwarded' };
+      if (d.holding) this.held.push({ unit, seen });
+      else this.dst.write(unit.bytes);
+      d.record(seen);
+      if (!d.holding && d.holdAfter.has(unit.type)) d.holding = true;
+    }
+  }
+
+  flushHeld(): number {
+    const h = this.held;
+    this.held = [];
+    for (const { unit, seen } of h) {
+      this.dst.write(unit.bytes);
+      seen.action = 'released';
+    }
+    return h.length;
+  }
+
+  dropHeld(): void {
+    for (const { seen } of this.held) seen.action = 'dropped';
+    if (this.held.length > 0) say(`  proxy ${this.dir.name} conn#${this.conn} closed: ${this.held.length} held packet(s) dropped (${this.held.filter((h) => h.unit.type !== PING).map((h) => typeName(h.unit.type)).join(', ') || 'PINGs'})`);
+    this.held = [];
+  }
+}
+
+let connCounter = 0;
+/** How long a proxy keeps trying the leader's port for a learner's connection (see PairProxy.accept). */
+const CONNECT_RETRY_MS = 5000;
+
+/** The proxy of learner `from` to leader `to`: listens on a port of its own, forwards to Q(to). */
+export class PairProxy {
+  readonly down: Direction; // leader -> learner
+  readonly up: Direction; // learner -> leader
+  port = 0;
+  private server: NetServer | null = null;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    readonly from: number,
+    readonly to: number,
+    private readonly targetPort: () => number,
+  ) {
+    this.down = new Direction(`${to}->${from}`);
+    this.up = new Direction(`${from}->${to}`);
+  }
+
+  async listen(): Promise<void> {
+    const server = createServer((learner) => this.accept(learner));
+    this.server = server;
+    await new Promise<void>((res, rej) => {
+      server.once('error', rej);
+      server.listen(0, '127.0.0.1', () => res());
+    });
+    server.on('error', () => {});
+    const a = server.address();
+    if (a === null || typeof a === 'string') throw new Error('proxy: no port');
+    this.port = a.port;
+  }
+
+  /** A learner's connection: accepted at once, forwarded once the leader's port answers. Without a proxy a learner
+   *  whose leader is not listening yet gets ECONNREFUSED and tries again (Learner.connectToLeader: 5 tries, about
+   *  1 s apart); through a proxy it would see its accepted connection closed, an EOF that sends it back to
+   *  LOOKING. So the proxy retries the leader's port (every 200 ms, for up to CONNECT_RETRY_MS) while the
+   *  learner's first bytes wait; if the port never answers, the learner's connection is closed. */
+  private accept(learner: Socket): void {
+    const conn = ++connCounter;
+    learner.setNoDelay(true);
+    this.sockets.add(learner);
+    const early: Buffer[] = [];
+    let up: Pipe | null = null;
+    let down: Pipe | null = null;
+    let leader: Socket | null = null;
+    let closed = false;
+    // Either side gone: the other is ended after what was forwarded; what is held is lost (as over a partition).
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      if (up !== null) {
+        this.up.pipes.delete(up);
+        up.dropHeld();
+      }
+      if (down !== null) {
+        this.down.pipes.delete(down);
+        down.dropHeld();
+      }
+      for (const s of [learner, leader]) {
+        if (s === null) continue;
+        s.end();
+        setTimeout(() => s.destroy(), 1000).unref();
+      }
+    };
+    const until = performance.now() + CONNECT_RETRY_MS;
+    const dial = () => {
+      if (closed) return;
+      const s = connect(this.targetPort(), '127.0.0.1');
+      this.sockets.add(s);
+      const failed = () => {
+        this.sockets.delete(s);
+        s.destroy();
+        if (!closed && performance.now() < until) setTimeout(dial, 200);
+        else close();
+      };
+      s.once('error', failed);
+      s.once('connect', () => {
+        s.removeListener('error', failed);
+        if (closed) {
+          this.sockets.delete(s);
+          s.destroy();
+          return;
+        }
+        leader = s;
+        s.setNoDelay(true);
+        const u = new Pipe(this.up, conn, s, false);
+        const d = new Pipe(this.down, conn, learner, true);
+        up = u;
+        down = d;
+        this.up.pipes.add(u);
+        this.down.pipes.add(d);
+        s.on('data', (c: Buffer) => d.onData(c));
+        for (const c of early.splice(0)) u.onData(c);
+        s.on('error', close);
+        s.on('close', () => {
+          this.sockets.delete(s);
+          close();
+        });
+        s.on('end', close);
+      });
+    };
+    learner.on('data', (c: Buffer) => {
+      if (up !== null) up.onData(c);
+      else early.push(c);
+    });
+    learner.on('error', close);
+    learner.on('close', () => {
+      this.sockets.delete(learner);
+      close();
+    });
+    learner.on('end', close);
+    dial();
+  }
+
+  /** Breaks every open connection of this pair at once (both sockets destroyed, what is held dropped), as a
+   *  network fault would; the learner sees its connection to the leader fail. Returns how many sockets it closed. */
+  breakConnections(): number {
+    const n = this.sockets.size;
+    for (const s of this.sockets) s.destroy();
+    return n;
+  }
+
+  close(): void {
+    for (const s of this.sockets) s.destroy();
+    this.server?.close();
+  }
+}
+
+// ------------------------------------------------------------------------------------------ the servers
+
+export interface ZkServer {
+  readonly sid: number;
+  readonly clientPort: number;
+  readonly quorumPort: number;
+  readonly electionPort: number;
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly logPath: string;
+  child: ChildProcess | null;
+  starts: number;
+}
+
+const children = new Set<ChildProcess>();
+
+export function alive(c: ChildProcess | null): boolean {
+  return c !== null && c.exitCode === null && c.signalCode === null;
+}
+
+/** Starts server s; `env` is added to this process's environment for it (e.g. LD_PRELOAD). */
+export function startServer(s: ZkServer, classpath: string, log4j: string, setpriv: boolean, env: Record<string, string> = {}): void {
+  const java = [
+    'java', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
+    `-Dlog4j.configuration=file:${log4j}`, `-Dzk.repro.logfile=${s.logPath}`,
+    '-cp', classpath, MAIN, join(s.dir, 'zoo.cfg'),
+  ];
+  const argv = setpriv ? ['setpriv', '--pdeathsig', 'KILL', ...java] : java; // setpriv execs java: the PID is java's
+  const out = openSync(join(s.dir, 'server.out'), 'a');
+  const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', out, out], env: { ...process.env, ...env } });
+  closeSync(out);
+  c.on('error', () => {});
+  children.add(c);
+  c.once('exit', () => children.delete(c));
+  s.child = c;
+  s.starts++;
+}
+
+/** kill -9 by PID, and wait (at most 5 s) for the exit. */
+export async function kill9(s: ZkServer): Promise<number | undefined> {
+  const c = s.child;
+  if (c === null || !alive(c)) return c?.pid;
+  const gone = new Promise<void>((res) => c.once('exit', () => res()));
+  c.kill('SIGKILL');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([gone, new Promise<void>((res) => (timer = setTimeout(res, 5000)))]);
+  clearTimeout(timer);
+  if (alive(c)) throw new Error(`server ${s.sid} (pid ${c.pid}) still running 5 s after SIGKILL`);
+  return c.pid;
+}
+
+export function killAllNow(): void {
+  for (const c of children) if (alive(c)) c.kill('SIGKILL');
+}
+
+
+/** Zxids in the server's txn log files on disk (FileTxnLog: 16-byte FileHeader, then per txn: long crc, int length,
+ *  the txn bytes (TxnHeader: long clientId, int cxid, long zxid, ...), byte 'B'; zero padding after the last). */
+export function loggedZxids(s: ZkServer): bigint[] {
+  const dir = join(s.dataDir, 'version-2');
+  if (!existsSync(dir)) return [];
+  const files = readdirSync(dir)
+    .filter((f) => /^log\.[0-9a-f]+$/.test(f))
+    .sort((a, b) => (BigInt('0x' + a.slice(4)) < BigInt('0x' + b.slice(4)) ? -1 : 1));
+  const zxids: bigint[] = [];
+  for (const f of files) {
+    const fd = openSync(join(dir, f), 'r');
+    const buf = Buffer.alloc(1 << 20);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    closeSync(fd);
+    let off = 16;
+    while (off + 12 <= n) {
+      const len = buf.readInt32BE(off + 8);
+      if (len <= 0 || off + 12 + len + 1 > n) break;
+      if (len >= 20) zxids.push(buf.readBigInt64BE(off + 12 + 12));
+      off += 12 + len + 1;
+    }
+  }
+  return zxids;
+}
+
+export function logLines(s: ZkServer, re: RegExp): string[] {
+  try {
+    return readFileSync(s.logPath, 'utf8').split('\n').filter((l) => re.test(l));
+  } catch {
+    return [];
+  }
+}
+
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined> | T | null | undefined, everyMs = 200): Promise<T | null> {
+  const until = performance.now() + timeoutMs;
+  for (let i = 0; i < 100_000 && performance.now() < until; i++) {
+    const v = await probe();
+    if (v !== null && v !== undefined) return v;
+    await sleep(everyMs);
+  }
+  void what;
+  return null;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (a !== null && typeof a !== 'string' ? res(a.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+// -------------------------------------------------------------------------------------------- scenario
+
+// -------------------------------------------------------------------------------------------- the ensemble
+
+export interface Outcome {
+  verdict: 'REPRODUCED' | 'NOT REPRODUCED' | 'INCONCLUSIVE';
+  why: string;
+  facts: string[];
+}
+
+export interface EnsembleOptions {
+  readonly sids: readonly number[];
+  readonly tickMs: number;
+  readonly initLimit: number;
+  readonly syncLimit: number;
+  /** Prefix of the temp directory's name. */
+  readonly tmpPrefix: string;
+  /** Environment added for one server's process, given its directory. */
+  readonly env?: (s: ZkServer) => Record<string, string>;
+}
+
+type Status = Awaited<ReturnType<typeof srvr>>;
+
+/** What the scenario needs to run ZooKeeper here, or why it cannot (then INCONCLUSIVE). */
+export function preflight(): { ok: true; version: string; classpath: string; setpriv: boolean } | { ok: false; why: string } {
+  if (!existsSync(ZOOKEEPER_JAR)) return { ok: false, why: `no ${ZOOKEEPER_JAR}: run bash bench/zookeeper-install.sh` };
+  const dpkg = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'zookeeper'], { encoding: 'utf8', timeout: 10_000 });
+  const version = dpkg.status === 0 ? dpkg.stdout.trim() : 'unknown';
+  const setpriv = spawnSync('setpriv', ['--help'], { encoding: 'utf8', timeout: 10_000 }).stdout?.includes('--pdeathsig') ?? false;
+  const classpath = [ZOOKEEPER_JAR, ...(LOG_JARS.every((j) => existsSync(j)) ? LOG_JARS : [])].join(':');
+  return { ok: true, version, classpath, setpriv };
+}
+
+/** Servers on loopback in a temp directory, each learner->leader quorum link through a PairProxy. The
+ *  constructor makes the temp directory and registers an exit hook that kills the servers and removes it;
+ *  setup() writes the configs and opens the proxies; close() stops everything. */
+export class Ensemble {
+  readonly root: string;
+  readonly servers = new Map<number, ZkServer>();
+  readonly proxies = new Map<string, PairProxy>();
+  readonly clients: ZkWireClient[] = [];
+  private log4j = '';
+  private readonly onExit = () => {
+    killAllNow();
+    if (!process.env.KEEP_REPRO_DIR) rmSync(this.root, { recursive: true, force: true });
+  };
+
+  constructor(
+    readonly opts: EnsembleOptions,
+    private readonly classpath: string,
+    private readonly setpriv: boolean,
+  ) {
+    this.root = mkdtempSync(join(tmpdir(), opts.tmpPrefix));
+    process.on('exit', this.onExit);
+  }
+
+  async setup(): Promise<void> {
+    const { sids } = this.opts;
+    this.log4j = join(this.root, 'log4j.properties');
+    writeFileSync(
+      this.log4j,
+      [
+        'log4j.rootLogger=INFO, FILE',
+        'log4j.appender.FILE=org.apache.log4j.FileAppender',
+        'log4j.appender.FILE.File=${zk.repro.logfile}',
+        'log4j.appender.FILE.layout=org.apache.log4j.PatternLayout',
+        'log4j.appender.FILE.layout.ConversionPattern=%d{ISO8601} %-5p [%t] %c{1} - %m%n',
+        '',
+      ].join('\n'),
+    );
+    for (const sid of sids) {
+      const dir = join(this.root, `server${sid}`);
+      const dataDir = join(dir, 'data');
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(join(dataDir, 'myid'), `${sid}\n`);
+      const [clientPort, quorumPort, electionPort] = [await freePort(), await freePort(), await freePort()];
+      this.servers.set(sid, { sid, clientPort, quorumPort, electionPort, dir, dataDir, logPath: join(dir, 'server.log'), child: null, starts: 0 });
+    }
+    for (const from of sids) {
+      for (const to of sids) {
+        if (from === to) continue;
+        const p = new PairProxy(from, to, () => this.srv(to).quorumPort);
+        await p.listen();
+        this.proxies.set(`${from}->${to}`, p);
+      }
+    }
+    for (const s of this.servers.values()) {
+      const lines = sids.map((m) => `server.${m}=127.0.0.1:${m === s.sid ? s.quorumPort : this.proxy(s.sid, m).port}:${this.srv(m).electionPort}`);
+      const cfg = [
+        `tickTime=${this.opts.tickMs}`,
+        `initLimit=${this.opts.initLimit}`,
+        `syncLimit=${this.opts.syncLimit}`,
+        `dataDir=${s.dataDir}`,
+        `clientPort=${s.clientPort}`,
+        'clientPortAddress=127.0.0.1',
+        'admin.enableServer=false',
+        '4lw.commands.whitelist=srvr',
+        ...lines,
+      ];
+      writeFileSync(join(s.dir, 'zoo.cfg'), cfg.join('\n') + '\n');
+    }
+  }
+
+  srv(sid: number): ZkServer {
+    const s = this.servers.get(sid);
+    if (s === undefined) throw new Error(`no server ${sid}`);
+    return s;
+  }
+
+  /** The proxy of learner `from` to leader `to`. */
+  proxy(from: number, to: number): PairProxy {
+    const p = this.proxies.get(`${from}->${to}`);
+    if (p === undefined) throw new Error(`no proxy ${from}->${to}`);
+    return p;
+  }
+
+  start(sid: number): void {
+    const s = this.srv(sid);
+    startServer(s, this.classpath, this.log4j, this.setpriv, this.opts.env?.(s) ?? {});
+  }
+
+  kill9(sid: number): Promise<number | undefined> {
+    return kill9(this.srv(sid));
+  }
+
+  async status(sids: readonly number[]): Promise<Map<number, Status>> {
+    const r = await Promise.all(sids.map((sid) => srvr(this.srv(sid).clientPort)));
+    return new Map(sids.map((sid, i) => [sid, r[i] ?? null]));
+  }
+
+  showStatus(m: Map<number, Status>): string {
+    return [...m].map(([sid, x]) => `${sid}: ${x === null ? 'down/no answer' : `${x.mode ?? '?'} zxid ${x.zxid === null ? '?' : hex(x.zxid)}`}`).join('; ');
+  }
+
+  /** One leader and the rest following among `sids`, all answering; null until then. Throws if one exited. */
+  async formed(sids: readonly number[]): Promise<Map<number, Status> | null> {
+    for (const sid of sids) {
+      const c = this.srv(sid).child;
+      if (!alive(c)) throw new Error(`server ${sid} exited (${c?.exitCode ?? c?.signalCode}); see its log`);
+    }
+    const m = await this.status(sids);
+    const modes = [...m.values()].map((x) => x?.mode);
+    if (modes.filter((x) => x === 'leader').length === 1 && modes.filter((x) => x === 'follower').length === sids.length - 1) return m;
+    return null;
+  }
+
+  async connectClient(sid: number): Promise<ZkWireClient> {
+    const c = await ZkWireClient.connect({ port: this.srv(sid).clientPort, sessionTimeoutMs: 20_000, requestTimeoutMs: 30_000, connectTimeoutMs: 15_000 });
+    this.clients.push(c);
+    return c;
+  }
+
+  /** `exists path` through a new session on server sid: 'absent', 'present (czxid ..)' or 'no answer (..)'. */
+  async existsOn(sid: number, path = '/x'): Promise<string> {
+    try {
+      const c = await this.connectClient(sid);
+      const st = await c.exists(path);
+      return st === null ? 'absent' : `present (czxid ${hex(st.czxid)})`;
+    } catch (e) {
+      return `no answer (${(e as Error).message})`;
+    }
+  }
+
+  /** Closes the clients, SIGKILLs every server by PID, closes the proxies, removes the temp directory. */
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => Promise.race([c.close().catch(() => {}), sleep(2000)])));
+    const pids: number[] = [];
+    for (const s of this.servers.values()) {
+      const pid = s.child?.pid;
+      if (alive(s.child) && pid !== undefined) pids.push(pid);
+      await kill9(s).catch((err: Error) => say(`cleanup: ${err.message}`));
+    }
+    for (const c of children) if (alive(c)) c.kill('SIGKILL');
+    for (const p of this.proxies.values()) p.close();
+    const left = [...this.servers.values()].filter((s) => alive(s.child)).map((s) => s.child?.pid);
+    say(`cleanup: SIGKILL to pid(s) ${pids.join(', ') || '(none running)'}; still running: ${left.length === 0 ? 'none' : left.join(', ')}`);
+    if (process.env.KEEP_REPRO_DIR) say(`kept ${this.root}`);
+    else rmSync(this.root, { recursive: true, force: true });
+    process.removeListener('exit', this.onExit);
+  }
+}
+
+/** Runs the scenario under a deadline for the whole run, kills the servers on Ctrl-C/SIGTERM and on exit, prints
+ *  what was observed and the verdict line, and exits (0, or 2 if INCONCLUSIVE, 3 on the deadline, 130 on a signal). */
+export function runScenario(limitMs: number, main: () => Promise<Outcome>): void {
+  const limit = setTimeout(() => {
+    console.log(`VERDICT: INCONCLUSIVE: the run exceeded ${limitMs / 1000} s; every server is killed on exit`);
+    process.exit(3);
+  }, limitMs);
+  const onSignal = (sig: NodeJS.Signals) => {
+    console.log(`${sig}: killing the servers`);
+    killAllNow();
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killAllNow);
+  main().then(
+    (o) => {
+      clearTimeout(limit);
+      console.log('\nobserved:');
+      for (const f of o.facts) console.log(`  - ${f}`);
+      console.log(`\nVERDICT: ${o.verdict}: ${o.why}`);
+      process.exit(o.verdict === 'INCONCLUSIVE' ? 2 : 0);
+    },
+    (e: Error) => {
+      console.log(`VERDICT: INCONCLUSIVE: ${e.message}`);
+      process.exit(2);
+    },
+  );
+}
