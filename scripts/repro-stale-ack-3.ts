@@ -41,9 +41,9 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ZkWireError } from '../impl/zkwire/client.ts';
 import { srvr } from '../impl/zkwire/four-letter.ts';
 import {
+  createInBackground,
   ACK, ACKEPOCH, COMMIT, DIFF, Diverged, Ensemble, hex, logLines, loggedZxids, NEWLEADER, type Outcome, preflight, PROPOSAL, proxyOutput, runScenario,
   say, type Seen, sleep, SNAP, stamp, TRUNC, typeName, waitFor, type ZkServer,
 } from './zk-harness.ts';
@@ -162,18 +162,7 @@ async function main(): Promise<Outcome> {
     writeFileSync(holdFile(srv(L)), 'hold\n');
     const holdStart = performance.now();
     say(`step 3: holding ${L}->${G} from the next PROPOSAL on; created leader ${L}'s fsync hold file (PINGs are not printed)`);
-    let reply: { ok: boolean; text: string; at: string } | null = null;
-    say('step 3: client sends create /x to the leader (not waiting for the reply)');
-    client.create('/x', Buffer.from('acknowledged write')).then(
-      (path) => {
-        reply = { ok: true, text: `created ${path}`, at: stamp() };
-        say(`  client: create /x succeeded (${path})`);
-      },
-      (e: unknown) => {
-        reply = { ok: false, text: e instanceof ZkWireError ? `${e.code}: ${e.message}` : String(e), at: stamp() };
-        say(`  client: create /x failed: ${reply.text}`);
-      },
-    );
+    const reply = createInBackground(client, '/x', 'acknowledged write');
     const proposal = await waitFor('PROPOSAL to F', 10_000, () => proxy(F, L).down.find((s) => s.type === PROPOSAL && s.zxid > committedZxid && s.action === 'forwarded'));
     if (proposal === null) throw new Diverged('3', `the leader's PROPOSAL did not reach ${F} within 10 s`);
     const z = proposal.zxid;
@@ -184,7 +173,7 @@ async function main(): Promise<Outcome> {
     const held = await waitFor('leader fsync held', 5_000, () => shimLines(srv(L)).find((c) => c.kind === 'held' && isTxnLog(c.path)));
     if (held === null) throw new Diverged('3', `leader ${L}'s fsync of its txn log did not reach the hold within 5 s`);
     await sleep(500); // the leader reads F's ACK
-    const early = reply as { ok: boolean; text: string } | null;
+    const early = reply();
     if (early !== null) throw new Diverged('3', `the client had a reply while the leader's fsync was held: ${early.text}`);
     const lStatus = await srvr(srv(L).clientPort);
     const fLog = loggedZxids(srv(F));
@@ -226,13 +215,13 @@ async function main(): Promise<Outcome> {
     // ---- Step 5: the leader's disk catches up
     const mode = (await srvr(srv(L).clientPort))?.mode;
     if (mode !== 'leader') throw new Diverged('5', `server ${L} is no longer leading (mode ${mode ?? 'no answer'}) before its fsync was released`);
-    const noReplyYet = reply as { ok: boolean; text: string } | null;
+    const noReplyYet = reply();
     if (noReplyYet !== null) throw new Diverged('5', `the client had a reply before the leader's fsync was released: ${noReplyYet.text}`);
     // Hold long enough for ZooKeeper's own fsync warning (fsync.warningthresholdms, 1000 by default) to confirm it.
     await sleep(Math.max(0, held.ms + MIN_HOLD_MS - Date.now()));
     rmSync(holdFile(srv(L)), { force: true });
     say(`step 5: removed leader ${L}'s fsync hold file (${((performance.now() - holdStart) / 1000).toFixed(1)} s after it was created)`);
-    const got = await waitFor('client reply', 8_000, () => reply, 20);
+    const got = await waitFor('client reply', 8_000, () => reply(), 20);
     if (got === null) throw new Diverged('5', `no reply to create /x within 8 s after leader ${L}'s fsync was released: the leader did not commit with ACKs {${L}, ${F}}`);
     if (!got.ok) throw new Diverged('5', `create /x failed: ${got.text}`);
     const released = shimLines(srv(L)).find((c) => c.kind === 'released' && isTxnLog(c.path));

@@ -11,11 +11,11 @@
 // with util-linux's setpriv a server also dies with this process. Everything is bounded: each wait has a deadline
 // and the whole run has one (RUN_LIMIT_MS). The temp directory is removed at the end.
 import { loadavg } from 'node:os';
-import { ZkWireError } from '../impl/zkwire/client.ts';
 import { srvr } from '../impl/zkwire/four-letter.ts';
 import {
+  createInBackground,
   ACK, DIFF, Diverged, Ensemble, hex, kill9, logLines, loggedZxids, type Outcome, preflight, PROPOSAL, proxyOutput, runScenario, say, sleep,
-  SNAP, stamp, TRUNC, typeName, waitFor,
+  SNAP, TRUNC, typeName, waitFor,
 } from './zk-harness.ts';
 
 const SIDS = [1, 2, 3, 4, 5] as const;
@@ -77,18 +77,7 @@ async function main(): Promise<Outcome> {
     proxy(B, L).up.rules([ACK]);
     const holdStart = performance.now();
     say(`step 3: holding ${L}->${C} and ${L}->${D} from the next PROPOSAL on, ${B}->${L} from the next ACK on (PINGs are not printed)`);
-    let reply: { ok: boolean; text: string; at: string } | null = null;
-    say('step 3: client sends create /x to the leader (not waiting for the reply)');
-    client.create('/x', Buffer.from('acknowledged write')).then(
-      (path) => {
-        reply = { ok: true, text: `created ${path}`, at: stamp() };
-        say(`  client: create /x succeeded (${path})`);
-      },
-      (e: unknown) => {
-        reply = { ok: false, text: e instanceof ZkWireError ? `${e.code}: ${e.message}` : String(e), at: stamp() };
-        say(`  client: create /x failed: ${reply.text}`);
-      },
-    );
+    const reply = createInBackground(client, '/x', 'acknowledged write');
     const proposal = await waitFor('PROPOSAL to A', 10_000, () => proxy(A, L).down.find((s) => s.type === PROPOSAL && s.zxid > committedZxid && s.action === 'forwarded'));
     if (proposal === null) throw new Diverged('3', `the leader's PROPOSAL did not reach ${A} within 10 s`);
     const z = proposal.zxid;
@@ -97,7 +86,7 @@ async function main(): Promise<Outcome> {
     const ackB = await waitFor('ACK of B held', 10_000, () => proxy(B, L).up.find((s) => s.type === ACK && s.zxid === z && s.action === 'held'));
     if (ackB === null) throw new Diverged('3', `${B}'s ACK of ${hex(z)} was not seen (held) within 10 s`);
     await sleep(500); // the leader reads A's ACK
-    const early = reply as { ok: boolean; text: string } | null;
+    const early = reply();
     if (early !== null) throw new Diverged('3', `the client had a reply before a quorum could ACK: ${early.text}`);
     say(`step 3: proposal ${hex(z)}; ${A} ACKed it (forwarded to the leader), ${B}'s ACK is held; held on ${L}->${C}: ${proxy(C, L).down.describe((s) => s.action === 'held')}; on ${L}->${D}: ${proxy(D, L).down.describe((s) => s.action === 'held')}`);
     say(`step 3: txn logs on disk: ${[L, A, B, C, D].map((sid) => `${sid}: last ${hex(loggedZxids(srv(sid)).at(-1) ?? 0n)}`).join('; ')}; client reply: none yet`);
@@ -132,7 +121,7 @@ async function main(): Promise<Outcome> {
     if (stillLeader !== 'leader') throw new Diverged('5', `server ${L} is no longer leading (mode ${stillLeader ?? 'no answer'}) before the held ACK was released`);
     const released = proxy(B, L).up.release();
     say(`step 5: released ${released} held packet(s) on ${B}->${L} (${(performance.now() - holdStart) / 1000 | 0} s after the holds began): ${proxy(B, L).up.describe((s) => s.action === 'released')}`);
-    const got = await waitFor('client reply', 10_000, () => reply);
+    const got = await waitFor('client reply', 10_000, () => reply());
     if (got === null) throw new Diverged('5', `no reply to create /x within 10 s after ${B}'s ACK was released: the leader did not commit with ACKs {${L}, ${A}, ${B}}`);
     if (!got.ok) throw new Diverged('5', `create /x failed: ${got.text}`);
     const lz = (await srvr(srv(L).clientPort))?.zxid;

@@ -20,7 +20,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ZkWireClient } from '../impl/zkwire/client.ts';
+import { ZkWireClient, ZkWireError } from '../impl/zkwire/client.ts';
 import { srvr } from '../impl/zkwire/four-letter.ts';
 
 export const JAVA_DIR = '/usr/share/java';
@@ -465,6 +465,30 @@ export function logLines(s: ZkServer, re: RegExp): string[] {
   } catch {
     return [];
   }
+}
+
+/** What became of a request sent without waiting for it: null until the reply (or the error) comes. */
+export interface Reply {
+  readonly ok: boolean;
+  readonly text: string;
+  readonly at: string;
+}
+
+/** Send `create path` and go on; the returned function tells what the client got so far. */
+export function createInBackground(client: ZkWireClient, path: string, data: string): () => Reply | null {
+  let reply: Reply | null = null;
+  say(`step 3: client sends create ${path} to the leader (not waiting for the reply)`);
+  client.create(path, Buffer.from(data)).then(
+    (created) => {
+      reply = { ok: true, text: `created ${created}`, at: stamp() };
+      say(`  client: create ${path} succeeded (${created})`);
+    },
+    (e: unknown) => {
+      reply = { ok: false, text: e instanceof ZkWireError ? `${e.code}: ${e.message}` : String(e), at: stamp() };
+      say(`  client: create ${path} failed: ${reply.text}`);
+    },
+  );
+  return () => reply;
 }
 
 export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined> | T | null | undefined, everyMs = 200): Promise<T | null> {
