@@ -6,7 +6,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { FIXES, LEADER_LOG } from '../spec/config.ts';
+import { FIXES, LEADER_APPLY, LEADER_LOG } from '../spec/config.ts';
 import { VARIANTS } from '../spec/variants.ts';
 import { DEFAULT_SPEC_EXPORT, DEFAULT_SPEC_MODULE, type SpecSource } from './spec-source.ts';
 
@@ -42,6 +42,14 @@ export const SPEC_FLAGS: readonly {
     schema: z.enum(Object.keys(LEADER_LOG) as [string, ...string[]], `must be one of ${Object.keys(LEADER_LOG).join(', ')}`),
     default: undefined,
     help: "atomic (default): the leader logs and ACKs its own proposal as it proposes; queued: later, after its fsync, as ZooKeeper does (zab)",
+  },
+  {
+    flag: 'leader-apply',
+    option: 'leaderApply',
+    metavar: 'MODE',
+    schema: z.enum(Object.keys(LEADER_APPLY) as [string, ...string[]], `must be one of ${Object.keys(LEADER_APPLY).join(', ')}`),
+    default: undefined,
+    help: "atomic (default): the leader applies a txn as it commits it; queued: later, as ZooKeeper's CommitProcessor does, and syncFollower's maxCommittedLog waits for it (zab)",
   },
   {
     flag: 'variant',

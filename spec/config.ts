@@ -28,6 +28,8 @@ export type MutationName = keyof typeof MUTATIONS;
 export const FIXES = {
   forgetStaleAcks:
     'syncFollower removes the learner from the ACKs of outstanding proposals: it ACKs them again once it logged them (docs/findings.md #1)',
+  countToBeApplied:
+    "syncFollower counts the txns the leader committed but has not applied yet (toBeApplied) as committed when it chooses between DIFF and TRUNC: it never TRUNCs a learner below a committed txn (docs/findings.md #2; matters with --leader-apply queued)",
 } as const;
 
 export type FixName = keyof typeof FIXES;
@@ -44,6 +46,19 @@ export const LEADER_LOG = {
     "as ZooKeeper does: the proposal waits in the leader's SyncRequestProcessor queue; a later step (LeaderFlushLog) writes it to disk and counts the leader's own ACK",
 } as const;
 export type LeaderLogMode = keyof typeof LEADER_LOG;
+
+/**
+ * When the leader applies what it commits. Leader.tryToCommit puts a proposal in toBeApplied and hands it to the
+ * CommitProcessor; FinalRequestProcessor applies it later, and only then does it enter the committedLog, whose
+ * last zxid (maxCommittedLog) syncFollower compares a learner's last zxid with. 'atomic' (the default) applies it
+ * in the committing step.
+ */
+export const LEADER_APPLY = {
+  atomic: 'the leader applies a txn (and adds it to its committedLog) in the step that commits it',
+  queued:
+    "as ZooKeeper does: a committed txn waits in toBeApplied until a later step (LeaderApplyCommitted) applies it; until then syncFollower's maxCommittedLog does not count it",
+} as const;
+export type LeaderApplyMode = keyof typeof LEADER_APPLY;
 
 /** Named initial states: what the servers hold on disk when the run starts. */
 export const INITIAL_STATES = {
@@ -103,6 +118,8 @@ export interface SpecOptions {
   readonly fixes?: readonly string[];
   /** When the leader's own proposal reaches its disk and counts as its ACK (LEADER_LOG); 'atomic' by default. */
   readonly leaderLog?: LeaderLogMode;
+  /** When the leader applies what it commits (LEADER_APPLY); 'atomic' by default. */
+  readonly leaderApply?: LeaderApplyMode;
 }
 
 export const DEFAULT_BOUNDS: Bounds = { txns: 1, crashes: 1, partitions: 1, maxEpoch: 3 };
@@ -128,6 +145,7 @@ export interface Config {
   readonly variant: VariantName | null;
   readonly fixes: ReadonlySet<FixName>;
   readonly leaderLog: LeaderLogMode;
+  readonly leaderApply: LeaderApplyMode;
 }
 
 const t = (epoch: number, counter: number): Txn => ({ zxid: makeZxid(epoch, counter), value: counter });
@@ -184,6 +202,9 @@ export function makeConfig(options: SpecOptions): Config {
   if (options.leaderLog !== undefined && !(options.leaderLog in LEADER_LOG)) {
     throw new Error(`unknown leader log mode "${options.leaderLog}" (known: ${Object.keys(LEADER_LOG).join(', ')})`);
   }
+  if (options.leaderApply !== undefined && !(options.leaderApply in LEADER_APPLY)) {
+    throw new Error(`unknown leader apply mode "${options.leaderApply}" (known: ${Object.keys(LEADER_APPLY).join(', ')})`);
+  }
   if (options.variant !== undefined && !isVariantName(options.variant)) {
     throw new Error(`unknown variant "${options.variant}" (known: ${Object.keys(VARIANTS).join(', ')})`);
   }
@@ -233,6 +254,7 @@ export function makeConfig(options: SpecOptions): Config {
     variant: options.variant === undefined ? null : (options.variant as VariantName),
     fixes: new Set((options.fixes ?? []) as FixName[]),
     leaderLog: options.leaderLog ?? 'atomic',
+    leaderApply: options.leaderApply ?? 'atomic',
   };
 }
 

@@ -12,13 +12,13 @@ import type { FleAction } from './fle/election.ts';
 import { FLE_ACTION_KINDS, fleSteps } from './fle/election.ts';
 import type { MessageView, Spec, StepView } from './model.ts';
 import { electionProperties, zabProperties } from './properties.ts';
-import type { ClusterState, LearnerVars, Server, Txn } from './state.ts';
+import type { ClusterState, LeaderVars, LearnerVars, Server, Txn } from './state.ts';
 import { delivered, electionChannel, initialState, quorumChannel } from './state.ts';
 import type { Notification, Sid, Vote } from './types.ts';
 import { zxidText } from './types.ts';
 import type { QuorumPacket } from './zab/packets.ts';
 import type { ZabAction } from './zab/steps.ts';
-import { LEADER_LOG_KIND, VARIANT_LOCAL_KINDS, ZAB_LOCAL_KINDS, ZAB_PEER_KINDS, ZAB_RECEIVE_KINDS, zabSteps } from './zab/steps.ts';
+import { LEADER_APPLY_KIND, LEADER_LOG_KIND, VARIANT_LOCAL_KINDS, ZAB_LOCAL_KINDS, ZAB_PEER_KINDS, ZAB_RECEIVE_KINDS, zabSteps } from './zab/steps.ts';
 import { VARIANTS } from './variants.ts';
 
 export type { Bounds, SpecOptions } from './config.ts';
@@ -54,6 +54,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
     if (cfg.variant === '4643' || cfg.variant === '4685') actionKinds.push(VARIANT_LOCAL_KINDS[0]);
     if (cfg.variant === '3023') actionKinds.push(VARIANT_LOCAL_KINDS[1]);
     if (cfg.leaderLog === 'queued') actionKinds.push(LEADER_LOG_KIND);
+    if (cfg.leaderApply === 'queued') actionKinds.push(LEADER_APPLY_KIND);
     if (cfg.observers === 0) {
       for (const k of ['ObserverProcessINFORM', 'LearnerProcessINFORMInSync']) actionKinds.splice(actionKinds.indexOf(k), 1);
     }
@@ -65,7 +66,8 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       (mutations.length > 0 ? ` [mutations: ${mutations.join(', ')}]` : '') +
       (cfg.variant !== null ? ` [variant ${cfg.variant}: ${VARIANTS[cfg.variant].jira}]` : '') +
       (cfg.fixes.size > 0 ? ` [fixes: ${[...cfg.fixes].join(', ')}]` : '') +
-      (zab && cfg.leaderLog !== 'atomic' ? ` [leader log: ${cfg.leaderLog}]` : ''),
+      (zab && cfg.leaderLog !== 'atomic' ? ` [leader log: ${cfg.leaderLog}]` : '') +
+      (zab && cfg.leaderApply !== 'atomic' ? ` [leader apply: ${cfg.leaderApply}]` : ''),
     params: {
       nodes: cfg.nodes,
       observers: cfg.observers,
@@ -77,6 +79,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       ...(cfg.variant !== null ? { variant: cfg.variant } : {}),
       ...(cfg.fixes.size > 0 ? { fixes: [...cfg.fixes] } : {}),
       ...(zab && cfg.leaderLog !== 'atomic' ? { leaderLog: cfg.leaderLog } : {}),
+      ...(zab && cfg.leaderApply !== 'atomic' ? { leaderApply: cfg.leaderApply } : {}),
     },
     actionKinds,
     faultKinds: actionKinds.filter((k) => FAULT_KINDS.has(k)),
@@ -126,7 +129,7 @@ export function serverView(srv: Server, zab = true): Record<string, unknown> {
     ...(srv.treeZxid === null ? {} : { treeZxid: zxidText(srv.treeZxid) }),
     ...(srv.orphanLog.length === 0 ? {} : { orphanLog: srv.orphanLog.map(txnView) }),
     delivered: delivered(srv).map(txnView),
-    leader: srv.leader === null ? null : { ...srv.leader, outstanding: srv.leader.outstanding.map((p) => ({ zxid: zxidText(p.zxid), acks: p.acks })) },
+    leader: srv.leader === null ? null : leaderFields(srv.leader),
     learner:
       srv.learner === null
         ? null
@@ -137,6 +140,13 @@ export function serverView(srv: Server, zab = true): Record<string, unknown> {
             packetsCommitted: srv.learner.packetsCommitted.map(zxidText),
           },
   };
+}
+
+/** A leader's variables, without toBeApplied while it is 0 (always, with leaderApply 'atomic'). */
+function leaderFields(l: LeaderVars): Record<string, unknown> {
+  const { toBeApplied, ...rest } = l;
+  const view = { ...rest, outstanding: l.outstanding.map((p) => ({ zxid: zxidText(p.zxid), acks: p.acks })) };
+  return toBeApplied === 0 ? view : { ...view, toBeApplied };
 }
 
 /** A learner's variables, without the variants' newLeaderAckDue while it is unused. */

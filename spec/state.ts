@@ -59,6 +59,11 @@ export interface LeaderVars {
   readonly outstanding: readonly { readonly zxid: Zxid; readonly acks: readonly Sid[] }[];
   /** Index in history of the first txn of the committedLog (txns loaded since the last snapshot). */
   readonly committedLogStart: number;
+  /**
+   * toBeApplied: how many txns after the server's `committed` ones a quorum has committed that the leader has not
+   * applied yet (always 0 with leaderApply 'atomic'). They are not in the committedLog yet.
+   */
+  readonly toBeApplied: number;
 }
 
 export type SyncMode = 'NONE' | 'DIFF' | 'TRUNC' | 'SNAP';
@@ -278,6 +283,7 @@ function inflightServers(cfg: Config): Server[] {
       forwarding: followers,
       outstanding: [{ zxid: base.history[1]!.zxid, acks: [l] }],
       committedLogStart: 0,
+      toBeApplied: 0,
     };
     return { ...common, leader };
   });
@@ -350,6 +356,7 @@ export function updateLeader(s: ClusterState, sid: Sid, p: Partial<LeaderVars>):
     forwarding: p.forwarding !== undefined ? p.forwarding : l.forwarding,
     outstanding: p.outstanding !== undefined ? p.outstanding : l.outstanding,
     committedLogStart: p.committedLogStart !== undefined ? p.committedLogStart : l.committedLogStart,
+    toBeApplied: p.toBeApplied !== undefined ? p.toBeApplied : l.toBeApplied,
   };
   return updateServer(s, sid, { leader });
 }

@@ -98,26 +98,44 @@ export function leaderProcessACK(cfg: Config, s0: ClusterState, sid: Sid, from: 
 /**
  * Leader.tryToCommit in a loop: the first outstanding proposal commits once a quorum ACKed it (the previous one
  * must be committed first, so commits follow zxid order); COMMIT goes to the forwarding followers and INFORM,
- * with the txn, to the observers.
+ * with the txn, to the observers. The leader applies it here, or with leaderApply 'queued' puts it in
+ * toBeApplied for LeaderApplyCommitted.
  */
 function tryToCommit(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
   let next = s;
   for (;;) {
     const me = server(next, sid);
-    const head = me.leader!.outstanding[0];
+    const l = me.leader!;
+    const head = l.outstanding[0];
     if (head === undefined) return next;
     if (!isQuorum(cfg, head.acks) && !cfg.mutations.has('commitWithoutQuorum')) return next;
-    // The head may still be in the leader's queue (leaderLog 'queued'): a quorum of followers ACKed before its fsync.
-    const txn = (me.committed < me.history.length ? me.history : [...me.history, ...me.pendingLog])[me.committed]!;
-    next = updateServer(next, sid, { committed: me.committed + 1 });
-    next = updateLeader(next, sid, { outstanding: me.leader!.outstanding.slice(1) });
+    // The txn may still be in the leader's queue (leaderLog 'queued'): a quorum of followers ACKed before its fsync.
+    const at = me.committed + l.toBeApplied;
+    const txn = (at < me.history.length ? me.history : [...me.history, ...me.pendingLog])[at]!;
+    if (cfg.leaderApply === 'queued') {
+      next = updateLeader(next, sid, { outstanding: l.outstanding.slice(1), toBeApplied: l.toBeApplied + 1 });
+    } else {
+      next = updateServer(next, sid, { committed: me.committed + 1 });
+      next = updateLeader(next, sid, { outstanding: l.outstanding.slice(1) });
+    }
     if (!next.ghost.committed.some((c) => c.zxid === txn.zxid)) {
       next = { ...next, ghost: { ...next.ghost, committed: [...next.ghost.committed, { ...txn, epoch: me.currentEpoch }] } };
     }
-    for (const j of me.leader!.forwarding) {
+    for (const j of l.forwarding) {
       next = sendPackets(next, sid, j, [isVoter(cfg, j) ? { type: 'COMMIT', zxid: txn.zxid } : { type: 'INFORM', txn }]);
     }
   }
+}
+
+/**
+ * leaderApply 'queued' only: CommitProcessor -> ToBeAppliedRequestProcessor -> FinalRequestProcessor apply the
+ * next committed txn on the leader (the client's reply), ZKDatabase.addCommittedProposal adds it to the
+ * committedLog (maxCommittedLog moves), and it leaves toBeApplied.
+ */
+export function leaderApplyCommitted(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
+  const me = server(s, sid);
+  if (cfg.leaderApply !== 'queued' || !me.online || me.leader === null || me.leader.toBeApplied === 0) return null;
+  return updateLeader(updateServer(s, sid, { committed: me.committed + 1 }), sid, { toBeApplied: me.leader.toBeApplied - 1 });
 }
 
 /**

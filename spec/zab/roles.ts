@@ -27,6 +27,7 @@ export function startLeading(s: ClusterState, sid: Sid): ClusterState {
     forwarding: [],
     outstanding: [],
     committedLogStart: me.snapshotIndex,
+    toBeApplied: 0,
   };
   // Variants 2845/4712: the spec's leader always leads from its log (a stale tree is not followed into lead()).
   const fresh = me.treeZxid === null ? {} : { treeZxid: null };

@@ -5,7 +5,7 @@ import type { ClusterState } from '../state.ts';
 import { quorumChannel, server } from '../state.ts';
 import type { Sid } from '../types.ts';
 import { connectionLost, crash, learnerTimeout, leaderStepDown, restart } from '../faults.ts';
-import { followerCommitProcessor, followerFlushLog, followerProcessCOMMIT, followerProcessPROPOSAL, leaderFlushLog, leaderProcessACK, leaderProcessRequest, observerProcessINFORM } from './broadcast.ts';
+import { followerCommitProcessor, followerFlushLog, followerProcessCOMMIT, followerProcessPROPOSAL, leaderApplyCommitted, leaderFlushLog, leaderProcessACK, leaderProcessRequest, observerProcessINFORM } from './broadcast.ts';
 import { leaderProcessACKEPOCH, leaderProcessFOLLOWERINFO, learnerConnect, learnerProcessLEADERINFO } from './discovery.ts';
 import type { QuorumPacket } from './packets.ts';
 import {
@@ -48,6 +48,8 @@ export const ZAB_PEER_KINDS = ['LeaderSyncFollower', 'ConnectionLost'] as const;
 export const VARIANT_LOCAL_KINDS = ['LearnerFinishNEWLEADER', 'FollowerCommitProcessor'] as const;
 /** The step that exists only with leaderLog 'queued': the leader's own fsync and ACK. */
 export const LEADER_LOG_KIND = 'LeaderFlushLog';
+/** The step that exists only with leaderApply 'queued': the leader applies a committed txn. */
+export const LEADER_APPLY_KIND = 'LeaderApplyCommitted';
 
 export type ZabAction =
   | { readonly kind: ZabReceiveKind; readonly sid: Sid; readonly from: Sid }
@@ -118,7 +120,7 @@ function receive(cfg: Config, s: ClusterState, sid: Sid, from: Sid): Step | null
   return null;
 }
 
-type LocalKind = (typeof ZAB_LOCAL_KINDS)[number] | (typeof VARIANT_LOCAL_KINDS)[number] | typeof LEADER_LOG_KIND;
+type LocalKind = (typeof ZAB_LOCAL_KINDS)[number] | (typeof VARIANT_LOCAL_KINDS)[number] | typeof LEADER_LOG_KIND | typeof LEADER_APPLY_KIND;
 
 /** Record a step of one server on its own, if it is enabled (its successor is not null). */
 function local(steps: Step[], kind: LocalKind, sid: Sid, state: ClusterState | null): void {
@@ -141,6 +143,7 @@ export function zabSteps(cfg: Config, s: ClusterState): Step[] {
       local(steps, 'LeaderProcessRequest', sid, leaderProcessRequest(cfg, s, sid));
       local(steps, 'FollowerFlushLog', sid, followerFlushLog(cfg, s, sid));
       if (cfg.leaderLog === 'queued') local(steps, LEADER_LOG_KIND, sid, leaderFlushLog(cfg, s, sid));
+      if (cfg.leaderApply === 'queued') local(steps, LEADER_APPLY_KIND, sid, leaderApplyCommitted(cfg, s, sid));
       if (cfg.variant !== null) {
         local(steps, 'LearnerFinishNEWLEADER', sid, learnerFinishNEWLEADER(cfg, s, sid));
         local(steps, 'FollowerCommitProcessor', sid, followerCommitProcessor(cfg, s, sid));

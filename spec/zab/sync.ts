@@ -67,10 +67,15 @@ export function leaderSyncFollower(cfg: Config, s: ClusterState, sid: Sid, learn
   if (!me.online || l === null || me.zabState === 'DISCOVERY') return null;
   const target = l.toSync.find((x) => x.sid === learner);
   if (target === undefined) return null;
-  const committed = me.zabState === 'BROADCAST' ? me.committed : me.history.length;
+  const applied = me.zabState === 'BROADCAST' ? me.committed : me.history.length;
+  const applying = me.zabState === 'BROADCAST' ? l.toBeApplied : 0;
   // The leader's proposals are in memory (committedLog, outstandingProposals) whether or not its own log has
   // them yet (leaderLog 'queued').
   const proposals = me.pendingLog.length === 0 ? me.history : [...me.history, ...me.pendingLog];
+  // ZooKeeper decides against its committedLog, which holds only what the leader has applied: a txn a quorum
+  // committed but still in toBeApplied counts as uncommitted, and a learner that has it is TRUNCated
+  // (docs/findings.md #2). The proposed fix counts toBeApplied as committed.
+  const committed = cfg.fixes.has('countToBeApplied') ? applied + applying : applied;
   const { op, from } = chooseSync(cfg, proposals, committed, l.committedLogStart, target.lastZxid);
   const packets: QuorumPacket[] = [op];
   if (op.type !== 'SNAP') {
@@ -78,8 +83,13 @@ export function leaderSyncFollower(cfg: Config, s: ClusterState, sid: Sid, learn
       if (txn.zxid > from) packets.push({ type: 'PROPOSAL', txn }, { type: 'COMMIT', zxid: txn.zxid });
     }
   }
+  // startForwarding: the committed proposals the leader has not applied yet (toBeApplied), with their COMMIT, to
+  // any learner; then the outstanding ones, to participants only.
+  for (const txn of proposals.slice(committed, applied + applying)) {
+    if (txn.zxid > from) packets.push({ type: 'PROPOSAL', txn }, { type: 'COMMIT', zxid: txn.zxid });
+  }
   if (isVoter(cfg, learner)) {
-    for (const txn of proposals.slice(committed)) if (txn.zxid > from) packets.push({ type: 'PROPOSAL', txn });
+    for (const txn of proposals.slice(applied + applying)) if (txn.zxid > from) packets.push({ type: 'PROPOSAL', txn });
   }
   packets.push({ type: 'NEWLEADER', zxid: makeZxid(l.newEpoch, 0) });
   // ZooKeeper keeps an ACK the learner sent before it left, though a TRUNC may now take that txn out of its
