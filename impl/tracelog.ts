@@ -1,20 +1,22 @@
-// The transition log: one NDJSON file per server incarnation, in the trace format of traces/README.md.
+// The transition log: one NDJSON file per server incarnation, in the trace format of traces/README.md
+// (version 2: each message logged once, by its sender; a receive by id; a step's log appends folded into its event).
 //
-// Cost matters: a server under a write load logs 5–6 events per write, and this runs on the event loop that
+// Cost matters: a server under a write load logs 2–4 events per write, and this runs on the event loop that
 // also runs the protocol. So each event is encoded straight into a byte buffer by hand-written code (fixed keys
-// as literal text, the packets' fields by packet type, numbers and ASCII strings copied byte by byte), with
+// as literal bytes, the packets' fields by packet type, numbers and ASCII strings copied byte by byte), with
 // no intermediate JSON string and no per-event allocation beyond what the core already built. Anything the
 // fast path does not know (a string that needs escaping or is not ASCII, an object that is not plain data)
-// goes through JSON.stringify, so the output is always what JSON.stringify of the event would be, modulo key
-// order within a packet.
+// goes through JSON.stringify, so the output is always what JSON.stringify of the event's log form
+// (`toLogEvent`) would be, modulo key order within a packet. Events are encoded after the callback that logged
+// them (setImmediate), once its frames have left.
 //
 // Lines are buffered and written every 50 ms (or once 256 KiB are waiting) off the event loop, one write at a
 // time at an offset we track; `close()` rewrites a write still in flight and the rest synchronously, at their
 // offsets. A kill -9 loses at most the last flush interval, never reorders or tears what was written (each
 // write is whole lines).
 import { closeSync, openSync, write, writeSync } from 'node:fs';
-import { TRACE_FORMAT, TRACE_VERSION, type TraceHeader } from '../traces/schema.ts';
-import { zxidHex, type Notification, type Op, type Origin, type QuorumPacket, type RawTraceEvent, type Sid } from './core/types.ts';
+import { IMPL_TRACE_VERSION, TRACE_FORMAT, type TraceHeader } from '../traces/schema.ts';
+import { zxidHex, type Notification, type QuorumPacket, type RawTraceEvent, type Sid } from './core/types.ts';
 
 const FLUSH_MS = 50;
 /**
@@ -28,6 +30,78 @@ const INITIAL_BYTES = 512 * 1024;
 /** Printable ASCII without `"` and `\`: JSON text as it is. */
 const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
+const lit = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+const L_HEAD = lit('{"type":"event","seq":');
+const L_SID = lit(',"sid":');
+const L_ACTION = lit(',"action":');
+const L_TIME = lit(',"time":');
+const L_PARAMS = lit(',"params":');
+const L_APPENDED = lit(',"appended":[');
+const L_RID = lit(',"rid":');
+const L_SEND = lit(',"send":[');
+const L_ID = lit('{"id":');
+const L_FROM = lit(',"from":');
+const L_TO = lit(',"to":');
+const L_TYPE = lit(',"type":"');
+const L_LEADER = lit(',"leader":');
+const L_ZXID = lit(',"zxid":');
+const L_ELECTION_EPOCH = lit(',"electionEpoch":');
+const L_STATE = lit(',"state":"');
+const L_PEER_EPOCH = lit('","peerEpoch":');
+const L_EPOCH = lit(',"epoch":');
+const L_SIZE = lit(',"size":');
+
+/** The keys of params and post objects met so far, as the bytes of `"key":`. */
+const KEYS = new Map<string, Uint8Array>();
+
+// The helpers of `LineEncoder.line` write at position p of a buffer with room enough, and return the position after.
+
+function putBytes(buf: Buffer, p: number, b: Uint8Array): number {
+  const n = b.length;
+  for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
+  return p + n;
+}
+
+/** Text known to be ASCII and to need no escaping. */
+function putAscii(buf: Buffer, p: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) buf[p + i] = s.charCodeAt(i);
+  return p + n;
+}
+
+/** A JSON string of at most the length room was made for (6 bytes a character). */
+function putString(buf: Buffer, p: number, s: string): number {
+  const n = s.length;
+  buf[p] = 0x22;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return p + buf.write(JSON.stringify(s), p, 'utf8');
+    buf[p + 1 + i] = c;
+  }
+  buf[p + 1 + n] = 0x22;
+  return p + n + 2;
+}
+
+/** A non-negative integer below 2^30 as digits; anything else as JSON.stringify writes it. */
+function putUint(buf: Buffer, p: number, n: number): number {
+  if (!(n >= 0 && n <= 0x3fffffff && (n | 0) === n)) return putAscii(buf, p, Number.isFinite(n) ? String(n) : 'null');
+  if (n < 10) {
+    buf[p] = 0x30 + n;
+    return p + 1;
+  }
+  let digits = 1;
+  for (let x = n; x >= 10; x = (x / 10) | 0) digits++;
+  let q = p + digits;
+  for (let x = n; q > p; x = (x / 10) | 0) buf[--q] = 0x30 + (x % 10);
+  return p + digits;
+}
+
+/** Any number as JSON.stringify writes it. */
+function putNumber(buf: Buffer, p: number, n: number): number {
+  if (n >= 0 && n <= 0x3fffffff && (n | 0) === n) return putUint(buf, p, n);
+  return putAscii(buf, p, Number.isFinite(n) ? String(n) : 'null');
+}
+
 /**
  * A growable byte buffer that NDJSON lines are encoded into. Every method appends the JSON text of its
  * argument; `line()` encodes one whole event.
@@ -35,8 +109,8 @@ const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 export class LineEncoder {
   buf: Buffer;
   pos = 0;
-  private lastTime = -1;
-  private lastTimeText = '';
+  /** The time of the previous line (NaN: none yet). */
+  private lastTime = NaN;
   private lastZxid = NaN;
   private lastZxidText = '';
 
@@ -167,139 +241,92 @@ export class LineEncoder {
   object(o: Record<string, unknown>): void {
     this.raw('{');
     let first = true;
-    for (const k in o) {
-      if (!Object.prototype.hasOwnProperty.call(o, k)) continue;
+    const keys = Object.keys(o);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       const v = o[k];
       if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
       if (!first) this.raw(',');
       first = false;
-      this.str(k);
-      this.raw(':');
+      this.key(k);
       this.value(v);
     }
     this.raw('}');
   }
 
-  /** A zxid as ZooKeeper prints it, in quotes. The same zxid often comes several times in a row (a PROPOSAL to each follower). */
-  zxid(z: number): void {
-    if (z !== this.lastZxid) {
-      this.lastZxid = z;
-      this.lastZxidText = zxidHex(z);
+  /** `"key":`, its bytes made once per key (the same few keys come in every event). */
+  private key(k: string): void {
+    let b = KEYS.get(k);
+    if (b === undefined) {
+      if (KEYS.size >= 1024) {
+        this.str(k);
+        this.raw(':');
+        return;
+      }
+      b = new Uint8Array(Buffer.from(JSON.stringify(k) + ':', 'utf8'));
+      KEYS.set(k, b);
     }
-    this.raw('"');
-    this.raw(this.lastZxidText);
-    this.raw('"');
+    this.room(b.length);
+    this.pos = putBytes(this.buf, this.pos, b);
   }
 
-  /** A client operation. */
-  private op(o: Op): void {
-    this.raw(o.op === 'set' ? '{"op":"set","key":' : '{"op":"del","key":');
-    this.str(o.key);
-    if (o.op === 'set') {
-      this.raw(',"value":');
-      this.str(o.value);
-    }
-    this.raw('}');
-  }
-
-  private origin(o: Origin): void {
-    this.raw(',"origin":{"sid":');
-    this.num(o.sid);
-    this.raw(',"req":');
-    this.num(o.req);
-    this.raw('}');
-  }
-
-  /** A message in its trace form (as `traceMessage` makes it): zxids in hex, a SNAP's data replaced by its size. */
-  message(m: Notification | QuorumPacket): void {
-    this.raw('{"id":');
-    this.str(m.id);
-    this.raw(',"from":');
-    this.num(m.from);
-    this.raw(',"to":');
-    this.num(m.to);
-    this.raw(',"type":"');
-    this.raw(m.type);
-    this.raw('"');
-    switch (m.type) {
-      case 'NOTIFICATION':
-        this.raw(',"leader":');
-        this.num(m.leader);
-        this.raw(',"zxid":');
-        this.zxid(m.zxid);
-        this.raw(',"electionEpoch":');
-        this.num(m.electionEpoch);
-        this.raw(',"state":"');
-        this.raw(m.state);
-        this.raw('","peerEpoch":');
-        this.num(m.peerEpoch);
-        break;
-      case 'ACKEPOCH':
-        this.raw(',"epoch":');
-        this.num(m.epoch);
-        this.raw(',"zxid":');
-        this.zxid(m.zxid);
-        break;
-      case 'SNAP':
-        this.raw(',"zxid":');
-        this.zxid(m.zxid);
-        this.raw(',"size":');
-        this.num(m.data.length);
-        break;
-      case 'PROPOSAL':
-      case 'INFORM':
-        this.raw(',"zxid":');
-        this.zxid(m.zxid);
-        this.raw(',"op":');
-        this.op(m.op);
-        if (m.origin) this.origin(m.origin);
-        break;
-      case 'REQUEST':
-        this.raw(',"op":');
-        this.op(m.op);
-        this.origin(m.origin);
-        break;
-      case 'UPTODATE':
-      case 'PING':
-        break;
-      default:
-        // FOLLOWERINFO, OBSERVERINFO, LEADERINFO, DIFF, TRUNC, COMMIT, ACK, NEWLEADER
-        this.raw(',"zxid":');
-        this.zxid(m.zxid);
-    }
-    this.raw('}');
-  }
-
-  /** One event line: `{"type":"event","seq",...}` and a newline. */
+  /**
+   * One event line, `{"type":"event","seq",...}` and a newline: room for the fixed parts and the messages is
+   * made once, and the bytes are written at a local position (the helpers take and return it); only params and
+   * post, which can be any plain data, go through `value`.
+   */
   line(seq: number, sid: Sid, time: number, e: RawTraceEvent): void {
-    this.raw('{"type":"event","seq":');
-    this.num(seq);
-    this.raw(',"sid":');
-    this.num(sid);
-    this.raw(',"action":');
-    this.str(e.action);
-    this.raw(',"time":');
+    const recv = e.recv;
+    const send = e.send;
+    const appended = e.appended;
+    let need = 160 + 6 * e.action.length;
+    if (appended) need += 24 * appended.length;
+    if (recv) need += 16 + 6 * recv.id.length;
+    if (send) for (let i = 0; i < send.length; i++) need += 320 + 6 * send[i]!.id.length;
+    this.room(need);
+    let buf = this.buf;
+    let p = putBytes(buf, this.pos, L_HEAD);
+    p = putUint(buf, p, seq);
+    p = putBytes(buf, p, L_SID);
+    p = putUint(buf, p, sid);
+    p = putBytes(buf, p, L_ACTION);
+    p = putString(buf, p, e.action);
+    // The time is left out when it is the previous line's (version 2): the reader carries it over.
     if (time !== this.lastTime) {
       this.lastTime = time;
-      this.lastTimeText = Number.isFinite(time) ? String(time) : 'null';
+      p = putBytes(buf, p, L_TIME);
+      p = putAscii(buf, p, Number.isFinite(time) ? String(time) : 'null');
     }
-    this.raw(this.lastTimeText);
     if (e.params) {
-      this.raw(',"params":');
+      p = putBytes(buf, p, L_PARAMS);
+      this.pos = p;
       this.value(e.params);
+      this.room(need);
+      buf = this.buf;
+      p = this.pos;
     }
-    if (e.recv) {
-      this.raw(',"recv":');
-      this.message(e.recv);
-    }
-    if (e.send) {
-      this.raw(',"send":[');
-      for (let i = 0; i < e.send.length; i++) {
-        if (i > 0) this.raw(',');
-        this.message(e.send[i]!);
+    if (appended) {
+      p = putBytes(buf, p, L_APPENDED);
+      for (let i = 0; i < appended.length; i++) {
+        if (i > 0) buf[p++] = 0x2c;
+        p = this.putZxid(buf, p, appended[i]!);
       }
-      this.raw(']');
+      buf[p++] = 0x5d;
     }
+    if (recv) {
+      // The message received, by id: its send, in the sender's log, has the rest (trace version 2).
+      p = putBytes(buf, p, L_RID);
+      p = putString(buf, p, recv.id);
+    }
+    if (send) {
+      p = putBytes(buf, p, L_SEND);
+      for (let i = 0; i < send.length; i++) {
+        if (i > 0) buf[p++] = 0x2c;
+        p = this.putMessage(buf, p, send[i]!);
+      }
+      buf[p++] = 0x5d;
+    }
+    this.pos = p;
     if (e.post) {
       const mark = this.pos;
       this.raw(',"post":');
@@ -309,6 +336,65 @@ export class LineEncoder {
     }
     this.raw('}\n');
   }
+
+  private putZxid(buf: Buffer, p: number, z: number): number {
+    if (z !== this.lastZxid) {
+      this.lastZxid = z;
+      this.lastZxidText = zxidHex(z);
+    }
+    buf[p++] = 0x22;
+    p = putAscii(buf, p, this.lastZxidText);
+    buf[p++] = 0x22;
+    return p;
+  }
+
+  private putMessage(buf: Buffer, p: number, m: Notification | QuorumPacket): number {
+    p = putBytes(buf, p, L_ID);
+    p = putString(buf, p, m.id);
+    p = putBytes(buf, p, L_FROM);
+    p = putNumber(buf, p, m.from);
+    p = putBytes(buf, p, L_TO);
+    p = putNumber(buf, p, m.to);
+    p = putBytes(buf, p, L_TYPE);
+    p = putAscii(buf, p, m.type);
+    buf[p++] = 0x22;
+    switch (m.type) {
+      case 'NOTIFICATION':
+        p = putBytes(buf, p, L_LEADER);
+        p = putNumber(buf, p, m.leader);
+        p = putBytes(buf, p, L_ZXID);
+        p = this.putZxid(buf, p, m.zxid);
+        p = putBytes(buf, p, L_ELECTION_EPOCH);
+        p = putNumber(buf, p, m.electionEpoch);
+        p = putBytes(buf, p, L_STATE);
+        p = putAscii(buf, p, m.state);
+        p = putBytes(buf, p, L_PEER_EPOCH);
+        p = putNumber(buf, p, m.peerEpoch);
+        break;
+      case 'ACKEPOCH':
+        p = putBytes(buf, p, L_EPOCH);
+        p = putNumber(buf, p, m.epoch);
+        p = putBytes(buf, p, L_ZXID);
+        p = this.putZxid(buf, p, m.zxid);
+        break;
+      case 'SNAP':
+        p = putBytes(buf, p, L_ZXID);
+        p = this.putZxid(buf, p, m.zxid);
+        p = putBytes(buf, p, L_SIZE);
+        p = putNumber(buf, p, m.data.length);
+        break;
+      case 'REQUEST':
+      case 'UPTODATE':
+      case 'PING':
+        break;
+      default:
+        p = putBytes(buf, p, L_ZXID);
+        p = this.putZxid(buf, p, m.zxid);
+    }
+    buf[p++] = 0x7d;
+    return p;
+  }
+
 }
 
 export class TransitionLog {
@@ -322,6 +408,10 @@ export class TransitionLog {
   private offset = 0;
   private inflight: { data: Buffer; offset: number } | null = null;
   private closed = false;
+  /** Events appended but not encoded yet, with their times; an encoding is scheduled when encodeSoon. */
+  private queued: RawTraceEvent[] = [];
+  private times: number[] = [];
+  private encodeSoon = false;
 
   constructor(
     readonly path: string,
@@ -330,7 +420,7 @@ export class TransitionLog {
   ) {
     // One file per incarnation: never appended to by anyone else, so positional writes are safe.
     this.fd = openSync(path, 'wx');
-    const head: TraceHeader = { type: 'header', format: TRACE_FORMAT, version: TRACE_VERSION, source: 'impl', sid, created: new Date().toISOString(), ...header };
+    const head: TraceHeader = { type: 'header', format: TRACE_FORMAT, version: IMPL_TRACE_VERSION, source: 'impl', sid, created: new Date().toISOString(), ...header };
     const data = Buffer.from(JSON.stringify(head) + '\n', 'utf8');
     writeSync(this.fd, data, 0, data.length, 0);
     this.offset = data.length;
@@ -338,16 +428,47 @@ export class TransitionLog {
 
   append(e: RawTraceEvent): void {
     if (this.closed) return;
-    const enc = this.enc;
-    enc.line(++this.seq, this.sid, Date.now(), e);
-    if (WRITE_EACH_LINE && !this.inflight) {
+    if (WRITE_EACH_LINE) {
+      this.encodeQueued();
+      const enc = this.enc;
+      enc.line(++this.seq, this.sid, Date.now(), e);
+      if (this.inflight) return this.schedule();
       writeSync(this.fd, enc.buf, 0, enc.pos, this.offset);
       this.offset += enc.pos;
       enc.pos = 0;
       return;
     }
-    if (enc.pos >= FLUSH_BYTES) this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+    // Encoded after the callback that logged it (setImmediate), when its frames have left (they are
+    // corked until process.nextTick): the log stays off the protocol's own path.
+    this.queued.push(e);
+    this.times.push(Date.now());
+    if (!this.encodeSoon) {
+      this.encodeSoon = true;
+      setImmediate(this.encodeQueuedAndSchedule);
+    }
+  }
+
+  private readonly encodeQueuedAndSchedule = (): void => {
+    this.encodeQueued();
+    if (!this.closed) this.schedule();
+  };
+
+  /** Encodes the events logged since the last call, in order. */
+  private encodeQueued(): void {
+    this.encodeSoon = false;
+    const q = this.queued;
+    if (q.length === 0) return;
+    const times = this.times;
+    const enc = this.enc;
+    for (let i = 0; i < q.length; i++) enc.line(++this.seq, this.sid, times[i]!, q[i]!);
+    this.queued = [];
+    this.times = [];
+  }
+
+  /** A full batch goes to a write now; less than that, at the latest when the timer fires. */
+  private schedule(): void {
+    if (this.enc.pos >= FLUSH_BYTES) this.flush();
+    else if (this.enc.pos > 0 && !this.timer) this.timer = setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   private flush(): void {
@@ -367,15 +488,14 @@ export class TransitionLog {
       this.inflight = null;
       if (this.closed) return;
       this.spare = full;
-      // A batch waiting: write it now; less than that: at the latest when the timer fires.
-      if (this.enc.pos >= FLUSH_BYTES) this.flush();
-      else if (this.enc.pos > 0 && !this.timer) this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.schedule();
     });
   }
 
   /** Synchronous, for shutdown: whatever is in flight is written again at its offset (same bytes), then the rest. */
   close(): void {
     if (this.closed) return;
+    this.encodeQueued();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -97,6 +97,24 @@ describe('the causal merge', () => {
     for (let r = merger.next(); r !== null; r = merger.next()) order.push(`${r.step.sid}.${r.step.events[0]!.seq}`);
     expect(order).toEqual(['2.1', '1.1', '1.2', '2.2', '2.3']);
   });
+
+  it('gives a receive logged by id (version 2) the message its sender logged; an id no log sent stays unresolved', () => {
+    const m = { id: '1:1000000001', from: 1, to: 2, type: 'PROPOSAL', zxid: '0x100000001' };
+    const byId = ev(2, 1, 10, { rid: m.id });
+    const orphan = ev(2, 2, 20, { rid: '3:1000000007' });
+    const s1 = [step(ev(1, 1, 50, { send: [m] }))];
+    const s2 = [step(byId), step(orphan)];
+    const merger = new CausalMerger([s1[Symbol.iterator](), s2[Symbol.iterator]()], [1, 2]);
+    const ranked = [merger.next()!, merger.next()!, merger.next()!];
+    expect(merger.next()).toBeNull();
+    // The receive waits for its send, although its clock says earlier.
+    expect(ranked.map((r) => `${r.step.sid}.${r.step.events[0]!.seq}`)).toEqual(['1.1', '2.1', '2.2']);
+    expect(byId.recv).toEqual(m);
+    expect(ranked[1]!.deps).toEqual([0]);
+    expect(orphan.recv).toBeUndefined();
+    expect(ranked[2]!.orphans).toEqual(['3:1000000007']);
+    expect(merger.orphanCount).toBe(1);
+  });
 });
 
 describe('conform on traces written by check', () => {

@@ -93,6 +93,13 @@ export function readTrace(path: string): TraceLine[] {
     });
 }
 
-export function events(ens: Ensemble, sid: number): Extract<TraceLine, { type: 'event' }>[] {
-  return ens.traceFiles(sid).flatMap((f) => readTrace(f).filter((l): l is Extract<TraceLine, { type: 'event' }> => l.type === 'event'));
+type EventLine = Extract<TraceLine, { type: 'event' }>;
+
+/** A server's events, with the txn log appends a version 2 log folds into an event (`appended`) as their own TxnLogAppend events. */
+export function events(ens: Ensemble, sid: number): EventLine[] {
+  return ens.traceFiles(sid).flatMap((f) =>
+    readTrace(f)
+      .filter((l): l is EventLine => l.type === 'event')
+      .flatMap((e) => [...(e.appended ?? []).map((z): EventLine => ({ type: 'event', seq: e.seq, sid: e.sid, action: 'TxnLogAppend', params: { zxid: z }, post: { lastZxid: z } })), e]),
+  );
 }

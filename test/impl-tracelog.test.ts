@@ -7,16 +7,17 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LineEncoder, TransitionLog } from '../impl/tracelog.ts';
 import { SimCluster } from '../impl/sim.ts';
-import { toTraceEvent } from '../impl/core/peer.ts';
+import { toLogEvent } from '../impl/core/peer.ts';
 import type { LearnerType, RawTraceEvent, Sid } from '../impl/core/types.ts';
 import { TraceLine } from '../traces/schema.ts';
 
-/** The line as the transition log wrote it before it had its own encoder. */
+/** The line JSON.stringify writes for the event in its log form (`toLogEvent`): what the encoder must write. */
 function reference(seq: number, sid: Sid, time: number, raw: RawTraceEvent): string {
-  const e = toTraceEvent(raw);
+  const e = toLogEvent(raw);
   const event: Record<string, unknown> = { type: 'event', seq, sid, action: e.action, time };
   if (e.params) event['params'] = e.params;
-  if (e.recv) event['recv'] = e.recv;
+  if (e.appended) event['appended'] = e.appended;
+  if (e.rid) event['rid'] = e.rid;
   if (e.send) event['send'] = e.send;
   if (e.post && Object.keys(e.post).length) event['post'] = e.post;
   return JSON.stringify(event) + '\n';
@@ -81,6 +82,8 @@ describe('transition log encoder', () => {
       // The run covers the vocabulary the encoder special-cases.
       for (const a of ['ServerStart', 'FLEStartElection', 'FLEDecide', 'LeaderSyncFollower', 'LearnerProcessSNAP', 'LearnerProcessTRUNC', 'TxnLogAppend', 'SnapshotWrite', 'EpochFileWrite', 'ObserverProcessINFORM'])
         expect(actions, a).toContain(a);
+      // Appends folded into a step's event (version 2), and messages that carry no txn operation.
+      expect(events.some((e) => (e.event.appended?.length ?? 0) > 0)).toBe(true);
       for (const t of ['NOTIFICATION', 'FOLLOWERINFO', 'OBSERVERINFO', 'LEADERINFO', 'ACKEPOCH', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'ACK', 'NEWLEADER', 'UPTODATE', 'INFORM', 'REQUEST'])
         expect(types, t).toContain(t);
       let seq = 0;
@@ -108,6 +111,32 @@ describe('transition log encoder', () => {
       const line = encode(1, 1, 5, raw);
       expect(line).toBe(JSON.stringify({ type: 'event', seq: 1, sid: 1, action: 'ServerStart', time: 5, params, post: params }) + '\n');
     }
+    // A receive is written by id (escaped like any string), the folded appends as zxids, a PROPOSAL without its op.
+    const recv = { id: 'odd "id" ✓', from: 3, to: 1, type: 'PROPOSAL', zxid: 2 ** 32 + 1, op: { op: 'set', key: 'k', value: 'v' }, origin: { sid: 3, req: 1 } } as const;
+    const ack = { id: '1:7', from: 1, to: 3, type: 'ACK', zxid: 2 ** 32 + 1 } as const;
+    expect(encode(4, 1, 9, { action: 'FollowerProcessPROPOSAL', appended: [2 ** 32 + 1, 2 ** 32 + 0x80000000], recv, send: [ack, { ...recv, id: '1:8', from: 1, to: 2 }] })).toBe(
+      JSON.stringify({
+        type: 'event',
+        seq: 4,
+        sid: 1,
+        action: 'FollowerProcessPROPOSAL',
+        time: 9,
+        appended: ['0x100000001', '0x180000000'],
+        rid: 'odd "id" ✓',
+        send: [
+          { id: '1:7', from: 1, to: 3, type: 'ACK', zxid: '0x100000001' },
+          { id: '1:8', from: 1, to: 2, type: 'PROPOSAL', zxid: '0x100000001' },
+        ],
+      }) + '\n',
+    );
+    // A line whose time is the line before's leaves it out (version 2); the reader carries it over.
+    const enc = new LineEncoder(64);
+    enc.line(1, 1, 5, { action: 'FLEStartElection' });
+    enc.line(2, 1, 5, { action: 'FLEDecide' });
+    enc.line(3, 1, 6, { action: 'LearnerConnect' });
+    expect(enc.buf.toString('utf8', 0, enc.pos)).toBe(
+      '{"type":"event","seq":1,"sid":1,"action":"FLEStartElection","time":5}\n{"type":"event","seq":2,"sid":1,"action":"FLEDecide"}\n{"type":"event","seq":3,"sid":1,"action":"LearnerConnect","time":6}\n',
+    );
     // A step that changed no traced variable has no post.
     expect(encode(3, 2, 7, { action: 'LearnerForwardRequest', post: {} })).toBe('{"type":"event","seq":3,"sid":2,"action":"LearnerForwardRequest","time":7}\n');
   });

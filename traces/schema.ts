@@ -6,7 +6,21 @@
 import { z } from 'zod';
 
 export const TRACE_FORMAT = 'zab-trace';
+/**
+ * Version 1: the checker's traces (which still write it: nothing in them changed) and the implementation's logs
+ * before version 2.
+ */
 export const TRACE_VERSION = 1;
+/**
+ * Version 2, what the implementation's servers write: a step's txn log appends folded into its event
+ * (`appended`), the message received given by id (`rid`, the sender's log has it), messages without the txn's
+ * operation (a PROPOSAL, INFORM or REQUEST is logged with its zxid; the leader logs the operation once, in
+ * LeaderProcessRequest's params), and no `time` on a line whose time is the previous line's. A version 1 trace
+ * is a valid version 2 trace. See traces/README.md.
+ */
+export const IMPL_TRACE_VERSION = 2;
+/** The versions a reader of this schema reads. */
+export const TRACE_VERSIONS: readonly number[] = [TRACE_VERSION, IMPL_TRACE_VERSION];
 
 /** A zxid as ZooKeeper prints it: "0x" + hex of (epoch << 32 | counter). */
 export const ZxidText = z.string().regex(/^0x[0-9a-f]+$/, 'a zxid is written as 0x followed by lowercase hex');
@@ -19,7 +33,7 @@ export const ServerDecl = z.object({
 export const TraceHeader = z.object({
   type: z.literal('header'),
   format: z.literal(TRACE_FORMAT),
-  version: z.literal(TRACE_VERSION),
+  version: z.union([z.literal(TRACE_VERSION), z.literal(IMPL_TRACE_VERSION)]),
   /** Who wrote the trace: the model checker (a counterexample or witness) or a server of the implementation. */
   source: z.enum(['check', 'impl']),
   servers: z.array(ServerDecl).min(1),
@@ -54,13 +68,23 @@ export const TraceEvent = z.object({
   action: z.string().min(1),
   /** Parameters of the action beyond sid and messages (e.g. the peer of a lost connection). */
   params: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * (version 2, `impl`) Txns the step appended to its log before the event, in order: each stands for a
+   * `TxnLogAppend` event of that zxid, logged just before this one, whose `post` is `{lastZxid: zxid}`.
+   */
+  appended: z.array(ZxidText).optional(),
   /** The message the step consumed, if any. */
   recv: TraceMessage.optional(),
+  /**
+   * (version 2, `impl`) The message the step consumed, by id, instead of `recv`: the `send` of that id, in the
+   * sender's log, is the message.
+   */
+  rid: z.string().min(1).optional(),
   /** The messages the step sent, in order. */
   send: z.array(TraceMessage).optional(),
   /** The variables of server `sid` that the step changed, with their new values. */
   post: z.record(z.string(), z.unknown()).optional(),
-  /** Wall-clock milliseconds since the epoch (implementation logs only). */
+  /** Wall-clock milliseconds since the epoch (implementation logs only; version 2 leaves out the previous line's). */
   time: z.number().optional(),
 });
 export type TraceEvent = z.infer<typeof TraceEvent>;

@@ -88,7 +88,7 @@ function actorMatches(a: Action, ev: LoggedEvent): boolean {
 
 /** The leader's own ACK: the spec counts it when the leader proposes. */
 function isSelfAck(ev: LoggedEvent): boolean {
-  return ev.action === 'LeaderProcessACK' && ev.recv === undefined && ev.params['peer'] === ev.sid;
+  return ev.action === 'LeaderProcessACK' && ev.recv === undefined && ev.rid === undefined && ev.params['peer'] === ev.sid;
 }
 
 /**

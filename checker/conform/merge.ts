@@ -4,6 +4,8 @@
 // sid. The search (search.ts) explores other causal orders within a window around this one.
 //
 // Streaming: it holds one step per server and the ids of messages sent and not yet received.
+import type { TraceMessage } from '../../traces/schema.ts';
+import { zxidValue } from './abstraction.ts';
 import type { LoggedStep } from './reader.ts';
 
 export interface RankedStep {
@@ -28,8 +30,11 @@ const INCARNATION_BASE = 1e9;
 
 export class CausalMerger {
   private readonly heads: (LoggedStep | null)[];
-  private readonly sent = new Map<string, number>();
+  /** Messages sent and not yet received: the rank of the step that sent each, and the message. */
+  private readonly sent = new Map<string, { rank: number; msg: TraceMessage }>();
   private readonly lastRankOfSid = new Map<number, number>();
+  /** By leader: the highest ACK zxid it has logged receiving from each learner, in its current role. */
+  private readonly acks = new Map<number, Record<number, number>>();
   private rank = 0;
   /** Ids whose send was never seen when they were received. */
   orphanCount = 0;
@@ -59,7 +64,10 @@ export class CausalMerger {
 
   private recvIds(step: LoggedStep): string[] {
     const ids: string[] = [];
-    for (const e of step.events) if (e.recv !== undefined) ids.push(e.recv.id);
+    for (const e of step.events) {
+      if (e.recv !== undefined) ids.push(e.recv.id);
+      else if (e.rid !== undefined) ids.push(e.rid);
+    }
     return ids;
   }
 
@@ -81,20 +89,33 @@ export class CausalMerger {
     this.heads[pick] = this.streams[pick]!.next().value ?? null;
     const deps: number[] = [];
     const orphans: string[] = [];
-    for (const id of this.recvIds(step)) {
+    for (const e of step.events) {
+      const id = e.recv !== undefined ? e.recv.id : e.rid;
+      if (id === undefined) continue;
       const r = this.sent.get(id);
       if (r === undefined) {
         orphans.push(id);
         this.orphanCount++;
       } else {
-        deps.push(r);
+        deps.push(r.rank);
         this.sent.delete(id);
+        // A receive logged by id (version 2) is the message its sender logged.
+        if (e.recv === undefined) e.recv = r.msg;
+      }
+    }
+    for (const e of step.events) {
+      if (e.action === 'ServerStart' || e.action === 'FLEDecide' || e.action === 'FLEReceiveFromDecided') this.acks.delete(e.sid);
+      if (e.action === 'LeaderProcessACK') {
+        let m = this.acks.get(e.sid);
+        if (m === undefined) this.acks.set(e.sid, (m = {}));
+        if (e.recv !== undefined) m[e.recv.from] = Math.max(m[e.recv.from] ?? 0, zxidValue(e.recv['zxid']));
+        e.acksReceived = { ...m };
       }
     }
     const rank = this.rank++;
-    for (const e of step.events) for (const m of e.send) this.sent.set(m.id, rank);
+    for (const e of step.events) for (const m of e.send) this.sent.set(m.id, { rank, msg: m });
     // Messages never received (lost) would pile up: forget those sent long ago.
-    if (this.sent.size > 200_000) for (const [id, r] of this.sent) if (r < rank - 100_000) this.sent.delete(id);
+    if (this.sent.size > 200_000) for (const [id, r] of this.sent) if (r.rank < rank - 100_000) this.sent.delete(id);
     const prevSameServer = this.lastRankOfSid.get(step.sid) ?? -1;
     this.lastRankOfSid.set(step.sid, rank);
     return { rank, step, deps, orphans, prevSameServer };

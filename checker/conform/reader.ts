@@ -3,14 +3,14 @@
 //
 // A logged step is what the spec explains as one unit: one event of the implementation, together with the
 // durable writes logged just before it (TxnLogAppend, TxnLogTruncate, EpochFileWrite, SnapshotWrite: the impl
-// logs each write as its own event, the spec folds it into the step that made it), and, when the event ends a
+// logs each write as its own event, the spec folds it into the step that made it; a version 2 log folds a step's
+// TxnLogAppends into its event as `appended`, and they are read back as the events they stand for), and, when the event ends a
 // role (ConnectionLost, LeaderStepDown, LearnerTimeout) or starts the process (ServerStart), the
 // FLEStartElection the implementation runs right after it in the same input (the spec takes both steps,
 // and only the state after both is comparable).
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { zxidValue } from './abstraction.ts';
-import { TRACE_FORMAT, TRACE_VERSION, TraceLine, type TraceEvent, type TraceHeader, type TraceMessage } from '../../traces/schema.ts';
+import { TRACE_FORMAT, TRACE_VERSIONS, TraceLine, type TraceEvent, type TraceHeader, type TraceMessage } from '../../traces/schema.ts';
 
 /** A problem with the input: file:line and what is wrong. */
 export interface InputProblem {
@@ -31,7 +31,13 @@ export interface LoggedEvent {
   readonly seq: number;
   readonly action: string;
   readonly params: Readonly<Record<string, unknown>>;
-  readonly recv: TraceMessage | undefined;
+  /**
+   * The message the step consumed. A version 2 log gives it by id (`rid`): the merge (merge.ts) sets it to the
+   * send of that id once it has read it; it stays undefined when no log holds that send.
+   */
+  recv: TraceMessage | undefined;
+  /** The id of the message consumed, when the log gave only that (`rid`). */
+  readonly rid?: string | undefined;
   readonly send: readonly TraceMessage[];
   readonly post: Readonly<Record<string, unknown>>;
   readonly time: number | undefined;
@@ -39,7 +45,10 @@ export interface LoggedEvent {
   readonly line: number;
   /** Which start of the server wrote it (1 for the first file of a server; check traces: 1). */
   readonly incarnation: number;
-  /** LeaderProcessACK only: by learner, the highest ACK zxid this server has logged receiving (this one included). */
+  /**
+   * LeaderProcessACK only: by learner, the highest ACK zxid this server has logged receiving (this one
+   * included). Set by the merge (merge.ts), which knows the messages a version 2 log gives by id.
+   */
   acksReceived?: Readonly<Record<number, number>>;
 }
 
@@ -97,7 +106,8 @@ export function parseLine(text: string): Parsed {
   if (typeof json === 'object' && json !== null && (json as { type?: unknown }).type === 'header') {
     const h = json as { format?: unknown; version?: unknown };
     if (h.format !== TRACE_FORMAT) return { kind: 'bad', message: `not a ${TRACE_FORMAT} trace (format ${JSON.stringify(h.format)})` };
-    if (h.version !== TRACE_VERSION) return { kind: 'bad', message: `trace version ${JSON.stringify(h.version)} is not supported (this reader reads version ${TRACE_VERSION})` };
+    if (typeof h.version !== 'number' || !TRACE_VERSIONS.includes(h.version))
+      return { kind: 'bad', message: `trace version ${JSON.stringify(h.version)} is not supported (this reader reads versions ${TRACE_VERSIONS.join(' and ')})` };
   }
   const r = TraceLine.safeParse(json);
   if (!r.success) {
@@ -208,7 +218,6 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
   const vars = new Map<number, Record<string, unknown>>();
   let pending: LoggedEvent[] = [];
   let held: LoggedStep | null = null;
-  const acks = new Map<number, Record<number, number>>();
   const attach = (h: LoggedStep, next: LoggedStep | null) => {
     if (next === null || next.sid !== h.sid) return;
     const extra: Record<string, unknown> = {};
@@ -231,6 +240,8 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
   for (const { file, incarnation } of stream.files) {
     let sawHeader = false;
     let lastSeq = 0;
+    /** A version 2 line without `time` has the time of the line before it. */
+    let lastTime: number | undefined;
     for (const { text, line } of readLines(file)) {
       const p = parseLine(text);
       if (p.kind === 'blank' || p.kind === 'verdict') continue;
@@ -250,42 +261,42 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
       }
       if (stream.sid !== null && e.seq !== lastSeq + 1) problems.push({ file, line, message: `seq ${e.seq} after ${lastSeq}: events are missing` });
       lastSeq = e.seq;
+      if (e.time !== undefined) lastTime = e.time;
       const ev: LoggedEvent = {
         sid: e.sid,
         seq: e.seq,
         action: e.action,
         params: e.params ?? {},
         recv: e.recv,
+        rid: e.recv === undefined ? e.rid : undefined,
         send: e.send ?? [],
         post: e.post ?? {},
-        time: e.time,
+        time: e.time ?? lastTime,
         file,
         line,
         incarnation,
       };
-      if (ev.action === 'ServerStart' || ev.action === 'FLEDecide' || ev.action === 'FLEReceiveFromDecided') acks.delete(ev.sid);
-      if (ev.action === 'LeaderProcessACK') {
-        let m = acks.get(ev.sid);
-        if (m === undefined) acks.set(ev.sid, (m = {}));
-        if (ev.recv !== undefined) m[ev.recv.from] = Math.max(m[ev.recv.from] ?? 0, zxidValue(ev.recv['zxid']));
-        ev.acksReceived = { ...m };
-      }
-      // A step ends at an event that is not a durable write, unless (impl logs) it ends a role and the
-      // next event of the same server starts the election.
-      const prev = pending[pending.length - 1];
-      const joins =
-        prev !== undefined &&
-        prev.sid === ev.sid &&
-        (DURABLE_WRITES.has(prev.action) || (stream.sid !== null && ROLE_ENDINGS.has(prev.action) && ev.action === 'FLEStartElection'));
-      if (prev !== undefined && !joins) {
-        const s = close();
-        if (held !== null) {
-          attach(held, s);
-          yield held;
+      // Version 2 folds a step's txn log appends into its event: each is the TxnLogAppend event it stands for.
+      const events: LoggedEvent[] = (e.appended ?? []).map((z) => ({ ...ev, action: 'TxnLogAppend', params: { zxid: z }, recv: undefined, rid: undefined, send: [], post: { lastZxid: z } }));
+      events.push(ev);
+      for (const ev of events) {
+        // A step ends at an event that is not a durable write, unless (impl logs) it ends a role and the
+        // next event of the same server starts the election.
+        const prev = pending[pending.length - 1];
+        const joins =
+          prev !== undefined &&
+          prev.sid === ev.sid &&
+          (DURABLE_WRITES.has(prev.action) || (stream.sid !== null && ROLE_ENDINGS.has(prev.action) && ev.action === 'FLEStartElection'));
+        if (prev !== undefined && !joins) {
+          const s = close();
+          if (held !== null) {
+            attach(held, s);
+            yield held;
+          }
+          held = s;
         }
-        held = s;
+        pending.push(ev);
       }
-      pending.push(ev);
     }
     const s = close();
     if (s !== null) {

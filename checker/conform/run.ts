@@ -26,6 +26,8 @@ export interface EventView {
   readonly action: string;
   readonly params?: Readonly<Record<string, unknown>>;
   readonly recv?: unknown;
+  /** The id of the message received, when no log holds its send (version 2 logs give receives by id). */
+  readonly rid?: string;
   readonly send?: readonly unknown[];
   readonly post?: Readonly<Record<string, unknown>>;
 }
@@ -60,6 +62,7 @@ function view(e: LoggedEvent): EventView {
   const v: Record<string, unknown> = { file: e.file, line: e.line, sid: e.sid, seq: e.seq, action: e.action };
   if (Object.keys(e.params).length > 0) v['params'] = e.params;
   if (e.recv !== undefined) v['recv'] = e.recv;
+  else if (e.rid !== undefined) v['rid'] = e.rid;
   if (e.send.length > 0) v['send'] = e.send;
   if (Object.keys(e.post).length > 0) v['post'] = e.post;
   return v as unknown as EventView;

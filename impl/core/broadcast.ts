@@ -14,7 +14,7 @@ export interface Outstanding {
 export function leaderClientWrite(p: QuorumPeer, req: number, op: Op): void {
   if (p.leader!.phase !== 'broadcast') return p.reply(req, { ok: false, error: 'NOT_READY: the leader is not serving yet' });
   propose(p, op, { sid: p.myid, req });
-  p.emit('LeaderProcessRequest', { params: { op: op.op, key: op.key, origin: p.myid } });
+  p.emit('LeaderProcessRequest', { params: requestParams(op, p.myid) });
 }
 
 /** A write forwarded by a learner (REQUEST). Before the leader serves, the learner cannot have sent one. */
@@ -24,7 +24,12 @@ export function leaderOnRequest(p: QuorumPeer, msg: QuorumPacket & { type: 'REQU
     return;
   }
   propose(p, msg.op, msg.origin);
-  p.emit('LeaderProcessRequest', { recv: msg, params: { op: msg.op.op, key: msg.op.key, origin: msg.origin.sid } });
+  p.emit('LeaderProcessRequest', { recv: msg, params: requestParams(msg.op, msg.origin.sid) });
+}
+
+/** The one place a txn's operation is logged (messages carry no op in the trace): op, key, value, origin. */
+function requestParams(op: Op, origin: Sid): Record<string, unknown> {
+  return op.op === 'set' ? { op: 'set', key: op.key, value: op.value, origin } : { op: 'del', key: op.key, origin };
 }
 
 function propose(p: QuorumPeer, op: Op, origin: Origin): void {
@@ -67,7 +72,9 @@ export function leaderOnAck(p: QuorumPeer, sid: Sid, zxid: number, msg?: QuorumP
     commit(p, first.txn);
     committed.push(zxidHex(z));
   }
-  p.emit('LeaderProcessACK', { ...(msg ? { recv: msg } : {}), params: { peer: sid, zxid: zxidHex(zxid), ...(committed.length ? { committed } : {}) } });
+  // A received ACK names its sender and zxid (the log gives it by id); the leader's own says both in params.
+  if (msg) p.emit('LeaderProcessACK', { recv: msg, ...(committed.length ? { params: { committed } } : {}) });
+  else p.emit('LeaderProcessACK', { params: { peer: sid, zxid: zxidHex(zxid), ...(committed.length ? { committed } : {}) } });
 }
 
 function commit(p: QuorumPeer, txn: Txn): void {

@@ -80,6 +80,8 @@ export class QuorumPeer {
   private connCount = 0;
   private out: Effect[] = [];
   private stepSends: (Notification | QuorumPacket)[] = [];
+  /** Txns logged since the last event whose TxnLogAppend changed only lastZxid: folded into the next event. */
+  private stepAppends: Zxid[] = [];
   private traced: Record<string, string> = {};
   /** The scalar traced variables as of the last event (NaN: never traced). */
   private tracedScalars: { state: ServerState | null; logicalclock: number; currentEpoch: number; acceptedEpoch: number; lastZxid: Zxid } = {
@@ -163,6 +165,8 @@ export class QuorumPeer {
         throw new Error(`unknown input ${JSON.stringify(never)}`);
       }
     }
+    // Appends that no event of this step took (none followed them) are logged on their own.
+    if (this.stepAppends.length) this.flushAppends();
     if (this.stepSends.length) {
       // Every traced send belongs to an event; a step that sends without one is a bug in this core.
       this.log('warn', `untraced sends in ${input.kind}: ${this.stepSends.map((m) => m.type).join(',')}`);
@@ -257,7 +261,13 @@ export class QuorumPeer {
     }
     this.disk.append(txn);
     this.lastLoggedZxid = txn.zxid;
-    this.emitWrite('TxnLogAppend', { zxid: zxidHex(txn.zxid) });
+    if (!this.cfg.trace) return;
+    const t = this.tracedScalars;
+    if (t.state === this.state && t.logicalclock === this.fle.logicalclock && t.currentEpoch === this.currentEpoch && t.acceptedEpoch === this.acceptedEpoch && !this.electionTouched) {
+      // Its TxnLogAppend would change lastZxid alone: fold it into the step's event (`appended`).
+      t.lastZxid = txn.zxid;
+      this.stepAppends.push(txn.zxid);
+    } else this.emitWrite('TxnLogAppend', { zxid: zxidHex(txn.zxid) });
   }
 
   /** Apply a committed txn; answer the client if this server took the request; snapshot every snapCount. */
@@ -325,18 +335,30 @@ export class QuorumPeer {
     const event: RawTraceEvent = {
       action,
       params: ev.params,
+      appended: this.stepAppends.length ? this.stepAppends : undefined,
       recv: ev.recv,
       send: this.stepSends.length ? this.stepSends : undefined,
       post: this.changedVars(allVars),
     };
     if (this.stepSends.length) this.stepSends = [];
+    if (this.stepAppends.length) this.stepAppends = [];
     this.out.push({ kind: 'trace', event });
   }
 
   /** A durable write, logged as its own event before the step that made it (whose sends wait for the fsync). */
   emitWrite(action: string, params: Record<string, unknown>): void {
     if (!this.cfg.trace) return;
-    this.out.push({ kind: 'trace', event: { action, params, recv: undefined, send: undefined, post: this.changedVars(false) } });
+    if (this.stepAppends.length) this.flushAppends();
+    this.out.push({ kind: 'trace', event: { action, params, appended: undefined, recv: undefined, send: undefined, post: this.changedVars(false) } });
+  }
+
+  /** Folded appends that will not reach an event (another write comes first, or the step ends): one event each. */
+  private flushAppends(): void {
+    for (const z of this.stepAppends) {
+      const event: RawTraceEvent = { action: 'TxnLogAppend', params: { zxid: zxidHex(z) }, appended: undefined, recv: undefined, send: undefined, post: { lastZxid: zxidHex(z) } };
+      this.out.push({ kind: 'trace', event });
+    }
+    this.stepAppends = [];
   }
 
   /**
@@ -344,9 +366,12 @@ export class QuorumPeer {
    * objects are serialized only when an election step ran since the last event (they are the costly part,
    * and the broadcast path never touches them).
    */
-  private changedVars(all: boolean): Record<string, unknown> {
-    const post: Record<string, unknown> = {};
+  private changedVars(all: boolean): Record<string, unknown> | undefined {
     const t = this.tracedScalars;
+    // Most steps of the broadcast path change nothing traced (or only lastZxid): no object for them.
+    if (!all && !this.electionTouched && t.state === this.state && t.logicalclock === this.fle.logicalclock && t.currentEpoch === this.currentEpoch && t.acceptedEpoch === this.acceptedEpoch && t.lastZxid === this.lastLoggedZxid)
+      return undefined;
+    const post: Record<string, unknown> = {};
     if (all || t.state !== this.state) post['state'] = t.state = this.state;
     if (all || t.logicalclock !== this.fle.logicalclock) post['logicalclock'] = t.logicalclock = this.fle.logicalclock;
     if (all || t.currentEpoch !== this.currentEpoch) post['currentEpoch'] = t.currentEpoch = this.currentEpoch;
@@ -380,24 +405,42 @@ export class QuorumPeer {
   }
 }
 
-/** The trace form of an event (what the transition log writes for it). */
+/**
+ * The line the transition log writes for an event, before seq, sid and time: its trace form with the message
+ * received given by id (`rid`; the sender's log has the message).
+ */
+export function toLogEvent(e: RawTraceEvent): CoreTraceEvent & { rid?: string } {
+  const { recv, ...rest } = toTraceEvent(e);
+  return recv ? { ...rest, rid: recv.id } : rest;
+}
+
+/** The trace form of an event (the simulator's record of it; the transition log gives the message received by id). */
 export function toTraceEvent(e: RawTraceEvent): CoreTraceEvent {
   return {
     action: e.action,
     ...(e.params ? { params: e.params } : {}),
+    ...(e.appended ? { appended: e.appended.map(zxidHex) } : {}),
     ...(e.recv ? { recv: traceMessage(e.recv) } : {}),
     ...(e.send ? { send: e.send.map(traceMessage) } : {}),
     ...(e.post ? { post: e.post } : {}),
   };
 }
 
-/** The trace form of a message: zxids in hex, a SNAP's data replaced by its size. */
+/**
+ * The trace form of a message: zxids in hex, a SNAP's data replaced by its size, and no txn operation (a
+ * PROPOSAL's, INFORM's or REQUEST's `op` and `origin`): the leader logs a txn's operation once, in the params of
+ * its LeaderProcessRequest (trace version 2).
+ */
 export function traceMessage(msg: Notification | QuorumPacket): TraceMessage {
   const out: Record<string, unknown> = { ...msg };
   if ('zxid' in msg) out['zxid'] = zxidHex(msg.zxid);
   if (msg.type === 'SNAP') {
     delete out['data'];
     out['size'] = msg.data.length;
+  }
+  if (msg.type === 'PROPOSAL' || msg.type === 'INFORM' || msg.type === 'REQUEST') {
+    delete out['op'];
+    delete out['origin'];
   }
   return out as TraceMessage;
 }

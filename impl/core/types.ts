@@ -140,6 +140,11 @@ export type Effect =
 export interface RawTraceEvent {
   readonly action: string;
   readonly params?: Record<string, unknown>;
+  /**
+   * Txns appended to the log by this step before its event (each one a `TxnLogAppend` that changed nothing but
+   * `lastZxid`), folded into the event instead of one event each (trace version 2, traces/README.md).
+   */
+  readonly appended?: Zxid[];
   readonly recv?: Notification | QuorumPacket;
   readonly send?: (Notification | QuorumPacket)[];
   readonly post?: Record<string, unknown>;
@@ -149,6 +154,7 @@ export interface RawTraceEvent {
 export interface CoreTraceEvent {
   readonly action: string;
   readonly params?: Record<string, unknown>;
+  readonly appended?: string[];
   readonly recv?: TraceMessage;
   readonly send?: TraceMessage[];
   readonly post?: Record<string, unknown>;
