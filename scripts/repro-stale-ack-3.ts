@@ -44,8 +44,8 @@ import { fileURLToPath } from 'node:url';
 import { srvr } from '../impl/zkwire/four-letter.ts';
 import {
   createInBackground,
-  ACK, ACKEPOCH, COMMIT, DIFF, Diverged, Ensemble, hex, logLines, loggedZxids, NEWLEADER, type Outcome, preflight, PROPOSAL, proxyOutput, runScenario,
-  say, type Seen, sleep, SNAP, stamp, TRUNC, typeName, waitFor, type ZkServer,
+  ACK, ACKEPOCH, COMMIT, DIFF, Diverged, Ensemble, hex, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome, preflight, PROPOSAL, proxyOutput,
+  runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor, type ZkServer,
 } from './zk-harness.ts';
 
 const SIDS = [1, 2, 3] as const;
@@ -85,22 +85,6 @@ function shimLines(s: ZkServer): ShimLine[] {
 }
 
 const isTxnLog = (path: string) => /\/version-2\/log\.[0-9a-f]+$/.test(path);
-/** A log4j line of ours without its stamp, level, thread and logger ("%d %-5p [%t] %c{1} - %m"). */
-const tail = (line: string | undefined) => line?.replace(/^\S+ \S+ +\S+ +\[.*?\] \S+ - /, '') ?? '(no such line)';
-/** The last line of s's log matching re, with the line after it (a stack trace's exception) if it is not a log line. */
-function lastWithNext(s: ZkServer, re: RegExp): string {
-  let lines: string[];
-  try {
-    lines = readFileSync(s.logPath, 'utf8').split('\n');
-  } catch {
-    return '(no log)';
-  }
-  const i = lines.findLastIndex((l) => re.test(l));
-  if (i < 0) return '(no such line)';
-  const next = lines[i + 1] ?? '';
-  return tail(lines[i]) + (next !== '' && !/^\d{4}-/.test(next) ? `: ${next.trim()}` : '');
-}
-const lastZ = (s: ZkServer) => hex(loggedZxids(s).at(-1) ?? 0n);
 
 async function main(): Promise<Outcome> {
   const facts: string[] = [];

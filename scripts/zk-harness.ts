@@ -1,5 +1,6 @@
 // Shared harness of the reproduction scripts (repro-stale-ack.ts: 5 servers; repro-stale-ack-3.ts: 3 servers with a
-// held leader fsync) against a real Apache ZooKeeper 3.8.0 ensemble from Debian's package, on loopback.
+// held leader fsync; repro-trunc-committed.ts: 3 servers with the leader's apply held by a jdb breakpoint) against a
+// real Apache ZooKeeper 3.8.0 ensemble from Debian's package, on loopback.
 //
 // Wiring. Server N's zoo.cfg has its own line `server.N=127.0.0.1:Q(N):E(N)` with its real quorum port; every other
 // server M's line points at a proxy port P(N->M) that forwards to Q(M). Election ports are direct. So whichever
@@ -12,7 +13,7 @@
 // serialized snapshot and then the string "BenWasHere" (LearnerHandler.run); the proxy passes that blob as one
 // unit, cut at the signature.
 //
-// Every java process is started here and stopped by its PID (SIGKILL) at the end, on error, on Ctrl-C and on exit;
+// Every java (and jdb) process is started here and stopped by its PID (SIGKILL) at the end, on error, on Ctrl-C and on exit;
 // with util-linux's setpriv a server also dies with this process. Every wait has a deadline, and runScenario bounds
 // the whole run. The temp directory is removed at the end (kept if KEEP_REPRO_DIR is set).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -398,10 +399,11 @@ export function alive(c: ChildProcess | null): boolean {
   return c !== null && c.exitCode === null && c.signalCode === null;
 }
 
-/** Starts server s; `env` is added to this process's environment for it (e.g. LD_PRELOAD). */
-export function startServer(s: ZkServer, classpath: string, log4j: string, setpriv: boolean, env: Record<string, string> = {}): void {
+/** Starts server s; `env` is added to this process's environment for it (e.g. LD_PRELOAD), `jvmArgs` to java's
+ *  options (e.g. a JDWP agent). */
+export function startServer(s: ZkServer, classpath: string, log4j: string, setpriv: boolean, env: Record<string, string> = {}, jvmArgs: readonly string[] = []): void {
   const java = [
-    'java', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
+    'java', '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', ...jvmArgs,
     `-Dlog4j.configuration=file:${log4j}`, `-Dzk.repro.logfile=${s.logPath}`,
     '-cp', classpath, MAIN, join(s.dir, 'zoo.cfg'),
   ];
@@ -433,6 +435,100 @@ export function killAllNow(): void {
   for (const c of children) if (alive(c)) c.kill('SIGKILL');
 }
 
+
+// ------------------------------------------------------------------------------------------ jdb
+
+/** A jdb (JDK's command-line debugger) session attached to a server's JDWP agent, driven through its stdin. Its
+ *  output is kept (and echoed with a "jdb:" prefix when `echo` is set); the process is tracked like the servers,
+ *  so it is killed by PID at the end, on error, on Ctrl-C and on exit. While a debugger is attached, JDWP keeps the
+ *  threads its breakpoints suspended; when it detaches (or dies) the JVM resumes them: keep it until the end. */
+export class Jdb {
+  readonly child: ChildProcess;
+  private out = '';
+  private echoed = 0;
+  echo = true;
+
+  private constructor(readonly label: string, port: number) {
+    const c = spawn('jdb', ['-attach', `127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    c.on('error', () => {});
+    c.stdin?.on('error', () => {});
+    const take = (b: Buffer) => {
+      this.out += b.toString('utf8');
+      if (this.out.length > 4 * 1024 * 1024) this.out = this.out.slice(-1024 * 1024);
+      this.print(false);
+    };
+    c.stdout?.on('data', take);
+    c.stderr?.on('data', take);
+    children.add(c);
+    c.once('exit', () => {
+      children.delete(c);
+      this.print(true);
+    });
+    this.child = c;
+  }
+
+  /** Echoes the complete lines received since the last call (all of them if `all`), without jdb's prompts. */
+  private print(all: boolean): void {
+    const end = all ? this.out.length : this.out.lastIndexOf('\n') + 1;
+    if (end <= this.echoed) return;
+    const chunk = this.out.slice(this.echoed, end);
+    this.echoed = end;
+    if (!this.echo) return;
+    for (const raw of chunk.split('\n')) {
+      const l = raw.replace(/^(?:> |[\w$.-]+\[\d+\] )+/, '').trimEnd();
+      if (l !== '') say(`  jdb(${this.label}): ${l}`);
+    }
+  }
+
+  /** Attaches to 127.0.0.1:port; null (and the process stopped) if jdb did not get to its prompt within timeoutMs. */
+  static async attach(label: string, port: number, timeoutMs: number): Promise<Jdb | null> {
+    const j = new Jdb(label, port);
+    const ok = await j.expect(/Initializing jdb/, 0, timeoutMs);
+    if (ok === null) {
+      await j.stop();
+      return null;
+    }
+    await sleep(300); // the prompt after the banner
+    return j;
+  }
+
+  get alive(): boolean {
+    return alive(this.child);
+  }
+
+  /** Where the output is now: expect() searches from such a mark. */
+  mark(): number {
+    return this.out.length;
+  }
+
+  send(cmd: string): void {
+    say(`  jdb(${this.label})> ${cmd}`);
+    this.child.stdin?.write(cmd + '\n');
+  }
+
+  /** The first match of re in the output from mark on, waiting up to timeoutMs for it. */
+  async expect(re: RegExp, from: number, timeoutMs: number): Promise<RegExpExecArray | null> {
+    return waitFor('jdb output', timeoutMs, () => re.exec(this.out.slice(from)), 50);
+  }
+
+  /** Output since a mark, prompts removed. */
+  since(from: number): string {
+    return this.out.slice(from).replace(/(?:^|\n)(?:> |[\w$.-]+\[\d+\] )+/g, '\n');
+  }
+
+  /** SIGKILL by PID, and wait (at most 5 s) for the exit. Returns the PID. */
+  async stop(): Promise<number | undefined> {
+    const c = this.child;
+    if (alive(c)) {
+      const gone = new Promise<void>((res) => c.once('exit', () => res()));
+      c.kill('SIGKILL');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([gone, new Promise<void>((res) => (timer = setTimeout(res, 5000)))]);
+      clearTimeout(timer);
+    }
+    return c.pid;
+  }
+}
 
 /** Zxids in the server's txn log files on disk (FileTxnLog: 16-byte FileHeader, then per txn: long crc, int length,
  *  the txn bytes (TxnHeader: long clientId, int cxid, long zxid, ...), byte 'B'; zero padding after the last). */
@@ -474,10 +570,11 @@ export interface Reply {
   readonly at: string;
 }
 
-/** Send `create path` and go on; the returned function tells what the client got so far. */
-export function createInBackground(client: ZkWireClient, path: string, data: string): () => Reply | null {
+/** Send `create path` and go on; the returned function tells what the client got so far. `where` names the
+ *  server the client is connected to, for the log line. */
+export function createInBackground(client: ZkWireClient, path: string, data: string, where = 'the leader'): () => Reply | null {
   let reply: Reply | null = null;
-  say(`step 3: client sends create ${path} to the leader (not waiting for the reply)`);
+  say(`step 3: client sends create ${path} to ${where} (not waiting for the reply)`);
   client.create(path, Buffer.from(data)).then(
     (created) => {
       reply = { ok: true, text: `created ${created}`, at: stamp() };
@@ -490,6 +587,26 @@ export function createInBackground(client: ZkWireClient, path: string, data: str
   );
   return () => reply;
 }
+
+/** A log4j line of the servers' without its stamp, level, thread and logger ("%d %-5p [%t] %c{1} - %m"). */
+export const tail = (line: string | undefined) => line?.replace(/^\S+ \S+ +\S+ +\[.*?\] \S+ - /, '') ?? '(no such line)';
+
+/** The last line of s's log matching re, with the line after it (a stack trace's exception) if it is not a log line. */
+export function lastWithNext(s: ZkServer, re: RegExp): string {
+  let lines: string[];
+  try {
+    lines = readFileSync(s.logPath, 'utf8').split('\n');
+  } catch {
+    return '(no log)';
+  }
+  const i = lines.findLastIndex((l) => re.test(l));
+  if (i < 0) return '(no such line)';
+  const next = lines[i + 1] ?? '';
+  return tail(lines[i]) + (next !== '' && !/^\d{4}-/.test(next) ? `: ${next.trim()}` : '');
+}
+
+/** The last zxid in s's txn log on disk, in hex. */
+export const lastZ = (s: ZkServer) => hex(loggedZxids(s).at(-1) ?? 0n);
 
 export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined> | T | null | undefined, everyMs = 200): Promise<T | null> {
   const until = performance.now() + timeoutMs;
@@ -532,6 +649,8 @@ export interface EnsembleOptions {
   readonly tmpPrefix: string;
   /** Environment added for one server's process, given its directory. */
   readonly env?: (s: ZkServer) => Record<string, string>;
+  /** JVM options added for one server's process (asked at each start). */
+  readonly jvmArgs?: (s: ZkServer) => readonly string[];
 }
 
 type Status = Awaited<ReturnType<typeof srvr>>;
@@ -631,7 +750,7 @@ export class Ensemble {
 
   start(sid: number): void {
     const s = this.srv(sid);
-    startServer(s, this.classpath, this.log4j, this.setpriv, this.opts.env?.(s) ?? {});
+    startServer(s, this.classpath, this.log4j, this.setpriv, this.opts.env?.(s) ?? {}, this.opts.jvmArgs?.(s) ?? []);
   }
 
   kill9(sid: number): Promise<number | undefined> {
