@@ -56,6 +56,9 @@
 // applies it with zk.processTxn(hdr, txn), which does not add to the committedLog), syncs G with an empty DIFF, so
 // G never gets /x, while L, rejoining, gets a SNAP that has it: all three at the same zxid, /x on two of them only.
 //
+// `--no-apply-hold` (a control run, not the reproduction): no breakpoint. The leader applies P at once, so when F
+// rejoins, maxCommittedLog is P and syncFollower sends DIFF: expect NOT REPRODUCED at step 4.
+//
 // Every java and jdb process is started here and stopped by its PID (SIGKILL) at the end, on error, on Ctrl-C and
 // on exit; every wait has a deadline and the whole run has one (RUN_LIMIT_MS); the temp directory is removed at the
 // end (kept with KEEP_REPRO_DIR=1). Loopback only (the JDWP agents listen on 127.0.0.1).
@@ -80,6 +83,7 @@ const RUN_LIMIT_MS = 200_000;
 const BREAKPOINT_CLASS = 'org.apache.zookeeper.server.quorum.Leader$ToBeAppliedRequestProcessor';
 const BREAKPOINT = `${BREAKPOINT_CLASS}.processRequest`;
 const LET_RESENT_THROUGH = process.argv.includes('--let-resent-through');
+const NO_APPLY_HOLD = process.argv.includes('--no-apply-hold');
 
 /** The time of a log4j line ("%d{ISO8601}": 2026-11-22 06:00:46,123), in ms since the epoch (local time). */
 function logMs(line: string | undefined): number | null {
@@ -87,6 +91,50 @@ function logMs(line: string | undefined): number | null {
   if (m === null) return null;
   const [y, mo, d, h, mi, sec, ms] = m.slice(1).map(Number) as [number, number, number, number, number, number, number];
   return new Date(y, mo - 1, d, h, mi, sec, ms).getTime();
+}
+
+interface Hold {
+  readonly hitLine: string;
+  readonly worker: string;
+  readonly heldZxid: bigint;
+  readonly lockText: string;
+}
+
+/** Waits for the breakpoint on leader L to be hit, and has jdb show what the suspended thread holds: the request's
+ *  zxid (must be z), its stack, its monitors. A string says why that could not be shown (INCONCLUSIVE). */
+async function inspectHold(j: Jdb, hitMark: number, z: bigint, L: number): Promise<Hold | string> {
+  const hit = await j.expect(/Breakpoint hit: "thread=([^"]+)"[^\n]*/, hitMark, 10_000);
+  if (hit === null) throw new Diverged('3', `leader ${L} committed ${hex(z)} but its apply did not reach the breakpoint within 10 s`);
+  const worker = hit[1]!;
+  // jdb does not make a thread that stopped alone its current thread: find its id, select it, then ask.
+  let m = j.mark();
+  j.echo = false; // the whole thread list: only the suspended thread's row is printed
+  j.send('threads');
+  const esc = worker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const row = await j.expect(new RegExp(`\\((\\S+)\\)(0x[0-9a-f]+|\\d+)\\s+${esc}\\s+([^\\n]*)`), m, 10_000);
+  if (row === null) return `jdb's thread list has no ${worker}`;
+  await sleep(500); // the rest of the list
+  j.echo = true;
+  const tid = row[2]!;
+  say(`step 3: jdb's thread list: ${worker} (${row[1]} ${tid}) ${row[3]!.trim()}`);
+  j.send(`thread ${tid}`);
+  m = j.mark();
+  j.send('print request.zxid');
+  const pz = await j.expect(/request\.zxid = (-?\d+)/, m, 10_000);
+  m = j.mark();
+  j.send('where');
+  await j.expect(/\[\d+\] \S+\.run \([^\n]*\n/, m, 10_000); // the bottom frame: a thread's run()
+  const stack = j.since(m).split('\n').filter((l) => /^\s*\[\d+\]/.test(l)).map((l) => l.trim().replace(/^\[\d+\] /, '').replace(/org\.apache\.zookeeper\.server\./g, ''));
+  m = j.mark();
+  j.send(`threadlocks ${tid}`);
+  const locks = await j.expect(/Monitor information for thread[^\n]*\n(?:[^\n]*\n){0,6}/, m, 10_000);
+  const lockText = locks === null ? '(no answer)' : locks[0].split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^\S+\[\d+\]$/.test(l)).join(' / ');
+  const heldZxid = pz === null ? null : BigInt(pz[1]!);
+  if (heldZxid === null) return `jdb did not print the held request's zxid (${j.since(m).slice(0, 300)})`;
+  if (heldZxid !== z) return `the breakpoint held request ${hex(heldZxid)}, not the write's ${hex(z)}`;
+  say(`step 3: jdb: "${hit[0]}"; the suspended ${worker} is about to apply request.zxid = ${hex(heldZxid)}; its stack: ${stack.join(' <- ')}`);
+  say(`step 3: jdb threadlocks: ${lockText}`);
+  return { hitLine: hit[0], worker, heldZxid, lockText };
 }
 
 async function main(): Promise<Outcome> {
@@ -149,10 +197,13 @@ async function main(): Promise<Outcome> {
     proxyOutput.print = 'all';
     proxy(G, L).down.rules([PROPOSAL]);
     say(`step 3: holding ${L}->${G} from the next PROPOSAL on (PINGs are not printed)`);
-    m = j.mark();
-    j.send(`stop thread in ${BREAKPOINT}`);
-    const armed = await j.expect(/Set breakpoint[^\n]*|Deferring breakpoint[^\n]*|Unable to set[^\n]*|not a valid[^\n]*/, m, 10_000);
-    if (armed === null || !/^Set breakpoint/.test(armed[0])) return { verdict: 'INCONCLUSIVE', why: `jdb did not set the breakpoint on ${BREAKPOINT}: ${armed?.[0] ?? 'no answer within 10 s'}`, facts };
+    if (NO_APPLY_HOLD) say('step 3: --no-apply-hold (a control run): no breakpoint; the leader applies the write at once');
+    else {
+      m = j.mark();
+      j.send(`stop thread in ${BREAKPOINT}`);
+      const armed = await j.expect(/Set breakpoint[^\n]*|Deferring breakpoint[^\n]*|Unable to set[^\n]*|not a valid[^\n]*/, m, 10_000);
+      if (armed === null || !/^Set breakpoint/.test(armed[0])) return { verdict: 'INCONCLUSIVE', why: `jdb did not set the breakpoint on ${BREAKPOINT}: ${armed?.[0] ?? 'no answer within 10 s'}`, facts };
+    }
     const hitMark = j.mark();
     const reply = createInBackground(client, '/x', 'committed write', `follower ${F}`);
     const proposal = await waitFor('PROPOSAL to F', 10_000, () => proxy(F, L).down.find((s) => s.type === PROPOSAL && s.zxid > committedZxid && s.action === 'forwarded'));
@@ -162,37 +213,12 @@ async function main(): Promise<Outcome> {
     if (ackF === null) throw new Diverged('3', `${F} did not ACK ${hex(z)} within 10 s`);
     const commitF = await waitFor('COMMIT to F', 10_000, () => proxy(F, L).down.find((s) => s.type === COMMIT && s.zxid === z && s.action === 'forwarded'));
     if (commitF === null) throw new Diverged('3', `leader ${L} did not send COMMIT ${hex(z)} to ${F} within 10 s (ACKs {${L}, ${F}} are a quorum of 3)`);
-    const hit = await j.expect(/Breakpoint hit: "thread=([^"]+)"[^\n]*/, hitMark, 10_000);
-    if (hit === null) throw new Diverged('3', `leader ${L} committed ${hex(z)} but its apply did not reach the breakpoint within 10 s`);
-    const worker = hit[1]!;
-    // jdb does not make a thread that stopped alone its current thread: find its id, select it, then ask.
-    m = j.mark();
-    j.echo = false; // the whole thread list: only the suspended thread's row is printed
-    j.send('threads');
-    const esc = worker.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const row = await j.expect(new RegExp(`\\((\\S+)\\)(0x[0-9a-f]+|\\d+)\\s+${esc}\\s+([^\\n]*)`), m, 10_000);
-    if (row === null) return { verdict: 'INCONCLUSIVE', why: `jdb's thread list has no ${worker}`, facts };
-    await sleep(500); // the rest of the list
-    j.echo = true;
-    const tid = row[2]!;
-    say(`step 3: jdb's thread list: ${worker} (${row[1]} ${tid}) ${row[3]!.trim()}`);
-    j.send(`thread ${tid}`);
-    m = j.mark();
-    j.send('print request.zxid');
-    const pz = await j.expect(/request\.zxid = (-?\d+)/, m, 10_000);
-    m = j.mark();
-    j.send('where');
-    await j.expect(/\[\d+\] \S+\.run \([^\n]*\n/, m, 10_000); // the bottom frame: a thread's run()
-    const stack = j.since(m).split('\n').filter((l) => /^\s*\[\d+\]/.test(l)).map((l) => l.trim().replace(/^\[\d+\] /, '').replace(/org\.apache\.zookeeper\.server\./g, ''));
-    m = j.mark();
-    j.send(`threadlocks ${tid}`);
-    const locks = await j.expect(/Monitor information for thread[^\n]*\n(?:[^\n]*\n){0,6}/, m, 10_000);
-    const lockText = locks === null ? '(no answer)' : locks[0].split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^\S+\[\d+\]$/.test(l)).join(' / ');
-    const heldZxid = pz === null ? null : BigInt(pz[1]!);
-    if (heldZxid === null) return { verdict: 'INCONCLUSIVE', why: `jdb did not print the held request's zxid (${j.since(m).slice(0, 300)})`, facts };
-    if (heldZxid !== z) return { verdict: 'INCONCLUSIVE', why: `the breakpoint held request ${hex(heldZxid)}, not the write's ${hex(z)}`, facts };
-    say(`step 3: jdb: "${hit[0]}"; the suspended ${worker} is about to apply request.zxid = ${hex(heldZxid)}; its stack: ${stack.join(' <- ')}`);
-    say(`step 3: jdb threadlocks: ${lockText}`);
+    let hold: Hold | null = null;
+    if (!NO_APPLY_HOLD) {
+      const h = await inspectHold(j, hitMark, z, L);
+      if (typeof h === 'string') return { verdict: 'INCONCLUSIVE', why: h, facts };
+      hold = h;
+    }
     const got = await waitFor('client reply', 10_000, () => reply(), 20);
     if (got === null) throw new Diverged('3', `no reply to create /x within 10 s after ${F} got COMMIT ${hex(z)}`);
     if (!got.ok) throw new Diverged('3', `create /x failed: ${got.text}`);
@@ -203,11 +229,12 @@ async function main(): Promise<Outcome> {
     const st3 = await ens.status(SIDS);
     const fLog = loggedZxids(srv(F));
     if (!fLog.includes(z)) throw new Diverged('3', `${F} ACKed ${hex(z)} but its txn log on disk does not have it (last ${lastZ(srv(F))})`);
-    if (st3.get(L)?.zxid !== committedZxid) throw new Diverged('3', `leader ${L}'s srvr zxid is ${hex(st3.get(L)?.zxid ?? 0n)}, not ${hex(committedZxid)}: its apply was not held`);
+    if (hold !== null && st3.get(L)?.zxid !== committedZxid) throw new Diverged('3', `leader ${L}'s srvr zxid is ${hex(st3.get(L)?.zxid ?? 0n)}, not ${hex(committedZxid)}: its apply was not held`);
     say(`step 3: proposal ${hex(z)}; ${F} logged it (txn log on disk ends at ${lastZ(srv(F))}) and ACKed it; leader ${L} sent COMMIT ${hex(z)} to ${F} at ${commitF.at.trim()}; held on ${L}->${G}: ${proxy(G, L).down.describe((s) => s.action === 'held')}`);
-    say(`step 3: the client got success at ${got.at.trim()} (${got.text}); a read on ${F}: /x ${read}; srvr: ${ens.showStatus(st3)} (leader ${L} has not applied ${hex(z)}; its txn log on disk ${loggedZxids(srv(L)).includes(z) ? 'has' : 'lacks'} it)`);
+    say(`step 3: the client got success at ${got.at.trim()} (${got.text}); a read on ${F}: /x ${read}; srvr: ${ens.showStatus(st3)} (leader ${L} ${st3.get(L)?.zxid === committedZxid ? 'has not applied' : 'has applied'} ${hex(z)}; its txn log on disk ${loggedZxids(srv(L)).includes(z) ? 'has' : 'lacks'} it)`);
     facts.push(`txn ${hex(z)} (create /x, sent to ${F}) proposed; ${F} logged and ACKed it; leader ${L} committed it with {${L}, ${F}} and sent COMMIT to ${F}; ${G}'s PROPOSAL and COMMIT held`);
-    facts.push(`leader ${L}'s apply of ${hex(z)} held by the jdb breakpoint (${worker} suspended in ToBeAppliedRequestProcessor.processRequest, request.zxid = ${hex(heldZxid)}; ${lockText}); srvr on ${L}: ${hex(st3.get(L)?.zxid ?? 0n)}, on ${F}: ${hex(st3.get(F)?.zxid ?? 0n)}`);
+    if (hold !== null) facts.push(`leader ${L}'s apply of ${hex(z)} held by the jdb breakpoint (${hold.worker} suspended in ToBeAppliedRequestProcessor.processRequest, request.zxid = ${hex(hold.heldZxid)}; ${hold.lockText}); srvr on ${L}: ${hex(st3.get(L)?.zxid ?? 0n)}, on ${F}: ${hex(st3.get(F)?.zxid ?? 0n)}`);
+    else facts.push(`--no-apply-hold: leader ${L}'s apply not held; srvr on ${L}: ${hex(st3.get(L)?.zxid ?? 0n)}, on ${F}: ${hex(st3.get(F)?.zxid ?? 0n)}`);
     facts.push(`the client got success for create /x from ${F}; a read on ${F} saw /x (${read})`);
 
     // ---- Step 4: F's connection breaks; F rejoins; TRUNC of a committed txn
@@ -242,7 +269,7 @@ async function main(): Promise<Outcome> {
     const st4 = await ens.status([L]);
     const hits = (j.since(hitMark).match(/Breakpoint hit/g) ?? []).length;
     say(`step 4: leader ${L}: srvr zxid ${hex(st4.get(L)?.zxid ?? 0n)}; jdb ${j.alive ? 'attached' : 'GONE'}, ${hits} breakpoint hit(s) so far`);
-    if (st4.get(L)?.zxid !== committedZxid) throw new Diverged('4', `leader ${L} applied something (srvr zxid ${hex(st4.get(L)?.zxid ?? 0n)}) while its apply of ${hex(z)} was to be held`);
+    if (hold !== null && st4.get(L)?.zxid !== committedZxid) throw new Diverged('4', `leader ${L} applied something (srvr zxid ${hex(st4.get(L)?.zxid ?? 0n)}) while its apply of ${hex(z)} was to be held`);
     if (st4.get(L)?.mode !== 'leader') throw new Diverged('4', `server ${L} is no longer leading (mode ${st4.get(L)?.mode ?? 'no answer'})`);
     facts.push(`${F}'s connection broken at ${brokeAt.trim()}; ${F} rejoined ${L} with last zxid ${ackEpoch ? hex(ackEpoch.zxid) : '?'}; the leader ("${tail(syncLine ?? undefined)}") sent TRUNC ${hex(syncPkt.zxid)}${resent ? `, PROPOSAL ${hex(z)}` : ''}${recommit ? `, COMMIT ${hex(z)}` : ''}${newLeader ? ', NEWLEADER' : ''} (${LET_RESENT_THROUGH ? 'NEWLEADER held' : 'all after the TRUNC held'}); ${F} truncated the committed ${hex(z)} from its txn log on disk${Number.isNaN(tookMs) ? '' : `, ${tookMs} ms after its connection failed (its log's times)`}`);
 
@@ -299,7 +326,7 @@ async function main(): Promise<Outcome> {
     if (diverged !== '') facts.push(`replica divergence${zs3}: /x present on ${present.join(', ')}, absent on ${absent.join(', ')}`);
     return { verdict: 'NOT REPRODUCED', why: `step 5: /x is present on the ensemble of ${F}, ${G} (${seen2.map(([sid, e]) => `${sid} ${e}`).join(', ')})${LET_RESENT_THROUGH ? ' (expected with --let-resent-through)' : ''}${diverged}`, facts };
   } catch (e) {
-    if (e instanceof Diverged) return { verdict: 'NOT REPRODUCED', why: `step ${e.step}: ${e.message}`, facts };
+    if (e instanceof Diverged) return { verdict: 'NOT REPRODUCED', why: `step ${e.step}: ${e.message}${NO_APPLY_HOLD ? ' (expected with --no-apply-hold)' : ''}`, facts };
     return { verdict: 'INCONCLUSIVE', why: `the harness failed: ${(e as Error).message}`, facts };
   } finally {
     if (jdb !== null && jdb.alive) say(`cleanup: jdb pid ${await jdb.stop()} killed`);
