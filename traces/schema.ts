@@ -14,9 +14,9 @@ export const TRACE_VERSION = 1;
 /**
  * Version 2, what the implementation's servers write: a step's txn log appends folded into its event
  * (`appended`), the message received given by id (`rid`, the sender's log has it), messages without the txn's
- * operation (a PROPOSAL, INFORM or REQUEST is logged with its zxid; the leader logs the operation once, in
- * LeaderProcessRequest's params), and no `time` on a line whose time is the previous line's. A version 1 trace
- * is a valid version 2 trace. See traces/README.md.
+ * operation (a PROPOSAL or INFORM is logged with its zxid; the leader logs the operation once, in
+ * LeaderProcessRequest's params; a REQUEST is not logged), and no `time` on a line whose time is the previous
+ * line's. A version 1 trace is a valid version 2 trace. See traces/README.md.
  */
 export const IMPL_TRACE_VERSION = 2;
 /** The versions a reader of this schema reads. */

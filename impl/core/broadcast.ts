@@ -24,7 +24,8 @@ export function leaderOnRequest(p: QuorumPeer, msg: QuorumPacket & { type: 'REQU
     return;
   }
   propose(p, msg.op, msg.origin);
-  p.emit('LeaderProcessRequest', { recv: msg, params: requestParams(msg.op, msg.origin.sid) });
+  // The REQUEST is not traced (neither its send nor its receive): the params say where the write came from.
+  p.emit('LeaderProcessRequest', { params: requestParams(msg.op, msg.origin.sid) });
 }
 
 /** The one place a txn's operation is logged (messages carry no op in the trace): op, key, value, origin. */
@@ -72,9 +73,11 @@ export function leaderOnAck(p: QuorumPeer, sid: Sid, zxid: number, msg?: QuorumP
     commit(p, first.txn);
     committed.push(zxidHex(z));
   }
-  // A received ACK names its sender and zxid (the log gives it by id); the leader's own says both in params.
+  // A received ACK names its sender and zxid (the log gives it by id); the leader's own says both in params,
+  // and is logged only when it commits something (the spec counts it when the leader proposes: nothing else
+  // to explain).
   if (msg) p.emit('LeaderProcessACK', { recv: msg, ...(committed.length ? { params: { committed } } : {}) });
-  else p.emit('LeaderProcessACK', { params: { peer: sid, zxid: zxidHex(zxid), ...(committed.length ? { committed } : {}) } });
+  else if (committed.length) p.emit('LeaderProcessACK', { params: { peer: sid, zxid: zxidHex(zxid), committed } });
 }
 
 function commit(p: QuorumPeer, txn: Txn): void {

@@ -187,13 +187,15 @@ function applyUpTo(p: QuorumPeer, zxid: number): void {
   }
 }
 
-/** LearnerForwardRequest: writes go to the leader; the answer comes with the COMMIT. */
+/**
+ * Writes go to the leader (REQUEST); the answer comes with the COMMIT. Not logged (trace version 2): the spec
+ * has no such step, and the leader's LeaderProcessRequest names this server as the write's origin.
+ */
 export function learnerClientWrite(p: QuorumPeer, req: number, op: Op): void {
   const l = p.learner!;
   if (l.phase !== 'broadcast') return p.reply(req, { ok: false, error: `NOT_READY: ${p.state} but not synced yet` });
   l.forwarded.add(req);
   p.sendPacket(l.conn, l.leaderSid, { type: 'REQUEST', op, origin: { sid: p.myid, req } });
-  p.emit('LearnerForwardRequest', { params: { op: op.op, key: op.key } });
 }
 
 export function learnerOnTimeout(p: QuorumPeer, timer: TimerName): void {

@@ -299,11 +299,13 @@ export class QuorumPeer {
   }
 
   sendPacket(conn: ConnId, to: Sid, body: QuorumBody): void {
-    // PINGs are liveness only: they take no message number and are not traced (see impl/README.md).
+    // PINGs are liveness only: they take no message number and are not traced (see impl/README.md). A REQUEST
+    // (a client write a learner forwards) is not traced either: the spec has no such message, and the leader's
+    // LeaderProcessRequest logs the write once, with the server the client wrote to.
     const id = body.type === 'PING' ? `${this.myid}:0` : this.nextMsgId();
     const msg = { id, from: this.myid, to, ...body } as QuorumPacket;
     this.out.push({ kind: 'sendQuorum', conn, msg });
-    if (this.cfg.trace && body.type !== 'PING') this.stepSends.push(msg);
+    if (this.cfg.trace && body.type !== 'PING' && body.type !== 'REQUEST') this.stepSends.push(msg);
   }
 
   send(effect: Effect): void {
