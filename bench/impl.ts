@@ -1,6 +1,6 @@
 // Benchmark of the implementation: pipelined writes/s and reads/s with p50/p99 latency against a local
 // 3-server ensemble, with and without the transition log. Run alone: `npx tsx bench/impl.ts [seconds]`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,6 +25,20 @@ export interface ImplBenchRow {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: number;
+  /** CPU time of the three server processes (all their threads) per operation answered, µs; NaN if unknown. */
+  readonly serverCpuUsPerOp: number;
+}
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc; NaN where there is no /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 export async function benchImpl(opts: ImplBenchOptions = {}): Promise<ImplBenchRow[]> {
@@ -43,8 +57,30 @@ export async function benchImpl(opts: ImplBenchOptions = {}): Promise<ImplBenchR
       for (const sid of ens.servers.keys()) for (let i = 0; i < connections; i++) clients.push(await ens.client(sid, 30_000));
       // The shared workload (bench/workload.ts): warm-up, pipelined writes, pipelined reads, single writes.
       const follower = clients.find((c) => !c.address.endsWith(`:${ens.servers.get(leader)!.clientPort}`)) ?? clients[0]!;
-      const target = { clients, follower, set: (c: ZkClient, k: string, v: string) => c.set(k, v), get: (c: ZkClient, k: string) => c.get(k) };
-      for (const r of await runWorkload(target, { seconds, depth, valueBytes })) rows.push({ transitionLog, ...r });
+      // The servers' CPU time is read when the workload moves on to the next row: its first request of that
+      // row (a key of the row's own prefix; each row waits for the one before to finish).
+      const pids = ens.pids();
+      const marks = new Map<string, number>();
+      const mark = (row: string) => {
+        if (!marks.has(row)) marks.set(row, pids.reduce((a, pid) => a + cpuSeconds(pid), 0));
+      };
+      const set = (c: ZkClient, k: string, v: string) => {
+        mark(k.startsWith('key-') ? 'write' : k.startsWith('seq-') ? 'write, 1 in flight' : 'warm-up');
+        return c.set(k, v);
+      };
+      const get = (c: ZkClient, k: string) => {
+        mark('read');
+        return c.get(k);
+      };
+      const measured = await runWorkload({ clients, follower, set, get }, { seconds, depth, valueBytes });
+      mark('end');
+      const order = ['write', 'read', 'write, 1 in flight', 'end'];
+      for (const r of measured) {
+        const next = order[order.indexOf(r.op) + 1]!;
+        const cpu = (marks.get(next) ?? NaN) - (marks.get(r.op) ?? NaN);
+        const ops = r.opsPerSec * seconds;
+        rows.push({ transitionLog, ...r, serverCpuUsPerOp: ops > 0 ? (cpu / ops) * 1e6 : NaN });
+      }
     } finally {
       for (const c of clients) c.close();
       await ens.stopAll('SIGTERM');
@@ -57,11 +93,11 @@ export async function benchImpl(opts: ImplBenchOptions = {}): Promise<ImplBenchR
 
 function printTable(rows: ImplBenchRow[], o: { seconds: number; connections: number; depth: number }): void {
   console.log(`impl: 3-server ensemble on loopback, ${o.connections} connection(s) per server x ${o.depth} in flight, ${o.seconds} s per row`);
-  console.log('transition log | op                 |    ops/s |  p50 ms |  p99 ms | errors');
-  console.log('---------------|--------------------|----------|---------|---------|-------');
+  console.log('transition log | op                 |    ops/s |  p50 ms |  p99 ms | errors | server CPU µs/op');
+  console.log('---------------|--------------------|----------|---------|---------|--------|-----------------');
   for (const r of rows) {
     console.log(
-      `${(r.transitionLog ? 'on' : 'off').padEnd(14)} | ${r.op.padEnd(18)} | ${r.opsPerSec.toFixed(0).padStart(8)} | ${r.p50Ms.toFixed(2).padStart(7)} | ${r.p99Ms.toFixed(2).padStart(7)} | ${String(r.errors).padStart(6)}`,
+      `${(r.transitionLog ? 'on' : 'off').padEnd(14)} | ${r.op.padEnd(18)} | ${r.opsPerSec.toFixed(0).padStart(8)} | ${r.p50Ms.toFixed(2).padStart(7)} | ${r.p99Ms.toFixed(2).padStart(7)} | ${String(r.errors).padStart(6)} | ${(Number.isFinite(r.serverCpuUsPerOp) ? r.serverCpuUsPerOp.toFixed(1) : 'n/a').padStart(16)}`,
     );
   }
   const cost = (op: string) => {
@@ -70,6 +106,12 @@ function printTable(rows: ImplBenchRow[], o: { seconds: number; connections: num
     return off && on ? `${(((off - on) / off) * 100).toFixed(1)}%` : 'n/a';
   };
   console.log(`cost of the transition log: writes ${cost('write')}, reads ${cost('read')}, single writes ${cost('write, 1 in flight')} fewer ops/s`);
+  const cpuCost = (op: string) => {
+    const off = rows.find((r) => !r.transitionLog && r.op === op)?.serverCpuUsPerOp;
+    const on = rows.find((r) => r.transitionLog && r.op === op)?.serverCpuUsPerOp;
+    return off !== undefined && on !== undefined && Number.isFinite(off) && Number.isFinite(on) ? `${(((on - off) / off) * 100).toFixed(1)}%` : 'n/a';
+  };
+  console.log(`server CPU per op with the log: writes ${cpuCost('write')}, reads ${cpuCost('read')}, single writes ${cpuCost('write, 1 in flight')} more`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
