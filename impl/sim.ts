@@ -203,10 +203,15 @@ export class SimCluster {
       case 'clientReply':
         this.replies.set(`${sid}:${e.req}`, e.result);
         return;
-      case 'trace':
+      case 'trace': {
         this.opts.onTrace?.(sid, e.event);
-        n.trace.push(toTraceEvent(e.event));
+        // The record keeps each folded log append as its own TxnLogAppend event, as version 1 logs have it
+        // (bench/conform.ts writes these records as version 1 logs).
+        const { appended, ...event } = toTraceEvent(e.event);
+        for (const z of appended ?? []) n.trace.push({ action: 'TxnLogAppend', params: { zxid: z }, post: { lastZxid: z } });
+        n.trace.push(event);
         return;
+      }
       case 'log':
         return;
       default: {
