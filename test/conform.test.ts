@@ -135,6 +135,18 @@ describe('conform on traces written by check', () => {
     }
   });
 
+  it("checks the findings' traces against the spec options in their headers (leader log and apply modes, fixes)", () => {
+    for (const [name, option] of [
+      ['stale-ack-3-servers-queued-leader-log.ndjson', 'leaderLog'],
+      ['trunc-below-committed-3-servers.ndjson', 'leaderApply'],
+    ] as const) {
+      const r = conform({ paths: [join(SAMPLES, 'findings', name)] });
+      expect(r.ok, `${name}: ${JSON.stringify(r.divergence?.event)}`).toBe(true);
+      expect(r.spec.params[option]).toBe('queued');
+      expect(r.stats.specStepsOnPath).toBe(r.stats.events);
+    }
+  });
+
   it('reports a tampered event at that event, with the field that differs', () => {
     const out = tmp();
     spawnSync(process.execPath, ['--import', 'tsx', 'checker/cli.ts', '--protocol', 'fle', '--initial', 'fresh', '--mutation', 'quorum', '--workers', '1', '--out', out], { encoding: 'utf8' });

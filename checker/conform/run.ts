@@ -82,6 +82,7 @@ function checkSpecOptions(params: Readonly<Record<string, unknown>>, file: strin
   if (typeof params['initial'] === 'string' && params['initial'] !== 'custom') opts['initial'] = params['initial'];
   if (typeof params['variant'] === 'string' && params['variant'] !== 'none') opts['variant'] = params['variant'];
   if (Array.isArray(params['fixes'])) opts['fixes'] = params['fixes'];
+  for (const k of ['leaderLog', 'leaderApply']) if (typeof params[k] === 'string') opts[k] = params[k];
   return opts as unknown as SpecOptions;
 }
 
