@@ -43,7 +43,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { srvr } from '../impl/zkwire/four-letter.ts';
 import {
+  aftermath,
   createInBackground,
+  formThree,
   ACK, ACKEPOCH, COMMIT, DIFF, Diverged, Ensemble, hex, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome, preflight, PROPOSAL, proxyOutput,
   runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor, type ZkServer,
 } from './zk-harness.ts';
@@ -113,12 +115,7 @@ async function main(): Promise<Outcome> {
 
     // ---- Step 1: the ensemble
     say('step 1: starting 3 servers');
-    for (const sid of SIDS) ens.start(sid);
-    const first = await waitFor('ensemble', 70_000, () => ens.formed(SIDS), 500);
-    if (first === null) throw new Error(`no leader with 2 followers within 70 s: ${ens.showStatus(await ens.status(SIDS))}`);
-    say(`step 1: ${ens.showStatus(first)}`);
-    const L = [...first].find(([, x]) => x?.mode === 'leader')![0];
-    const [F, G] = SIDS.filter((s) => s !== L) as [number, number];
+    const { L, F, G } = await formThree(ens, SIDS);
     say(`roles: leader L=${L}; F=${F} ACKs, loses its connection, rejoins and is TRUNCated; G=${G} never gets the PROPOSAL`);
     facts.push(`leader ${L} elected at start; roles F=${F} (ACK, connection broken, rejoin, TRUNC), G=${G} (slow: PROPOSAL held)`);
     const startCalls = shimLines(srv(L));
@@ -223,34 +220,17 @@ async function main(): Promise<Outcome> {
     say(`step 6: kill -9 leader ${L} (pid ${pidL})`);
     proxyOutput.print = 'sync';
     say(`step 6: txn logs on disk: ${L}: ${loggedZxids(srv(L)).includes(z) ? 'has' : 'lacks'} ${hex(z)}; ${F}: ${loggedZxids(srv(F)).includes(z) ? 'has' : 'lacks'} ${hex(z)}; ${G}: ${loggedZxids(srv(G)).includes(z) ? 'has' : 'lacks'} ${hex(z)}`);
-    const second = await waitFor('F, G elect', 60_000, () => ens.formed([F, G]), 500);
-    if (second === null) throw new Diverged('6', `servers ${F}, ${G} did not form an ensemble within 60 s: ${ens.showStatus(await ens.status([F, G]))}`);
-    const L2 = [...second].find(([, x]) => x?.mode === 'leader')![0];
-    say(`step 6: ${ens.showStatus(second)}; new leader ${L2}: ${tail(logLines(srv(L2), /LEADING - LEADER ELECTION TOOK/).at(-1))}`);
-    const seen2 = await Promise.all([F, G].map(async (sid) => [sid, await ens.existsOn(sid, '/x'), loggedZxids(srv(sid)).includes(z)] as const));
-    say(`step 6: /x on ${seen2.map(([sid, e, inLog]) => `${sid}: ${e} (${hex(z)} ${inLog ? 'in' : 'not in'} its txn log)`).join('; ')}`);
-    const lost = seen2.every(([, e]) => e === 'absent');
-    facts.push(`${L} killed; ${F} and ${G} (a quorum of 3) elected ${L2}; /x there: ${seen2.map(([sid, e]) => `${sid} ${e}`).join(', ')}; ${hex(z)} in their txn logs: ${seen2.map(([sid, , i]) => `${sid} ${i ? 'yes' : 'no'}`).join(', ')}`);
-
-    // ---- Step 7: the old leader back
-    ens.start(L);
-    say(`step 7: restarted ${L} (pid ${srv(L).child?.pid})`);
-    const third = await waitFor('all 3', 45_000, () => ens.formed(SIDS), 500);
-    if (third === null) say(`step 7: not all 3 formed one ensemble within 45 s: ${ens.showStatus(await ens.status(SIDS))}`);
-    else say(`step 7: ${ens.showStatus(third)}; ${L}'s log: ${tail(logLines(srv(L), /Truncating log|Getting a (diff|snapshot)/).at(-1))}`);
-    const seen3 = await Promise.all(SIDS.map(async (sid) => [sid, await ens.existsOn(sid, '/x')] as const));
-    say(`step 7: /x on ${seen3.map(([sid, e]) => `${sid}: ${e}`).join('; ')}`);
-    facts.push(`${L} restarted${third === null ? ' (the 3 did not all re-form within 45 s)' : ''}; /x: ${seen3.map(([sid, e]) => `${sid} ${e}`).join(', ')}`);
+    const { L2, survivors, lost, all } = await aftermath(ens, SIDS, { L, F, G, z, step: 6 }, facts);
 
     if (lost) {
-      const stillLost = seen3.every(([, e]) => !e.startsWith('present'));
+      const stillLost = all.every(([, e]) => !e.startsWith('present'));
       return {
         verdict: 'REPRODUCED',
         why: `create /x (${hex(z)}) was acknowledged to the client, then absent on ${F} and ${G} under leader ${L2} with only ${L} down${stillLost ? `, and still absent on every server after ${L} rejoined` : ', but present again somewhere after it rejoined'}`,
         facts,
       };
     }
-    return { verdict: 'NOT REPRODUCED', why: `step 6: /x is present on the ensemble of ${F}, ${G} (${seen2.map(([sid, e]) => `${sid} ${e}`).join(', ')})`, facts };
+    return { verdict: 'NOT REPRODUCED', why: `step 6: /x is present on the ensemble of ${F}, ${G} (${survivors.map(([sid, e]) => `${sid} ${e}`).join(', ')})`, facts };
   } catch (e) {
     if (e instanceof Diverged) return { verdict: 'NOT REPRODUCED', why: `step ${e.step}: ${e.message}`, facts };
     return { verdict: 'INCONCLUSIVE', why: `the harness failed: ${(e as Error).message}`, facts };

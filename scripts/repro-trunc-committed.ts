@@ -68,6 +68,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { ZkWireClient } from '../impl/zkwire/client.ts';
 import {
+  aftermath, formThree,
   ACK, ACKEPOCH, COMMIT, createInBackground, DIFF, Diverged, Ensemble, freePort, hex, Jdb, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome,
   preflight, PROPOSAL, proxyOutput, runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor,
 } from './zk-harness.ts';
@@ -162,12 +163,7 @@ async function main(): Promise<Outcome> {
 
     // ---- Step 1: the ensemble, each JVM with a JDWP agent
     say(`step 1: starting 3 servers, each JVM with a JDWP agent (suspend=n) on 127.0.0.1: ${SIDS.map((sid) => `${sid}: port ${jdwpPorts.get(sid)}`).join(', ')}`);
-    for (const sid of SIDS) ens.start(sid);
-    const first = await waitFor('ensemble', 70_000, () => ens.formed(SIDS), 500);
-    if (first === null) throw new Error(`no leader with 2 followers within 70 s: ${ens.showStatus(await ens.status(SIDS))}`);
-    say(`step 1: ${ens.showStatus(first)}`);
-    const L = [...first].find(([, x]) => x?.mode === 'leader')![0];
-    const [F, G] = SIDS.filter((s) => s !== L) as [number, number];
+    const { L, F, G } = await formThree(ens, SIDS);
     say(`roles: leader L=${L}; F=${F} serves the client, ACKs, applies the COMMIT, loses its connection, rejoins and is TRUNCated; G=${G} never gets the PROPOSAL`);
     facts.push(`leader ${L} elected at start; roles F=${F} (client's server; ACK, COMMIT applied, connection broken, rejoin, TRUNC), G=${G} (slow: PROPOSAL held)`);
     const agentLine = readFileSync(join(srv(L).dir, 'server.out'), 'utf8').split('\n').find((l) => l.includes('Listening for transport dt_socket'));
@@ -285,32 +281,17 @@ async function main(): Promise<Outcome> {
     say(`step 5: kill -9 leader ${L} (pid ${pidL}); stopped jdb (pid ${pidJ})`);
     proxyOutput.print = 'sync';
     say(`step 5: txn logs on disk: ${L}: ${loggedZxids(srv(L)).includes(z) ? 'has' : 'lacks'} ${hex(z)}; ${F}: ${loggedZxids(srv(F)).includes(z) ? 'has' : 'lacks'} ${hex(z)}; ${G}: ${loggedZxids(srv(G)).includes(z) ? 'has' : 'lacks'} ${hex(z)}`);
-    const second = await waitFor('F, G elect', 60_000, () => ens.formed([F, G]), 500);
-    if (second === null) throw new Diverged('5', `servers ${F}, ${G} did not form an ensemble within 60 s: ${ens.showStatus(await ens.status([F, G]))}`);
-    const L2 = [...second].find(([, x]) => x?.mode === 'leader')![0];
-    say(`step 5: ${ens.showStatus(second)}; new leader ${L2}: ${tail(logLines(srv(L2), /LEADING - LEADER ELECTION TOOK/).at(-1))}`);
-    const other = L2 === F ? G : F;
-    say(`step 5: leader ${L2}'s log: ${tail(logLines(srv(L2), new RegExp(`Synchronizing with Learner sid: ${other} `)).at(-1))}; ${other} got ${proxy(other, L2).down.describe((s) => [DIFF, TRUNC, SNAP].includes(s.type))}`);
-    const seen2 = await Promise.all([F, G].map(async (sid) => [sid, await ens.existsOn(sid, '/x'), loggedZxids(srv(sid)).includes(z)] as const));
-    say(`step 5: /x on ${seen2.map(([sid, e, inLog]) => `${sid}: ${e} (${hex(z)} ${inLog ? 'in' : 'not in'} its txn log)`).join('; ')}`);
-    const lost = seen2.every(([, e]) => e === 'absent');
-    facts.push(`${L} killed; ${F} and ${G} (a quorum of 3) elected ${L2}; /x there: ${seen2.map(([sid, e]) => `${sid} ${e}`).join(', ')}; ${hex(z)} in their txn logs: ${seen2.map(([sid, , i]) => `${sid} ${i ? 'yes' : 'no'}`).join(', ')}`);
-
-    // ---- Step 6: the old leader back
-    ens.start(L);
-    say(`step 6: restarted ${L} (pid ${srv(L).child?.pid}; no debugger attached)`);
-    const third = await waitFor('all 3', 45_000, () => ens.formed(SIDS), 500);
-    if (third === null) say(`step 6: not all 3 formed one ensemble within 45 s: ${ens.showStatus(await ens.status(SIDS))}`);
-    else {
-      const L3 = [...third].find(([, x]) => x?.mode === 'leader')![0];
-      say(`step 6: ${ens.showStatus(third)}; ${L}'s log: ${tail(logLines(srv(L), /Truncating log|Getting a (diff|snapshot)/).at(-1))}; leader ${L3}'s log: ${tail(logLines(srv(L3), new RegExp(`Synchronizing with Learner sid: ${L} `)).at(-1))}`);
-    }
-    const seen3 = await Promise.all(SIDS.map(async (sid) => [sid, await ens.existsOn(sid, '/x')] as const));
-    say(`step 6: /x on ${seen3.map(([sid, e]) => `${sid}: ${e}`).join('; ')}`);
-    facts.push(`${L} restarted${third === null ? ' (the 3 did not all re-form within 45 s)' : ''}; /x: ${seen3.map(([sid, e]) => `${sid} ${e}`).join(', ')}`);
+    const { L2, survivors, lost, rejoined, all } = await aftermath(ens, SIDS, { L, F, G, z, step: 5 }, facts, {
+      elected: (leader) => {
+        const other = leader === F ? G : F;
+        say(`step 5: leader ${leader}'s log: ${tail(logLines(srv(leader), new RegExp(`Synchronizing with Learner sid: ${other} `)).at(-1))}; ${other} got ${proxy(other, leader).down.describe((s) => [DIFF, TRUNC, SNAP].includes(s.type))}`);
+      },
+      restartNote: '; no debugger attached',
+      rejoined: (leader) => `; leader ${leader}'s log: ${tail(logLines(srv(leader), new RegExp(`Synchronizing with Learner sid: ${L} `)).at(-1))}`,
+    });
 
     if (lost) {
-      const stillLost = seen3.every(([, e]) => !e.startsWith('present'));
+      const stillLost = all.every(([, e]) => !e.startsWith('present'));
       return {
         verdict: 'REPRODUCED',
         why: `create /x (${hex(z)}) was committed by {${L}, ${F}}, applied on ${F} and acknowledged to the client, then absent on ${F} and ${G} under leader ${L2} with only ${L} down${stillLost ? `, and still absent on every server after ${L} rejoined` : ', but present again somewhere after it rejoined'}`,
@@ -319,12 +300,12 @@ async function main(): Promise<Outcome> {
     }
     // With --let-resent-through, F leads with /x applied in memory only (not in its committedLog): G, synced by DIFF
     // from that committedLog, never gets it, while a SNAP (L's rejoin) carries it. Say so if the replicas disagree.
-    const present = seen3.filter(([, e]) => e.startsWith('present')).map(([sid]) => sid);
-    const absent = seen3.filter(([, e]) => e === 'absent').map(([sid]) => sid);
-    const zs3 = third === null ? '' : ` though all report zxid ${[...new Set([...third.values()].map((x) => hex(x?.zxid ?? 0n)))].join('/')}`;
+    const present = all.filter(([, e]) => e.startsWith('present')).map(([sid]) => sid);
+    const absent = all.filter(([, e]) => e === 'absent').map(([sid]) => sid);
+    const zs3 = rejoined === null ? '' : ` though all report zxid ${[...new Set([...rejoined.values()].map((x) => hex(x?.zxid ?? 0n)))].join('/')}`;
     const diverged = present.length > 0 && absent.length > 0 ? `; but the replicas DIVERGED after step 6: /x present on ${present.join(', ')}, absent on ${absent.join(', ')}${zs3}` : '';
     if (diverged !== '') facts.push(`replica divergence${zs3}: /x present on ${present.join(', ')}, absent on ${absent.join(', ')}`);
-    return { verdict: 'NOT REPRODUCED', why: `step 5: /x is present on the ensemble of ${F}, ${G} (${seen2.map(([sid, e]) => `${sid} ${e}`).join(', ')})${LET_RESENT_THROUGH ? ' (expected with --let-resent-through)' : ''}${diverged}`, facts };
+    return { verdict: 'NOT REPRODUCED', why: `step 5: /x is present on the ensemble of ${F}, ${G} (${survivors.map(([sid, e]) => `${sid} ${e}`).join(', ')})${LET_RESENT_THROUGH ? ' (expected with --let-resent-through)' : ''}${diverged}`, facts };
   } catch (e) {
     if (e instanceof Diverged) return { verdict: 'NOT REPRODUCED', why: `step ${e.step}: ${e.message}${NO_APPLY_HOLD ? ' (expected with --no-apply-hold)' : ''}`, facts };
     return { verdict: 'INCONCLUSIVE', why: `the harness failed: ${(e as Error).message}`, facts };

@@ -814,6 +814,71 @@ export class Ensemble {
   }
 }
 
+// ------------------------------------------------------------------------ the 3-server stories (findings #1, #2)
+
+/** Step 1 of a 3-server story: start every server, wait for a leader with two followers; L leads, F and G follow. */
+export async function formThree(ens: Ensemble, sids: readonly number[]): Promise<{ L: number; F: number; G: number }> {
+  for (const sid of sids) ens.start(sid);
+  const first = await waitFor('ensemble', 70_000, () => ens.formed(sids), 500);
+  if (first === null) throw new Error(`no leader with 2 followers within 70 s: ${ens.showStatus(await ens.status(sids))}`);
+  say(`step 1: ${ens.showStatus(first)}`);
+  const L = [...first].find(([, x]) => x?.mode === 'leader')![0];
+  const [F, G] = sids.filter((s) => s !== L) as [number, number];
+  return { L, F, G };
+}
+
+/** What the survivors show once the leader L was killed, and all three once L is back. */
+export interface Aftermath {
+  /** The leader F and G elected. */
+  readonly L2: number;
+  /** `/x` on F and G, and whether txn z is in their txn logs. */
+  readonly survivors: readonly (readonly [number, string, boolean])[];
+  /** Absent on both survivors: the write is lost. */
+  readonly lost: boolean;
+  /** The ensemble once L rejoined, or null if the three did not re-form within 45 s. */
+  readonly rejoined: Map<number, Status> | null;
+  /** `/x` on every server after L rejoined. */
+  readonly all: readonly (readonly [number, string])[];
+}
+
+/**
+ * The end of both stories, after a kill -9 of leader L: F and G elect a leader (step `step`), `/x` is read on both
+ * and their txn logs searched for z; then L restarts (step `step + 1`) and `/x` is read on all three. `extra` adds
+ * a story's own lines about the new leader and about L's rejoin.
+ */
+export async function aftermath(
+  ens: Ensemble,
+  sids: readonly number[],
+  roles: { L: number; F: number; G: number; z: bigint; step: number },
+  facts: string[],
+  extra: { elected?: (L2: number) => void; rejoined?: (leader: number) => string; restartNote?: string } = {},
+): Promise<Aftermath> {
+  const { L, F, G, z, step } = roles;
+  const srv = (sid: number) => ens.srv(sid);
+  const second = await waitFor('F, G elect', 60_000, () => ens.formed([F, G]), 500);
+  if (second === null) throw new Diverged(String(step), `servers ${F}, ${G} did not form an ensemble within 60 s: ${ens.showStatus(await ens.status([F, G]))}`);
+  const L2 = [...second].find(([, x]) => x?.mode === 'leader')![0];
+  say(`step ${step}: ${ens.showStatus(second)}; new leader ${L2}: ${tail(logLines(srv(L2), /LEADING - LEADER ELECTION TOOK/).at(-1))}`);
+  extra.elected?.(L2);
+  const survivors = await Promise.all([F, G].map(async (sid) => [sid, await ens.existsOn(sid, '/x'), loggedZxids(srv(sid)).includes(z)] as const));
+  say(`step ${step}: /x on ${survivors.map(([sid, e, inLog]) => `${sid}: ${e} (${hex(z)} ${inLog ? 'in' : 'not in'} its txn log)`).join('; ')}`);
+  const lost = survivors.every(([, e]) => e === 'absent');
+  facts.push(`${L} killed; ${F} and ${G} (a quorum of 3) elected ${L2}; /x there: ${survivors.map(([sid, e]) => `${sid} ${e}`).join(', ')}; ${hex(z)} in their txn logs: ${survivors.map(([sid, , i]) => `${sid} ${i ? 'yes' : 'no'}`).join(', ')}`);
+
+  ens.start(L);
+  say(`step ${step + 1}: restarted ${L} (pid ${srv(L).child?.pid}${extra.restartNote ?? ''})`);
+  const rejoined = await waitFor('all 3', 45_000, () => ens.formed(sids), 500);
+  if (rejoined === null) say(`step ${step + 1}: not all 3 formed one ensemble within 45 s: ${ens.showStatus(await ens.status(sids))}`);
+  else {
+    const leader = [...rejoined].find(([, x]) => x?.mode === 'leader')![0];
+    say(`step ${step + 1}: ${ens.showStatus(rejoined)}; ${L}'s log: ${tail(logLines(srv(L), /Truncating log|Getting a (diff|snapshot)/).at(-1))}${extra.rejoined?.(leader) ?? ''}`);
+  }
+  const all = await Promise.all(sids.map(async (sid) => [sid, await ens.existsOn(sid, '/x')] as const));
+  say(`step ${step + 1}: /x on ${all.map(([sid, e]) => `${sid}: ${e}`).join('; ')}`);
+  facts.push(`${L} restarted${rejoined === null ? ' (the 3 did not all re-form within 45 s)' : ''}; /x: ${all.map(([sid, e]) => `${sid} ${e}`).join(', ')}`);
+  return { L2, survivors, lost, rejoined, all };
+}
+
 /** Runs the scenario under a deadline for the whole run, kills the servers on Ctrl-C/SIGTERM and on exit, prints
  *  what was observed and the verdict line, and exits (0, or 2 if INCONCLUSIVE, 3 on the deadline, 130 on a signal). */
 export function runScenario(limitMs: number, main: () => Promise<Outcome>): void {
