@@ -16,16 +16,10 @@ import {
   createInBackground,
   ACK, DIFF, Diverged, Ensemble, hex, kill9, logLines, loggedZxids, type Outcome, preflight, PROPOSAL, proxyOutput, runScenario, say, sleep,
   SNAP, TRUNC, typeName, waitFor,
+  INIT_LIMIT, SYNC_LIMIT, TICK_MS,
 } from './zk-harness.ts';
 
 const SIDS = [1, 2, 3, 4, 5] as const;
-// Held traffic must not trip ZooKeeper's own timeouts during the scenario: the leader gives up leading when a
-// quorum has not been heard from within syncLimit ticks, a follower drops a leader it has not heard from within
-// syncLimit ticks. 40 ticks of 1 s leave 40 s between the first held packet and the release. initLimit is shorter:
-// it bounds how long a new leader waits for its followers' epochs, which an election hiccup can cost.
-const TICK_MS = 1000;
-const INIT_LIMIT = 10;
-const SYNC_LIMIT = 40;
 const RUN_LIMIT_MS = 175_000;
 
 async function main(): Promise<Outcome> {

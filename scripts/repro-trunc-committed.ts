@@ -71,15 +71,10 @@ import {
   aftermath, formThree,
   ACK, ACKEPOCH, COMMIT, createInBackground, DIFF, Diverged, Ensemble, freePort, hex, Jdb, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome,
   preflight, PROPOSAL, proxyOutput, runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor,
+  INIT_LIMIT, SYNC_LIMIT, TICK_MS,
 } from './zk-harness.ts';
 
 const SIDS = [1, 2, 3] as const;
-// tickTime 1 s. syncLimit 40: the held L->G link must not make L drop G, nor G drop L, during the scenario (both
-// wait syncLimit ticks). initLimit 10: F reads the sync packets with a timeout of initLimit ticks
-// (Learner.registerWithLeader), so from the TRUNC to L's death must take less than 10 s; it takes about 1 s.
-const TICK_MS = 1000;
-const INIT_LIMIT = 10;
-const SYNC_LIMIT = 40;
 const RUN_LIMIT_MS = 200_000;
 const BREAKPOINT_CLASS = 'org.apache.zookeeper.server.quorum.Leader$ToBeAppliedRequestProcessor';
 const BREAKPOINT = `${BREAKPOINT_CLASS}.processRequest`;

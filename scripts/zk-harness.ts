@@ -814,6 +814,16 @@ export class Ensemble {
   }
 }
 
+// ------------------------------------------------------------------------ timing of every story
+// Held traffic must not trip ZooKeeper's own timeouts during a scenario. tickTime 1 s. syncLimit 40: the leader
+// gives up leading when a quorum has not been heard from within syncLimit ticks, and a follower drops a leader
+// it has not heard from within syncLimit ticks, so a held link may stay held up to 40 s. initLimit 10: it bounds
+// how long a new leader waits for its followers' epochs, and how long a learner waits for the sync packets
+// (Learner.registerWithLeader), so from a TRUNC to the leader's death must take less than 10 s (it takes 1-2 s).
+export const TICK_MS = 1000;
+export const INIT_LIMIT = 10;
+export const SYNC_LIMIT = 40;
+
 // ------------------------------------------------------------------------ the 3-server stories (findings #1, #2)
 
 /** Step 1 of a 3-server story: start every server, wait for a leader with two followers; L leads, F and G follow. */
