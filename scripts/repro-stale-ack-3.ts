@@ -49,6 +49,7 @@ import {
   ACK, ACKEPOCH, COMMIT, DIFF, Diverged, Ensemble, hex, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome, preflight, PROPOSAL, proxyOutput,
   runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor, type ZkServer,
   INIT_LIMIT, SYNC_LIMIT, TICK_MS,
+  waitAgreed,
 } from './zk-harness.ts';
 
 const SIDS = [1, 2, 3] as const;
@@ -120,12 +121,7 @@ async function main(): Promise<Outcome> {
     // ---- Step 2: a session, committed everywhere
     const client = await ens.connectClient(L);
     say(`step 2: client session ${hex(client.sessionId)} on leader ${L}, timeout ${client.sessionTimeoutMs} ms (createSession is a txn)`);
-    const synced = await waitFor('createSession everywhere', 15_000, async () => {
-      const m = await ens.status(SIDS);
-      const zs = new Set([...m.values()].map((x) => x?.zxid?.toString() ?? 'none'));
-      return zs.size === 1 && !zs.has('none') ? m : null;
-    });
-    if (synced === null) throw new Error(`servers did not agree on a zxid within 15 s: ${ens.showStatus(await ens.status(SIDS))}`);
+    const synced = await waitAgreed(ens, SIDS);
     const committedZxid = synced.get(L)!.zxid!;
     say(`step 2: ${ens.showStatus(synced)}`);
     const logSync = await waitFor('the leader fsyncs its txn log', 5_000, () => shimLines(srv(L)).find((c) => c.kind === 'call' && isTxnLog(c.path)));

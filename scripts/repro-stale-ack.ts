@@ -17,6 +17,7 @@ import {
   ACK, DIFF, Diverged, Ensemble, hex, kill9, logLines, loggedZxids, type Outcome, preflight, PROPOSAL, proxyOutput, runScenario, say, sleep,
   SNAP, TRUNC, typeName, waitFor,
   INIT_LIMIT, SYNC_LIMIT, TICK_MS,
+  waitAgreed,
 } from './zk-harness.ts';
 
 const SIDS = [1, 2, 3, 4, 5] as const;
@@ -55,12 +56,7 @@ async function main(): Promise<Outcome> {
     // ---- Step 2: a session, committed everywhere
     const client = await connectClient(L);
     say(`step 2: client session ${hex(client.sessionId)} on leader ${L}, timeout ${client.sessionTimeoutMs} ms (createSession is a txn)`);
-    const synced = await waitFor('createSession everywhere', 15_000, async () => {
-      const m = await status(SIDS);
-      const zs = new Set([...m.values()].map((x) => x?.zxid?.toString() ?? 'none'));
-      return zs.size === 1 && !zs.has('none') ? m : null;
-    });
-    if (synced === null) throw new Error(`servers did not agree on a zxid within 15 s: ${showStatus(await status(SIDS))}`);
+    const synced = await waitAgreed(ens, SIDS);
     const committedZxid = synced.get(L)!.zxid!;
     say(`step 2: ${showStatus(synced)}`);
 

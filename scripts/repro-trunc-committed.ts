@@ -72,6 +72,7 @@ import {
   ACK, ACKEPOCH, COMMIT, createInBackground, DIFF, Diverged, Ensemble, freePort, hex, Jdb, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome,
   preflight, PROPOSAL, proxyOutput, runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor,
   INIT_LIMIT, SYNC_LIMIT, TICK_MS,
+  waitAgreed,
 } from './zk-harness.ts';
 
 const SIDS = [1, 2, 3] as const;
@@ -175,12 +176,7 @@ async function main(): Promise<Outcome> {
     await j.expect(/Removed:|Not found|Usage/, m, 5_000);
     const client: ZkWireClient = await ens.connectClient(F);
     say(`step 2: client session ${hex(client.sessionId)} on follower ${F}, timeout ${client.sessionTimeoutMs} ms (createSession is a txn)`);
-    const synced = await waitFor('createSession everywhere', 15_000, async () => {
-      const st = await ens.status(SIDS);
-      const zs = new Set([...st.values()].map((x) => x?.zxid?.toString() ?? 'none'));
-      return zs.size === 1 && !zs.has('none') ? st : null;
-    });
-    if (synced === null) throw new Error(`servers did not agree on a zxid within 15 s: ${ens.showStatus(await ens.status(SIDS))}`);
+    const synced = await waitAgreed(ens, SIDS);
     const committedZxid = synced.get(L)!.zxid!;
     say(`step 2: ${ens.showStatus(synced)} (srvr's Zxid is the data tree's last applied zxid)`);
 

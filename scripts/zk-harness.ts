@@ -826,6 +826,17 @@ export const SYNC_LIMIT = 40;
 
 // ------------------------------------------------------------------------ the 3-server stories (findings #1, #2)
 
+/** Wait until every server in sids reports the same last zxid (the createSession txn applied everywhere). */
+export async function waitAgreed(ens: Ensemble, sids: readonly number[]): Promise<Map<number, Status>> {
+  const agreed = await waitFor('createSession everywhere', 15_000, async () => {
+    const m = await ens.status(sids);
+    const zs = new Set([...m.values()].map((x) => x?.zxid?.toString() ?? 'none'));
+    return zs.size === 1 && !zs.has('none') ? m : null;
+  });
+  if (agreed === null) throw new Error(`servers did not agree on a zxid within 15 s: ${ens.showStatus(await ens.status(sids))}`);
+  return agreed;
+}
+
 /** Step 1 of a 3-server story: start every server, wait for a leader with two followers; L leads, F and G follow. */
 export async function formThree(ens: Ensemble, sids: readonly number[]): Promise<{ L: number; F: number; G: number }> {
   for (const sid of sids) ens.start(sid);
