@@ -9,6 +9,8 @@
 // Everything read from the network is untrusted: the reader checks every length against the bytes that are
 // there and throws a JuteError naming the field and the offset; nothing reads past the end of a frame.
 
+import { Code, CreateMode, OpCode, Perms, Xid, errorName } from './codes.ts';
+
 export class JuteError extends Error {
   override readonly name = 'JuteError';
 }
@@ -311,69 +313,17 @@ export function decodeConnectResponse(bytes: Uint8Array): ConnectResponseT {
   return { protocolVersion, timeOut, sessionId, passwd, readOnly };
 }
 
-// ---- constants (ZooDefs.OpCode, ZooDefs.Perms, CreateMode, KeeperException.Code, ClientCnxn's xids) ---------
+// ---- constants: defined once in codes.ts, re-exported for the callers of this module ------------------------
 
-export const OpCode = {
-  notification: 0,
-  create: 1,
-  delete: 2,
-  exists: 3,
-  getData: 4,
-  setData: 5,
-  ping: 11,
-  closeSession: -11,
-} as const;
-
-export const Xid = { notification: -1, ping: -2, auth: -4, setWatches: -8 } as const;
-
-export const Perms = { READ: 1, WRITE: 2, CREATE: 4, DELETE: 8, ADMIN: 16, ALL: 31 } as const;
+export { OpCode, Perms, Xid, errorName };
 
 /** CreateMode flags: PERSISTENT is 0. */
-export const CreateFlags = { PERSISTENT: 0, EPHEMERAL: 1, PERSISTENT_SEQUENTIAL: 2, EPHEMERAL_SEQUENTIAL: 3 } as const;
+export const CreateFlags = CreateMode;
 
 /** world:anyone with every permission (ZooDefs.Ids.OPEN_ACL_UNSAFE). */
 export const OPEN_ACL_UNSAFE: ACLT[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 
-const ERROR_NAMES: ReadonlyMap<number, string> = new Map([
-  [0, 'OK'],
-  [-1, 'SYSTEMERROR'],
-  [-2, 'RUNTIMEINCONSISTENCY'],
-  [-3, 'DATAINCONSISTENCY'],
-  [-4, 'CONNECTIONLOSS'],
-  [-5, 'MARSHALLINGERROR'],
-  [-6, 'UNIMPLEMENTED'],
-  [-7, 'OPERATIONTIMEOUT'],
-  [-8, 'BADARGUMENTS'],
-  [-12, 'UNKNOWNSESSION'],
-  [-13, 'NEWCONFIGNOQUORUM'],
-  [-14, 'RECONFIGINPROGRESS'],
-  [-100, 'APIERROR'],
-  [-101, 'NONODE'],
-  [-102, 'NOAUTH'],
-  [-103, 'BADVERSION'],
-  [-108, 'NOCHILDRENFOREPHEMERALS'],
-  [-110, 'NODEEXISTS'],
-  [-111, 'NOTEMPTY'],
-  [-112, 'SESSIONEXPIRED'],
-  [-113, 'INVALIDCALLBACK'],
-  [-114, 'INVALIDACL'],
-  [-115, 'AUTHFAILED'],
-  [-118, 'SESSIONMOVED'],
-  [-119, 'NOTREADONLY'],
-  [-120, 'EPHEMERALONLOCALSESSION'],
-  [-121, 'NOWATCHER'],
-  [-122, 'REQUESTTIMEOUT'],
-  [-123, 'RECONFIGDISABLED'],
-  [-124, 'SESSIONCLOSEDREQUIRESASLAUTH'],
-  [-125, 'QUOTAEXCEEDED'],
-  [-127, 'THROTTLEDOP'],
-]);
-
-export const Err = { OK: 0, NONODE: -101, NODEEXISTS: -110, BADVERSION: -103, SESSIONEXPIRED: -112 } as const;
-
-export function errorName(code: number): string {
-  return ERROR_NAMES.get(code) ?? `ERROR(${code})`;
-}
+export const Err = Code;
 
 // ---- frames ----------------------------------------------------------------------------------------------
 
