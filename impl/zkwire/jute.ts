@@ -188,8 +188,9 @@ export const bool: Codec<boolean> = { write: (w, v) => void w.bool(v), read: (r,
 export const buffer: Codec<Buffer | null> = { write: (w, v) => void w.buffer(v), read: (r, f) => r.buffer(f), minBytes: 4 };
 export const ustring: Codec<string | null> = { write: (w, v) => void w.ustring(v), read: (r, f) => r.ustring(f), minBytes: 4 };
 
-export function vector<T>(element: Codec<T>): Codec<T[] | null> {
+export function vector<T>(element: Codec<T>): Codec<T[] | null> & { readonly element: Codec<T> } {
   return {
+    element,
     minBytes: 4,
     write(w, v) {
       if (v === null) {
@@ -311,6 +312,34 @@ export function decodeConnectResponse(bytes: Uint8Array): ConnectResponseT {
   const readOnly = r.remaining === 0 ? false : r.bool('ConnectResponse.readOnly');
   r.end('ConnectResponse');
   return { protocolVersion, timeOut, sessionId, passwd, readOnly };
+}
+
+/** The fields a ConnectRequest has in zookeeper.jute; the readOnly byte follows outside the record. */
+export type ConnectRequestIn = ConnectRequestT & {
+  /** False when the client sent no readOnly byte (clients before 3.4): then the ConnectResponse has none either. */
+  readOnlyByte: boolean;
+};
+
+/** ConnectRequest as a server reads it (ZooKeeperServer.processConnectRequest): a client before 3.4 sends no
+ *  readOnly byte, which is not an error. */
+export function decodeConnectRequest(bytes: Uint8Array): ConnectRequestIn {
+  const r = new JuteReader(bytes);
+  const protocolVersion = r.int('ConnectRequest.protocolVersion');
+  const lastZxidSeen = r.long('ConnectRequest.lastZxidSeen');
+  const timeOut = r.int('ConnectRequest.timeOut');
+  const sessionId = r.long('ConnectRequest.sessionId');
+  const passwd = r.buffer('ConnectRequest.passwd');
+  const readOnlyByte = r.remaining > 0;
+  const readOnly = readOnlyByte ? r.bool('ConnectRequest.readOnly') : false;
+  r.end('ConnectRequest');
+  return { protocolVersion, lastZxidSeen, timeOut, sessionId, passwd, readOnly, readOnlyByte };
+}
+
+/** ConnectResponse as a server writes it: the readOnly byte only to a client that sent one. */
+export function encodeConnectResponse(rsp: ConnectResponseT, readOnlyByte: boolean, w = new JuteWriter(64)): Buffer {
+  w.int(rsp.protocolVersion).int(rsp.timeOut).long(rsp.sessionId).buffer(rsp.passwd);
+  if (readOnlyByte) w.bool(rsp.readOnly);
+  return w.bytes();
 }
 
 // ---- constants: defined once in codes.ts, re-exported for the callers of this module ------------------------
