@@ -47,7 +47,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('every op code: request and response records round-trip', () => {
   it.each(ops.map((op) => [op]))('op %i', (op) => {
-    const { request, response } = OP_RECORDS[op];
+    const { request, response } = OP_RECORDS[op] as { request: Codec<any> & { name: string }; response: Codec<any> & { name: string } };
     fc.assert(
       fc.property(fc.integer({ min: -8, max: 0x7fffffff }), arb(request), arb(response), (xid, req, rsp) => {
         const body = encodeRequest(new JuteWriter(), xid, op, req);
