@@ -19,6 +19,8 @@ export interface Target {
   readonly servers: readonly { host: string; port: number }[];
   /** "127.0.0.1:p1,127.0.0.1:p2,..." (node-zookeeper-client's connection string). */
   readonly connectString: string;
+  /** The server processes started here (for CPU accounting); empty for an ensemble given by address. */
+  readonly pids: readonly number[];
   close(): Promise<void>;
 }
 
@@ -126,7 +128,8 @@ async function startApache(): Promise<Target> {
     }
     await waitServing(servers, 60_000);
     const dpkg = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'zookeeper'], { encoding: 'utf8', timeout: 10_000 });
-    return { name: `Apache ZooKeeper ${dpkg.status === 0 ? dpkg.stdout.trim() : '3.8'}`, servers, connectString: connectString(servers), close };
+    const pids = children.map((c) => c.pid).filter((x): x is number => x !== undefined);
+    return { name: `Apache ZooKeeper ${dpkg.status === 0 ? dpkg.stdout.trim() : '3.8'}`, servers, connectString: connectString(servers), pids, close };
   } catch (e) {
     await close();
     throw e;
@@ -144,7 +147,7 @@ async function startOurs(): Promise<Target> {
     ens.startAll();
     const servers = [...ens.servers.values()].map((h) => ({ host: '127.0.0.1', port: h.clientPort }));
     await waitServing(servers, 60_000);
-    return { name: 'ours', servers, connectString: connectString(servers), close };
+    return { name: 'ours', servers, connectString: connectString(servers), pids: ens.pids(), close };
   } catch (e) {
     await close();
     throw e;
@@ -165,5 +168,5 @@ export async function startTarget(kind: TargetKind = process.env['ZK_TARGET'] ??
     return { host: m[1]!, port: Number(m[2]) };
   });
   await waitServing(servers, 30_000);
-  return { name: kind, servers, connectString: connectString(servers), close: async () => {} };
+  return { name: kind, servers, connectString: connectString(servers), pids: [], close: async () => {} };
 }
