@@ -8,7 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import zookeeper from 'node-zookeeper-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fourLetterResponse, whitelist, type ConnectionStats, type FourLetterStats } from '../impl/zk/four-letter-words.ts';
 import { run as zkcli } from '../impl/zkcli.ts';
+import { fourLetterWord } from '../impl/zkwire/four-letter.ts';
 import { ZkWireClient, ZkWireError, type Watcher } from '../impl/zkwire/client.ts';
 import { AddWatchMode, CreateMode, EventType, Perms, WatcherType, errorName } from '../impl/zkwire/codes.ts';
 import type { WatcherEventT } from '../impl/zkwire/records.ts';
@@ -365,6 +367,75 @@ describe.skipIf(missing !== null)(`a ZooKeeper, seen through node-zookeeper-clie
       expect(await call<string[]>((cb) => c.getChildren(`${r}/to`, cb))).toEqual(['k']);
       expect(await call((cb) => c.exists(`${r}/from`, cb))).toBeNull();
     }
+  });
+});
+
+describe.skipIf(missing !== null)(`four-letter words of ${kind}, rebuilt by impl/zk/four-letter-words.ts`, () => {
+  /** The stats our formatter needs, read back from the server's own srvr/stat/wchc/wchp/dump/conf text. */
+  function parse(texts: Record<string, string>): FourLetterStats {
+    const v = (re: RegExp) => re.exec(texts['srvr']!)?.[1] ?? '';
+    const lat = v(/^Latency min\/avg\/max: (\S+)$/m).split('/');
+    const prop = /^Proposal sizes last\/min\/max: (\S+)$/m.exec(texts['srvr']!)?.[1]?.split('/').map(Number);
+    const conns: ConnectionStats[] = [...texts['stat']!.matchAll(/^ (\S+)\[(\w+)\]\(queued=(\d+),recved=(\d+),sent=(\d+)\)$/gm)].map((m) => ({
+      remote: m[1]!, interestOps: parseInt(m[2]!, 16), queued: +m[3]!, received: +m[4]!, sent: +m[5]!, sessionId: 0n, lastOp: '', established: null,
+      sessionTimeoutMs: 0, lastCxid: -1, lastZxid: -1n, lastResponseTime: 0, lastLatencyMs: 0, minLatencyMs: 0, avgLatencyMs: 0, maxLatencyMs: 0,
+    }));
+    const bySession = new Map<bigint, string[]>();
+    let cur: string[] = [];
+    for (const line of texts['wchc']!.split('\n')) {
+      if (line.startsWith('0x')) bySession.set(BigInt(line), (cur = []));
+      else if (line.startsWith('\t')) cur.push(line.slice(1));
+    }
+    const byPath = new Map<string, bigint[]>();
+    let ids: bigint[] = [];
+    for (const line of texts['wchp']!.split('\n')) {
+      if (line.startsWith('/')) byPath.set(line, (ids = []));
+      else if (line.startsWith('\t')) ids.push(BigInt(line.slice(1)));
+    }
+    const ws = /^(\d+) connections watching (\d+) paths\nTotal watches:(\d+)$/m.exec(texts['wchs']!)!;
+    const conf = texts['conf']!.split('membership: \n');
+    return {
+      version: v(/^Zookeeper version: (.*)$/m), serving: true, mode: v(/^Mode: (\S+)$/m), readOnly: false,
+      latency: { min: Number(lat[0]), avg: Number(lat[1]), max: Number(lat[2]) },
+      packetsReceived: Number(v(/^Received: (\d+)$/m)), packetsSent: Number(v(/^Sent: (\d+)$/m)), outstandingRequests: Number(v(/^Outstanding: (\d+)$/m)),
+      lastZxid: BigInt(v(/^Zxid: (0x[0-9a-f]+)$/m)), nodeCount: Number(v(/^Node count: (\d+)$/m)),
+      proposalSizes: prop ? { last: prop[0]!, min: prop[1]!, max: prop[2]! } : null,
+      connections: conns, sessions: [], ephemerals: new Map(),
+      watchSummary: { connections: Number(ws[1]), paths: Number(ws[2]), watches: Number(ws[3]) },
+      watchesBySession: bySession, watchesByPath: byPath,
+      config: conf[0]!.split('\n').filter((l) => l !== '').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
+      membership: { servers: conf[1]!.split('\n').filter((l) => l.startsWith('server.')), version: /version=(\S+)$/.exec(conf[1]!)?.[1] ?? '' },
+      environment: [], metrics: new Map(), dataDirSize: 0, logDirSize: 0,
+    };
+  }
+
+  it('srvr, stat, wchs, wchc, wchp and conf of a live server, with data, exist and child watches set: the same text byte for byte', async () => {
+    const c = await nzk();
+    const r = await root(c);
+    await call((cb) => c.create(`${r}/a`, cb));
+    const w = await wire();
+    await w.getData(`${r}/a`, () => {});
+    await w.exists(`${r}/b`, () => {});
+    await w.getChildren(r, () => {});
+    const port = target.servers[0]!.port;
+    const texts: Record<string, string> = {};
+    // stat and srvr counters move with every 4lw connection: read srvr right after stat and compare each with itself.
+    for (const word of ['wchc', 'wchp', 'wchs', 'conf', 'stat', 'srvr']) texts[word] = (await fourLetterWord(port, word, 5000)) ?? '(no answer)';
+    const s = parse(texts);
+    const all = whitelist('*');
+    for (const word of ['wchc', 'wchp', 'wchs', 'conf', 'srvr']) expect(fourLetterResponse(word, s, all), word).toBe(texts[word]);
+    const stat = { ...s, ...parse({ ...texts, srvr: texts['stat']! }) };
+    expect(fourLetterResponse('stat', stat, all)).toBe(texts['stat']);
+    // wchc/wchp/wchs list data watches only (3.8 dumps dataWatches): the exist and data watches, not the child one.
+    const mine = s.watchesBySession.get(w.sessionId);
+    expect([...(mine ?? [])].sort()).toEqual([`${r}/a`, `${r}/b`]);
+    expect(s.watchesByPath.has(r)).toBe(false);
+  });
+
+  it('an unknown word gets no answer; ruok is imok', async () => {
+    const port = target.servers[0]!.port;
+    expect(await fourLetterWord(port, 'ruok', 5000)).toBe('imok');
+    expect(await fourLetterWord(port, 'abcd', 5000)).toBe('');
   });
 });
 
