@@ -25,6 +25,8 @@ import {
   frame,
   type StatT,
 } from '../impl/zkwire/jute.ts';
+import { AddWatchMode, EventType } from '../impl/zkwire/codes.ts';
+import { AuthPacket, ErrorResponse, GetChildrenResponse, MultiRequest, MultiResponse, encodeNotification } from '../impl/zkwire/records.ts';
 
 const stat: StatT = {
   czxid: 0x100000001n,
@@ -260,5 +262,84 @@ describe('ZkWireClient', () => {
     expect(pings).toBeGreaterThanOrEqual(3);
     expect(c.error).toBeNull();
     await c.close();
+  });
+});
+
+describe('ZkWireClient: watches, auth and multi (fake server, no ZooKeeper needed)', () => {
+  const notify = (sock: Socket, type: number, path: string) => sock.write(frame(encodeNotification(new JuteWriter(), { type, state: 3, path })));
+
+  it('a watch callback runs once per event as ZooKeeper\'s client dispatches it: one-shot data/exist/child watches, persistent and recursive ones', async () => {
+    let sock!: Socket;
+    const port = await fakeServer((s, xid, type) => {
+      sock = s;
+      if (type === OpCode.getData) reply(s, xid, 0, encode(GetDataResponse, { data: null, stat }));
+      else if (type === OpCode.exists) reply(s, xid, -101);
+      else if (type === OpCode.getChildren) reply(s, xid, 0, encode(GetChildrenResponse, { children: [] }));
+      else if (type === OpCode.addWatch) reply(s, xid, 0, encode(ErrorResponse, { err: 0 }));
+    });
+    const c = await ZkWireClient.connect({ port });
+    const seen: string[] = [];
+    const rec = (tag: string) => (e: { type: number; path: string | null }) => void seen.push(`${tag} ${e.type} ${e.path}`);
+    await c.getData('/a', rec('data'));
+    expect(await c.exists('/b', rec('exist'))).toBeNull(); // NONODE: the watch is set for the creation
+    await c.getChildren('/', rec('child'));
+    await c.addWatch('/r', AddWatchMode.PERSISTENT_RECURSIVE, rec('recursive'));
+    await c.addWatch('/a', AddWatchMode.PERSISTENT, rec('persistent'));
+    notify(sock, EventType.NodeDataChanged, '/a');
+    notify(sock, EventType.NodeDataChanged, '/a'); // the data watch is gone; the persistent one stays
+    notify(sock, EventType.NodeCreated, '/b');
+    notify(sock, EventType.NodeChildrenChanged, '/');
+    notify(sock, EventType.NodeCreated, '/r/x/y');
+    notify(sock, EventType.NodeChildrenChanged, '/r'); // never to a recursive watch
+    for (let i = 0; i < 50 && seen.length < 6; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(seen).toEqual(['data 3 /a', 'persistent 3 /a', 'persistent 3 /a', 'exist 1 /b', 'child 4 /', 'recursive 1 /r/x/y']);
+    expect(c.events).toHaveLength(6);
+    c.disconnect();
+  });
+
+  it('addAuth\'s reply (xid -4) may come before the replies of earlier requests; AUTHFAILED rejects it', async () => {
+    const held: [Socket, number][] = [];
+    const port = await fakeServer((s, xid, type, body) => {
+      if (type === OpCode.getData) held.push([s, xid]);
+      else if (type === OpCode.auth) {
+        const a = decode(AuthPacket, body);
+        expect(xid).toBe(-4);
+        reply(s, -4, a.auth!.toString() === 'u:good' ? 0 : -115);
+        for (const [hs, hx] of held.splice(0)) reply(hs, hx, -101);
+      }
+    });
+    const c = await ZkWireClient.connect({ port });
+    const read = c.getData('/x');
+    await c.addAuth('digest', 'u:good');
+    await expect(read).rejects.toMatchObject({ code: 'NONODE' });
+    await expect(c.addAuth('digest', 'u:bad')).rejects.toMatchObject({ code: 'AUTHFAILED' });
+    expect(c.error).toBeNull();
+    c.disconnect();
+  });
+
+  it('a failed multi (header err 0, error results in the body) rejects with the first error and carries every result', async () => {
+    const port = await fakeServer((s, xid, type, body) => {
+      expect(type).toBe(OpCode.multi);
+      expect(decode(MultiRequest, body).map((o) => o.type)).toEqual([OpCode.create, OpCode.check]);
+      reply(s, xid, 0, encode(MultiResponse, [{ type: -1, err: 0, body: { err: 0 } }, { type: -1, err: -103, body: { err: -103 } }]));
+    });
+    const c = await ZkWireClient.connect({ port });
+    const e = await c.multi([{ op: 'create', path: '/a' }, { op: 'check', path: '/b', version: 3 }]).catch((x: ZkWireError) => x);
+    expect(e).toMatchObject({ code: 'BADVERSION' });
+    expect((e as ZkWireError).results?.map((r) => r.err)).toEqual([0, -103]);
+    c.disconnect();
+  });
+
+  it('a notification that is not a WatcherEvent fails the connection with one line', async () => {
+    let sock!: Socket;
+    const port = await fakeServer((s, xid) => {
+      sock = s;
+      reply(s, xid, 0, encode(Stat, stat));
+    });
+    const c = await ZkWireClient.connect({ port });
+    await c.setData('/a', Buffer.alloc(0));
+    sock.write(frame(encode(ReplyHeader, { xid: -1, zxid: -1n, err: 0 }), Buffer.from([0, 0])));
+    for (let i = 0; i < 50 && c.error === null; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(c.error?.message).toMatch(/malformed reply: notification\.type: needs 4 byte/);
   });
 });
