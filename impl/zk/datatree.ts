@@ -1,0 +1,491 @@
+// DataTree: the znode tree, the state machine ZAB replicates. Pure: every server applies the same committed txns
+// in zxid order (processTxn) and gets the same tree, the same Stats and the same watch triggers. It also keeps
+// what ZKDatabase keeps beside the tree: the live sessions with their timeouts (sessionsWithTimeouts), so that a
+// snapshot holds both, as FileSnap writes them.
+//
+// Semantics are ZooKeeper 3.8's DataTree: createNode (parentCVersion only ever raises the parent's cversion, and
+// the parent's pzxid with it, which makes a replayed create harmless), deleteNode (the parent's pzxid, not its
+// cversion), setData, setACL, killSession, multi (a failed multi applies none of its ops and answers, per op,
+// OK before the failing one and RUNTIMEINCONSISTENCY after it), and the watch triggers each of them fires.
+import { Code, EventType, OpCode } from '../zkwire/codes.ts';
+import { JuteReader, JuteWriter, type ACLT, type StatT } from '../zkwire/jute.ts';
+import type { SubTxn, TxnBody, ZkTxn } from './txn.ts';
+
+/** EphemeralType.CONTAINER_EPHEMERAL_OWNER (Long.MIN_VALUE). */
+export const CONTAINER_OWNER = -(1n << 63n);
+const EXTENDED_MASK = -0x100000000000000n; // 0xff00000000000000 as a signed long
+/** EphemeralType.TTL.maxValue: ~(EXTENDED_MASK | RESERVED_BITS_MASK). */
+export const TTL_MAX = (1n << 40n) - 1n;
+/** EphemeralType.TTL.toEphemeralOwner. */
+export const ttlOwner = (ttl: bigint): bigint => EXTENDED_MASK | ttl;
+
+export type EphemeralKind = 'VOID' | 'NORMAL' | 'CONTAINER' | 'TTL';
+/** EphemeralType.get, with extended types (TTL) enabled. */
+export function ephemeralKind(owner: bigint): EphemeralKind {
+  if (owner === 0n) return 'VOID';
+  if (owner === CONTAINER_OWNER) return 'CONTAINER';
+  if ((owner & EXTENDED_MASK) === EXTENDED_MASK) return 'TTL';
+  return 'NORMAL';
+}
+
+/** StatPersisted: the Stat without the two derived fields (dataLength, numChildren). */
+export interface StatPersisted {
+  czxid: number;
+  mzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  pzxid: number;
+}
+
+export class DataNode {
+  readonly children = new Set<string>();
+  constructor(
+    public data: Buffer,
+    public acl: ACLT[],
+    public stat: StatPersisted,
+  ) {}
+}
+
+/** Stat as a client sees it (DataNode.copyStat). Zxids and times are numbers; the wire edge makes them longs. */
+export interface Stat {
+  czxid: number;
+  mzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  dataLength: number;
+  numChildren: number;
+  pzxid: number;
+}
+
+/** DataTree.ProcessTxnResult. */
+export interface ProcessTxnResult {
+  clientId: bigint;
+  cxid: number;
+  zxid: number;
+  type: number;
+  err: number;
+  path?: string;
+  stat?: Stat;
+  multiResult?: ProcessTxnResult[];
+}
+
+/** A watch event a txn caused, in the order DataTree fires them (impl/zk/watches.ts delivers them). */
+export interface WatchTrigger {
+  type: number;
+  path: string;
+}
+
+/** What a KeeperException carries here: its code. */
+export class KeeperError extends Error {
+  constructor(
+    readonly code: number,
+    readonly path?: string,
+  ) {
+    super(`${code}${path === undefined ? '' : ` ${path}`}`);
+  }
+}
+
+const zeroStat = (): StatPersisted => ({ czxid: 0, mzxid: 0, ctime: 0, mtime: 0, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, pzxid: 0 });
+const OPEN_ACL: ACLT[] = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+const READ_ACL: ACLT[] = [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }];
+
+export const parentOf = (path: string): string => {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+};
+const childName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+const join = (parent: string, child: string): string => (parent === '/' ? `/${child}` : `${parent}/${child}`);
+
+export class DataTree {
+  private readonly nodes = new Map<string, DataNode>();
+  /** session -> its ephemeral znodes. */
+  private readonly ephemerals = new Map<bigint, Set<string>>();
+  readonly containers = new Set<string>();
+  readonly ttls = new Set<string>();
+  /** ZKDatabase.sessionsWithTimeouts: every live session and its negotiated timeout (ms). */
+  readonly sessions = new Map<bigint, number>();
+  lastProcessedZxid = 0;
+  /** The triggers of the last processTxn. */
+  private triggers: WatchTrigger[] = [];
+
+  constructor() {
+    // The root and ZooKeeper's own nodes (DataTree's constructor and addConfigNode): all Stats zero.
+    const root = new DataNode(Buffer.alloc(0), OPEN_ACL, zeroStat());
+    this.nodes.set('/', root);
+    this.addSystemNode('/zookeeper', OPEN_ACL);
+    this.addSystemNode('/zookeeper/quota', OPEN_ACL);
+    this.addSystemNode('/zookeeper/config', READ_ACL);
+  }
+
+  private addSystemNode(path: string, acl: ACLT[]): void {
+    this.nodes.get(parentOf(path))!.children.add(childName(path));
+    this.nodes.set(path, new DataNode(Buffer.alloc(0), acl, zeroStat()));
+  }
+
+  /** isSpecialPath: nodes no client may delete. */
+  static isSpecialPath(path: string): boolean {
+    return path === '/' || path === '/zookeeper' || path === '/zookeeper/quota' || path === '/zookeeper/config';
+  }
+
+  // ---- reads ----
+
+  getNode(path: string): DataNode | undefined {
+    return this.nodes.get(path === '' ? '/' : path);
+  }
+
+  get nodeCount(): number {
+    return this.nodes.size;
+  }
+
+  statOf(n: DataNode): Stat {
+    const s = n.stat;
+    return {
+      czxid: s.czxid,
+      mzxid: s.mzxid,
+      ctime: s.ctime,
+      mtime: s.mtime,
+      version: s.version,
+      cversion: s.cversion,
+      aversion: s.aversion,
+      ephemeralOwner: s.ephemeralOwner,
+      dataLength: n.data.length,
+      numChildren: n.children.size,
+      pzxid: s.pzxid,
+    };
+  }
+
+  stat(path: string): Stat | null {
+    const n = this.getNode(path);
+    return n ? this.statOf(n) : null;
+  }
+
+  getChildren(path: string): string[] | null {
+    const n = this.getNode(path);
+    return n ? [...n.children] : null;
+  }
+
+  /** DataTree.getAllChildrenNumber: every node below path (not path itself). */
+  getAllChildrenNumber(path: string): number {
+    const prefix = path === '/' ? '/' : path + '/';
+    let n = 0;
+    for (const p of this.nodes.keys()) if (p !== '/' && p.startsWith(prefix) && p !== path) n++;
+    // For the root ZooKeeper answers nodes.size() - 2 (its "" and "/" keys): /zookeeper and its children count.
+    return n;
+  }
+
+  /** The ephemerals of a session, sorted (DataTree.getEphemerals returns a copy of its set). */
+  getEphemerals(session: bigint): string[] {
+    return [...(this.ephemerals.get(session) ?? [])].sort();
+  }
+
+  /** Every session's ephemerals (getEphemerals with a prefix, and the `dump` four-letter word). */
+  allEphemerals(): ReadonlyMap<bigint, ReadonlySet<string>> {
+    return this.ephemerals;
+  }
+
+  paths(): IterableIterator<string> {
+    return this.nodes.keys();
+  }
+
+  // ---- applying txns ----
+
+  /** Apply one txn (DataTree.processTxn); the watch triggers it caused are in `lastTriggers`. */
+  processTxn(t: ZkTxn): ProcessTxnResult {
+    this.triggers = [];
+    const rc = this.apply(t.hdr.type, t.body, t);
+    if (t.hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = t.hdr.zxid;
+    return rc;
+  }
+
+  get lastTriggers(): readonly WatchTrigger[] {
+    return this.triggers;
+  }
+
+  private apply(type: number, body: TxnBody, t: ZkTxn): ProcessTxnResult {
+    const { clientId, cxid, zxid, time } = t.hdr;
+    const rc: ProcessTxnResult = { clientId, cxid, zxid, type, err: 0 };
+    const b = body as Record<string, any>;
+    try {
+      switch (type) {
+        case OpCode.create:
+        case OpCode.create2:
+        case OpCode.createTTL:
+        case OpCode.createContainer: {
+          rc.path = b['path'];
+          const owner =
+            type === OpCode.createContainer ? CONTAINER_OWNER : type === OpCode.createTTL ? ttlOwner(b['ttl']) : b['ephemeral'] ? clientId : 0n;
+          const stat = this.createNode(b['path'], b['data'], b['acl'], owner, b['parentCVersion'], zxid, time);
+          if (type !== OpCode.create) rc.stat = stat;
+          break;
+        }
+        case OpCode.delete:
+        case OpCode.deleteContainer:
+          rc.path = b['path'];
+          this.deleteNode(b['path'], zxid);
+          break;
+        case OpCode.setData:
+          rc.path = b['path'];
+          rc.stat = this.setData(b['path'], b['data'], b['version'], zxid, time);
+          break;
+        case OpCode.setACL:
+          rc.path = b['path'];
+          rc.stat = this.setACL(b['path'], b['acl'], b['version']);
+          break;
+        case OpCode.createSession:
+          this.sessions.set(clientId, b['timeOut']);
+          break;
+        case OpCode.closeSession:
+          this.killSession(clientId, zxid, b['paths2Delete']);
+          break;
+        case OpCode.error:
+          rc.err = b['err'];
+          break;
+        case OpCode.check:
+          rc.path = b['path'];
+          break;
+        case OpCode.move:
+          rc.path = b['to'];
+          this.move(b['from'], b['to'], zxid, time);
+          break;
+        case OpCode.multi:
+          rc.multiResult = this.multi(b['txns'], t);
+          rc.err = rc.multiResult.find((r) => r.err !== 0)?.err ?? 0;
+          break;
+        default:
+          throw new KeeperError(Code.UNIMPLEMENTED);
+      }
+    } catch (e) {
+      if (!(e instanceof KeeperError)) throw e;
+      rc.err = e.code;
+    }
+    return rc;
+  }
+
+  private multi(txns: SubTxn[], t: ZkTxn): ProcessTxnResult[] {
+    const failed = txns.some((s) => s.type === OpCode.error);
+    let postFailed = false;
+    return txns.map((s) => {
+      if (s.type === OpCode.error) postFailed = true;
+      if (failed && s.type !== OpCode.error) {
+        const err = postFailed ? Code.RUNTIMEINCONSISTENCY : Code.OK;
+        return this.apply(OpCode.error, { err }, t);
+      }
+      return this.apply(s.type, s.body, t);
+    });
+  }
+
+  createNode(path: string, data: Buffer, acl: ACLT[], owner: bigint, parentCVersion: number, zxid: number, time: number): Stat {
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (!parent) throw new KeeperError(Code.NONODE, path);
+    const existing = this.nodes.get(path);
+    if (existing) {
+      existing.acl = acl;
+      throw new KeeperError(Code.NODEEXISTS, path);
+    }
+    if (parentCVersion === -1) parentCVersion = parent.stat.cversion + 1;
+    if (parentCVersion > parent.stat.cversion) {
+      parent.stat.cversion = parentCVersion;
+      parent.stat.pzxid = zxid;
+    }
+    const child = new DataNode(data, acl, { czxid: zxid, mzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, pzxid: zxid });
+    parent.children.add(childName(path));
+    this.nodes.set(path, child);
+    this.trackOwner(path, owner);
+    this.triggers.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
+    return this.statOf(child);
+  }
+
+  private trackOwner(path: string, owner: bigint): void {
+    const kind = ephemeralKind(owner);
+    if (kind === 'CONTAINER') this.containers.add(path);
+    else if (kind === 'TTL') this.ttls.add(path);
+    else if (kind === 'NORMAL') {
+      let set = this.ephemerals.get(owner);
+      if (!set) this.ephemerals.set(owner, (set = new Set()));
+      set.add(path);
+    }
+  }
+
+  private untrackOwner(path: string, owner: bigint): void {
+    const kind = ephemeralKind(owner);
+    if (kind === 'CONTAINER') this.containers.delete(path);
+    else if (kind === 'TTL') this.ttls.delete(path);
+    else if (kind === 'NORMAL') this.ephemerals.get(owner)?.delete(path);
+  }
+
+  deleteNode(path: string, zxid: number): void {
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (!parent) throw new KeeperError(Code.NONODE, path);
+    parent.children.delete(childName(path));
+    if (zxid > parent.stat.pzxid) parent.stat.pzxid = zxid;
+    const node = this.nodes.get(path);
+    if (!node) throw new KeeperError(Code.NONODE, path);
+    this.nodes.delete(path);
+    this.untrackOwner(path, node.stat.ephemeralOwner);
+    this.triggers.push({ type: EventType.NodeDeleted, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
+  }
+
+  setData(path: string, data: Buffer, version: number, zxid: number, time: number): Stat {
+    const n = this.nodes.get(path);
+    if (!n) throw new KeeperError(Code.NONODE, path);
+    n.data = data;
+    n.stat.mtime = time;
+    n.stat.mzxid = zxid;
+    n.stat.version = version;
+    this.triggers.push({ type: EventType.NodeDataChanged, path });
+    return this.statOf(n);
+  }
+
+  setACL(path: string, acl: ACLT[], version: number): Stat {
+    const n = this.nodes.get(path);
+    if (!n) throw new KeeperError(Code.NONODE, path);
+    n.acl = acl;
+    n.stat.aversion = version;
+    return this.statOf(n);
+  }
+
+  /** killSession: delete the session's ephemerals (the closeSession txn lists them), forget the session. */
+  killSession(session: bigint, zxid: number, paths2Delete: string[]): void {
+    const own = this.ephemerals.get(session);
+    this.ephemerals.delete(session);
+    const paths = paths2Delete.length > 0 ? paths2Delete : [...(own ?? [])].sort();
+    for (const p of paths) {
+      try {
+        this.deleteNode(p, zxid);
+      } catch (e) {
+        if (!(e instanceof KeeperError)) throw e;
+        // ZooKeeper logs and goes on: the node went with an earlier txn (a replay).
+      }
+    }
+    this.sessions.delete(session);
+  }
+
+  /**
+   * Ours: `from` and its subtree become `to`, as if deleted (deepest first) and created again (top down) in one
+   * txn: every moved node gets a new czxid/mzxid/pzxid (this zxid), ctime/mtime (this txn's time), version,
+   * aversion 0 and cversion the number of its children; data, ACLs and ephemeral owners move with it. The old
+   * parent's pzxid and the new parent's cversion and pzxid change as a delete and a create change them.
+   * PrepRequestProcessor checked everything; on a replay where `from` is gone already, it is NONODE.
+   */
+  move(from: string, to: string, zxid: number, time: number): void {
+    const src = this.nodes.get(from);
+    if (!src) throw new KeeperError(Code.NONODE, from);
+    if (this.nodes.has(to)) throw new KeeperError(Code.NODEEXISTS, to);
+    const toParent = this.nodes.get(parentOf(to));
+    if (!toParent) throw new KeeperError(Code.NONODE, to);
+    // The subtree in pre-order: parents before children.
+    const subtree: [string, DataNode][] = [];
+    const walk = (p: string) => {
+      const n = this.nodes.get(p)!;
+      subtree.push([p, n]);
+      for (const c of [...n.children].sort()) walk(join(p, c));
+    };
+    walk(from);
+    for (let i = subtree.length - 1; i >= 0; i--) this.deleteNode(subtree[i]![0], zxid);
+    for (const [p, n] of subtree) {
+      const np = to + p.slice(from.length);
+      this.createNode(np, n.data, n.acl, n.stat.ephemeralOwner, -1, zxid, time);
+    }
+  }
+
+  // ---- snapshots (FileSnap: the sessions, then every node; here ACLs inline instead of ZooKeeper's ACL cache) ----
+
+  serialize(): Buffer {
+    const w = new JuteWriter(4096);
+    w.long(BigInt(this.lastProcessedZxid));
+    w.int(this.sessions.size);
+    for (const [id, timeout] of this.sessions) w.long(id).int(timeout);
+    w.int(this.nodes.size);
+    // Pre-order, so that every parent comes before its children.
+    const walk = (path: string) => {
+      const n = this.nodes.get(path)!;
+      const s = n.stat;
+      w.ustring(path).buffer(n.data).int(n.acl.length);
+      for (const a of n.acl) w.int(a.perms).ustring(a.id.scheme).ustring(a.id.id);
+      w.long(BigInt(s.czxid)).long(BigInt(s.mzxid)).long(BigInt(s.ctime)).long(BigInt(s.mtime));
+      w.int(s.version).int(s.cversion).int(s.aversion).long(s.ephemeralOwner).long(BigInt(s.pzxid));
+      for (const c of n.children) walk(join(path, c));
+    };
+    walk('/');
+    return w.bytes();
+  }
+
+  /** Throws (naming the field) on bytes that are not a whole snapshot. */
+  static deserialize(bytes: Uint8Array): DataTree {
+    const r = new JuteReader(bytes);
+    const t = new DataTree();
+    t.nodes.clear();
+    t.lastProcessedZxid = Number(r.long('snapshot.zxid'));
+    const nSessions = r.vectorLength('snapshot.sessions', 12) ?? 0;
+    for (let i = 0; i < nSessions; i++) t.sessions.set(r.long(`sessions[${i}].id`), r.int(`sessions[${i}].timeout`));
+    const nNodes = r.vectorLength('snapshot.nodes', 60) ?? 0;
+    for (let i = 0; i < nNodes; i++) {
+      const f = `nodes[${i}]`;
+      const path = r.ustring(`${f}.path`) ?? '';
+      const data = r.buffer(`${f}.data`) ?? Buffer.alloc(0);
+      const nAcl = r.vectorLength(`${f}.acl`, 12) ?? 0;
+      const acl: ACLT[] = [];
+      for (let j = 0; j < nAcl; j++) acl.push({ perms: r.int(`${f}.acl`), id: { scheme: r.ustring(`${f}.acl`), id: r.ustring(`${f}.acl`) } });
+      const stat: StatPersisted = {
+        czxid: Number(r.long(`${f}.czxid`)),
+        mzxid: Number(r.long(`${f}.mzxid`)),
+        ctime: Number(r.long(`${f}.ctime`)),
+        mtime: Number(r.long(`${f}.mtime`)),
+        version: r.int(`${f}.version`),
+        cversion: r.int(`${f}.cversion`),
+        aversion: r.int(`${f}.aversion`),
+        ephemeralOwner: r.long(`${f}.ephemeralOwner`),
+        pzxid: Number(r.long(`${f}.pzxid`)),
+      };
+      if (path !== '/') {
+        const parent = t.nodes.get(parentOf(path));
+        if (!parent || t.nodes.has(path)) throw new Error(`snapshot: ${f} ${JSON.stringify(path)} has no parent before it, or comes twice`);
+        parent.children.add(childName(path));
+      } else if (i !== 0) throw new Error(`snapshot: ${f}: the root must come first`);
+      t.nodes.set(path, new DataNode(data, acl, stat));
+      t.trackOwner(path, stat.ephemeralOwner);
+    }
+    r.end('snapshot');
+    if (!t.nodes.has('/')) throw new Error('snapshot: no root node');
+    return t;
+  }
+
+  /** Everything a client could observe, for comparing two trees in tests (ctime/mtime included). */
+  digest(): string {
+    const out: string[] = [];
+    for (const p of [...this.nodes.keys()].sort()) {
+      const n = this.nodes.get(p)!;
+      const s = this.statOf(n);
+      out.push(`${p} ${n.data.toString('hex')} ${JSON.stringify(n.acl)} ${JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))} [${[...n.children].sort()}]`);
+    }
+    for (const [id, to] of [...this.sessions].sort((a, b) => (a[0] < b[0] ? -1 : 1))) out.push(`session ${id} ${to} [${this.getEphemerals(id)}]`);
+    return out.join('\n');
+  }
+}
+
+/** Stat as the jute record wants it (longs as bigints). */
+export function toWireStat(s: Stat): StatT {
+  return {
+    czxid: BigInt(s.czxid),
+    mzxid: BigInt(s.mzxid),
+    ctime: BigInt(s.ctime),
+    mtime: BigInt(s.mtime),
+    version: s.version,
+    cversion: s.cversion,
+    aversion: s.aversion,
+    ephemeralOwner: s.ephemeralOwner,
+    dataLength: s.dataLength,
+    numChildren: s.numChildren,
+    pzxid: BigInt(s.pzxid),
+  };
+}
