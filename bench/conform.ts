@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SimCluster } from '../impl/sim.ts';
+import { SimCluster, createRequest, deleteRequest, sessionRequest } from '../impl/sim.ts';
 import type { CoreTraceEvent } from '../impl/core/types.ts';
 import type { ConformResult } from '../checker/conform/run.ts';
 
@@ -41,8 +41,10 @@ export function generateLogs(dir: string, target: number, seed = 1): number {
     collect();
   }
   let req = 0;
+  // The clients' session first (a txn like the others), then creates and deletes of 100 keys.
+  for (const sid of sim.leaders()) sim.write(sid, ++req, sessionRequest());
   while (total < target) {
-    for (const sid of servers.keys()) sim.write(sid, ++req, { op: 'set', key: `k${req % 100}`, value: `v${req}` });
+    for (const sid of servers.keys()) sim.write(sid, ++req, req % 3 === 0 ? deleteRequest(`k${req % 100}`) : createRequest(`k${req % 100}`, `v${req}`));
     for (let t = 0; t < 3; t++) {
       sim.runFor(1);
       collect();

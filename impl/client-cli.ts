@@ -1,15 +1,15 @@
-// `npm run client -- --server HOST:PORT <command> [args]`: set KEY VALUE | get KEY | del KEY | dump | stat.
+// `npm run client -- --server HOST:PORT <command> [args]`: set KEY VALUE | get KEY | del KEY | stat, over
+// ZooKeeper's client protocol (KEY is the znode /KEY).
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ZkClient } from './client.ts';
 
-const USAGE = 'usage: npm run client -- --server HOST:PORT (set KEY VALUE | get KEY | del KEY | dump | stat)';
+const USAGE = 'usage: npm run client -- --server HOST:PORT (set KEY VALUE | get KEY | del KEY | stat)';
 
 const Command = z.union([
   z.tuple([z.literal('set'), z.string().min(1), z.string()]),
   z.tuple([z.literal('get'), z.string().min(1)]),
   z.tuple([z.literal('del'), z.string().min(1)]),
-  z.tuple([z.literal('dump')]),
   z.tuple([z.literal('stat')]),
 ]);
 const Server = z
@@ -41,7 +41,8 @@ async function main(): Promise<number> {
     const c = cmd.data;
     switch (c[0]) {
       case 'set':
-        console.log(`committed at ${await client.set(c[1], c[2])}`);
+        await client.set(c[1], c[2]);
+        console.log('ok');
         break;
       case 'get': {
         const v = await client.get(c[1]);
@@ -50,10 +51,8 @@ async function main(): Promise<number> {
         break;
       }
       case 'del':
-        console.log(`committed at ${await client.del(c[1])}`);
-        break;
-      case 'dump':
-        for (const [k, v] of await client.dump()) console.log(`${k}=${v}`);
+        await client.del(c[1]);
+        console.log('ok');
         break;
       case 'stat':
         console.log(JSON.stringify(await client.stat(), null, 2));

@@ -1,9 +1,9 @@
-// The client library: one TCP connection to one server, pipelined requests matched to replies by xid.
-// Writes are answered once committed and applied on that server; reads are local to it (ZooKeeper's
-// consistency: a read on one server may lag the leader, but never goes back in time on one connection).
-import { connect, type Socket } from 'node:net';
-import { encodeFrame, FrameDecoder } from './net/frame.ts';
-import { ClientReply, type ClientRequest } from './net/messages.ts';
+// A key-value view of the ensemble for our own tools and tests (the conformance fault runs, the benchmark, the
+// end-to-end tests): key `k` is the znode `/k`. It speaks ZooKeeper's client protocol through our client
+// library (impl/zkwire/client.ts), one session per ZkClient. Server status and the test-only fault switch
+// travel as four-letter words of ours (`zabs`, `zabf`) on connections of their own.
+import { connect } from 'node:net';
+import { ZkWireClient, ZkWireError } from './zkwire/client.ts';
 
 export class ClientError extends Error {
   constructor(
@@ -14,113 +14,117 @@ export class ClientError extends Error {
   }
 }
 
-type Pending = { resolve: (r: ClientReply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** Send a four-letter word (and anything after it), read the answer until the server closes. */
+export function fourLetterWord(host: string, port: number, word: string, rest = '', timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, host);
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new ClientError('TIMEOUT', `${host}:${port}: no answer to ${word} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.on('connect', () => sock.write(word + rest));
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new ClientError('CONNECTIONLOSS', `${host}:${port}: ${e.message}`));
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}
+
+const wrap = (e: unknown): Error => (e instanceof ZkWireError ? new ClientError(e.code, e.message) : (e as Error));
 
 export class ZkClient {
-  private xid = 0;
-  private pending = new Map<number, Pending>();
-  private closedError: ClientError | null = null;
-
   private constructor(
-    private readonly sock: Socket,
-    readonly address: string,
-    private readonly timeoutMs: number,
-  ) {
-    const decoder = new FrameDecoder(ClientReply);
-    sock.on('data', (chunk: Buffer) => {
-      let replies;
+    private readonly zk: ZkWireClient,
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  static async connect(host: string, port: number, timeoutMs = 10_000): Promise<ZkClient> {
+    try {
+      const zk = await ZkWireClient.connect({ host, port, connectTimeoutMs: timeoutMs, requestTimeoutMs: Math.max(timeoutMs, 10_000) });
+      return new ZkClient(zk, host, port);
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  /** Create `/key` with the value, or set its data if it exists; resolves once committed and applied here. */
+  async set(key: string, value: string): Promise<void> {
+    const data = Buffer.from(value);
+    try {
+      await this.zk.create(`/${key}`, data);
+    } catch (e) {
+      if (!(e instanceof ZkWireError) || e.code !== 'NODEEXISTS') throw wrap(e);
       try {
-        replies = decoder.push(chunk);
-      } catch (e) {
-        this.fail(new ClientError('BAD_REPLY', `${address}: ${(e as Error).message}`));
-        sock.destroy();
-        return;
+        await this.zk.setData(`/${key}`, data);
+      } catch (e2) {
+        throw wrap(e2);
       }
-      for (const r of replies) {
-        const p = this.pending.get(r.xid);
-        if (!p) continue;
-        this.pending.delete(r.xid);
-        clearTimeout(p.timer);
-        p.resolve(r);
-      }
-    });
-    sock.on('error', () => {});
-    sock.once('close', () => this.fail(new ClientError('CONNECTION_LOSS', `${address}: connection closed`)));
-  }
-
-  static connect(host: string, port: number, timeoutMs = 10_000): Promise<ZkClient> {
-    return new Promise((resolve, reject) => {
-      const sock = connect(port, host);
-      sock.setNoDelay(true);
-      const timer = setTimeout(() => {
-        sock.destroy();
-        reject(new ClientError('TIMEOUT', `${host}:${port}: connect timed out`));
-      }, timeoutMs);
-      sock.once('connect', () => {
-        clearTimeout(timer);
-        resolve(new ZkClient(sock, `${host}:${port}`, timeoutMs));
-      });
-      sock.once('error', (e) => {
-        clearTimeout(timer);
-        reject(new ClientError('CONNECTION_LOSS', `${host}:${port}: ${e.message}`));
-      });
-    });
-  }
-
-  private fail(e: ClientError): void {
-    this.closedError ??= e;
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(e);
     }
-    this.pending.clear();
   }
 
-  private call(req: DistOmit<ClientRequest, 'xid'>): Promise<ClientReply> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    const xid = ++this.xid;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(xid);
-        reject(new ClientError('TIMEOUT', `${this.address}: ${req.type} timed out`));
-      }, this.timeoutMs);
-      this.pending.set(xid, { resolve, reject, timer });
-      this.sock.write(encodeFrame({ ...req, xid }));
-    });
-  }
-
-  private async ok(req: DistOmit<ClientRequest, 'xid'>): Promise<ClientReply> {
-    const r = await this.call(req);
-    if (!r.ok) {
-      const text = r.error ?? 'failed';
-      throw new ClientError(/^[A-Z_]+/.exec(text)?.[0] ?? 'ERROR', `${this.address}: ${text}`);
-    }
-    return r;
-  }
-
-  /** Resolves with the zxid of the committed write. */
-  async set(key: string, value: string): Promise<string> {
-    return (await this.ok({ type: 'set', key, value })).zxid ?? '';
-  }
-  async del(key: string): Promise<string> {
-    return (await this.ok({ type: 'del', key })).zxid ?? '';
-  }
+  /** The value of `/key` on this server, null if there is none. */
   async get(key: string): Promise<string | null> {
-    return (await this.ok({ type: 'get', key })).value ?? null;
+    try {
+      const r = await this.zk.getData(`/${key}`);
+      return r.data?.toString() ?? '';
+    } catch (e) {
+      if (e instanceof ZkWireError && e.code === 'NONODE') return null;
+      throw wrap(e);
+    }
   }
-  async dump(): Promise<Map<string, string>> {
-    return new Map((await this.ok({ type: 'dump' })).data ?? []);
+
+  async del(key: string): Promise<void> {
+    try {
+      await this.zk.delete(`/${key}`);
+    } catch (e) {
+      throw wrap(e);
+    }
   }
-  async stat(): Promise<Record<string, unknown>> {
-    return (await this.ok({ type: 'stat' })).stat ?? {};
+
+  /** The values of the given keys on this server (missing ones left out). */
+  async getMany(keys: Iterable<string>): Promise<Map<string, string>> {
+    const ks = [...keys];
+    const values = await Promise.all(ks.map((k) => this.get(k)));
+    return new Map(ks.flatMap((k, i) => (values[i] === null ? [] : [[k, values[i]!] as [string, string]])));
   }
-  /** Test fault switch (the server must run with --test-faults): isolate it from these servers; [] heals. */
-  async fault(isolate: number[]): Promise<void> {
-    await this.ok({ type: 'fault', isolate });
+
+  /** This server's role and zxids (our `zabs` word). */
+  stat(): Promise<Record<string, unknown>> {
+    return ZkClient.status(this.host, this.port);
+  }
+
+  static async status(host: string, port: number, timeoutMs = 5000): Promise<Record<string, unknown>> {
+    const text = await fourLetterWord(host, port, 'zabs', '', timeoutMs);
+    try {
+      return JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new ClientError('BAD_REPLY', `${host}:${port}: zabs answered ${JSON.stringify(text.slice(0, 80))}`);
+    }
+  }
+
+  /** Test-only (a server started with --test-faults): cut this server off from the listed ones; [] heals. */
+  fault(isolate: number[]): Promise<void> {
+    return ZkClient.fault(this.host, this.port, isolate);
+  }
+
+  /** The fault switch without a session (a server that does not serve takes no sessions). */
+  static async fault(host: string, port: number, isolate: number[]): Promise<void> {
+    const text = await fourLetterWord(host, port, 'zabf', JSON.stringify(isolate));
+    if (text.trim() !== 'ok') throw new ClientError('FAULT', `${host}:${port}: ${text.trim() || 'no answer'}`);
   }
 
   close(): void {
-    this.sock.destroy();
+    void this.zk.close().catch(() => {});
   }
 }

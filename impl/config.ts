@@ -27,6 +27,13 @@ export interface ZooConfig {
   readonly snapCount: number;
   readonly finalizeWait: number;
   readonly maxNotificationInterval: number;
+  /** Session timeouts a client may get, in ms (default 2 and 20 ticks). */
+  readonly minSessionTimeout: number;
+  readonly maxSessionTimeout: number;
+  /** The largest frame a client may send (the jute.maxbuffer system property in ZooKeeper; default 0xfffff). */
+  readonly juteMaxBuffer: number;
+  /** The four-letter words served: 4lw.commands.whitelist as written (default srvr alone, `*` for all). */
+  readonly fourLetterWhitelist: string;
 }
 
 export class ConfigError extends Error {}
@@ -47,6 +54,10 @@ const SCALAR_KEYS: Record<string, z.ZodType> = {
   snapCount: posInt,
   finalizeWait: posInt,
   maxNotificationInterval: posInt,
+  minSessionTimeout: posInt,
+  maxSessionTimeout: posInt,
+  'jute.maxbuffer': posInt,
+  '4lw.commands.whitelist': z.string().regex(/^\s*(\*|[a-z]{4}(\s*,\s*[a-z]{4})*)\s*$/, 'must be * or a comma-separated list of four-letter words'),
 };
 
 function firstIssue(err: z.ZodError): string {
@@ -136,7 +147,18 @@ export function parseConfig(text: string, file: string, myid: Sid, warn: (line: 
     snapCount: (scalars['snapCount'] as number | undefined) ?? 100_000,
     finalizeWait: (scalars['finalizeWait'] as number | undefined) ?? 200,
     maxNotificationInterval: (scalars['maxNotificationInterval'] as number | undefined) ?? 60_000,
+    ...sessionTimeouts(tickTime, scalars, seen, fail),
+    juteMaxBuffer: (scalars['jute.maxbuffer'] as number | undefined) ?? 0xfffff,
+    fourLetterWhitelist: (scalars['4lw.commands.whitelist'] as string | undefined) ?? 'srvr',
   };
+}
+
+/** ZooKeeperServer's defaults: 2 and 20 ticks; min must not exceed max. */
+function sessionTimeouts(tickTime: number, scalars: Record<string, unknown>, seen: Map<string, number>, fail: (line: number, key: string, why: string) => never): { minSessionTimeout: number; maxSessionTimeout: number } {
+  const min = (scalars['minSessionTimeout'] as number | undefined) ?? 2 * tickTime;
+  const max = (scalars['maxSessionTimeout'] as number | undefined) ?? 20 * tickTime;
+  if (min > max) fail(seen.get('maxSessionTimeout') ?? seen.get('minSessionTimeout')!, 'maxSessionTimeout', `${max} is below minSessionTimeout ${min}`);
+  return { minSessionTimeout: min, maxSessionTimeout: max };
 }
 
 export function loadConfig(file: string, myid: Sid, warn?: (line: string) => void): ZooConfig {

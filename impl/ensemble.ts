@@ -142,16 +142,17 @@ export class Ensemble {
       .map((f) => join(h.dataDir, f));
   }
 
-  /** stat of one server, or null if it does not answer. */
+  /** Test-only (servers started with testFaults): cut server `sid` off from the listed ones; [] heals. */
+  fault(sid: Sid, isolate: Sid[]): Promise<void> {
+    return ZkClient.fault('127.0.0.1', this.servers.get(sid)!.clientPort, isolate);
+  }
+
+  /** stat of one server (our `zabs` four-letter word), or null if it does not answer. */
   async stat(sid: Sid): Promise<Record<string, unknown> | null> {
-    let c: ZkClient | null = null;
     try {
-      c = await this.client(sid, 2000);
-      return await c.stat();
+      return await ZkClient.status('127.0.0.1', this.servers.get(sid)!.clientPort, 2000);
     } catch {
       return null;
-    } finally {
-      c?.close();
     }
   }
 

@@ -19,6 +19,8 @@ import { QuorumCnxManager, type PeerAddr } from './net/cnxmanager.ts';
 import { QuorumNet } from './net/quorum.ts';
 import { ClientPort } from './net/clientport.ts';
 import { DurableOutbox } from './outbox.ts';
+import { OpCode } from './zkwire/codes.ts';
+import { SessionTracker, initialSessionId } from './zk/sessions.ts';
 
 const LEADER_PACKETS: ReadonlySet<string> = new Set(['LEADERINFO', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'UPTODATE', 'PING']);
 
@@ -56,6 +58,15 @@ export class ZooServer {
   private timers = new Map<TimerName, NodeJS.Timeout>();
   private isolated = new Set<Sid>();
   private stopped = false;
+  /** The leader's SessionTracker (reset from the tree whenever this server starts serving as leader). */
+  private readonly sessions: SessionTracker;
+  private trackerLive = false;
+  private readonly expiryTimer: NodeJS.Timeout;
+  /** A learner's sessions with activity since its last PING (LearnerSessionTracker.touchTable). */
+  private touched = new Set<bigint>();
+  private nextSessionId: bigint;
+  /** Request numbers of the server's own writes (closeSession of an expired session): nobody waits for them. */
+  private internalReq = 0;
 
   constructor(readonly opts: ServerOptions) {
     const { config, myid } = opts;
@@ -81,9 +92,19 @@ export class ZooServer {
         snapCount: config.snapCount,
         trace: opts.transitionLog,
         msgIdBase: incarnation * 1e9,
+        now: () => Date.now(),
+        touchedSessions: () => {
+          const ids = [...this.touched].map((id) => BigInt.asUintN(64, id).toString(16));
+          this.touched.clear();
+          return ids;
+        },
       },
       this.disk,
     );
+    this.sessions = new SessionTracker(config.tickTime, Date.now());
+    this.nextSessionId = initialSessionId(myid, Date.now());
+    // SessionTrackerImpl's thread: every tick, the leader closes the sessions whose time ran out.
+    this.expiryTimer = setInterval(() => this.expireSessions(), config.tickTime);
     this.trace = opts.transitionLog
       ? new TransitionLog(join(config.dataDir, `transitions.${String(incarnation).padStart(4, '0')}.ndjson`), myid, {
           servers: [...servers].map(([sid, role]) => ({ sid, role })),
@@ -106,11 +127,16 @@ export class ZooServer {
     );
     this.clients = new ClientPort(
       {
-        write: (req, op) => this.deliver({ kind: 'clientWrite', req, op }),
-        read: (key) => this.peer.db.get(key),
-        dump: () => this.peer.db.entries(),
-        stat: () => this.stat(),
-        fault: (isolate) => this.fault(isolate),
+        serving: () => this.serving(),
+        tree: () => this.peer.db.tree,
+        lastZxid: () => this.peer.db.lastProcessedZxid,
+        newSessionId: () => this.nextSessionId++,
+        minSessionTimeout: config.minSessionTimeout,
+        maxSessionTimeout: config.maxSessionTimeout,
+        maxBuffer: config.juteMaxBuffer,
+        write: (req, request) => this.deliver({ kind: 'clientWrite', req, request }),
+        touch: (id) => this.touch(id),
+        fourLetter: (word, rest) => this.fourLetter(word, rest),
       },
       (l) => this.log(l),
     );
@@ -124,12 +150,83 @@ export class ZooServer {
     this.deliver({ kind: 'boot' });
   }
 
+  serving(): boolean {
+    const p = this.peer;
+    return p.leader ? p.leader.phase === 'broadcast' : p.learner ? p.learner.phase === 'broadcast' : false;
+  }
+
+  /** A session's request arrived here: the leader's tracker sees it now, a learner's in its next PING. */
+  private touch(id: bigint): void {
+    if (this.peer.leader) this.sessions.touch(id, Date.now());
+    else this.touched.add(id);
+  }
+
+  /** The leader's expiry: a closeSession for each session whose time ran out, through the usual path. */
+  private expireSessions(): void {
+    const leading = this.peer.leader !== null && this.peer.leader.phase === 'broadcast';
+    if (!leading) {
+      this.trackerLive = false;
+      return;
+    }
+    const now = Date.now();
+    if (!this.trackerLive) {
+      // A new leader knows the sessions from the tree; each gets a full timeout from now (as ZooKeeper's does).
+      this.sessions.reset(this.peer.db.tree.sessions, now);
+      this.trackerLive = true;
+      return;
+    }
+    for (const id of this.sessions.expire(now)) {
+      this.log(`session 0x${BigInt.asUintN(64, id).toString(16)} expired (timeout ${this.peer.db.tree.sessions.get(id)} ms)`);
+      this.deliver({ kind: 'clientWrite', req: --this.internalReq, request: { sessionId: id, cxid: 0, type: OpCode.closeSession, request: null, authInfo: [] } });
+    }
+  }
+
+  /**
+   * Four-letter words, answered on a connection of their own. Ours besides ZooKeeper's: `zabs` (this server's
+   * role and zxids as JSON, for our tools) and, with --test-faults only, `zabf` + a JSON list of server ids to
+   * cut this server off from (an empty list heals).
+   */
+  private fourLetter(word: string, rest: Buffer): string | null {
+    if (word === 'zabs') return JSON.stringify(this.stat()) + '\n';
+    if (word === 'zabf') {
+      let list: unknown;
+      try {
+        list = JSON.parse(rest.toString('utf8'));
+      } catch {
+        return 'error: zabf wants a JSON list of server ids\n';
+      }
+      if (!Array.isArray(list) || !list.every((x) => Number.isInteger(x))) return 'error: zabf wants a JSON list of server ids\n';
+      return (this.fault(list as number[]) ?? 'ok') + '\n';
+    }
+    const allowed = this.opts.config.fourLetterWhitelist;
+    const known = ['conf', 'cons', 'crst', 'dirs', 'dump', 'envi', 'gtmk', 'ruok', 'stmk', 'srvr', 'srst', 'stat', 'wchc', 'wchp', 'wchs', 'mntr', 'isro', 'hash'];
+    if (!known.includes(word)) return null;
+    const list = allowed.split(',').map((w) => w.trim());
+    if (!list.includes('*') && !list.includes(word)) return `${word} is not executed because it is not in the whitelist.\n`;
+    if (word === 'ruok') return 'imok';
+    if (word === 'isro') return 'rw';
+    const mode = this.peer.leader ? 'leader' : this.peer.state === 'OBSERVING' ? 'observer' : 'follower';
+    if (!this.serving()) return 'This ZooKeeper instance is not currently serving requests\n';
+    return [
+      'Zookeeper version: zab-check (impl/)',
+      `Latency min/avg/max: 0/0.0/0`,
+      `Received: ${this.clients.counters.packetsReceived}`,
+      `Sent: ${this.clients.counters.packetsSent}`,
+      `Connections: ${this.clients.connections}`,
+      `Outstanding: 0`,
+      `Zxid: 0x${this.peer.db.lastProcessedZxid.toString(16)}`,
+      `Mode: ${mode}`,
+      `Node count: ${this.peer.db.size}`,
+      '',
+    ].join('\n');
+  }
+
   stat(): Record<string, unknown> {
     const p = this.peer;
     return {
       sid: p.myid,
       state: p.state,
-      serving: p.leader ? p.leader.phase === 'broadcast' : p.learner ? p.learner.phase === 'broadcast' : false,
+      serving: this.serving(),
       leader: p.currentVote?.leader ?? null,
       currentEpoch: p.currentEpoch,
       acceptedEpoch: p.acceptedEpoch,
@@ -193,6 +290,20 @@ export class ZooServer {
         return this.outbox.afterSync(() => this.deliver({ kind: 'logSynced', zxid: e.zxid }));
       case 'clientReply':
         return this.outbox.send(() => this.clients.complete(e.req, e.result));
+      case 'applied': {
+        // FinalRequestProcessor: watches fire as the txn is applied (before any later read's reply), and the
+        // leader's tracker follows the sessions the txns create and close.
+        this.clients.applied(e.applied);
+        const { hdr } = e.applied.txn;
+        if (hdr.type === OpCode.createSession && e.applied.rc.err === 0) this.sessions.add(hdr.clientId, this.peer.db.tree.sessions.get(hdr.clientId) ?? 0, Date.now());
+        else if (hdr.type === OpCode.closeSession) this.sessions.remove(hdr.clientId);
+        return;
+      }
+      case 'touchSessions': {
+        const now = Date.now();
+        for (const hex of e.sessions) this.sessions.touch(BigInt.asIntN(64, BigInt('0x' + hex)), now);
+        return;
+      }
       case 'trace':
         return this.trace?.append(e.event);
       case 'log':
@@ -212,6 +323,7 @@ export class ZooServer {
     if (this.stopped) return;
     this.stopped = true;
     this.outbox.stop();
+    clearInterval(this.expiryTimer);
     for (const t of this.timers.values()) clearTimeout(t);
     this.cnx.close();
     this.quorum.shutdown();

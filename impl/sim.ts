@@ -3,7 +3,23 @@
 // crashes drop a server's volatile state. One seed drives every choice, so a failing run replays exactly.
 import { MemDisk } from './core/disk.ts';
 import { QuorumPeer, toTraceEvent, type PeerConfig } from './core/peer.ts';
-import type { ConnId, Effect, Input, LearnerType, Op, Sid, TimerName, CoreTraceEvent, RawTraceEvent, ClientResult } from './core/types.ts';
+import type { ConnId, Effect, Input, LearnerType, Request, Sid, TimerName, CoreTraceEvent, RawTraceEvent, ClientResult } from './core/types.ts';
+import { CreateMode, OpCode, Perms } from './zkwire/codes.ts';
+
+/** The session the simulated clients write with (created by `sessionRequest`, committed like any txn). */
+export const SIM_SESSION = 0x100n;
+/** createSession for SIM_SESSION: the first write of a run, so that the others are not SESSIONEXPIRED. */
+export const sessionRequest = (): Request => ({ sessionId: SIM_SESSION, cxid: 0, type: OpCode.createSession, request: { timeOut: 30_000 }, authInfo: [] });
+/** A persistent create of `/key` holding `value` (NODEEXISTS when the key was written before: still a txn). */
+export const createRequest = (key: string, value: string): Request => ({
+  sessionId: SIM_SESSION,
+  cxid: 0,
+  type: OpCode.create,
+  request: { path: `/${key}`, data: Buffer.from(value), acl: [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }], flags: CreateMode.PERSISTENT },
+  authInfo: [],
+});
+/** A delete of `/key`, any version. */
+export const deleteRequest = (key: string): Request => ({ sessionId: SIM_SESSION, cxid: 0, type: OpCode.delete, request: { path: `/${key}`, version: -1 }, authInfo: [] });
 
 export interface SimOptions {
   readonly seed: number;
@@ -72,6 +88,7 @@ export class SimCluster {
       snapCount: this.opts.snapCount ?? 1000,
       trace: this.opts.trace ?? true,
       msgIdBase: (this.nodes.get(sid)?.incarnation ?? 0) * 1e9,
+      now: () => this.now,
     };
     return new QuorumPeer(cfg, disk);
   }
@@ -93,8 +110,8 @@ export class SimCluster {
     this.now = end;
   }
 
-  write(sid: Sid, req: number, op: Op): void {
-    this.input(sid, { kind: 'clientWrite', req, op });
+  write(sid: Sid, req: number, request: Request): void {
+    this.input(sid, { kind: 'clientWrite', req, request });
   }
 
   crash(sid: Sid): void {
@@ -213,6 +230,8 @@ export class SimCluster {
         return;
       }
       case 'log':
+      case 'applied':
+      case 'touchSessions':
         return;
       default: {
         const never: never = e;

@@ -74,11 +74,8 @@ describe('a real ensemble of 3 participants and 1 observer', () => {
       const c = await ens.client(sid);
       try {
         const writes = Array.from({ length: 25 }, (_, i) => c.set(`via${sid}-${i}`, `${sid}:${i}`));
-        const zxids = await Promise.all(writes);
-        zxids.forEach((z, i) => {
-          expect(z).toMatch(/^0x[0-9a-f]+$/);
-          ledger.set(`via${sid}-${i}`, `${sid}:${i}`);
-        });
+        await Promise.all(writes);
+        for (let i = 0; i < 25; i++) ledger.set(`via${sid}-${i}`, `${sid}:${i}`);
         // A read on the same connection sees the writes before it.
         expect(await c.get(`via${sid}-24`)).toBe(`${sid}:24`);
       } finally {
@@ -152,22 +149,19 @@ describe('a real ensemble of 3 participants and 1 observer', () => {
       await c.set(`before-cut-${i}`, `${i}`);
       ledger.set(`before-cut-${i}`, `${i}`);
     }
-    // Pipelined on one connection: the leader is cut off, then takes a write it can log but never commit.
-    const cut = c.fault(others);
+    // The leader is cut off, then takes a write it can log but never commit.
+    await c.fault(others);
     const lost = c.set('lost', 'x').then(
       () => 'acknowledged',
       (e: Error) => e.message,
     );
-    await cut;
     expect(await lost).not.toBe('acknowledged');
     c.close();
     const next = await ens.waitForLeader(others, 30_000);
     // Healed before the new leader commits in its epoch: with a txn of the new epoch after the old leader's extra
     // one, ZooKeeper does not TRUNC across the epoch boundary but sends a SNAP.
     const before = syncModes(next, old).length;
-    const heal = await ens.client(old);
-    await heal.fault([]);
-    heal.close();
+    await ens.fault(old, []);
     await ens.waitForLeader(ALL, 30_000);
     const modes = await newSyncModes(next, old, before);
     expect(modes.at(-1)).toBe('TRUNC');

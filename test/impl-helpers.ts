@@ -72,7 +72,7 @@ export class WriteLoad {
 export async function missingOn(ens: Ensemble, sid: number, acked: ReadonlyMap<string, string>): Promise<string[]> {
   const c = await ens.client(sid, 3000);
   try {
-    const data = await c.dump();
+    const data = await c.getMany(acked.keys());
     return [...acked].filter(([k, v]) => data.get(k) !== v).map(([k]) => k);
   } finally {
     c.close();

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { DurableOutbox, type SyncableLog } from '../impl/outbox.ts';
 import { leavesEarly } from '../impl/server.ts';
-import { SimCluster } from '../impl/sim.ts';
+import { SimCluster, createRequest } from '../impl/sim.ts';
 import type { Effect, LearnerType, Sid } from '../impl/core/types.ts';
 
 /** A log whose fsyncs complete only when the test says so. */
@@ -178,7 +178,7 @@ describe('which quorum packets leave early (server.ts leavesEarly), on a simulat
   it("a leader's PROPOSAL and COMMIT leave early; the follower's ACK, REQUEST and PING wait", () => {
     const { leader, follower, followerSid } = ensemble();
     // A write on the leader: PROPOSALs go early, and the leader's own ACK waits for its fsync (a sync effect).
-    const proposed = leader.step({ kind: 'clientWrite', req: 1, op: { op: 'set', key: 'k', value: 'v' } });
+    const proposed = leader.step({ kind: 'clientWrite', req: 1, request: createRequest('k', 'v') });
     const proposals = packets(proposed);
     expect(proposals.map((e) => e.msg.type)).toEqual(['PROPOSAL', 'PROPOSAL']);
     for (const e of proposals) expect(leavesEarly(leader, e.conn, e.msg)).toBe(true);
@@ -195,7 +195,7 @@ describe('which quorum packets leave early (server.ts leavesEarly), on a simulat
     expect(commits.map((e) => e.msg.type)).toContain('COMMIT');
     for (const e of commits) expect(leavesEarly(leader, e.conn, e.msg)).toBe(true);
     // A follower's forwarded write and its answer to the leader's PING wait, although PING is also a leader packet.
-    const forwarded = packets(follower.step({ kind: 'clientWrite', req: 2, op: { op: 'set', key: 'k2', value: 'v' } }));
+    const forwarded = packets(follower.step({ kind: 'clientWrite', req: 2, request: createRequest('k2', 'v') }));
     expect(forwarded.map((e) => e.msg.type)).toEqual(['REQUEST']);
     expect(leavesEarly(follower, forwarded[0]!.conn, forwarded[0]!.msg)).toBe(false);
     const ping = { id: `${leader.myid}:0`, from: leader.myid, to: followerSid, type: 'PING' } as const;

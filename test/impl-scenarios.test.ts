@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SimCluster } from '../impl/sim.ts';
+import { SimCluster, createRequest, sessionRequest } from '../impl/sim.ts';
+import { errorName } from '../impl/zkwire/codes.ts';
 import type { CoreTraceEvent, LearnerType, Sid } from '../impl/core/types.ts';
 
 const DIR = join(import.meta.dirname, '..', 'impl', 'testdata');
@@ -47,6 +48,7 @@ class Runner {
   private traceSeen = new Map<Sid, number>();
   private repliesSeen = new Set<string>();
   private req = 0;
+  private session = false;
 
   run(cmd: string): string {
     const [name, ...args] = cmd.split(/\s+/);
@@ -69,7 +71,10 @@ class Runner {
       case 'write': {
         const [sid, key, value] = pos as [string, string, string];
         const count = Number(kv['count'] ?? 1);
-        for (let i = 0; i < count; i++) sim().write(Number(sid), ++this.req, { op: 'set', key: count > 1 ? `${key}${i}` : key, value });
+        // The clients' session is opened by the first write, through the same server (a txn of its own).
+        if (!this.session) sim().write(Number(sid), ++this.req, sessionRequest());
+        this.session = true;
+        for (let i = 0; i < count; i++) sim().write(Number(sid), ++this.req, createRequest(count > 1 ? `${key}${i}` : key, value));
         return '';
       }
       case 'replies': {
@@ -77,7 +82,7 @@ class Runner {
         for (const [id, r] of sim().replies) {
           if (this.repliesSeen.has(id)) continue;
           this.repliesSeen.add(id);
-          lines.push(`${id} ${r.ok ? `ok 0x${r.zxid.toString(16)}` : `error ${r.error}`}`);
+          lines.push(`${id} ${r.ok ? `ok 0x${r.zxid.toString(16)}${r.applied.rc.err ? ` ${errorName(r.applied.rc.err)}` : ''}` : `error ${r.error}`}`);
         }
         return lines.join('\n');
       }
@@ -105,8 +110,9 @@ class Runner {
           .join('\n');
       }
       case 'data': {
-        const entries = sim().nodes.get(Number(pos[0]))!.peer.db.entries().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        return entries.map(([k, v]) => `${k}=${v}`).join(' ') || '(empty)';
+        const tree = sim().nodes.get(Number(pos[0]))!.peer.db.tree;
+        const keys = tree.getChildren('/')!.filter((k) => k !== 'zookeeper').sort();
+        return keys.map((k) => `${k}=${tree.getNode('/' + k)!.data.toString()}`).join(' ') || '(empty)';
       }
       default:
         throw new Error(`unknown command ${name}`);

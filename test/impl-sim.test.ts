@@ -1,6 +1,6 @@
 // The protocol core under the seeded simulated network: election, replication, leader crash, TRUNC, SNAP.
 import { describe, expect, it } from 'vitest';
-import { SimCluster } from '../impl/sim.ts';
+import { SimCluster, createRequest, sessionRequest } from '../impl/sim.ts';
 import type { LearnerType, Sid } from '../impl/core/types.ts';
 
 function servers(n: number, observers = 0): Map<Sid, LearnerType> {
@@ -14,8 +14,20 @@ function states(sim: SimCluster): string {
   return [...sim.nodes].map(([s, n]) => `${s}:${n.up ? n.peer.state : 'DOWN'}`).join(' ');
 }
 
+/** Everything a client could see of a server's tree and sessions. */
 function dataOf(sim: SimCluster, sid: Sid): string {
-  return JSON.stringify(sim.nodes.get(sid)!.peer.db.entries().sort());
+  return sim.nodes.get(sid)!.peer.db.tree.digest();
+}
+
+/** The clients' session, created through the leader like any write. */
+function openSession(sim: SimCluster): void {
+  for (const l of sim.leaders()) sim.write(l, -1, sessionRequest());
+  sim.runFor(500);
+}
+
+/** The keys (top-level znodes other than /zookeeper) a server holds. */
+function keys(sim: SimCluster, sid: Sid): string[] {
+  return sim.nodes.get(sid)!.peer.db.tree.getChildren('/')!.filter((c) => c !== 'zookeeper');
 }
 
 describe('simulated ensemble', () => {
@@ -42,9 +54,12 @@ describe('simulated ensemble', () => {
     sim.start();
     sim.runFor(2000);
     expect(sim.leaders()).toEqual([1]);
-    sim.write(1, 1, { op: 'set', key: 'a', value: 'b' });
+    openSession(sim);
+    sim.write(1, 1, createRequest('a', 'b'));
     sim.runFor(100);
-    expect(sim.replies.get('1:1')).toEqual({ ok: true, zxid: 0x100000001 });
+    const reply = sim.replies.get('1:1');
+    expect(reply?.ok && reply.zxid).toBe(0x100000002);
+    expect(reply?.ok && reply.applied.rc).toMatchObject({ err: 0, path: '/a' });
   });
 
   it('resends its vote on a notification timeout that doubles up to maxNotificationInterval', () => {
@@ -62,7 +77,8 @@ describe('simulated ensemble', () => {
     const sim = new SimCluster({ seed: 7, servers: servers(3, 1) });
     sim.start();
     sim.runFor(3000);
-    for (let i = 0; i < 40; i++) sim.write((i % 4) + 1, i, { op: 'set', key: `k${i}`, value: `v${i}` });
+    openSession(sim);
+    for (let i = 0; i < 40; i++) sim.write((i % 4) + 1, i, createRequest(`k${i}`, `v${i}`));
     sim.runFor(2000);
     for (let i = 0; i < 40; i++) expect(sim.replies.get(`${(i % 4) + 1}:${i}`)?.ok, `write ${i}`).toBe(true);
     const before = sim.leaders()[0]!;
@@ -72,13 +88,13 @@ describe('simulated ensemble', () => {
     expect(after, states(sim)).toHaveLength(1);
     expect(after[0]).not.toBe(before);
     const newLeader = after[0]!;
-    for (let i = 40; i < 60; i++) sim.write(newLeader, i, { op: 'set', key: `k${i}`, value: `v${i}` });
+    for (let i = 40; i < 60; i++) sim.write(newLeader, i, createRequest(`k${i}`, `v${i}`));
     sim.runFor(1000);
     sim.restart(before);
     sim.runFor(8000);
     expect(sim.nodes.get(before)!.peer.state).toBe('FOLLOWING');
     const want = dataOf(sim, newLeader);
-    expect(JSON.parse(want)).toHaveLength(60);
+    expect(keys(sim, newLeader)).toHaveLength(60);
     for (const sid of sim.nodes.keys()) expect(dataOf(sim, sid), `server ${sid}`).toBe(want);
     const syncs = sim.nodes.get(newLeader)!.trace.filter((e) => e.action === 'LeaderSyncFollower' && e.params?.['peer'] === before);
     expect(syncs.at(-1)?.params?.['mode']).toBe('DIFF');
@@ -89,9 +105,10 @@ describe('simulated ensemble', () => {
     sim.start();
     sim.runFor(3000);
     const leader = sim.leaders()[0]!;
+    openSession(sim);
     const lagger = [1, 2, 3].find((s) => s !== leader)!;
     sim.crash(lagger);
-    for (let i = 0; i < 30; i++) sim.write(leader, i, { op: 'set', key: `k${i}`, value: `v${i}` });
+    for (let i = 0; i < 30; i++) sim.write(leader, i, createRequest(`k${i}`, `v${i}`));
     sim.runFor(1000);
     sim.restart(lagger);
     sim.runFor(5000);
@@ -105,11 +122,12 @@ describe('simulated ensemble', () => {
     sim.start();
     sim.runFor(3000);
     const old = sim.leaders()[0]!;
-    for (let i = 0; i < 5; i++) sim.write(old, i, { op: 'set', key: `k${i}`, value: `v${i}` });
+    openSession(sim);
+    for (let i = 0; i < 5; i++) sim.write(old, i, createRequest(`k${i}`, `v${i}`));
     sim.runFor(500);
     const others = [1, 2, 3].filter((s) => s !== old);
     for (const s of others) sim.partition(old, s, true);
-    sim.write(old, 99, { op: 'set', key: 'lost', value: 'x' });
+    sim.write(old, 99, createRequest('lost', 'x'));
     sim.runFor(8000);
     expect(sim.replies.get(`${old}:99`)?.ok).not.toBe(true);
     const next = sim.leaders();
@@ -118,11 +136,11 @@ describe('simulated ensemble', () => {
     // txn of the new epoch after it, ZooKeeper would not TRUNC across the epoch boundary but send a SNAP).
     for (const s of others) sim.partition(old, s, false);
     sim.runFor(8000);
-    for (let i = 5; i < 10; i++) sim.write(next[0]!, i, { op: 'set', key: `k${i}`, value: `v${i}` });
+    for (let i = 5; i < 10; i++) sim.write(next[0]!, i, createRequest(`k${i}`, `v${i}`));
     sim.runFor(500);
     const syncs = sim.nodes.get(next[0]!)!.trace.filter((e) => e.action === 'LeaderSyncFollower' && e.params?.['peer'] === old);
     expect(syncs.at(-1)?.params?.['mode']).toBe('TRUNC');
-    expect(sim.nodes.get(old)!.peer.db.get('lost')).toBeUndefined();
+    expect(sim.nodes.get(old)!.peer.db.tree.getNode('/lost')).toBeUndefined();
     expect(dataOf(sim, old)).toBe(dataOf(sim, next[0]!));
   });
 });
@@ -149,6 +167,8 @@ describe('simulated ensemble under random faults', () => {
       const writes = new Map<string, { sid: number; req: number; key: string; value: string }>();
       let req = 0;
       sim.start();
+      sim.runFor(3000);
+      openSession(sim);
       for (let step = 0; step < 150; step++) {
         const x = r();
         const up = sids.filter((s) => sim.nodes.get(s)!.up);
@@ -169,7 +189,7 @@ describe('simulated ensemble under random faults', () => {
             const key = `s${seed}-${req}`;
             const value = `v${req}`;
             writes.set(`${sid}:${++req}`, { sid, req, key, value });
-            sim.write(sid, req, { op: 'set', key, value });
+            sim.write(sid, req, createRequest(key, value));
           }
         }
         sim.runFor(50 + Math.floor(r() * 200));
@@ -181,12 +201,14 @@ describe('simulated ensemble under random faults', () => {
       expect(sim.leaders(), states(sim)).toHaveLength(1);
       const ref = dataOf(sim, sim.leaders()[0]!);
       for (const s of sids) expect(dataOf(sim, s), `server ${s} vs the leader (${states(sim)})`).toBe(ref);
-      const data = new Map(JSON.parse(ref) as [string, string][]);
+      const tree = sim.nodes.get(sim.leaders()[0]!)!.peer.db.tree;
       let acked = 0;
       for (const [id, w] of writes) {
-        if (sim.replies.get(id)?.ok !== true) continue;
+        const reply = sim.replies.get(id);
+        if (reply?.ok !== true) continue;
+        expect(reply.applied.rc.err, `write ${w.key}`).toBe(0);
         acked++;
-        expect(data.get(w.key), `acknowledged write ${w.key}`).toBe(w.value);
+        expect(tree.getNode(`/${w.key}`)?.data.toString(), `acknowledged write ${w.key}`).toBe(w.value);
       }
       expect(acked).toBeGreaterThan(0);
     });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LineEncoder, TransitionLog } from '../impl/tracelog.ts';
-import { SimCluster } from '../impl/sim.ts';
+import { SimCluster, createRequest, deleteRequest, sessionRequest } from '../impl/sim.ts';
 import { toLogEvent } from '../impl/core/peer.ts';
 import type { LearnerType, RawTraceEvent, Sid } from '../impl/core/types.ts';
 import { TraceLine } from '../traces/schema.ts';
@@ -47,7 +47,7 @@ function simulatedEvents(seed: number): { sid: Sid; event: RawTraceEvent }[] {
     for (let i = 0; i < n; i++)
       for (const sid of servers.keys()) {
         req++;
-        sim.write(sid, req, req % 5 === 0 ? { op: 'del', key: `k${req % 7}` } : { op: 'set', key: `k${req % 7}`, value: values[req % values.length]! });
+        sim.write(sid, req, req % 5 === 0 ? deleteRequest(`k${req % 7}`) : createRequest(`k${req % 7}`, values[req % values.length]!));
       }
     sim.runFor(200);
   };
@@ -60,7 +60,7 @@ function simulatedEvents(seed: number): { sid: Sid; event: RawTraceEvent }[] {
   sim.restart(follower);
   sim.runFor(3000);
   for (const sid of servers.keys()) if (sid !== leader) sim.partition(leader, sid, true);
-  sim.write(leader, ++req, { op: 'set', key: 'lost', value: 'never committed' });
+  sim.write(leader, ++req, createRequest('lost', 'never committed'));
   sim.runFor(5000);
   for (const sid of servers.keys()) if (sid !== leader) sim.partition(leader, sid, false);
   sim.runFor(5000);
@@ -114,7 +114,7 @@ describe('transition log encoder', () => {
       expect(line).toBe(JSON.stringify({ type: 'event', seq: 1, sid: 1, action: 'ServerStart', time: 5, params, post: params }) + '\n');
     }
     // A receive is written by id (escaped like any string), the folded appends as zxids, a PROPOSAL without its op.
-    const recv = { id: 'odd "id" ✓', from: 3, to: 1, type: 'PROPOSAL', zxid: 2 ** 32 + 1, op: { op: 'set', key: 'k', value: 'v' }, origin: { sid: 3, req: 1 } } as const;
+    const recv = { id: 'odd "id" ✓', from: 3, to: 1, type: 'PROPOSAL', zxid: 2 ** 32 + 1, op: 'b3BhcXVl', origin: { sid: 3, req: 1 } } as const;
     const ack = { id: '1:7', from: 1, to: 3, type: 'ACK', zxid: 2 ** 32 + 1 } as const;
     expect(encode(4, 1, 9, { action: 'FollowerProcessPROPOSAL', appended: [2 ** 32 + 1, 2 ** 32 + 0x80000000], recv, send: [ack, { ...recv, id: '1:8', from: 1, to: 2 }] })).toBe(
       JSON.stringify({

@@ -13,6 +13,12 @@ import { FileDisk } from '../impl/storage/filedisk.ts';
 import { planSync, syncFollower } from '../impl/core/sync.ts';
 import { SimCluster } from '../impl/sim.ts';
 import { freePorts } from '../impl/ensemble.ts';
+import { DataTree } from '../impl/zk/datatree.ts';
+import { txnToOp } from '../impl/zk/txn.ts';
+import { OpCode } from '../impl/zkwire/codes.ts';
+
+/** A txn's opaque form: a delete of /k at zxid. */
+const deleteOp = (zxid: number): string => txnToOp({ hdr: { clientId: 1n, cxid: 0, zxid, time: 0, type: OpCode.delete }, body: { path: '/k' } });
 import { makeZxid, type Txn } from '../impl/core/types.ts';
 
 const GOOD = ['tickTime=200', 'initLimit=10', 'syncLimit=5', 'dataDir=/tmp/x', 'clientPort=2181', 'server.1=127.0.0.1:2888:3888', 'server.2=127.0.0.1:2889:3889', 'server.3=127.0.0.1:2890:3890:observer'];
@@ -96,7 +102,7 @@ describe('frames', () => {
 describe('storage', () => {
   let dir = '';
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const txn = (n: number): Txn => ({ zxid: makeZxid(1, n), op: { op: 'set', key: `k${n}`, value: `v${n}` } });
+  const txn = (n: number): Txn => ({ zxid: makeZxid(1, n), op: deleteOp(makeZxid(1, n)) });
 
   it('replays the log after the newest valid snapshot, and truncates a corrupt tail with a warning', async () => {
     dir = mkdtempSync(join(tmpdir(), 'zk-disk-'));
@@ -133,18 +139,22 @@ describe('storage', () => {
     d.flush();
     const r = d.truncate(makeZxid(1, 6));
     expect(r.txns.at(-1)?.zxid).toBe(makeZxid(1, 6));
-    d.installSnapshot(makeZxid(1, 6), [['a', 'b']]);
+    const tree = new DataTree();
+    tree.createNode('/a', Buffer.from('b'), [], 0n, -1, makeZxid(1, 2), 0);
+    tree.lastProcessedZxid = makeZxid(1, 6);
+    const snap = tree.serialize().toString('base64');
+    d.installSnapshot(makeZxid(1, 6), snap);
     appendFileSync(join(dir, 'version-2', `snapshot.${makeZxid(1, 9).toString(16)}`), 'garbage');
     const r2 = d.load();
     expect(r2.snapshotZxid).toBe(makeZxid(1, 6));
-    expect(r2.data).toEqual([['a', 'b']]);
+    expect(r2.data).toBe(snap);
     expect(r2.warnings.join('\n')).toMatch(/snapshot\.100000009: missing or wrong header: skipping/);
     d.close();
   });
 });
 
 describe('syncFollower decision', () => {
-  const log = (zxids: number[]): Txn[] => zxids.map((zxid) => ({ zxid, op: { op: 'del', key: 'k' } }));
+  const log = (zxids: number[]): Txn[] => zxids.map((zxid) => ({ zxid, op: deleteOp(zxid) }));
   const z = makeZxid;
 
   it('DIFF when the learner is a prefix of the window', () => {
@@ -179,7 +189,7 @@ describe('syncFollower and the ACKs of a rejoining learner (docs/findings.md #1)
     const l = p.leader!;
     const h = [...l.handlers.values()].find((x) => x.learnerType === 'participant')!;
     const zxid = l.lastProposed + 1;
-    l.outstanding.set(zxid, { txn: { zxid, op: { op: 'del', key: 'k' } }, acks: new Set([leader, h.sid]) });
+    l.outstanding.set(zxid, { txn: { zxid, op: deleteOp(zxid) }, acks: new Set([leader, h.sid]) });
     const other = [...l.handlers.values()].find((x) => x.sid !== h.sid)!;
     syncFollower(p, h);
     expect([...l.outstanding.get(zxid)!.acks]).toStrictEqual([leader]);

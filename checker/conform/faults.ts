@@ -164,9 +164,8 @@ export async function faultRun(opts: FaultRunOptions): Promise<FaultRunResult> {
         faults.push(`drop connections of leader ${old} with a write in flight, heal`);
         const c = await ens.client(old, 2000);
         try {
-          const cut = c.fault(others);
+          await c.fault(others);
           const lost = c.set('lost', 'x').catch(() => null);
-          await cut;
           await lost;
           await ens.waitForLeader(followers, 20_000);
           await sleep(300);

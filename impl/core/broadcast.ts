@@ -3,7 +3,9 @@
 // quorum of ACKs; COMMIT to followers, INFORM to observers).
 import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
-import { type Op, type Origin, type QuorumPacket, type Sid, type Txn, zxidHex } from './types.ts';
+import { type Origin, type QuorumPacket, type Request, type Sid, type Txn, zxidHex } from './types.ts';
+import { decodeRequest } from '../zk/request.ts';
+import { txnSummary } from '../zk/txn.ts';
 
 export interface Outstanding {
   readonly txn: Txn;
@@ -11,10 +13,10 @@ export interface Outstanding {
 }
 
 /** A write from one of this leader's own clients. */
-export function leaderClientWrite(p: QuorumPeer, req: number, op: Op): void {
+export function leaderClientWrite(p: QuorumPeer, req: number, request: Request): void {
   if (p.leader!.phase !== 'broadcast') return p.reply(req, { ok: false, error: 'NOT_READY: the leader is not serving yet' });
-  propose(p, op, { sid: p.myid, req });
-  p.emit('LeaderProcessRequest', { params: requestParams(op, p.myid) });
+  const summary = propose(p, request, { sid: p.myid, req });
+  p.emit('LeaderProcessRequest', { params: { txn: summary, origin: p.myid } });
 }
 
 /** A write forwarded by a learner (REQUEST). Before the leader serves, the learner cannot have sent one. */
@@ -23,19 +25,28 @@ export function leaderOnRequest(p: QuorumPeer, msg: QuorumPacket & { type: 'REQU
     p.log('warn', `dropping REQUEST from ${msg.from}: not serving yet`);
     return;
   }
-  propose(p, msg.op, msg.origin);
+  let request: Request;
+  try {
+    request = decodeRequest(msg.request);
+  } catch (e) {
+    p.log('warn', `dropping REQUEST from ${msg.from}: ${(e as Error).message}`);
+    return;
+  }
+  const summary = propose(p, request, msg.origin);
   // The REQUEST is not traced (neither its send nor its receive): the params say where the write came from.
-  p.emit('LeaderProcessRequest', { params: requestParams(msg.op, msg.origin.sid) });
+  p.emit('LeaderProcessRequest', { params: { txn: summary, origin: msg.origin.sid } });
 }
 
-/** The one place a txn's operation is logged (messages carry no op in the trace): op, key, value, origin. */
-function requestParams(op: Op, origin: Sid): Record<string, unknown> {
-  return op.op === 'set' ? { op: 'set', key: op.key, value: op.value, origin } : { op: 'del', key: op.key, origin };
-}
-
-function propose(p: QuorumPeer, op: Op, origin: Origin): void {
+/**
+ * PrepRequestProcessor, then ProposalRequestProcessor: the request becomes a txn (or an error txn) at the next
+ * zxid, checked against everything proposed before it. Returns what the transition log records of the txn
+ * (its type and path: the one place a txn's content is logged; messages carry none in the trace).
+ */
+function propose(p: QuorumPeer, request: Request, origin: Origin): ReturnType<typeof txnSummary> {
   const l = p.leader!;
-  const txn: Txn = { zxid: l.lastProposed + 1, op, origin };
+  const zxid = l.lastProposed + 1;
+  const { op, txn: zk } = p.db.prepare(request, zxid, p.cfg.now(), [...l.outstanding.values()].map((o) => o.txn));
+  const txn: Txn = { zxid, op, origin };
   l.lastProposed = txn.zxid;
   l.outstanding.set(txn.zxid, { txn, acks: new Set() });
   p.logTxn(txn);
@@ -45,6 +56,7 @@ function propose(p: QuorumPeer, op: Op, origin: Origin): void {
   }
   // Our own ACK counts only once the txn is on disk: the runtime feeds back `logSynced`.
   p.send({ kind: 'sync', zxid: txn.zxid });
+  return txnSummary(zk);
 }
 
 function isForwarding(phase: string): boolean {

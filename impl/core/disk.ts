@@ -7,7 +7,8 @@ export interface Recovered {
   readonly currentEpoch: number | null;
   readonly acceptedEpoch: number | null;
   readonly snapshotZxid: Zxid;
-  readonly data: ReadonlyArray<readonly [string, string]>;
+  /** The snapshot's tree and sessions (ZKDatabase.serialize); null: no snapshot, an empty tree. */
+  readonly data: string | null;
   /** Log records after the snapshot, in zxid order. */
   readonly txns: readonly Txn[];
   readonly warnings: readonly string[];
@@ -21,18 +22,18 @@ export interface Disk {
   /** Drop every logged txn after zxid and every snapshot newer than it; return what is left on disk. */
   truncate(zxid: Zxid): Recovered;
   /** Durably install a snapshot sent by the leader and start an empty log after it. */
-  installSnapshot(zxid: Zxid, data: ReadonlyArray<readonly [string, string]>): void;
+  installSnapshot(zxid: Zxid, data: string): void;
   /** Atomic and durable when it returns (write, fsync, rename). */
   writeEpoch(file: EpochFile, value: number): void;
-  /** Take a snapshot in the background; the data array is owned by the disk from now on. False: skipped. */
-  snapshot(zxid: Zxid, data: [string, string][]): boolean;
+  /** Take a snapshot in the background. False: skipped. */
+  snapshot(zxid: Zxid, data: string): boolean;
 }
 
 /** An in-memory disk for the simulated network; `crash()` drops what a real fsync would not have kept. */
 export class MemDisk implements Disk {
   private txns: Txn[] = [];
   private synced = 0;
-  private snap: { zxid: Zxid; data: [string, string][] } = { zxid: 0, data: [] };
+  private snap: { zxid: Zxid; data: string | null } = { zxid: 0, data: null };
   private epochs: Record<EpochFile, number | null> = { currentEpoch: null, acceptedEpoch: null };
 
   load(): Recovered {
@@ -48,18 +49,18 @@ export class MemDisk implements Disk {
   truncate(zxid: Zxid): Recovered {
     this.txns = this.txns.filter((t) => t.zxid <= zxid);
     this.synced = Math.min(this.synced, this.txns.length);
-    if (this.snap.zxid > zxid) this.snap = { zxid: 0, data: [] };
+    if (this.snap.zxid > zxid) this.snap = { zxid: 0, data: null };
     return this.load();
   }
-  installSnapshot(zxid: Zxid, data: ReadonlyArray<readonly [string, string]>): void {
-    this.snap = { zxid, data: data.map(([k, v]) => [k, v]) };
+  installSnapshot(zxid: Zxid, data: string): void {
+    this.snap = { zxid, data };
     this.txns = [];
     this.synced = 0;
   }
   writeEpoch(file: EpochFile, value: number): void {
     this.epochs[file] = value;
   }
-  snapshot(zxid: Zxid, data: [string, string][]): boolean {
+  snapshot(zxid: Zxid, data: string): boolean {
     this.snap = { zxid, data };
     return true;
   }

@@ -123,6 +123,8 @@ export function leaderOnQuorumPacket(p: QuorumPeer, conn: ConnId, msg: QuorumPac
       if (h.phase === 'syncing' || h.phase === 'acked' || h.phase === 'broadcast') return leaderOnAck(p, h.sid, msg.zxid, msg);
       return closeHandler(p, conn, `ACK in phase ${h.phase}`);
     case 'PING':
+      // LearnerHandler: the sessions the learner's clients kept alive (Leader.touch in ZooKeeper).
+      if (msg.sessions?.length) p.send({ kind: 'touchSessions', sessions: msg.sessions });
       return;
     case 'REQUEST':
       return leaderOnRequest(p, msg);
@@ -222,6 +224,7 @@ export function leaderShutdown(p: QuorumPeer): void {
   const l = p.leader!;
   for (const h of l.handlers.values()) p.send({ kind: 'closeQuorum', conn: h.conn, reason: 'leader shutting down' });
   l.handlers.clear();
+  p.db.dropPrepared();
   // Outstanding proposals are in our log: like ZooKeeper's fastForwardDataBase, apply them now; the next
   // leader either commits them or makes us TRUNC them.
   for (const prop of l.outstanding.values()) {

@@ -3,7 +3,8 @@
 // broadcast: log and ACK proposals, apply commits in order, forward client writes as REQUEST.
 import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
-import { type ConnId, type Op, type QuorumPacket, type Sid, type TimerName, type Txn, epochOf, makeZxid, zxidHex } from './types.ts';
+import { type ConnId, type QuorumPacket, type Request, type Sid, type TimerName, type Txn, epochOf, makeZxid, zxidHex } from './types.ts';
+import { encodeRequest } from '../zk/request.ts';
 
 export interface LearnerState {
   readonly leaderSid: Sid;
@@ -44,7 +45,10 @@ export function learnerOnQuorumPacket(p: QuorumPeer, conn: ConnId, msg: QuorumPa
   if (msg.from !== l.leaderSid) return giveUp(p, `packet from ${msg.from}, but the leader is ${l.leaderSid}`);
   // Every packet from the leader proves it alive: syncLimit ticks once synced, initLimit before.
   p.setTimer('learnerTimeout', (l.phase === 'broadcast' ? p.cfg.syncLimit : p.cfg.initLimit) * p.cfg.tickTime);
-  if (msg.type === 'PING') return p.sendPacket(conn, l.leaderSid, { type: 'PING' });
+  if (msg.type === 'PING') {
+    const sessions = p.cfg.touchedSessions?.() ?? [];
+    return p.sendPacket(conn, l.leaderSid, sessions.length ? { type: 'PING', sessions } : { type: 'PING' });
+  }
   if (l.phase === 'registering') {
     if (msg.type !== 'LEADERINFO') return giveUp(p, `expected LEADERINFO, got ${msg.type}`);
     return processLeaderInfo(p, msg.zxid, msg);
@@ -98,7 +102,7 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
       p.db.reset(msg.data, msg.zxid);
       p.lastLoggedZxid = msg.zxid;
       p.emitWrite('SnapshotWrite', { zxid: zxidHex(msg.zxid) });
-      return p.emit('LearnerProcessSNAP', { recv: msg, params: { size: msg.data.length } });
+      return p.emit('LearnerProcessSNAP', { recv: msg, params: { size: p.db.size } });
     case 'PROPOSAL': {
       const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
       p.logTxn(txn);
@@ -191,11 +195,11 @@ function applyUpTo(p: QuorumPeer, zxid: number): void {
  * Writes go to the leader (REQUEST); the answer comes with the COMMIT. Not logged (trace version 2): the spec
  * has no such step, and the leader's LeaderProcessRequest names this server as the write's origin.
  */
-export function learnerClientWrite(p: QuorumPeer, req: number, op: Op): void {
+export function learnerClientWrite(p: QuorumPeer, req: number, request: Request): void {
   const l = p.learner!;
   if (l.phase !== 'broadcast') return p.reply(req, { ok: false, error: `NOT_READY: ${p.state} but not synced yet` });
   l.forwarded.add(req);
-  p.sendPacket(l.conn, l.leaderSid, { type: 'REQUEST', op, origin: { sid: p.myid, req } });
+  p.sendPacket(l.conn, l.leaderSid, { type: 'REQUEST', request: encodeRequest(request), origin: { sid: p.myid, req } });
 }
 
 export function learnerOnTimeout(p: QuorumPeer, timer: TimerName): void {

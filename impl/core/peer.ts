@@ -24,6 +24,7 @@ import {
   type ConnId,
   type CoreTraceEvent,
   type RawTraceEvent,
+  type ClientResult,
   type Effect,
   type Input,
   type LearnerType,
@@ -59,6 +60,10 @@ export interface PeerConfig {
   readonly trace: boolean;
   /** Where this incarnation's message counter starts (incarnation * 1e9), so ids stay unique across restarts. */
   readonly msgIdBase?: number;
+  /** The leader's wall clock (ms), read when it prepares a txn: the txn's time, its nodes' ctime/mtime. */
+  readonly now: () => number;
+  /** A learner's sessions that saw activity since the last call (hex ids), reported in its PINGs. */
+  readonly touchedSessions?: () => string[];
 }
 
 export class QuorumPeer {
@@ -156,8 +161,8 @@ export class QuorumPeer {
         if (this.leader) leaderOnLogSynced(this, input.zxid);
         break;
       case 'clientWrite':
-        if (this.leader) leaderClientWrite(this, input.req, input.op);
-        else if (this.learner) learnerClientWrite(this, input.req, input.op);
+        if (this.leader) leaderClientWrite(this, input.req, input.request);
+        else if (this.learner) learnerClientWrite(this, input.req, input.request);
         else this.reply(input.req, { ok: false, error: 'NOT_READY: the server is LOOKING' });
         break;
       default: {
@@ -270,14 +275,19 @@ export class QuorumPeer {
     } else this.emitWrite('TxnLogAppend', { zxid: zxidHex(txn.zxid) });
   }
 
-  /** Apply a committed txn; answer the client if this server took the request; snapshot every snapCount. */
+  /**
+   * Apply a committed txn (FinalRequestProcessor): its watches and sessions to the runtime, the answer to the
+   * client if this server took the request; a snapshot every snapCount.
+   */
   commitTxn(txn: Txn): void {
-    if (!this.db.apply(txn)) return;
-    if (txn.origin?.sid === this.myid) this.reply(txn.origin.req, { ok: true, zxid: txn.zxid });
+    const applied = this.db.apply(txn);
+    if (!applied) return;
+    this.out.push({ kind: 'applied', zxid: txn.zxid, applied });
+    if (txn.origin?.sid === this.myid) this.reply(txn.origin.req, { ok: true, zxid: txn.zxid, applied });
     if (this.db.txnsSinceSnapshot >= this.cfg.snapCount) {
       this.db.txnsSinceSnapshot = 0;
       // Logged when taken; the file becomes durable in the background (see impl/README.md).
-      if (this.disk.snapshot(this.db.lastProcessedZxid, this.db.entries())) this.emitWrite('SnapshotWrite', { zxid: zxidHex(this.db.lastProcessedZxid) });
+      if (this.disk.snapshot(this.db.lastProcessedZxid, this.db.serialize())) this.emitWrite('SnapshotWrite', { zxid: zxidHex(this.db.lastProcessedZxid) });
     }
   }
 
@@ -320,7 +330,7 @@ export class QuorumPeer {
     this.out.push({ kind: 'cancelTimer', timer });
   }
 
-  reply(req: number, result: { ok: true; zxid: number } | { ok: false; error: string }): void {
+  reply(req: number, result: ClientResult): void {
     this.out.push({ kind: 'clientReply', req, result });
   }
 

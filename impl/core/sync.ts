@@ -57,7 +57,7 @@ export function syncFollower(p: QuorumPeer, h: LearnerHandler): void {
   let plan = planSync(h.peerLastZxid, p.db.lastProcessedZxid, p.db.committedLog());
   if (plan.mode === 'TRUNC' && broken('skipTrunc')) plan = { mode: 'DIFF', zxid: plan.zxid, txns: plan.txns };
   if (plan.mode === 'SNAP') {
-    p.sendPacket(h.conn, h.sid, { type: 'SNAP', zxid: plan.zxid, data: p.db.entries() });
+    p.sendPacket(h.conn, h.sid, { type: 'SNAP', zxid: plan.zxid, data: p.db.serialize() });
   } else {
     p.sendPacket(h.conn, h.sid, { type: plan.mode, zxid: plan.zxid });
     for (const t of plan.txns) {

@@ -45,10 +45,16 @@ export interface RecvVote extends Vote {
   readonly state: ServerState;
 }
 
-/** A state-machine operation. The key-value map is the stand-in for the znode tree. */
-export type Op =
-  | { readonly op: 'set'; readonly key: string; readonly value: string }
-  | { readonly op: 'del'; readonly key: string };
+/**
+ * A state-machine operation: one ZooKeeper txn (TxnHeader + its record, impl/zk/txn.ts) as the base64 of its jute
+ * bytes. The core orders, logs, replicates and commits it without opening it; ZKDatabase (db.ts) applies it.
+ */
+export type Op = string;
+
+/** A client's write request (ZooKeeper's Request: session, cxid, op type, the decoded record, authInfo). */
+export type { Request } from '../zk/prep.ts';
+import type { Request } from '../zk/prep.ts';
+import type { Applied } from './db.ts';
 
 /** Who asked for a write: the server holding the client's connection and its local request number. */
 export interface Origin {
@@ -85,11 +91,15 @@ export type QuorumPacket = MsgBase &
     | { readonly type: 'LEADERINFO'; readonly zxid: Zxid }
     | { readonly type: 'ACKEPOCH'; readonly epoch: number; readonly zxid: Zxid }
     | { readonly type: 'DIFF' | 'TRUNC'; readonly zxid: Zxid }
-    | { readonly type: 'SNAP'; readonly zxid: Zxid; readonly data: ReadonlyArray<readonly [string, string]> }
+    /** data: the tree and its sessions (ZKDatabase.serialize). */
+    | { readonly type: 'SNAP'; readonly zxid: Zxid; readonly data: string }
     | { readonly type: 'PROPOSAL' | 'INFORM'; readonly zxid: Zxid; readonly op: Op; readonly origin?: Origin | undefined }
     | { readonly type: 'COMMIT' | 'ACK' | 'NEWLEADER'; readonly zxid: Zxid }
-    | { readonly type: 'UPTODATE' | 'PING' }
-    | { readonly type: 'REQUEST'; readonly op: Op; readonly origin: Origin }
+    | { readonly type: 'UPTODATE' }
+    /** A learner's PING carries the sessions its clients kept alive since the last one (LearnerSessionTracker). */
+    | { readonly type: 'PING'; readonly sessions?: readonly string[] | undefined }
+    /** request: impl/zk/request.ts's encoding of the client's Request (Learner.request). */
+    | { readonly type: 'REQUEST'; readonly request: string; readonly origin: Origin }
   );
 export type QuorumPacketType = QuorumPacket['type'];
 
@@ -113,10 +123,11 @@ export type Input =
   | { readonly kind: 'timeout'; readonly timer: TimerName }
   /** The runtime made the txn log durable up to zxid (fed back after an `afterSync` effect). */
   | { readonly kind: 'logSynced'; readonly zxid: Zxid }
-  | { readonly kind: 'clientWrite'; readonly req: number; readonly op: Op };
+  | { readonly kind: 'clientWrite'; readonly req: number; readonly request: Request };
 
+/** A write's outcome for the server holding the client's connection: the result of applying its txn. */
 export type ClientResult =
-  | { readonly ok: true; readonly zxid: Zxid }
+  | { readonly ok: true; readonly zxid: Zxid; readonly applied: Applied }
   | { readonly ok: false; readonly error: string };
 
 export type Effect =
@@ -129,6 +140,10 @@ export type Effect =
   /** Make the txn log durable, then feed `logSynced` back. Sends queued before it leave only after the fsync. */
   | { readonly kind: 'sync'; readonly zxid: Zxid }
   | { readonly kind: 'clientReply'; readonly req: number; readonly result: ClientResult }
+  /** A committed txn was applied here: the runtime fires its watches and keeps its session tracker. */
+  | { readonly kind: 'applied'; readonly zxid: Zxid; readonly applied: Applied }
+  /** The leader heard from a learner which sessions its clients kept alive (hex ids). */
+  | { readonly kind: 'touchSessions'; readonly sessions: readonly string[] }
   | { readonly kind: 'trace'; readonly event: RawTraceEvent }
   | { readonly kind: 'log'; readonly level: 'info' | 'warn'; readonly text: string };
 

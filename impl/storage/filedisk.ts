@@ -58,9 +58,9 @@ export class FileDisk implements Disk {
     return this.load();
   }
 
-  installSnapshot(zxid: Zxid, data: ReadonlyArray<readonly [string, string]>): void {
+  installSnapshot(zxid: Zxid, data: string): void {
     this.history++;
-    writeSnapshotSync(this.dir, zxid, data.map(([k, v]) => [k, v]));
+    writeSnapshotSync(this.dir, zxid, data);
     // The snapshot is the whole history now: older snapshots and every log go.
     removeSnapshots(this.dir, (z) => z === zxid);
     this.log.removeAll();
@@ -70,7 +70,7 @@ export class FileDisk implements Disk {
     writeFileAtomic(join(this.dir, file), `${value}\n`);
   }
 
-  snapshot(zxid: Zxid, data: [string, string][]): boolean {
+  snapshot(zxid: Zxid, data: string): boolean {
     if (this.snapshotting) {
       this.warn(`snapshot at 0x${zxid.toString(16)} skipped: the previous one is still being written`);
       return false;

@@ -1,19 +1,21 @@
-// FileSnap: `snapshot.<hex zxid>` files in dataDir/version-2: magic, crc32 of the body, JSON body
-// {zxid, data}. Written to a temp file, fsynced and renamed, so a crash leaves no half snapshot under the name.
+// FileSnap: `snapshot.<hex zxid>` files in dataDir/version-2: magic, crc32 of the body, then the body: the
+// DataTree with its sessions in jute (DataTree.serialize: the zxid, the sessions and their timeouts, then every
+// znode parents first with its data, ACL and Stat). Written to a temp file, fsynced and renamed, so a crash
+// leaves no half snapshot under the name.
 import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { z } from 'zod';
 import type { Zxid } from '../core/types.ts';
+import { DataTree } from '../zk/datatree.ts';
 import { fsyncDir } from './files.ts';
 
-const MAGIC = Buffer.from('ZKSN0001', 'ascii');
-const Body = z.object({ zxid: z.number().int().nonnegative(), data: z.array(z.tuple([z.string(), z.string()])) }).strict();
+const MAGIC = Buffer.from('ZKSN0002', 'ascii');
 
 export interface Snapshot {
   readonly zxid: Zxid;
-  readonly data: [string, string][];
+  /** base64 of the body (what ZKDatabase.reset reads); null: no snapshot. */
+  readonly data: string | null;
 }
 
 export function listSnapshots(dir: string): { name: string; zxid: Zxid }[] {
@@ -24,8 +26,8 @@ export function listSnapshots(dir: string): { name: string; zxid: Zxid }[] {
     .sort((a, b) => b.zxid - a.zxid);
 }
 
-function encode(zxid: Zxid, data: [string, string][]): Buffer {
-  const body = Buffer.from(JSON.stringify({ zxid, data }), 'utf8');
+function encode(data: string): Buffer {
+  const body = Buffer.from(data, 'base64');
   const head = Buffer.allocUnsafe(MAGIC.length + 4);
   MAGIC.copy(head, 0);
   head.writeUInt32BE(crc32(body), MAGIC.length);
@@ -37,10 +39,10 @@ function decode(buf: Buffer): Snapshot | string {
   const body = buf.subarray(MAGIC.length + 4);
   if (crc32(body) !== buf.readUInt32BE(MAGIC.length)) return 'checksum mismatch';
   try {
-    const r = Body.safeParse(JSON.parse(body.toString('utf8')));
-    return r.success ? r.data : 'body is not a snapshot';
-  } catch {
-    return 'body is not JSON';
+    const tree = DataTree.deserialize(body);
+    return { zxid: tree.lastProcessedZxid, data: body.toString('base64') };
+  } catch (e) {
+    return `body is not a snapshot (${(e as Error).message})`;
   }
 }
 
@@ -52,15 +54,15 @@ export function loadNewestSnapshot(dir: string, warn: (line: string) => void): S
     if (typeof r !== 'string' && r.zxid === s.zxid) return r;
     warn(`${path}: ${typeof r === 'string' ? r : 'zxid does not match its name'}: skipping this snapshot`);
   }
-  return { zxid: 0, data: [] };
+  return { zxid: 0, data: null };
 }
 
-export function writeSnapshotSync(dir: string, zxid: Zxid, data: [string, string][]): void {
+export function writeSnapshotSync(dir: string, zxid: Zxid, data: string): void {
   const path = join(dir, `snapshot.${zxid.toString(16)}`);
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, encode(zxid, data));
+    writeSync(fd, encode(data));
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -70,10 +72,10 @@ export function writeSnapshotSync(dir: string, zxid: Zxid, data: [string, string
 }
 
 /** The background snapshot (ZooKeeper's snapInProgress thread): encode now, write and fsync off the loop. */
-export async function writeSnapshotAsync(dir: string, zxid: Zxid, data: [string, string][], stillValid: () => boolean): Promise<boolean> {
+export async function writeSnapshotAsync(dir: string, zxid: Zxid, data: string, stillValid: () => boolean): Promise<boolean> {
   const path = join(dir, `snapshot.${zxid.toString(16)}`);
   const tmp = `${path}.tmp`;
-  const bytes = encode(zxid, data);
+  const bytes = encode(data);
   const fh = await open(tmp, 'w');
   try {
     await fh.writeFile(bytes);

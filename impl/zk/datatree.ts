@@ -145,17 +145,22 @@ export class DataTree {
     return this.nodes.size;
   }
 
+  /**
+   * DataNode.copyStat: the persisted cversion counts creates only (sequential names come from it); a client sees
+   * 2 * creates - children, the number of child changes. Containers and TTL nodes show ephemeralOwner 0.
+   */
   statOf(n: DataNode): Stat {
     const s = n.stat;
+    const kind = ephemeralKind(s.ephemeralOwner);
     return {
       czxid: s.czxid,
       mzxid: s.mzxid,
       ctime: s.ctime,
       mtime: s.mtime,
       version: s.version,
-      cversion: s.cversion,
+      cversion: (s.cversion * 2 - n.children.size) | 0,
       aversion: s.aversion,
-      ephemeralOwner: s.ephemeralOwner,
+      ephemeralOwner: kind === 'NORMAL' ? s.ephemeralOwner : 0n,
       dataLength: n.data.length,
       numChildren: n.children.size,
       pzxid: s.pzxid,
