@@ -58,7 +58,7 @@ export function sessionChecks(ops: readonly Op[], limit = 50): Anomaly[] {
   };
   for (const o of ops) {
     if (o.result !== 'ok') continue;
-    if (o.f === 'set' && o.stat !== undefined) note(o.key, { zxid: o.stat.mzxid, value: o.value, version: o.stat.version, op: o });
+    if ((o.f === 'set' || o.f === 'create') && o.stat !== undefined) note(o.key, { zxid: o.stat.mzxid, value: o.value, version: o.stat.version, op: o });
     if (isRead(o) && o.read) note(o.key, { zxid: o.read.mzxid, value: o.read.value, version: o.read.version, op: o });
   }
   const sorted = new Map<string, Known[]>();
@@ -114,7 +114,7 @@ export function sessionChecks(ops: readonly Op[], limit = 50): Anomaly[] {
         if (own !== undefined) {
           const bad =
             own.f === 'set' && own.stat !== undefined ? o.read === null ? !(deletes.get(o.key) ?? []).some((d) => d.invoke <= o.complete && d.complete >= own.invoke && d !== own) : o.read.mzxid < own.stat.mzxid :
-            own.f === 'create' ? o.read === null ? !(deletes.get(o.key) ?? []).some((d) => d.invoke <= o.complete && d.complete >= own.invoke) : own.zxid !== undefined && o.read.czxid < own.zxid && o.read.mzxid < own.zxid :
+            own.f === 'create' ? o.read === null ? !(deletes.get(o.key) ?? []).some((d) => d.invoke <= o.complete && d.complete >= own.invoke) : own.stat !== undefined ? o.read.mzxid < own.stat.mzxid : own.zxid !== undefined && o.read.mzxid < own.zxid :
             own.f === 'delete' ? o.read !== null && own.zxid !== undefined && o.read.czxid < own.zxid :
             false;
           if (bad) add({ kind: 'read-own-write', key: o.key, message: `${o.key}: session p${o.process} read ${show(o.read)} after its own acknowledged ${own.f}`, ops: [own, o] });

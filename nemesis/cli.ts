@@ -1,0 +1,157 @@
+// `npm run nemesis -- --target zookeeper|ours --seed S --time 60s --clients 5`: concurrent clients against an
+// ensemble under a seeded nemesis, then a heal phase, then the history checker (and, for ours, npm run conform).
+// Exit status: 0 no anomaly and live, 1 an anomaly, a liveness failure or a conformance failure, 2 bad usage,
+// 3 the run could not be made (e.g. ZooKeeper not installed).
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { FAULT_KINDS, type FaultKind } from './faults.ts';
+import { runOnce, type RunReport } from './run.ts';
+import type { Target } from './target.ts';
+
+const HELP = `usage: npm run nemesis -- --target zookeeper|ours [flags]
+
+Runs clients (each a session on a server of its own; create, setData and compare-and-set, delete, getData,
+sync+getData on a few znodes) against a local ensemble while a seeded nemesis kills (-9) and restarts the leader
+or a follower, isolates a server, loses one direction of a quorum link, pauses a server (SIGSTOP longer than the
+session timeout), holds its fsyncs (LD_PRELOAD shim), and tears the unsynced tail of its txn log before a
+restart. Then it heals everything, checks that every client gets answers again, reads every znode on every
+server, and checks the history (npm run history: linearizability, sessions, final replicas). For ours, the
+servers' transition logs go through npm run conform too.
+
+flags:
+  --target T        zookeeper (Apache ZooKeeper 3.8, Debian's package) or ours (impl/); required
+  --seed S          the nemesis's and the clients' seed (default 1)
+  --time D          how long the faults go on, e.g. 60s, 90000ms, 2m (default 60s)
+  --clients N       client sessions at once (default 5)
+  --nodes N         servers: 3 or 5 (default 3)
+  --keys N          znodes (default 3)
+  --faults LIST     comma-separated kinds (default all): ${FAULT_KINDS.join(',')}
+  --recovery D      bound on recovery after each fault and on every client's answer after the heal (default 30s)
+  --out FILE        the history file (default: $TMPDIR/nemesis-TARGET-seedS.ndjson)
+  --json            print the report as one JSON object
+  --help, -h        this text
+
+exit status: 0 no anomaly, recovered and live (and, for ours, conforming); 1 otherwise; 2 bad usage; 3 the run
+could not be made (ZooKeeper not installed, no leader at the start)
+example: npm run nemesis -- --target zookeeper --seed 7 --time 60s --clients 5`;
+
+const duration = (name: string) =>
+  z.string().transform((s, ctx) => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: `--${name} must be a duration like 60s, 1500ms or 2m (got ${JSON.stringify(s)})` });
+      return z.NEVER;
+    }
+    return Math.round(Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 'ms' ? 1 : 1000));
+  });
+const int = (name: string, lo: number, hi: number, def: number) =>
+  z.string().default(String(def)).transform((s, ctx) => {
+    if (!/^\d+$/.test(s) || Number(s) < lo || Number(s) > hi) {
+      ctx.addIssue({ code: 'custom', message: `--${name} must be an integer from ${lo} to ${hi} (got ${JSON.stringify(s)})` });
+      return z.NEVER;
+    }
+    return Number(s);
+  });
+const Flags = z.object({
+  target: z.enum(['zookeeper', 'ours'], '--target must be zookeeper or ours'),
+  seed: int('seed', 0, 2 ** 31 - 1, 1),
+  time: duration('time').default(60_000),
+  clients: int('clients', 1, 50, 5),
+  nodes: z.enum(['3', '5'], '--nodes must be 3 or 5').default('3').transform(Number),
+  keys: int('keys', 1, 20, 3),
+  faults: z
+    .string()
+    .default(FAULT_KINDS.join(','))
+    .transform((s, ctx) => {
+      const ks = s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+      const bad = ks.find((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+      if (bad !== undefined || ks.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `--faults: ${bad === undefined ? 'empty' : `unknown kind ${JSON.stringify(bad)}`} (kinds: ${FAULT_KINDS.join(', ')})` });
+        return z.NEVER;
+      }
+      return ks as FaultKind[];
+    }),
+  recovery: duration('recovery').default(30_000),
+  out: z.string().min(1).optional(),
+  json: z.boolean().default(false),
+});
+
+export function formatReport(r: RunReport): string {
+  const L: string[] = [];
+  L.push(`nemesis: target ${r.target}, seed ${r.seed}, ${r.timeMs / 1000} s of faults`);
+  for (const l of r.limits) L.push(`  limit: ${l}`);
+  L.push(`faults applied: ${r.faults.length} (${Object.entries(r.faultKinds).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`);
+  for (const f of r.faults) L.push(`  ${(f.at / 1000).toFixed(1).padStart(6)} s  ${f.kind.padEnd(11)} server ${f.victim} (${f.role}): ${f.detail}; recovery ${f.recoveryMs === null ? 'NOT within the bound' : `${(f.recoveryMs / 1000).toFixed(2)} s`}`);
+  L.push(`operations: ${r.ops.ok} ok, ${r.ops.fail} failed (definite), ${r.ops.info} indeterminate`);
+  L.push(`liveness after the heal: ${r.liveness.ok ? 'every client answered' : 'FAILED'} (ms to each client's first answer: ${r.liveness.perClientMs.map((x) => x ?? 'none').join(', ')}; bound ${r.liveness.boundMs / 1000} s)`);
+  for (const p of r.finalReadProblems) L.push(`  final read: ${p}`);
+  L.push(`history checker: ${r.check.verdict.toUpperCase()}${r.check.anomalies.length ? `, ${r.check.anomalies.length} anomalies` : ''}`);
+  for (const a of r.check.anomalies.slice(0, 10)) L.push(`  ${a.kind}: ${a.message}`);
+  L.push(`conformance (npm run conform): ${r.conform.verdict}${r.conform.verdict === 'not run' ? ` (${r.conform.detail})` : ''}`);
+  if (r.conform.verdict !== 'not run') for (const l of r.conform.detail.split('\n')) L.push(`  ${l}`);
+  L.push(`history: ${r.historyPath} (npm run history -- ${r.historyPath})`);
+  L.push(`VERDICT: ${verdictOf(r)}`);
+  return L.join('\n');
+}
+
+export const verdictOf = (r: RunReport) =>
+  r.check.verdict === 'invalid' ? 'ANOMALY' : !r.liveness.ok || r.faults.some((f) => f.recoveryMs === null) ? 'NOT LIVE' : r.conform.verdict === 'FAIL' ? 'NOT CONFORMING' : r.check.verdict === 'unknown' ? 'UNKNOWN' : 'OK';
+
+async function main(): Promise<void> {
+  let raw;
+  try {
+    raw = parseArgs({
+      options: {
+        target: { type: 'string' }, seed: { type: 'string' }, time: { type: 'string' }, clients: { type: 'string' }, nodes: { type: 'string' }, keys: { type: 'string' },
+        faults: { type: 'string' }, recovery: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    console.error(`nemesis: ${(e as Error).message}`);
+    process.exit(2);
+  }
+  if (raw.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const p = Flags.safeParse(raw);
+  if (!p.success) {
+    console.error(`nemesis: ${p.error.issues[0]!.message}`);
+    process.exit(2);
+  }
+  const f = p.data;
+  const historyPath = f.out ?? join(tmpdir(), `nemesis-${f.target}-seed${f.seed}.ndjson`);
+  const tty = process.stdout.isTTY === true && !f.json;
+  const t0 = performance.now();
+  const log = (s: string) => {
+    if (!f.json) console.log(tty ? `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${s}` : s);
+  };
+  let target: Target | null = null;
+  const onSignal = (sig: string) => {
+    console.error(`nemesis: ${sig}: stopping every server`);
+    void (target?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // The whole run is bounded: faults, heal, liveness, final reads, check.
+  const limit = setTimeout(() => {
+    console.error(`nemesis: the run exceeded ${Math.round((f.time + 4 * f.recovery + 300_000) / 1000)} s; stopping every server`);
+    void (target?.close() ?? Promise.resolve()).finally(() => process.exit(3));
+  }, f.time + 4 * f.recovery + 300_000);
+  limit.unref();
+  let r: RunReport;
+  try {
+    r = await runOnce({ target: f.target, seed: f.seed, timeMs: f.time, clients: f.clients, nodes: f.nodes, keys: f.keys, kinds: f.faults, recoveryBoundMs: f.recovery, historyPath, log }, (t) => (target = t));
+  } catch (e) {
+    console.error(`nemesis: the run could not be made: ${(e as Error).message}`);
+    process.exit(3);
+  }
+  clearTimeout(limit);
+  console.log(f.json ? JSON.stringify({ ...r, verdict: verdictOf(r) }) : formatReport(r));
+  process.exit(verdictOf(r) === 'OK' ? 0 : 1);
+}
+
+if (process.argv[1]?.endsWith('cli.ts')) void main();
