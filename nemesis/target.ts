@@ -88,7 +88,7 @@ export async function zookeeperTarget(nodes: number): Promise<Target> {
   // tickTime 500 ms: session timeouts of 2-20 ticks (1-10 s), a learner dropped after syncLimit 5 ticks (2.5 s),
   // initLimit 10 ticks (5 s) for discovery and sync.
   const ens = new ZkEnsemble(
-    { sids, tickMs: 500, initLimit: 10, syncLimit: 5, tmpPrefix: 'nemesis-zk-', env: (s) => (shim === null ? {} : { LD_PRELOAD: shim, FSYNC_HOLD_FILE: holdFile(s) }) },
+    { sids, tickMs: 500, initLimit: 10, syncLimit: 5, tmpPrefix: 'nemesis-zk-', env: (s): Record<string, string> => (shim === null ? {} : { LD_PRELOAD: shim, FSYNC_HOLD_FILE: holdFile(s) }) },
     pf.classpath,
     pf.setpriv,
   );
@@ -97,7 +97,13 @@ export async function zookeeperTarget(nodes: number): Promise<Target> {
   const srv = (sid: number) => ens.srv(sid);
   const pairs = () => [...ens.proxies.values()];
   const limits = ['election traffic (FLE) is not proxied: partitions and one-way loss cut the quorum links (learner to leader) only'];
-  if (shim === null) limits.push('no gcc: fsync stalls and torn tails are left out');
+  if (shim === null) limits.push('no gcc: fsync stalls and torn tails become kills');
+  const formed = async (): Promise<number | null> => {
+    const m = await ens.status(sids);
+    const modes = [...m.values()].map((x) => x?.mode);
+    if (modes.filter((x) => x === 'leader').length === 1 && modes.filter((x) => x === 'follower').length === sids.length - 1) return [...m].find(([, x]) => x?.mode === 'leader')![0];
+    return null;
+  };
   return {
     name: 'zookeeper',
     sids,
@@ -108,17 +114,12 @@ export async function zookeeperTarget(nodes: number): Promise<Target> {
       for (const sid of sids) ens.start(sid);
       const until = performance.now() + 90_000;
       while (performance.now() < until) {
-        if ((await this.formed()) !== null) return;
+        if ((await formed()) !== null) return;
         await new Promise((r) => setTimeout(r, 500));
       }
       throw new Error(`ZooKeeper: no leader with ${nodes - 1} followers within 90 s: ${ens.showStatus(await ens.status(sids))}`);
     },
-    async formed() {
-      const m = await ens.status(sids);
-      const modes = [...m.values()].map((x) => x?.mode);
-      if (modes.filter((x) => x === 'leader').length === 1 && modes.filter((x) => x === 'follower').length === sids.length - 1) return [...m].find(([, x]) => x?.mode === 'leader')![0];
-      return null;
-    },
+    formed,
     async zxids() {
       const m = await ens.status(sids);
       return new Map(sids.map((sid) => [sid, m.get(sid)?.zxid ?? null]));
@@ -237,8 +238,8 @@ export async function oursTarget(nodes: number, keepDir: string | null): Promise
       else process.env[k] = v;
     }
   };
-  const limits = ['one-way loss is left out: our servers\' fault switch cuts both ways'];
-  if (shim === null) limits.push('no gcc: fsync stalls and torn tails are left out');
+  const limits = ['one-way loss becomes a partition: our servers\' fault switch cuts both ways'];
+  if (shim === null) limits.push('no gcc: fsync stalls and torn tails become kills');
   const stat = async (sid: number) => (up(sid) ? ens.stat(sid) : null);
   return {
     name: 'ours',
