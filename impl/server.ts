@@ -5,7 +5,7 @@
 // what it acknowledges. Only a leader's packets to its learners (PROPOSAL, COMMIT, ...) leave early.
 import { enableTestBreaks } from './core/breaks.ts';
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
@@ -21,6 +21,9 @@ import { ClientPort } from './net/clientport.ts';
 import { DurableOutbox } from './outbox.ts';
 import { OpCode } from './zkwire/codes.ts';
 import { SessionTracker, initialSessionId } from './zk/sessions.ts';
+import { fourLetterResponse, whitelist, type FourLetterStats } from './zk/four-letter-words.ts';
+import type { DataTree } from './zk/datatree.ts';
+import { freemem, hostname, totalmem } from 'node:os';
 
 const LEADER_PACKETS: ReadonlySet<string> = new Set(['LEADERINFO', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'UPTODATE', 'PING']);
 
@@ -93,6 +96,7 @@ export class ZooServer {
         trace: opts.transitionLog,
         msgIdBase: incarnation * 1e9,
         now: () => Date.now(),
+        extendedTypesEnabled: config.extendedTypesEnabled,
         touchedSessions: () => {
           const ids = [...this.touched].map((id) => BigInt.asUintN(64, id).toString(16));
           this.touched.clear();
@@ -198,27 +202,102 @@ export class ZooServer {
       if (!Array.isArray(list) || !list.every((x) => Number.isInteger(x))) return 'error: zabf wants a JSON list of server ids\n';
       return (this.fault(list as number[]) ?? 'ok') + '\n';
     }
-    const allowed = this.opts.config.fourLetterWhitelist;
-    const known = ['conf', 'cons', 'crst', 'dirs', 'dump', 'envi', 'gtmk', 'ruok', 'stmk', 'srvr', 'srst', 'stat', 'wchc', 'wchp', 'wchs', 'mntr', 'isro', 'hash'];
-    if (!known.includes(word)) return null;
-    const list = allowed.split(',').map((w) => w.trim());
-    if (!list.includes('*') && !list.includes(word)) return `${word} is not executed because it is not in the whitelist.\n`;
-    if (word === 'ruok') return 'imok';
-    if (word === 'isro') return 'rw';
-    const mode = this.peer.leader ? 'leader' : this.peer.state === 'OBSERVING' ? 'observer' : 'follower';
-    if (!this.serving()) return 'This ZooKeeper instance is not currently serving requests\n';
-    return [
-      'Zookeeper version: zab-check (impl/)',
-      `Latency min/avg/max: 0/0.0/0`,
-      `Received: ${this.clients.counters.packetsReceived}`,
-      `Sent: ${this.clients.counters.packetsSent}`,
-      `Connections: ${this.clients.connections}`,
-      `Outstanding: 0`,
-      `Zxid: 0x${this.peer.db.lastProcessedZxid.toString(16)}`,
-      `Mode: ${mode}`,
-      `Node count: ${this.peer.db.size}`,
-      '',
-    ].join('\n');
+    return fourLetterResponse(word, this.fourLetterStats(), whitelist(this.opts.config.fourLetterWhitelist));
+  }
+
+  /** What the four-letter words show of this server (impl/zk/four-letter-words.ts formats it as 3.8 does). */
+  private fourLetterStats(): FourLetterStats {
+    const p = this.peer;
+    const cfg = this.opts.config;
+    const tree = p.db.tree;
+    const leading = p.leader !== null;
+    const mode = leading ? 'leader' : p.state === 'OBSERVING' ? 'observer' : 'follower';
+    const c = this.clients.counters;
+    const w = this.clients.watchStats();
+    const version = '3.8.0-zab-check, built on impl/';
+    const me = cfg.servers.get(this.opts.myid)!;
+    const ephemerals = new Map<bigint, string[]>();
+    for (const [id, paths] of tree.allEphemerals()) if (paths.size) ephemerals.set(id, [...paths].sort());
+    const now = Date.now();
+    const sessions = [...tree.sessions].map(([id, timeoutMs]) => ({ id, timeoutMs, expiresAt: leading ? (this.sessions.expiryOf(id) ?? now) : now }));
+    const dataBytes = dirSize(join(cfg.dataDir, 'version-2'));
+    const followers = leading ? [...p.leader!.handlers.values()] : [];
+    const metrics = new Map<string, number | string>([
+      ['zk_avg_latency', c.latCount ? Math.round((c.latTotal / c.latCount) * 10) / 10 : 0],
+      ['zk_max_latency', c.latMax],
+      ['zk_min_latency', c.latMin],
+      ['zk_packets_received', c.packetsReceived],
+      ['zk_packets_sent', c.packetsSent],
+      ['zk_num_alive_connections', this.clients.connections],
+      ['zk_outstanding_requests', this.clients.outstanding],
+      ['zk_znode_count', p.db.size],
+      ['zk_watch_count', this.clients.watches.watchCount()],
+      ['zk_ephemerals_count', [...ephemerals.values()].reduce((n, l) => n + l.length, 0)],
+      ['zk_approximate_data_size', approximateDataSize(tree)],
+      ['zk_global_sessions', tree.sessions.size],
+      ['zk_last_proposal_size', -1],
+      ...(leading
+        ? ([
+            ['zk_learners', followers.length],
+            ['zk_synced_followers', followers.filter((h) => h.learnerType === 'participant' && h.phase === 'broadcast').length],
+            ['zk_synced_observers', followers.filter((h) => h.learnerType === 'observer' && h.phase === 'broadcast').length],
+            ['zk_pending_syncs', 0],
+          ] as [string, number][])
+        : []),
+    ]);
+    return {
+      version,
+      serving: this.serving(),
+      mode,
+      readOnly: false,
+      latency: { min: c.latMin, avg: c.latCount ? Math.round((c.latTotal / c.latCount) * 1000) / 1000 : 0, max: c.latMax },
+      packetsReceived: c.packetsReceived,
+      packetsSent: c.packetsSent,
+      outstandingRequests: this.clients.outstanding,
+      lastZxid: BigInt(p.db.lastProcessedZxid),
+      nodeCount: p.db.size,
+      proposalSizes: leading ? { last: -1, min: -1, max: -1 } : null,
+      connections: this.clients.connectionStats(),
+      sessions,
+      ephemerals,
+      watchSummary: w.summary,
+      watchesBySession: w.bySession,
+      watchesByPath: w.byPath,
+      config: [
+        ['clientPort', cfg.clientPort],
+        ['secureClientPort', -1],
+        ['dataDir', join(cfg.dataDir, 'version-2')],
+        ['dataDirSize', dataBytes],
+        ['dataLogDir', join(cfg.dataDir, 'version-2')],
+        ['dataLogSize', dataBytes],
+        ['tickTime', cfg.tickTime],
+        ['maxClientCnxns', 0],
+        ['minSessionTimeout', cfg.minSessionTimeout],
+        ['maxSessionTimeout', cfg.maxSessionTimeout],
+        ['clientPortListenBacklog', -1],
+        ['serverId', this.opts.myid],
+        ['initLimit', cfg.initLimit],
+        ['syncLimit', cfg.syncLimit],
+        ['electionAlg', 3],
+        ['electionPort', me.electionPort],
+        ['quorumPort', me.quorumPort],
+        ['peerType', me.type === 'observer' ? 1 : 0],
+      ],
+      membership: { servers: [...cfg.servers.values()].map((s) => `server.${s.sid}=${s.host}:${s.quorumPort}:${s.electionPort}:${s.type}`), version: '0' },
+      environment: [
+        ['zookeeper.version', version],
+        ['host.name', hostname()],
+        ['node.version', process.version],
+        ['os.name', process.platform],
+        ['os.arch', process.arch],
+        ['user.dir', process.cwd()],
+        ['os.memory.free', `${Math.round(freemem() / 1048576)}MB`],
+        ['os.memory.total', `${Math.round(totalmem() / 1048576)}MB`],
+      ],
+      metrics,
+      dataDirSize: dataBytes,
+      logDirSize: dataBytes,
+    };
   }
 
   stat(): Record<string, unknown> {
@@ -335,6 +414,22 @@ export class ZooServer {
       this.trace?.close();
     }
   }
+}
+
+/** Bytes of the files in a directory (dirs' datadir_size). */
+function dirSize(dir: string): number {
+  try {
+    return readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** DataTree.approximateDataSize: path lengths plus data lengths. */
+function approximateDataSize(tree: DataTree): number {
+  let n = 0;
+  for (const p of tree.paths()) n += p.length + (tree.getNode(p)!.data?.length ?? 0);
+  return n;
 }
 
 /** Each start of a server gets a number: it names the transition log file and seeds message ids. */

@@ -112,7 +112,7 @@ class Runner {
       case 'data': {
         const tree = sim().nodes.get(Number(pos[0]))!.peer.db.tree;
         const keys = tree.getChildren('/')!.filter((k) => k !== 'zookeeper').sort();
-        return keys.map((k) => `${k}=${tree.getNode('/' + k)!.data.toString()}`).join(' ') || '(empty)';
+        return keys.map((k) => `${k}=${tree.getNode('/' + k)!.data?.toString()}`).join(' ') || '(empty)';
       }
       default:
         throw new Error(`unknown command ${name}`);

@@ -208,7 +208,7 @@ describe('simulated ensemble under random faults', () => {
         if (reply?.ok !== true) continue;
         expect(reply.applied.rc.err, `write ${w.key}`).toBe(0);
         acked++;
-        expect(tree.getNode(`/${w.key}`)?.data.toString(), `acknowledged write ${w.key}`).toBe(w.value);
+        expect(tree.getNode(`/${w.key}`)?.data?.toString(), `acknowledged write ${w.key}`).toBe(w.value);
       }
       expect(acked).toBeGreaterThan(0);
     });

@@ -198,7 +198,7 @@ describe('DataTree and PrepRequestProcessor', () => {
     const rc = e.write(S1, OpCode.move, { from: '/a/b', to: '/z/b2', version: 0 });
     expect(rc.err).toBe(0);
     expect(e.leader.getNode('/a/b')).toBeUndefined();
-    expect(e.leader.getNode('/z/b2/c')!.data.toString()).toBe('C');
+    expect(e.leader.getNode('/z/b2/c')!.data?.toString()).toBe('C');
     expect(e.leader.stat('/z/b2/eph')!.ephemeralOwner).toBe(S2);
     expect(e.leader.getEphemerals(S2)).toEqual(['/z/b2/eph']);
     expect(e.leader.stat('/z/b2')).toMatchObject({ czxid: e.zxid, mzxid: e.zxid, pzxid: e.zxid, version: 0, cversion: 2, numChildren: 2, dataLength: 1 });
@@ -292,7 +292,7 @@ const check = (e: Ensemble, m: Model) => {
   for (const [p, n] of m) {
     const s = e.leader.stat(p)!;
     expect(s, p).not.toBeNull();
-    expect(e.leader.getNode(p)!.data.toString()).toBe(n.data);
+    expect(e.leader.getNode(p)!.data?.toString()).toBe(n.data);
     expect(s.version).toBe(n.version);
     expect(s.cversion).toBe(2 * n.cversion - s.numChildren);
     expect(s.numChildren).toBe(childrenOf(m, p).length + (p === '/' ? 1 : 0));

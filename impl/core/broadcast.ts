@@ -45,7 +45,7 @@ export function leaderOnRequest(p: QuorumPeer, msg: QuorumPacket & { type: 'REQU
 function propose(p: QuorumPeer, request: Request, origin: Origin): ReturnType<typeof txnSummary> {
   const l = p.leader!;
   const zxid = l.lastProposed + 1;
-  const { op, txn: zk } = p.db.prepare(request, zxid, p.cfg.now(), [...l.outstanding.values()].map((o) => o.txn));
+  const { op, txn: zk } = p.db.prepare(request, zxid, p.cfg.now(), [...l.outstanding.values()].map((o) => o.txn), p.cfg.extendedTypesEnabled ?? true);
   const txn: Txn = { zxid, op, origin };
   l.lastProposed = txn.zxid;
   l.outstanding.set(txn.zxid, { txn, acks: new Set() });

@@ -49,13 +49,13 @@ export class ZKDatabase {
    * PrepRequestProcessor on the leader: the txn for a request at `zxid`, checked against the tree plus every
    * proposal not yet applied (`pending`, oldest first, used only when the prepared tree is first built).
    */
-  prepare(request: Request, zxid: Zxid, time: number, pending: Iterable<Txn>): { op: Op; txn: ZkTxn } {
+  prepare(request: Request, zxid: Zxid, time: number, pending: Iterable<Txn>, extendedTypes = true): { op: Op; txn: ZkTxn } {
     if (!this.prepared) {
       this.prepared = DataTree.deserialize(this.tree.serialize());
       for (const t of pending) if (t.zxid > this.lastProcessedZxid) this.prepared.processTxn(opToTxn(t.op));
     }
     const prepared = this.prepared;
-    const txn = prepRequest(prepared, request, { zxid, time, sessionLive: (id) => prepared.sessions.has(id) });
+    const txn = prepRequest(prepared, request, { zxid, time, sessionLive: (id) => prepared.sessions.has(id), extendedTypes });
     prepared.processTxn(txn);
     return { op: txnToOp(txn), txn };
   }

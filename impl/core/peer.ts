@@ -62,6 +62,8 @@ export interface PeerConfig {
   readonly msgIdBase?: number;
   /** The leader's wall clock (ms), read when it prepares a txn: the txn's time, its nodes' ctime/mtime. */
   readonly now: () => number;
+  /** zookeeper.extendedTypesEnabled (TTL nodes); the simulator leaves it on, servers read zoo.cfg (default off). */
+  readonly extendedTypesEnabled?: boolean;
   /** A learner's sessions that saw activity since the last call (hex ids), reported in its PINGs. */
   readonly touchedSessions?: () => string[];
 }

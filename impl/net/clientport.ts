@@ -19,6 +19,7 @@ import { READ_OPS, readAnswer, writeAnswer, type Answer } from '../zk/final.ts';
 import { WRITE_OPS, type Request } from '../zk/prep.ts';
 import { negotiateTimeout, sessionPassword } from '../zk/sessions.ts';
 import { WatchManager } from '../zk/watches.ts';
+import type { ConnectionStats } from '../zk/four-letter-words.ts';
 import type { Applied } from '../core/db.ts';
 import type { ClientResult } from '../core/types.ts';
 
@@ -43,6 +44,10 @@ export interface ClientPortHooks {
 
 interface Entry {
   reply: Buffer | null;
+  /** When the request came (latency), and what it was (the last op a connection ran, for `cons`). */
+  readonly at?: number;
+  readonly op?: number;
+  readonly xid?: number;
   /** Answered when every entry before it is done (a read sees the writes sent before it). */
   run?: () => Buffer;
   /** Close the connection once this reply is sent (closeSession, a refused session, an unknown op). */
@@ -55,6 +60,15 @@ class Cnxn {
   sessionId = 0n;
   timeout = 0;
   established = false;
+  // ServerCnxn's counters, for the four-letter words.
+  received = 0;
+  sent = 0;
+  establishedAt: number | null = null;
+  lastOp = 'NA';
+  lastCxid = -1;
+  lastZxid = -1;
+  lastResponseTime = 0;
+  lat = { last: 0, min: 0, max: 0, total: 0, count: 0 };
   readonly entries: Entry[] = [];
   readonly authInfo: Id[];
   constructor(
@@ -73,6 +87,36 @@ interface Waiting {
   readonly type: number;
 }
 
+/** FinalRequestProcessor's lastOp names. */
+const OP_ABBREV: ReadonlyMap<number, string> = new Map([
+  [OpCode.ping, 'PING'],
+  [OpCode.create, 'CREA'],
+  [OpCode.create2, 'CREA'],
+  [OpCode.createContainer, 'CREA'],
+  [OpCode.createTTL, 'CREA'],
+  [OpCode.delete, 'DELE'],
+  [OpCode.setData, 'SETD'],
+  [OpCode.getData, 'GETD'],
+  [OpCode.exists, 'EXIS'],
+  [OpCode.getChildren, 'GETC'],
+  [OpCode.getChildren2, 'GETC'],
+  [OpCode.getACL, 'GETA'],
+  [OpCode.setACL, 'SETA'],
+  [OpCode.multi, 'MULT'],
+  [OpCode.multiRead, 'MLTR'],
+  [OpCode.sync, 'SYNC'],
+  [OpCode.check, 'CHEC'],
+  [OpCode.setWatches, 'SETW'],
+  [OpCode.setWatches2, 'STW2'],
+  [OpCode.addWatch, 'ADDW'],
+  [OpCode.removeWatches, 'REMW'],
+  [OpCode.checkWatches, 'CHKW'],
+  [OpCode.closeSession, 'CLOS'],
+  [OpCode.auth, 'AUTH'],
+  [OpCode.whoAmI, 'HOMI'],
+  [OpCode.move, 'MOVE'],
+]);
+
 /** Outstanding requests per connection before we stop reading from it (ZooKeeper's throttling, simplified). */
 const PAUSE_AT = 1000;
 const RESUME_AT = 500;
@@ -86,8 +130,8 @@ export class ClientPort {
   private readonly bySession = new Map<bigint, Cnxn>();
   readonly watches = new WatchManager<Cnxn>();
   private readonly writer = new JuteWriter(4096);
-  /** Counters for the four-letter words. */
-  readonly counters = { packetsReceived: 0, packetsSent: 0 };
+  /** Counters for the four-letter words (ServerStats). */
+  readonly counters = { packetsReceived: 0, packetsSent: 0, latMin: 0, latMax: 0, latTotal: 0, latCount: 0 };
 
   constructor(
     private readonly hooks: ClientPortHooks,
@@ -102,9 +146,41 @@ export class ClientPort {
     return this.cnxns.size;
   }
 
-  /** Per connection: its address, session, outstanding requests (the `cons` word). */
-  connectionInfo(): { who: string; sessionId: bigint; timeout: number; queued: number }[] {
-    return [...this.cnxns].map((c) => ({ who: c.who, sessionId: c.sessionId, timeout: c.timeout, queued: c.entries.length }));
+  /** Requests of clients not answered yet (srvr's Outstanding). */
+  get outstanding(): number {
+    return this.waiting.size;
+  }
+
+  /** Per connection, ServerCnxn's counters (the `cons` and `stat` words). */
+  connectionStats(): ConnectionStats[] {
+    return [...this.cnxns].map((c) => ({
+      remote: `/${c.who.replace(/^::ffff:/, '')}`,
+      interestOps: c.sock.isPaused() ? 0 : 1,
+      queued: c.entries.length,
+      received: c.received,
+      sent: c.sent,
+      sessionId: c.established ? c.sessionId : 0n,
+      lastOp: c.lastOp,
+      established: c.establishedAt,
+      sessionTimeoutMs: c.timeout,
+      lastCxid: c.lastCxid,
+      lastZxid: BigInt(c.lastZxid),
+      lastResponseTime: c.lastResponseTime,
+      lastLatencyMs: c.lat.last,
+      minLatencyMs: c.lat.min,
+      avgLatencyMs: c.lat.count ? c.lat.total / c.lat.count : 0,
+      maxLatencyMs: c.lat.max,
+    }));
+  }
+
+  /** Sessions with watches, by the data-watch table (wchc, wchp, wchs show that one in 3.8). */
+  watchStats(): { summary: { connections: number; paths: number; watches: number }; bySession: Map<bigint, string[]>; byPath: Map<string, bigint[]> } {
+    const t = this.watches.dataWatches;
+    const bySession = new Map<bigint, string[]>();
+    for (const [c, paths] of t.byConnection()) bySession.set(c.sessionId, [...paths]);
+    const byPath = new Map<string, bigint[]>();
+    for (const [p, cs] of t.byPathMap()) byPath.set(p, [...cs].map((c) => c.sessionId));
+    return { summary: t.summary(), bySession, byPath };
   }
 
   private accept(sock: Socket): void {
@@ -200,6 +276,7 @@ export class ClientPort {
   private established(cnxn: Cnxn, id: bigint, entry: Entry): void {
     cnxn.sessionId = id;
     cnxn.established = true;
+    cnxn.establishedAt = Date.now();
     this.bySession.set(id, cnxn);
     entry.reply = frame(encodeConnectResponse({ protocolVersion: 0, timeOut: cnxn.timeout, sessionId: id, passwd: sessionPassword(id), readOnly: false }, cnxn.readOnlyByte.value));
   }
@@ -212,7 +289,8 @@ export class ClientPort {
   private request(cnxn: Cnxn, body: Buffer): void {
     if (cnxn.sessionId === 0n) throw new JuteError('a request before the session was established');
     const d = decodeRequest(body);
-    const entry: Entry = { reply: null };
+    const entry: Entry = { reply: null, at: Date.now(), op: d.type, xid: d.xid };
+    cnxn.received++;
     cnxn.entries.push(entry);
     this.hooks.touch(cnxn.sessionId);
     if (!d.known) {
@@ -316,6 +394,28 @@ export class ClientPort {
     }
   }
 
+  /** ServerCnxn.updateStatsForResponse and ServerStats.updateLatency. */
+  private answered(c: Cnxn, e: Entry): void {
+    const now = Date.now();
+    const lat = now - e.at!;
+    c.sent++;
+    c.lastOp = OP_ABBREV.get(e.op!) ?? 'NA';
+    if (e.xid! >= 0) c.lastCxid = e.xid!;
+    c.lastZxid = this.hooks.lastZxid();
+    c.lastResponseTime = now;
+    const l = c.lat;
+    l.last = lat;
+    l.min = l.count ? Math.min(l.min, lat) : lat;
+    l.max = Math.max(l.max, lat);
+    l.total += lat;
+    l.count++;
+    const g = this.counters;
+    g.latMin = g.latCount ? Math.min(g.latMin, lat) : lat;
+    g.latMax = Math.max(g.latMax, lat);
+    g.latTotal += lat;
+    g.latCount++;
+  }
+
   private notify(c: Cnxn, type: number, path: string): void {
     if (c.sock.destroyed) return;
     this.writer.reset();
@@ -333,6 +433,7 @@ export class ClientPort {
       if (!e.reply) break;
       if (e.reply.length) out.push(e.reply);
       cnxn.entries.shift();
+      if (e.at !== undefined) this.answered(cnxn, e);
       if (e.close) {
         close = true;
         break;

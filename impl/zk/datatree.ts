@@ -44,7 +44,8 @@ export interface StatPersisted {
 export class DataNode {
   readonly children = new Set<string>();
   constructor(
-    public data: Buffer,
+    /** null and empty differ, as in ZooKeeper: a create without data keeps null, and getData returns it. */
+    public data: Buffer | null,
     public acl: ACLT[],
     public stat: StatPersisted,
   ) {}
@@ -161,7 +162,7 @@ export class DataTree {
       cversion: (s.cversion * 2 - n.children.size) | 0,
       aversion: s.aversion,
       ephemeralOwner: kind === 'NORMAL' ? s.ephemeralOwner : 0n,
-      dataLength: n.data.length,
+      dataLength: n.data?.length ?? 0,
       numChildren: n.children.size,
       pzxid: s.pzxid,
     };
@@ -287,7 +288,7 @@ export class DataTree {
     });
   }
 
-  createNode(path: string, data: Buffer, acl: ACLT[], owner: bigint, parentCVersion: number, zxid: number, time: number): Stat {
+  createNode(path: string, data: Buffer | null, acl: ACLT[], owner: bigint, parentCVersion: number, zxid: number, time: number): Stat {
     const parentPath = parentOf(path);
     const parent = this.nodes.get(parentPath);
     if (!parent) throw new KeeperError(Code.NONODE, path);
@@ -340,7 +341,7 @@ export class DataTree {
     this.triggers.push({ type: EventType.NodeDeleted, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
   }
 
-  setData(path: string, data: Buffer, version: number, zxid: number, time: number): Stat {
+  setData(path: string, data: Buffer | null, version: number, zxid: number, time: number): Stat {
     const n = this.nodes.get(path);
     if (!n) throw new KeeperError(Code.NONODE, path);
     n.data = data;
@@ -437,7 +438,7 @@ export class DataTree {
     for (let i = 0; i < nNodes; i++) {
       const f = `nodes[${i}]`;
       const path = r.ustring(`${f}.path`) ?? '';
-      const data = r.buffer(`${f}.data`) ?? Buffer.alloc(0);
+      const data = r.buffer(`${f}.data`);
       const nAcl = r.vectorLength(`${f}.acl`, 12) ?? 0;
       const acl: ACLT[] = [];
       for (let j = 0; j < nAcl; j++) acl.push({ perms: r.int(`${f}.acl`), id: { scheme: r.ustring(`${f}.acl`), id: r.ustring(`${f}.acl`) } });
@@ -471,7 +472,7 @@ export class DataTree {
     for (const p of [...this.nodes.keys()].sort()) {
       const n = this.nodes.get(p)!;
       const s = this.statOf(n);
-      out.push(`${p} ${n.data.toString('hex')} ${JSON.stringify(n.acl)} ${JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))} [${[...n.children].sort()}]`);
+      out.push(`${p} ${n.data?.toString('hex') ?? 'null'} ${JSON.stringify(n.acl)} ${JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))} [${[...n.children].sort()}]`);
     }
     for (const [id, to] of [...this.sessions].sort((a, b) => (a[0] < b[0] ? -1 : 1))) out.push(`session ${id} ${to} [${this.getEphemerals(id)}]`);
     return out.join('\n');

@@ -117,6 +117,8 @@ export interface PrepContext {
   readonly time: number;
   /** SessionTracker.checkSession: false for a session that is unknown, expired or closing. */
   readonly sessionLive: (id: bigint) => boolean;
+  /** zookeeper.extendedTypesEnabled: TTL nodes (off by default in 3.8: they are then UNIMPLEMENTED). */
+  readonly extendedTypes?: boolean;
 }
 
 /** pRequest: the txn for one write request (an error txn when it fails). */
@@ -195,7 +197,7 @@ function prepOne(view: PrepView, req: Request, type: number, r: any, ctx: PrepCo
       checkACL(node.acl, Perms.WRITE, req.authInfo, path);
       const version = checkAndIncVersion(node.stat!.version, r.version, path);
       view.set(path, { ...node, stat: { ...node.stat!, version, mtime: ctx.time, mzxid: zxid } });
-      return { path, data: r.data ?? Buffer.alloc(0), version };
+      return { path, data: r.data, version };
     }
     case OpCode.setACL: {
       checkSession(req, ctx);
@@ -239,7 +241,8 @@ function prepCreate(view: PrepView, req: Request, type: number, r: any, ctx: Pre
   const isEphemeral = flags === CreateMode.EPHEMERAL || flags === CreateMode.EPHEMERAL_SEQUENTIAL;
   const isSequential = flags === CreateMode.PERSISTENT_SEQUENTIAL || flags === CreateMode.EPHEMERAL_SEQUENTIAL || flags === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
   const isContainer = flags === CreateMode.CONTAINER;
-  // validateCreateRequest: EphemeralType.validateTTL, then the session.
+  // validateCreateRequest: TTL only with extended types, EphemeralType.validateTTL, then the session.
+  if (isTTL && ctx.extendedTypes === false) throw new KeeperError(Code.UNIMPLEMENTED, path);
   if (isTTL ? ttl <= 0n || ttl > TTL_MAX : ttl >= 0n) throw new KeeperError(Code.BADARGUMENTS, path);
   checkSession(req, ctx);
   const parentPath = parentPathOf(path, false);
@@ -256,7 +259,7 @@ function prepCreate(view: PrepView, req: Request, type: number, r: any, ctx: Pre
   view.set(parentPath, { ...parent, childCount: parent.childCount + 1, stat: { ...parent.stat!, cversion: newCversion, pzxid: ctx.zxid } });
   const z = ctx.zxid;
   view.set(path, { acl, childCount: 0, stat: { czxid: z, mzxid: z, ctime: ctx.time, mtime: ctx.time, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, pzxid: z } });
-  const data: Buffer = r.data ?? Buffer.alloc(0);
+  const data: Buffer | null = r.data;
   if (type === OpCode.createContainer) return { path, data, acl, parentCVersion: newCversion };
   if (type === OpCode.createTTL) return { path, data, acl, parentCVersion: newCversion, ttl };
   return { path, data, acl, ephemeral: isEphemeral, parentCVersion: newCversion };

@@ -84,6 +84,10 @@ export class ExpiryQueue<E> {
   get nextDue(): number {
     return this.nextExpiration;
   }
+
+  expiryOf(e: E): number | undefined {
+    return this.expiry.get(e);
+  }
 }
 
 /**
@@ -150,6 +154,11 @@ export class SessionTracker {
 
   get nextDue(): number {
     return this.queue.nextDue;
+  }
+
+  /** When a session expires unless it is heard from (its bucket's end). */
+  expiryOf(id: bigint): number | undefined {
+    return this.queue.expiryOf(id);
   }
 
   get size(): number {

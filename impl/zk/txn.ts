@@ -50,11 +50,11 @@ export interface TxnHeaderT {
 }
 
 export type TxnBody =
-  | { readonly path: string; readonly data: Buffer; readonly acl: ACLT[]; readonly ephemeral: boolean; readonly parentCVersion: number } // create, create2
-  | { readonly path: string; readonly data: Buffer; readonly acl: ACLT[]; readonly parentCVersion: number } // createContainer
-  | { readonly path: string; readonly data: Buffer; readonly acl: ACLT[]; readonly parentCVersion: number; readonly ttl: bigint } // createTTL
+  | { readonly path: string; readonly data: Buffer | null; readonly acl: ACLT[]; readonly ephemeral: boolean; readonly parentCVersion: number } // create, create2
+  | { readonly path: string; readonly data: Buffer | null; readonly acl: ACLT[]; readonly parentCVersion: number } // createContainer
+  | { readonly path: string; readonly data: Buffer | null; readonly acl: ACLT[]; readonly parentCVersion: number; readonly ttl: bigint } // createTTL
   | { readonly path: string } // delete, deleteContainer
-  | { readonly path: string; readonly data: Buffer; readonly version: number } // setData
+  | { readonly path: string; readonly data: Buffer | null; readonly version: number } // setData
   | { readonly path: string; readonly acl: ACLT[]; readonly version: number } // setACL
   | { readonly path: string; readonly version: number } // check
   | { readonly timeOut: number } // createSession
@@ -127,7 +127,6 @@ function readBody(r: JuteReader, type: number, field: string): TxnBody {
 function normalize(v: Record<string, unknown>): TxnBody {
   const out: Record<string, unknown> = { ...v };
   if ('path' in out && out['path'] === null) out['path'] = '';
-  if ('data' in out && out['data'] === null) out['data'] = Buffer.alloc(0);
   if ('acl' in out && out['acl'] === null) out['acl'] = [];
   if ('paths2Delete' in out && out['paths2Delete'] === null) out['paths2Delete'] = [];
   if ('from' in out && out['from'] === null) out['from'] = '';

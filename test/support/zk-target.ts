@@ -138,7 +138,8 @@ async function startApache(): Promise<Target> {
 
 async function startOurs(): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'zk-target-ours-'));
-  const ens = await Ensemble.create({ nodes: 3, dir, tickTime: 200, transitionLog: false });
+  // The same settings as the Apache target's zoo.cfg: every four-letter word allowed.
+  const ens = await Ensemble.create({ nodes: 3, dir, tickTime: 200, transitionLog: false, extra: { '4lw.commands.whitelist': '*' } });
   const close = async () => {
     await ens.stopAll('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
