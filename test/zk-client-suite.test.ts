@@ -218,6 +218,8 @@ describe.skipIf(missing !== null)(`a ZooKeeper, seen through node-zookeeper-clie
     expect(await code(call((cb) => alice.setACL(`${r}/s`, read, st.aversion + 1, cb)))).toBe('BADVERSION');
     const st2 = await call<zookeeper.Stat>((cb) => alice.setACL(`${r}/s`, read, st.aversion, cb));
     expect(st2.aversion).toBe(1);
+    // c is on another server than alice: without a sync it sees the new ACL once that server applied it.
+    await until('the new ACL applied on c\'s server', 5000, async () => (await code(call((cb) => c.getData(`${r}/s`, cb)))) === 'OK');
     const [open] = await call<[Buffer]>((cb) => c.getData(`${r}/s`, cb));
     expect(open.toString()).toBe('hidden');
     expect(await code(call((cb) => c.setData(`${r}/s`, Buffer.from('x'), cb)))).toBe('NOAUTH');
