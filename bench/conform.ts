@@ -11,59 +11,45 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimCluster, createRequest, deleteRequest, sessionRequest } from '../impl/sim.ts';
-import type { CoreTraceEvent } from '../impl/core/types.ts';
+import { LineEncoder } from '../impl/tracelog.ts';
+import { headerText } from '../traces/writer.ts';
 import type { ConformResult } from '../checker/conform/run.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
-/** Simulated run until the servers logged `target` events in all; one file per server in `dir`. */
+/**
+ * Simulated run until the servers logged `target` events in all; one file per server in `dir`, written as the
+ * servers write their logs: the header by the trace writer API, the events by the transition log's encoder.
+ */
 export function generateLogs(dir: string, target: number, seed = 1): number {
   const servers = new Map([1, 2, 3].map((s) => [s, 'participant' as const]));
-  const sim = new SimCluster({ seed, servers, commitLogCount: 1_000_000 });
-  const lines = new Map<number, string[]>([...servers.keys()].map((s) => [s, []]));
-  const seen = new Map<number, number>([...servers.keys()].map((s) => [s, 0]));
+  const encoders = new Map([...servers.keys()].map((s) => [s, { enc: new LineEncoder(), seq: 0 }]));
   let total = 0;
-  const collect = () => {
-    for (const [sid, node] of sim.nodes) {
-      const trace: CoreTraceEvent[] = node.trace;
-      for (let i = seen.get(sid)!; i < trace.length; i++) {
-        const e = trace[i]!;
-        const out = lines.get(sid)!;
-        out.push(JSON.stringify({ type: 'event', seq: out.length + 1, sid, action: e.action, time: sim.now, ...(e.params ? { params: e.params } : {}), ...(e.recv ? { recv: e.recv } : {}), ...(e.send ? { send: e.send } : {}), ...(e.post && Object.keys(e.post).length ? { post: e.post } : {}) }));
-        total++;
-      }
-      seen.set(sid, trace.length);
-    }
-  };
+  const sim: SimCluster = new SimCluster({
+    seed,
+    servers,
+    commitLogCount: 1_000_000,
+    trace: true,
+    onTrace: (sid, event) => {
+      const log = encoders.get(sid)!;
+      log.enc.line(++log.seq, sid, sim.now, event);
+      total++;
+    },
+  });
   sim.start();
-  for (let t = 0; t < 3000; t++) {
-    sim.runFor(1);
-    collect();
-  }
+  for (let t = 0; t < 3000; t++) sim.runFor(1);
   let req = 0;
   // The clients' session first (a txn like the others), then creates and deletes of 100 keys.
   for (const sid of sim.leaders()) sim.write(sid, ++req, sessionRequest());
   while (total < target) {
     for (const sid of servers.keys()) sim.write(sid, ++req, req % 3 === 0 ? deleteRequest(`k${req % 100}`) : createRequest(`k${req % 100}`, `v${req}`));
-    for (let t = 0; t < 3; t++) {
-      sim.runFor(1);
-      collect();
-    }
+    for (let t = 0; t < 3; t++) sim.runFor(1);
   }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  for (const [sid, ls] of lines) {
-    const header = {
-      type: 'header',
-      format: 'zab-trace',
-      version: 1,
-      source: 'impl',
-      sid,
-      servers: [...servers.keys()].map((s) => ({ sid: s, role: 'participant' })),
-      params: { incarnation: 1, simulated: true, seed },
-      created: new Date().toISOString(),
-    };
-    writeFileSync(join(dir, `server${sid}-transitions.0001.ndjson`), [JSON.stringify(header), ...ls].join('\n') + '\n');
+  for (const [sid, { enc }] of encoders) {
+    const header = headerText({ source: 'impl', sid, servers: [...servers.keys()].map((s) => ({ sid: s, role: 'participant' as const })), params: { incarnation: 1, simulated: true, seed } });
+    writeFileSync(join(dir, `server${sid}-transitions.0001.ndjson`), Buffer.concat([Buffer.from(header + '\n'), enc.buf.subarray(0, enc.pos)]));
   }
   return total;
 }

@@ -1,8 +1,8 @@
-// Reads a trace file and validates every line against the schema (traces/schema.ts). Trace files are untrusted
-// input (written by other tools, edited by hand), so every problem is reported as one line: the file, the
-// line number, and what is wrong there.
+// Reads a trace file whole, for replay: every line must decode (traces/reader.ts, any version), and the first
+// problem is thrown as one line naming the file, the line number, and what is wrong there.
 import { readFileSync } from 'node:fs';
-import { TRACE_FORMAT, TRACE_VERSION, TraceLine, type TraceEvent, type TraceHeader, type TraceVerdict } from '../traces/schema.ts';
+import { parseLine } from '../traces/reader.ts';
+import type { TraceEvent, TraceHeader, TraceVerdict } from '../traces/schema.ts';
 import { replayEvents, type ReplayedStep } from './replay.ts';
 import type { AnySpec } from './spec-source.ts';
 
@@ -26,19 +26,10 @@ export function parseTrace(text: string, file = '<trace>'): Trace {
   let verdict: TraceVerdict | null = null;
   raw.forEach((textLine, i) => {
     const n = i + 1;
-    let json: unknown;
-    try {
-      json = JSON.parse(textLine);
-    } catch (e) {
-      fail(n, `not JSON (${e instanceof Error ? e.message : String(e)})`);
-    }
-    checkVersion(json, n, fail);
-    const r = TraceLine.safeParse(json);
-    if (!r.success) {
-      const issue = r.error.issues[0]!;
-      fail(n, `${issue.path.length > 0 ? issue.path.join('.') + ': ' : ''}${issue.message}`);
-    }
-    const line = r.data!;
+    const p = parseLine(textLine);
+    if (p.kind === 'bad') fail(n, p.message);
+    if (p.kind === 'blank') fail(n, 'a blank line');
+    const line = p.kind === 'header' ? p.header : p.kind === 'event' ? p.event : p.kind === 'verdict' ? p.verdict : fail(n, 'unreadable');
     if (n === 1 && line.type !== 'header') fail(n, `expected the header line, found a ${line.type} line`);
     if (verdict !== null) fail(n, `${line.type === 'event' ? 'an' : 'a'} ${line.type} line after the verdict line`);
     if (line.type === 'header') {
@@ -48,13 +39,6 @@ export function parseTrace(text: string, file = '<trace>'): Trace {
     else verdict = line;
   });
   return { header: header!, events, verdict };
-}
-
-function checkVersion(json: unknown, n: number, fail: (line: number, what: string) => never): void {
-  if (typeof json !== 'object' || json === null || (json as { type?: unknown }).type !== 'header') return;
-  const h = json as { format?: unknown; version?: unknown };
-  if (h.format !== TRACE_FORMAT) fail(n, `not a ${TRACE_FORMAT} trace (format ${JSON.stringify(h.format)})`);
-  if (h.version !== TRACE_VERSION) fail(n, `trace version ${JSON.stringify(h.version)} is not supported (this reader reads version ${TRACE_VERSION})`);
 }
 
 export function readTrace(file: string): Trace {

@@ -5,7 +5,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MessageView } from '../spec/model.ts';
-import { TRACE_FORMAT, TRACE_VERSION, type TraceEvent, type TraceLine, type TraceMessage } from '../traces/schema.ts';
+import type { ActionName } from '../traces/actions.ts';
+import type { TraceEvent, TraceLine, TraceMessage } from '../traces/schema.ts';
+import { lineText, makeHeader } from '../traces/writer.ts';
 import type { Counterexample } from './counterexample.ts';
 import type { AnySpec } from './spec-source.ts';
 
@@ -46,30 +48,32 @@ function contentKey(m: MessageView): string {
 }
 
 function toTrace(id: string, m: MessageView): TraceMessage {
-  return { ...m.fields, id, from: m.from, to: m.to, type: m.type };
+  return { ...m.fields, id, from: m.from, to: m.to, type: m.type } as TraceMessage;
 }
 
 export function traceLines(spec: AnySpec, cx: Counterexample, params: Record<string, unknown>, created = new Date()): TraceLine[] {
   const ids = new MessageIds();
   const lines: TraceLine[] = [
-    {
-      type: 'header',
-      format: TRACE_FORMAT,
-      version: TRACE_VERSION,
+    makeHeader({
       source: 'check',
       servers: spec.servers.map((s) => ({ sid: s.sid, role: s.role })),
       params,
-      created: created.toISOString(),
+      created,
       note: `${cx.kind === 'invariant' ? 'counterexample to' : 'witness of'} ${cx.property} in ${spec.name}, from initial state ${cx.path.init}`,
-    },
+    }),
   ];
   for (const s of cx.steps) {
-    const ev: TraceEvent = { type: 'event', seq: s.step, sid: s.sid, action: s.kind };
-    if (Object.keys(s.params).length > 0) ev.params = { ...s.params };
-    if (s.recv !== null) ev.recv = ids.recv(s.recv);
-    if (s.send.length > 0) ev.send = s.send.map((m) => ids.send(m));
     const post = Object.fromEntries(s.changes.filter((c) => c.sid === s.sid).map((c) => [c.name, c.after]));
-    if (Object.keys(post).length > 0) ev.post = post;
+    const ev: TraceEvent = {
+      type: 'event',
+      seq: s.step,
+      sid: s.sid,
+      action: s.kind as ActionName,
+      ...(Object.keys(s.params).length > 0 ? { params: { ...s.params } } : {}),
+      ...(s.recv !== null ? { recv: ids.recv(s.recv) } : {}),
+      ...(s.send.length > 0 ? { send: s.send.map((m) => ids.send(m)) } : {}),
+      ...(Object.keys(post).length > 0 ? { post } : {}),
+    };
     lines.push(ev);
   }
   lines.push({ type: 'verdict', property: cx.property, kind: cx.kind, holds: cx.kind !== 'invariant', ...(cx.message === null ? {} : { message: cx.message }) });
@@ -81,6 +85,6 @@ export function writeTrace(dir: string, spec: AnySpec, cx: Counterexample, param
   mkdirSync(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const file = join(dir, `${cx.property}-${stamp}-${process.pid}.ndjson`);
-  writeFileSync(file, traceLines(spec, cx, params).map((l) => JSON.stringify(l)).join('\n') + '\n');
+  writeFileSync(file, traceLines(spec, cx, params).map(lineText).join('\n') + '\n');
   return file;
 }

@@ -2,6 +2,7 @@
 // QuorumPeer over a MemDisk; messages travel FIFO per channel with random delays; timers run on virtual time;
 // crashes drop a server's volatile state. One seed drives every choice, so a failing run replays exactly.
 import { MemDisk } from './core/disk.ts';
+import { unfoldAppended } from '../traces/reader.ts';
 import { QuorumPeer, toTraceEvent, type PeerConfig } from './core/peer.ts';
 import type { ConnId, Effect, Input, LearnerType, Request, Sid, TimerName, CoreTraceEvent, RawTraceEvent, ClientResult } from './core/types.ts';
 import { CreateMode, OpCode, Perms } from './zkwire/codes.ts';
@@ -222,11 +223,8 @@ export class SimCluster {
         return;
       case 'trace': {
         this.opts.onTrace?.(sid, e.event);
-        // The record keeps each folded log append as its own TxnLogAppend event, as version 1 logs have it
-        // (bench/conform.ts writes these records as version 1 logs).
-        const { appended, ...event } = toTraceEvent(e.event);
-        for (const z of appended ?? []) n.trace.push({ action: 'TxnLogAppend', params: { zxid: z }, post: { lastZxid: z } });
-        n.trace.push(event);
+        // The record keeps each folded log append as its own TxnLogAppend event (traces/reader.ts unfolds them).
+        n.trace.push(...(unfoldAppended(toTraceEvent(e.event), {}) as CoreTraceEvent[]));
         return;
       }
       case 'log':
@@ -281,7 +279,8 @@ export class SimCluster {
   }
 }
 
-function mulberry32(seed: number): () => number {
+/** mulberry32: a small seeded generator, so that a seed reruns the same schedule. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

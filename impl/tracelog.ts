@@ -1,5 +1,5 @@
 // The transition log: one NDJSON file per server incarnation, in the trace format of traces/README.md
-// (version 2: each message logged once, by its sender; a receive by id; a step's log appends folded into its event).
+// (each message logged once, by its sender; a receive by id; a step's log appends folded into its event).
 //
 // Cost matters: a server under a write load logs 2–4 events per write, and this runs on the event loop that
 // also runs the protocol. So each event is encoded straight into a byte buffer by hand-written code (fixed keys
@@ -15,8 +15,8 @@
 // offsets. A kill -9 loses at most the last flush interval, never reorders or tears what was written (each
 // write is whole lines).
 import { closeSync, openSync, write, writeSync } from 'node:fs';
-import { IMPL_TRACE_VERSION, TRACE_FORMAT, type TraceHeader } from '../traces/schema.ts';
-import { zxidHex, type Notification, type QuorumPacket, type RawTraceEvent, type Sid } from './core/types.ts';
+import { headerText, type HeaderFields } from '../traces/writer.ts';
+import { zxidToHex, type Notification, type QuorumPacket, type RawTraceEvent, type Sid } from './core/types.ts';
 
 const FLUSH_MS = 50;
 /**
@@ -48,7 +48,10 @@ const L_ZXID = lit(',"zxid":');
 const L_ELECTION_EPOCH = lit(',"electionEpoch":');
 const L_STATE = lit(',"state":"');
 const L_PEER_EPOCH = lit('","peerEpoch":');
-const L_EPOCH = lit(',"epoch":');
+const L_CURRENT_EPOCH = lit(',"currentEpoch":');
+const L_LAST_ZXID = lit(',"lastZxid":');
+const L_ACCEPTED_EPOCH = lit(',"acceptedEpoch":');
+const L_NEW_EPOCH = lit(',"newEpoch":');
 const L_SIZE = lit(',"size":');
 
 /** The keys of params and post objects met so far, as the bytes of `"key":`. */
@@ -340,7 +343,7 @@ export class LineEncoder {
   private putZxid(buf: Buffer, p: number, z: number): number {
     if (z !== this.lastZxid) {
       this.lastZxid = z;
-      this.lastZxidText = zxidHex(z);
+      this.lastZxidText = zxidToHex(z);
     }
     buf[p++] = 0x22;
     p = putAscii(buf, p, this.lastZxidText);
@@ -371,11 +374,20 @@ export class LineEncoder {
         p = putBytes(buf, p, L_PEER_EPOCH);
         p = putNumber(buf, p, m.peerEpoch);
         break;
+      case 'FOLLOWERINFO':
+      case 'OBSERVERINFO':
+        p = putBytes(buf, p, L_ACCEPTED_EPOCH);
+        p = putNumber(buf, p, m.acceptedEpoch);
+        break;
+      case 'LEADERINFO':
+        p = putBytes(buf, p, L_NEW_EPOCH);
+        p = putNumber(buf, p, m.newEpoch);
+        break;
       case 'ACKEPOCH':
-        p = putBytes(buf, p, L_EPOCH);
-        p = putNumber(buf, p, m.epoch);
-        p = putBytes(buf, p, L_ZXID);
-        p = this.putZxid(buf, p, m.zxid);
+        p = putBytes(buf, p, L_CURRENT_EPOCH);
+        p = putNumber(buf, p, m.currentEpoch);
+        p = putBytes(buf, p, L_LAST_ZXID);
+        p = this.putZxid(buf, p, m.lastZxid);
         break;
       case 'SNAP':
         p = putBytes(buf, p, L_ZXID);
@@ -416,12 +428,11 @@ export class TransitionLog {
   constructor(
     readonly path: string,
     private readonly sid: Sid,
-    header: Omit<TraceHeader, 'type' | 'format' | 'version' | 'source' | 'sid' | 'created'>,
+    header: Omit<HeaderFields, 'source' | 'sid' | 'created'>,
   ) {
     // One file per incarnation: never appended to by anyone else, so positional writes are safe.
     this.fd = openSync(path, 'wx');
-    const head: TraceHeader = { type: 'header', format: TRACE_FORMAT, version: IMPL_TRACE_VERSION, source: 'impl', sid, created: new Date().toISOString(), ...header };
-    const data = Buffer.from(JSON.stringify(head) + '\n', 'utf8');
+    const data = Buffer.from(headerText({ source: 'impl', sid, ...header }) + '\n', 'utf8');
     writeSync(this.fd, data, 0, data.length, 0);
     this.offset = data.length;
   }

@@ -15,7 +15,7 @@ import { electionProperties, zabProperties } from './properties.ts';
 import type { ClusterState, LeaderVars, LearnerVars, Server, Txn } from './state.ts';
 import { delivered, electionChannel, initialState, quorumChannel } from './state.ts';
 import type { Notification, Sid, Vote } from './types.ts';
-import { zxidText } from './types.ts';
+import { zxidToHex } from '../traces/zxid.ts';
 import type { QuorumPacket } from './zab/packets.ts';
 import type { ZabAction } from './zab/steps.ts';
 import { LEADER_APPLY_KIND, LEADER_LOG_KIND, VARIANT_LOCAL_KINDS, ZAB_LOCAL_KINDS, ZAB_PEER_KINDS, ZAB_RECEIVE_KINDS, zabSteps } from './zab/steps.ts';
@@ -100,7 +100,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
 }
 
 function txnView(t: Txn): string {
-  return `${zxidText(t.zxid)}=${t.value}`;
+  return `${zxidToHex(t.zxid)}=${t.value}`;
 }
 
 /** The variables of a server as traces and counterexamples show them: zxids in hex, empty votes left out. */
@@ -109,13 +109,13 @@ export function serverView(srv: Server, zab = true): Record<string, unknown> {
     state: srv.state,
     fle: srv.fle,
     logicalclock: srv.logicalclock,
-    proposal: { leader: srv.proposal.leader, zxid: zxidText(srv.proposal.zxid), peerEpoch: srv.proposal.peerEpoch },
+    proposal: { leader: srv.proposal.leader, zxid: zxidToHex(srv.proposal.zxid), peerEpoch: srv.proposal.peerEpoch },
     recvset: votesView(srv.recvset),
     outofelection: votesView(srv.outofelection),
-    currentVote: { ...srv.currentVote, zxid: zxidText(srv.currentVote.zxid) },
+    currentVote: { ...srv.currentVote, zxid: zxidToHex(srv.currentVote.zxid) },
     currentEpoch: srv.currentEpoch,
     acceptedEpoch: srv.acceptedEpoch,
-    lastZxid: zxidText(srv.history.length === 0 ? 0 : srv.history[srv.history.length - 1]!.zxid),
+    lastZxid: zxidToHex(srv.history.length === 0 ? 0 : srv.history[srv.history.length - 1]!.zxid),
   };
   if (!zab) return view;
   return {
@@ -126,7 +126,7 @@ export function serverView(srv: Server, zab = true): Record<string, unknown> {
     snapshotIndex: srv.snapshotIndex,
     pendingLog: srv.pendingLog.map(txnView),
     // Variants only (spec/variants.ts): shown when they differ from the fixed protocol's values.
-    ...(srv.treeZxid === null ? {} : { treeZxid: zxidText(srv.treeZxid) }),
+    ...(srv.treeZxid === null ? {} : { treeZxid: zxidToHex(srv.treeZxid) }),
     ...(srv.orphanLog.length === 0 ? {} : { orphanLog: srv.orphanLog.map(txnView) }),
     delivered: delivered(srv).map(txnView),
     leader: srv.leader === null ? null : leaderFields(srv.leader),
@@ -137,7 +137,7 @@ export function serverView(srv: Server, zab = true): Record<string, unknown> {
             ...learnerFields(srv.learner),
             syncTree: srv.learner.syncTree === null ? null : srv.learner.syncTree.map(txnView),
             packetsNotLogged: srv.learner.packetsNotLogged.map(txnView),
-            packetsCommitted: srv.learner.packetsCommitted.map(zxidText),
+            packetsCommitted: srv.learner.packetsCommitted.map(zxidToHex),
           },
   };
 }
@@ -145,20 +145,20 @@ export function serverView(srv: Server, zab = true): Record<string, unknown> {
 /** A leader's variables, without toBeApplied while it is 0 (always, with leaderApply 'atomic'). */
 function leaderFields(l: LeaderVars): Record<string, unknown> {
   const { toBeApplied, ...rest } = l;
-  const view = { ...rest, outstanding: l.outstanding.map((p) => ({ zxid: zxidText(p.zxid), acks: p.acks })) };
+  const view = { ...rest, outstanding: l.outstanding.map((p) => ({ zxid: zxidToHex(p.zxid), acks: p.acks })) };
   return toBeApplied === 0 ? view : { ...view, toBeApplied };
 }
 
 /** A learner's variables, without the variants' newLeaderAckDue while it is unused. */
 function learnerFields(l: LearnerVars): Record<string, unknown> {
   const { newLeaderAckDue, ...rest } = l;
-  return newLeaderAckDue === null ? rest : { ...rest, newLeaderAckDue: zxidText(newLeaderAckDue) };
+  return newLeaderAckDue === null ? rest : { ...rest, newLeaderAckDue: zxidToHex(newLeaderAckDue) };
 }
 
 function votesView(votes: readonly (Vote | null)[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   votes.forEach((v, i) => {
-    if (v !== null) out[String(i + 1)] = { ...v, zxid: zxidText(v.zxid) };
+    if (v !== null) out[String(i + 1)] = { ...v, zxid: zxidToHex(v.zxid) };
   });
   return out;
 }
@@ -168,7 +168,7 @@ function notificationView(from: Sid, to: Sid, n: Notification): MessageView {
     type: 'NOTIFICATION',
     from,
     to,
-    fields: { leader: n.leader, zxid: zxidText(n.zxid), electionEpoch: n.electionEpoch, state: n.state, peerEpoch: n.peerEpoch },
+    fields: { leader: n.leader, zxid: zxidToHex(n.zxid), electionEpoch: n.electionEpoch, state: n.state, peerEpoch: n.peerEpoch },
   };
 }
 
@@ -177,10 +177,10 @@ export function packetView(from: Sid, to: Sid, p: QuorumPacket): MessageView {
   const fields: Record<string, unknown> = match(p)
     .with({ type: P.union('FOLLOWERINFO', 'OBSERVERINFO') }, (q) => ({ acceptedEpoch: q.acceptedEpoch }))
     .with({ type: 'LEADERINFO' }, (q) => ({ newEpoch: q.newEpoch }))
-    .with({ type: 'ACKEPOCH' }, (q) => ({ currentEpoch: q.currentEpoch, lastZxid: zxidText(q.lastZxid) }))
-    .with({ type: P.union('DIFF', 'TRUNC', 'COMMIT', 'NEWLEADER', 'ACK') }, (q) => ({ zxid: zxidText(q.zxid) }))
-    .with({ type: 'SNAP' }, (q) => ({ zxid: zxidText(q.zxid), snapshot: q.snapshot.map(txnView) }))
-    .with({ type: P.union('PROPOSAL', 'INFORM') }, (q) => ({ txn: { zxid: zxidText(q.txn.zxid), value: q.txn.value } }))
+    .with({ type: 'ACKEPOCH' }, (q) => ({ currentEpoch: q.currentEpoch, lastZxid: zxidToHex(q.lastZxid) }))
+    .with({ type: P.union('DIFF', 'TRUNC', 'COMMIT', 'NEWLEADER', 'ACK') }, (q) => ({ zxid: zxidToHex(q.zxid) }))
+    .with({ type: 'SNAP' }, (q) => ({ zxid: zxidToHex(q.zxid), snapshot: q.snapshot.map(txnView) }))
+    .with({ type: P.union('PROPOSAL', 'INFORM') }, (q) => ({ zxid: zxidToHex(q.txn.zxid), value: q.txn.value }))
     .with({ type: 'UPTODATE' }, () => ({}))
     .exhaustive();
   return { type: p.type, from, to, fields };

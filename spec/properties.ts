@@ -4,7 +4,8 @@ import type { Property } from './model.ts';
 import type { ClusterState, Server, Txn } from './state.ts';
 import { delivered, lastLoggedZxid, lastZxidOf } from './state.ts';
 import type { Sid, Vote } from './types.ts';
-import { epochOf, zxidText } from './types.ts';
+import { epochOf } from './types.ts';
+import { zxidToHex } from '../traces/zxid.ts';
 
 /** Voters whose vote in `votes` names `leader`. */
 function votersFor(cfg: Config, votes: readonly (Vote | null)[], leader: Sid): Sid[] {
@@ -68,7 +69,7 @@ export function electionProperties(cfg: Config): Property<ClusterState>[] {
         const [l, j] = found;
         const a = s.servers[j - 1]!;
         const b = s.servers[l - 1]!;
-        return `server ${j} (epoch ${a.currentEpoch}, zxid ${zxidText(lastLoggedZxid(a))}) voted for leader ${l} (epoch ${b.currentEpoch}, zxid ${zxidText(lastLoggedZxid(b))})`;
+        return `server ${j} (epoch ${a.currentEpoch}, zxid ${zxidToHex(lastLoggedZxid(a))}) voted for leader ${l} (epoch ${b.currentEpoch}, zxid ${zxidToHex(lastLoggedZxid(b))})`;
       },
     },
     {
@@ -208,7 +209,7 @@ function deliveredByAll(): (s: ClusterState) => readonly (readonly Txn[])[] {
 }
 
 function showTxns(txns: readonly Txn[]): string {
-  return '[' + txns.map((t) => `${zxidText(t.zxid)}=${t.value}`).join(', ') + ']';
+  return '[' + txns.map((t) => `${zxidToHex(t.zxid)}=${t.value}`).join(', ') + ']';
 }
 
 /** A leader past discovery (a quorum accepted its epoch) that does not have a txn committed in an earlier epoch. */
@@ -336,7 +337,7 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
         const found = lostCommit(s);
         if (found === null) return 'holds';
         const [l, t] = found;
-        return `leader ${l} of epoch ${s.servers[l - 1]!.currentEpoch} lacks committed txn ${zxidText(t.zxid)}=${t.value}: its history is ${showTxns(s.servers[l - 1]!.history)}`;
+        return `leader ${l} of epoch ${s.servers[l - 1]!.currentEpoch} lacks committed txn ${zxidToHex(t.zxid)}=${t.value}: its history is ${showTxns(s.servers[l - 1]!.history)}`;
       },
     },
     {
@@ -380,7 +381,7 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
         const i = misreporting(s);
         if (i === null) return 'holds';
         const me = s.servers[i - 1]!;
-        return `server ${i} reports ${zxidText(lastLoggedZxid(me))}, its log ends at ${zxidText(lastZxidOf(me.history))}`;
+        return `server ${i} reports ${zxidToHex(lastLoggedZxid(me))}, its log ends at ${zxidToHex(lastZxidOf(me.history))}`;
       },
     },
     violationProperty(
@@ -399,7 +400,7 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
         const found = staleServer(s);
         if (found === null) return 'holds';
         const [f, l, t] = found;
-        return `server ${f} serves in epoch ${s.servers[l - 1]!.currentEpoch} without ${zxidText(t.zxid)}=${t.value} of leader ${l}'s initial history; it delivered ${showTxns(delivered(s.servers[f - 1]!))}`;
+        return `server ${f} serves in epoch ${s.servers[l - 1]!.currentEpoch} without ${zxidToHex(t.zxid)}=${t.value} of leader ${l}'s initial history; it delivered ${showTxns(delivered(s.servers[f - 1]!))}`;
       },
     },
     {

@@ -24,7 +24,7 @@ describe('trace files', () => {
   it('writes a header, one event per step and a verdict, valid under the schema', async () => {
     const file = await counterexampleFile();
     const trace = readTrace(file);
-    expect(trace.header).toMatchObject({ format: 'zab-trace', version: 1, source: 'check' });
+    expect(trace.header).toMatchObject({ format: 'zab-trace', version: 3, source: 'check' });
     expect(trace.header.servers.map((s) => s.sid)).toStrictEqual([0, 1, 2, 3]);
     expect(trace.header.params).toMatchObject({ nodes: 3, mutations: ['commitEarly'], mode: 'bfs', depth: 30 });
     expect(trace.events.map((e) => e.seq)).toStrictEqual([1, 2, 3, 4, 5]);
@@ -85,7 +85,7 @@ describe('trace files', () => {
     expect(bad((ls) => [ls[0]!, '{"type":"event","seq":1', ...ls.slice(2)])).toMatch(/^F:2: not JSON/);
     expect(bad((ls) => [ls[0]!, ls[1]!.replace('"seq":1', '"seq":-1'), ...ls.slice(2)])).toMatch(/^F:2: seq: /);
     expect(bad((ls) => [ls[0]!, ls[1]!.replace('"action":"RMPrepare"', '"action":""'), ...ls.slice(2)])).toMatch(/^F:2: action: /);
-    expect(bad((ls) => [ls[0]!.replace('"version":1', '"version":2'), ...ls.slice(1)])).toMatch(/^F:1: trace version 2 is not supported/);
+    expect(bad((ls) => [ls[0]!.replace('"version":3', '"version":9'), ...ls.slice(1)])).toMatch(/^F:1: trace version 9 is not supported/);
     expect(bad((ls) => ls.slice(1))).toMatch(/^F:1: expected the header line/);
     expect(bad((ls) => [...ls, ls[1]!])).toMatch(new RegExp(`^F:${lines.length + 1}: an event line after the verdict`));
     expect(() => parseTrace('', 'empty.ndjson')).toThrow('empty.ndjson:1: empty file');

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loggedSteps, planInput, readLines, type InputProblem } from '../checker/conform/reader.ts';
+import { loggedSteps, planInput, type InputProblem } from '../checker/conform/reader.ts';
+import { readLines } from '../traces/reader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'conform-reader-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,13 +59,13 @@ describe('version 2 implementation logs', () => {
     expect(steps.map((s) => s.events.at(-1)!.time)).toEqual([1001, 1002, 1002]);
   });
 
-  it('reads versions 1 and 2 and rejects another with one line', () => {
-    for (const [version, ok] of [[1, true], [2, true], [3, false]] as const) {
+  it('reads versions 1, 2 and 3 and rejects another with one line', () => {
+    for (const [version, ok] of [[1, true], [2, true], [3, true], [4, false]] as const) {
       const file = join(dir, `version${version}.ndjson`);
       writeFileSync(file, header(version) + '\n' + event(1, 'FLEStartElection', {}) + '\n');
       const problems: InputProblem[] = [];
       if (ok) expect(planInput([file], problems).streams).toHaveLength(1);
-      else expect(() => planInput([file], problems)).toThrow(/trace version 3 is not supported \(this reader reads versions 1 and 2\)/);
+      else expect(() => planInput([file], problems)).toThrow(/trace version 4 is not supported \(this reader reads versions 1, 2, 3\)/);
     }
   });
 });

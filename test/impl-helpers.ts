@@ -1,7 +1,8 @@
 // Helpers for the end-to-end tests of impl/: a bounded write load with a ledger of acknowledged writes,
 // polling with deadlines, and reading transition logs back through the trace schema.
 import { readFileSync } from 'node:fs';
-import { TraceLine } from '../traces/schema.ts';
+import { parseLine, unfoldAppended } from '../traces/reader.ts';
+import type { TraceLine } from '../traces/schema.ts';
 import type { Ensemble } from '../impl/ensemble.ts';
 import type { ZkClient } from '../impl/client.ts';
 
@@ -87,9 +88,9 @@ export function readTrace(path: string): TraceLine[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l, i) => {
-      const r = TraceLine.safeParse(JSON.parse(l));
-      if (!r.success) throw new Error(`${path}:${i + 1}: ${r.error.issues[0]?.message}`);
-      return r.data;
+      const r = parseLine(l);
+      if (r.kind === 'bad' || r.kind === 'blank') throw new Error(`${path}:${i + 1}: ${r.kind === 'bad' ? r.message : 'blank'}`);
+      return r.kind === 'header' ? r.header : r.kind === 'event' ? r.event : r.verdict;
     });
 }
 
@@ -100,6 +101,6 @@ export function events(ens: Ensemble, sid: number): EventLine[] {
   return ens.traceFiles(sid).flatMap((f) =>
     readTrace(f)
       .filter((l): l is EventLine => l.type === 'event')
-      .flatMap((e) => [...(e.appended ?? []).map((z): EventLine => ({ type: 'event', seq: e.seq, sid: e.sid, action: 'TxnLogAppend', params: { zxid: z }, post: { lastZxid: z } })), e]),
+      .flatMap((e) => unfoldAppended(e, { type: 'event' as const, seq: e.seq, sid: e.sid }) as EventLine[]),
   );
 }

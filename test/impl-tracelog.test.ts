@@ -9,7 +9,7 @@ import { LineEncoder, TransitionLog } from '../impl/tracelog.ts';
 import { SimCluster, createRequest, deleteRequest, sessionRequest } from '../impl/sim.ts';
 import { toLogEvent } from '../impl/core/peer.ts';
 import type { LearnerType, RawTraceEvent, Sid } from '../impl/core/types.ts';
-import { TraceLine } from '../traces/schema.ts';
+import { parseLine } from '../traces/reader.ts';
 
 /** The line JSON.stringify writes for the event in its log form (`toLogEvent`): what the encoder must write. */
 function reference(seq: number, sid: Sid, time: number, raw: RawTraceEvent): string {
@@ -95,7 +95,7 @@ describe('transition log encoder', () => {
         const ref = reference(seq, sid, time, event);
         expect(line.endsWith('\n') && !line.slice(0, -1).includes('\n')).toBe(true);
         expect(JSON.parse(line), ref).toEqual(JSON.parse(ref));
-        expect(TraceLine.safeParse(JSON.parse(line)).success).toBe(true);
+        expect(parseLine(line.slice(0, -1)).kind).toBe('event');
       }
     });
   }

@@ -1,105 +1,101 @@
-// The trace format: one schema for the checker's counterexamples and the implementation's transition logs.
-// NDJSON: a header line, then one event per line. See traces/README.md for the meaning of every field.
-//
-// zod validates traces because they are untrusted input (files handed to `conform`, logs of a running
-// cluster); the writers in checker/ and impl/ build these objects directly.
-import { z } from 'zod';
+// The trace format: one contract for the checker's counterexamples and the implementation's transition logs.
+// NDJSON: a header line, then one event per line (and, from the checker, a verdict). See traces/README.md for the
+// meaning of every field. Effect's Schema describes each line both ways: a reader decodes untrusted lines with it
+// (traces/reader.ts), and the writers' output is what it encodes (traces/writer.ts; impl/tracelog.ts's fast
+// encoder is tested against it, test/trace-contract.test.ts).
+import * as Schema from 'effect/Schema';
+import type { ActionName } from './actions.ts';
+import { LearnerType, TraceMessage } from './packets.ts';
+import { ZxidText } from './zxid.ts';
+
+export { TraceMessage } from './packets.ts';
 
 export const TRACE_FORMAT = 'zab-trace';
 /**
- * Version 1: the checker's traces (which still write it: nothing in them changed) and the implementation's logs
- * before version 2.
+ * The version every writer writes. 1: the checker's traces, and the implementation's logs before version 2.
+ * 2: the implementation's logs made cheap (each message logged once, by its sender: a receive by id, `rid`; a
+ * step's txn log appends folded into its event, `appended`; no txn operation in the packets; no `time` when it
+ * repeats). 3: one spelling of every packet's fields for every writer (traces/packets.ts), a request's txn as
+ * `params.txn`, and every writer on version 2's rules (the checker's traces have no `rid` or `appended` to give).
+ * See traces/README.md.
  */
-export const TRACE_VERSION = 1;
-/**
- * Version 2, what the implementation's servers write: a step's txn log appends folded into its event
- * (`appended`), the message received given by id (`rid`, the sender's log has it), messages without the txn's
- * operation (a PROPOSAL or INFORM is logged with its zxid; the leader logs the operation once, in
- * LeaderProcessRequest's params; a REQUEST is not logged), and no `time` on a line whose time is the previous
- * line's. A version 1 trace is a valid version 2 trace. See traces/README.md.
- */
-export const IMPL_TRACE_VERSION = 2;
-/** The versions a reader of this schema reads. */
-export const TRACE_VERSIONS: readonly number[] = [TRACE_VERSION, IMPL_TRACE_VERSION];
+export const TRACE_VERSION = 3;
+/** The versions a reader reads: all of them (old logs exist); traces/reader.ts turns them into this version's form. */
+export const TRACE_VERSIONS: readonly number[] = [1, 2, 3];
 
-/** A zxid as ZooKeeper prints it: "0x" + hex of (epoch << 32 | counter). */
-export const ZxidText = z.string().regex(/^0x[0-9a-f]+$/, 'a zxid is written as 0x followed by lowercase hex');
+const Int = Schema.Number.check(Schema.isInt());
+const Count = Int.check(Schema.isGreaterThanOrEqualTo(0));
+const Params = Schema.Record(Schema.String, Schema.Unknown);
 
-export const ServerDecl = z.object({
-  sid: z.number().int().nonnegative(),
-  role: z.enum(['participant', 'observer']),
-});
+export const ServerDecl = Schema.Struct({ sid: Count, role: LearnerType });
 
-export const TraceHeader = z.object({
-  type: z.literal('header'),
-  format: z.literal(TRACE_FORMAT),
-  version: z.union([z.literal(TRACE_VERSION), z.literal(IMPL_TRACE_VERSION)]),
+export const TraceHeader = Schema.Struct({
+  type: Schema.Literal('header'),
+  format: Schema.Literal(TRACE_FORMAT),
+  version: Schema.Literals([1, 2, 3]),
   /** Who wrote the trace: the model checker (a counterexample or witness) or a server of the implementation. */
-  source: z.enum(['check', 'impl']),
-  servers: z.array(ServerDecl).min(1),
+  source: Schema.Literals(['check', 'impl']),
+  servers: Schema.Array(ServerDecl).check(Schema.isMinLength(1)),
   /** For `impl`: the sid of the server that wrote this file (each server writes its own). */
-  sid: z.number().int().nonnegative().optional(),
+  sid: Schema.optionalKey(Count),
   /** Free-form parameters of the run: checker bounds and options, or the server's config. */
-  params: z.record(z.string(), z.unknown()).optional(),
-  created: z.string(),
-  note: z.string().optional(),
+  params: Schema.optionalKey(Params),
+  created: Schema.String,
+  note: Schema.optionalKey(Schema.String),
 });
-export type TraceHeader = z.infer<typeof TraceHeader>;
+export type TraceHeader = typeof TraceHeader.Type;
 
-/** A protocol message as it crosses a channel. `type` names the packet (NOTIFICATION, FOLLOWERINFO, ...). */
-export const TraceMessage = z
-  .object({
-    /** Unique in a cluster run: "<from>:<n>", n counting the sender's messages. Matches a send to its receive. */
-    id: z.string().min(1),
-    from: z.number().int().nonnegative(),
-    to: z.number().int().nonnegative(),
-    type: z.string().min(1),
-  })
-  .catchall(z.unknown());
-export type TraceMessage = z.infer<typeof TraceMessage>;
+/**
+ * An action name of the vocabulary (traces/actions.ts). The schema takes any name: a trace written by `check` for
+ * another spec (`--spec`) has that spec's names. The reader refuses a name outside the vocabulary in an
+ * implementation's log (traces/reader.ts).
+ */
+const Action = Schema.String.check(Schema.isMinLength(1)) as unknown as Schema.Codec<ActionName, ActionName>;
 
-export const TraceEvent = z.object({
-  type: z.literal('event'),
-  /** For `check`: the step number in the path (1-based). For `impl`: the server's own event counter. */
-  seq: z.number().int().nonnegative(),
-  /** The server that took the step (for environment steps such as a lost connection: the server it hit). */
-  sid: z.number().int().nonnegative(),
-  /** The spec action, or the implementation's event name (same vocabulary: see traces/README.md). */
-  action: z.string().min(1),
-  /** Parameters of the action beyond sid and messages (e.g. the peer of a lost connection). */
-  params: z.record(z.string(), z.unknown()).optional(),
-  /**
-   * (version 2, `impl`) Txns the step appended to its log before the event, in order: each stands for a
-   * `TxnLogAppend` event of that zxid, logged just before this one, whose `post` is `{lastZxid: zxid}`.
-   */
-  appended: z.array(ZxidText).optional(),
-  /** The message the step consumed, if any. */
-  recv: TraceMessage.optional(),
-  /**
-   * (version 2, `impl`) The message the step consumed, by id, instead of `recv`: the `send` of that id, in the
-   * sender's log, is the message.
-   */
-  rid: z.string().min(1).optional(),
-  /** The messages the step sent, in order. */
-  send: z.array(TraceMessage).optional(),
-  /** The variables of server `sid` that the step changed, with their new values. */
-  post: z.record(z.string(), z.unknown()).optional(),
-  /** Wall-clock milliseconds since the epoch (implementation logs only; version 2 leaves out the previous line's). */
-  time: z.number().optional(),
-});
-export type TraceEvent = z.infer<typeof TraceEvent>;
+const eventFields = <M extends Schema.Top>(message: M) =>
+  ({
+    type: Schema.Literal('event'),
+    /** For `check`: the step number in the path (1-based). For `impl`: the server's own event counter. */
+    seq: Count,
+    /** The server that took the step (for environment steps such as a lost connection: the server it hit). */
+    sid: Count,
+    action: Action,
+    /** Parameters of the action beyond sid and messages (the peer of a lost connection, a request's txn...). */
+    params: Schema.optionalKey(Params),
+    /**
+     * (`impl`, from version 2) Txns the step appended to its log before the event, in order: each stands for a
+     * `TxnLogAppend` event of that zxid, logged just before this one, whose `post` is `{lastZxid: zxid}`.
+     */
+    appended: Schema.optionalKey(Schema.Array(ZxidText)),
+    /** The message the step consumed, if any. */
+    recv: Schema.optionalKey(message),
+    /** (`impl`, from version 2) The message the step consumed, by id, instead of `recv`: its `send` has the rest. */
+    rid: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+    /** The messages the step sent, in order. */
+    send: Schema.optionalKey(Schema.Array(message)),
+    /** The variables of server `sid` that the step changed, with their new values. */
+    post: Schema.optionalKey(Params),
+    /** Wall-clock milliseconds since the epoch (`impl` only; from version 2 left out when it repeats the line before's). */
+    time: Schema.optionalKey(Schema.Number),
+  }) as const;
+
+export const TraceEvent = Schema.Struct(eventFields(TraceMessage));
+export type TraceEvent = typeof TraceEvent.Type;
+/**
+ * An event with its messages not yet decoded: the reader decodes each message by its type (traces/packets.ts,
+ * MESSAGE_BY_TYPE), which is several times faster than TraceMessage's union; the result is a TraceEvent.
+ */
+export const TraceEventEnvelope = Schema.Struct(eventFields(Schema.Unknown));
 
 /** The last line of a counterexample: which property failed in the state the path reaches. */
-export const TraceVerdict = z.object({
-  type: z.literal('verdict'),
-  property: z.string(),
-  kind: z.enum(['invariant', 'reachability']),
-  holds: z.boolean(),
-  message: z.string().optional(),
+export const TraceVerdict = Schema.Struct({
+  type: Schema.Literal('verdict'),
+  property: Schema.String,
+  kind: Schema.Literals(['invariant', 'reachability']),
+  holds: Schema.Boolean,
+  message: Schema.optionalKey(Schema.String),
 });
-export type TraceVerdict = z.infer<typeof TraceVerdict>;
+export type TraceVerdict = typeof TraceVerdict.Type;
 
-export const TraceLine = z.discriminatedUnion('type', [TraceHeader, TraceEvent, TraceVerdict]);
-export type TraceLine = z.infer<typeof TraceLine>;
-
-// Converting zxids between numbers and this text is the job of traces/zxid.ts (a two-way codec).
+export const TraceLine = Schema.Union([TraceHeader, TraceEvent, TraceVerdict]);
+export type TraceLine = typeof TraceLine.Type;

@@ -13,9 +13,12 @@ import type { Config } from '../../spec/config.ts';
 import type { Spec } from '../../spec/model.ts';
 import { serverView } from '../../spec/index.ts';
 import { dropHead, electionChannel, quorumChannel, sendNotifications } from '../../spec/state.ts';
-import { zxidValue, abstractLoggedMessage, abstractNotification, abstractPacket, abstractServer, diffServers, sameMessage, specServer, type FieldDiff, type MessageAbstract } from './abstraction.ts';
+import { messageZxid, type TraceMessage } from '../../traces/packets.ts';
+import { zxidValue } from '../../traces/zxid.ts';
+import type { ActionName } from '../../traces/actions.ts';
+import { abstractLoggedMessage, abstractNotification, abstractPacket, abstractServer, diffServers, sameMessage, specServer, type FieldDiff, type MessageAbstract } from './abstraction.ts';
 import type { LoggedEvent, LoggedStep } from './reader.ts';
-import { DURABLE_WRITES } from './reader.ts';
+import { DURABLE_WRITES } from '../../traces/actions.ts';
 
 export type ConformSpec = Spec<ClusterState, Action>;
 
@@ -327,7 +330,7 @@ function leaderAck(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results:
   const sid = ev.sid;
   const committed = ev.params['committed'];
   const peer = ev.recv?.from;
-  const ackZxid = ev.recv !== undefined ? zxidValue(ev.recv['zxid']) : NaN;
+  const ackZxid = ev.recv !== undefined ? zxidValue(messageZxid(ev.recv)) : NaN;
   if (!Array.isArray(committed) || committed.length === 0) {
     if (peer === undefined) return { results: [g], explored: 0 };
     const waiting = quorumChannel(g.state, peer, sid).some((p) => p.type === 'ACK' && p.zxid === ackZxid);
@@ -392,7 +395,7 @@ function checkMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { resul
     const view = ctx.spec.describe(g.state, s.action, s.state);
     if (!isDeepStrictEqual({ ...view.params }, { ...ev.params })) continue;
     if (recv !== null) {
-      const got = view.recv === null ? null : abstractLoggedMessage({ ...view.recv.fields, type: view.recv.type });
+      const got = view.recv === null ? null : abstractLoggedMessage({ ...view.recv.fields, id: '', from: view.recv.from, to: view.recv.to, type: view.recv.type } as TraceMessage);
       if (got === null || !sameMessage(got, recv)) continue;
     }
     const after = serverView(s.state.servers[ev.sid - 1]!, ctx.cfg.protocol === 'zab');

@@ -45,17 +45,7 @@ export interface FaultRunResult {
   readonly conform: ConformResult;
 }
 
-/** mulberry32: a small seeded generator, so that a seed reruns the same schedule. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../impl/sim.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,7 +5,8 @@
 //
 // Streaming: it holds one step per server and the ids of messages sent and not yet received.
 import type { TraceMessage } from '../../traces/schema.ts';
-import { zxidValue } from './abstraction.ts';
+import { messageZxid } from '../../traces/packets.ts';
+import { zxidValue } from '../../traces/zxid.ts';
 import type { LoggedStep } from './reader.ts';
 
 export interface RankedStep {
@@ -108,7 +109,7 @@ export class CausalMerger {
       if (e.action === 'LeaderProcessACK') {
         let m = this.acks.get(e.sid);
         if (m === undefined) this.acks.set(e.sid, (m = {}));
-        if (e.recv !== undefined) m[e.recv.from] = Math.max(m[e.recv.from] ?? 0, zxidValue(e.recv['zxid']));
+        if (e.recv !== undefined) m[e.recv.from] = Math.max(m[e.recv.from] ?? 0, zxidValue(messageZxid(e.recv)));
         e.acksReceived = { ...m };
       }
     }

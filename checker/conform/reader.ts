@@ -8,28 +8,22 @@
 // role (ConnectionLost, LeaderStepDown, LearnerTimeout) or starts the process (ServerStart), the
 // FLEStartElection the implementation runs right after it in the same input (the spec takes both steps,
 // and only the state after both is comparable).
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { TRACE_FORMAT, TRACE_VERSIONS, TraceLine, type TraceEvent, type TraceHeader, type TraceMessage } from '../../traces/schema.ts';
+import { DURABLE_WRITES, ROLE_ENDINGS, type ActionName } from '../../traces/actions.ts';
+import { readHeader, readTraceFile, unfoldAppended, type FileReport, type InputProblem } from '../../traces/reader.ts';
+import type { TraceHeader, TraceMessage } from '../../traces/schema.ts';
 
-/** A problem with the input: file:line and what is wrong. */
-export interface InputProblem {
-  readonly file: string;
-  readonly line: number;
-  readonly message: string;
-}
+export type { InputProblem } from '../../traces/reader.ts';
+export { DURABLE_WRITES } from '../../traces/actions.ts';
 
 export class ConformUsageError extends Error {}
-
-export const DURABLE_WRITES: ReadonlySet<string> = new Set(['TxnLogAppend', 'TxnLogTruncate', 'EpochFileWrite', 'SnapshotWrite']);
-/** Events after which the implementation starts a new election in the same input. */
-const ROLE_ENDINGS: ReadonlySet<string> = new Set(['ConnectionLost', 'LeaderStepDown', 'LearnerTimeout', 'ServerStart']);
 
 /** One logged event, with where it came from. */
 export interface LoggedEvent {
   readonly sid: number;
   readonly seq: number;
-  readonly action: string;
+  readonly action: ActionName;
   readonly params: Readonly<Record<string, unknown>>;
   /**
    * The message the step consumed. A version 2 log gives it by id (`rid`): the merge (merge.ts) sets it to the
@@ -65,68 +59,6 @@ export interface LoggedStep {
   readonly incarnation: number;
   /** The last step of its incarnation's file (the process stopped or was killed after it). */
   lastOfIncarnation: boolean;
-}
-
-/** Yields the lines of a file, reading 64 KiB at a time. */
-export function* readLines(file: string): Generator<{ text: string; line: number }> {
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 16);
-    // A streaming decoder: a character whose UTF-8 bytes straddle two chunks is decoded whole.
-    const utf8 = new TextDecoder('utf-8');
-    let rest = '';
-    let line = 0;
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) {
-        rest += utf8.decode();
-        break;
-      }
-      const chunk = rest + utf8.decode(buf.subarray(0, n), { stream: true });
-      const parts = chunk.split('\n');
-      rest = parts.pop()!;
-      for (const text of parts) yield { text, line: ++line };
-    }
-    if (rest !== '') yield { text: rest, line: ++line };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-type Parsed = { kind: 'header'; header: TraceHeader } | { kind: 'event'; event: TraceEvent } | { kind: 'verdict' } | { kind: 'bad'; message: string } | { kind: 'blank' };
-
-export function parseLine(text: string): Parsed {
-  if (text.trim() === '') return { kind: 'blank' };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    return { kind: 'bad', message: `not JSON (${e instanceof Error ? e.message : String(e)})` };
-  }
-  if (typeof json === 'object' && json !== null && (json as { type?: unknown }).type === 'header') {
-    const h = json as { format?: unknown; version?: unknown };
-    if (h.format !== TRACE_FORMAT) return { kind: 'bad', message: `not a ${TRACE_FORMAT} trace (format ${JSON.stringify(h.format)})` };
-    if (typeof h.version !== 'number' || !TRACE_VERSIONS.includes(h.version))
-      return { kind: 'bad', message: `trace version ${JSON.stringify(h.version)} is not supported (this reader reads versions ${TRACE_VERSIONS.join(' and ')})` };
-  }
-  const r = TraceLine.safeParse(json);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    return { kind: 'bad', message: `${issue.path.length > 0 ? issue.path.join('.') + ': ' : ''}${issue.message}` };
-  }
-  if (r.data.type === 'header') return { kind: 'header', header: r.data };
-  if (r.data.type === 'event') return { kind: 'event', event: r.data };
-  return { kind: 'verdict' };
-}
-
-/** Reads only the header of a file (its first line). */
-export function readHeader(file: string): TraceHeader | InputProblem {
-  for (const { text, line } of readLines(file)) {
-    const p = parseLine(text);
-    if (p.kind === 'header') return p.header;
-    return { file, line, message: p.kind === 'bad' ? p.message : `expected the header line, found ${p.kind === 'blank' ? 'a blank line' : `a ${p.kind} line`}` };
-  }
-  return { file, line: 1, message: 'empty file: a trace starts with a header line' };
 }
 
 /** The files of the arguments: files as given; directories searched (depth ≤ 4) for transitions.*.ndjson, else *.ndjson. */
@@ -240,45 +172,38 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
   for (const { file, incarnation } of stream.files) {
     let sawHeader = false;
     let lastSeq = 0;
-    /** A version 2 line without `time` has the time of the line before it. */
-    let lastTime: number | undefined;
-    for (const { text, line } of readLines(file)) {
-      const p = parseLine(text);
-      if (p.kind === 'blank' || p.kind === 'verdict') continue;
-      if (p.kind === 'bad') {
-        problems.push({ file, line, message: p.message });
-        continue;
-      }
-      if (p.kind === 'header') {
+    const report: FileReport = { problems, torn: null };
+    for (const r of readTraceFile(file, report)) {
+      const { line } = r;
+      if (r.kind === 'verdict') continue;
+      if (r.kind === 'header') {
         if (sawHeader || line !== 1) problems.push({ file, line, message: 'a second header line' });
         sawHeader = true;
         continue;
       }
-      const e = p.event;
+      const e = r.event;
       if (stream.sid !== null && e.sid !== stream.sid) {
         problems.push({ file, line, message: `event of server ${e.sid} in the log of server ${stream.sid}` });
         continue;
       }
       if (stream.sid !== null && e.seq !== lastSeq + 1) problems.push({ file, line, message: `seq ${e.seq} after ${lastSeq}: events are missing` });
       lastSeq = e.seq;
-      if (e.time !== undefined) lastTime = e.time;
-      const ev: LoggedEvent = {
+      // Version 2 folds a step's txn log appends into its event: each is the TxnLogAppend event it stands for.
+      const events: LoggedEvent[] = unfoldAppended(e, {}).map((u) => ({
         sid: e.sid,
         seq: e.seq,
-        action: e.action,
-        params: e.params ?? {},
-        recv: e.recv,
-        rid: e.recv === undefined ? e.rid : undefined,
-        send: e.send ?? [],
-        post: e.post ?? {},
-        time: e.time ?? lastTime,
+        action: u.action,
+        params: u.params ?? {},
+        // conform reads ZAB traces: every message is one of ZooKeeper's packets (traces/packets.ts).
+        recv: 'recv' in u ? (u.recv as TraceMessage | undefined) : undefined,
+        rid: 'recv' in u && u.recv !== undefined ? undefined : 'rid' in u ? u.rid : undefined,
+        send: 'send' in u ? ((u.send ?? []) as readonly TraceMessage[]) : [],
+        post: u.post ?? {},
+        time: e.time,
         file,
         line,
         incarnation,
-      };
-      // Version 2 folds a step's txn log appends into its event: each is the TxnLogAppend event it stands for.
-      const events: LoggedEvent[] = (e.appended ?? []).map((z) => ({ ...ev, action: 'TxnLogAppend', params: { zxid: z }, recv: undefined, rid: undefined, send: [], post: { lastZxid: z } }));
-      events.push(ev);
+      }));
       for (const ev of events) {
         // A step ends at an event that is not a durable write, unless (impl logs) it ends a role and the
         // next event of the same server starts the election.
@@ -298,6 +223,7 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
         pending.push(ev);
       }
     }
+    if (report.torn !== null) problems.push(report.torn);
     const s = close();
     if (s !== null) {
       if (held !== null) {

@@ -3,7 +3,7 @@
 // quorum of ACKs; COMMIT to followers, INFORM to observers).
 import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
-import { type Origin, type QuorumPacket, type Request, type Sid, type Txn, zxidHex } from './types.ts';
+import { type Origin, type QuorumPacket, type Request, type Sid, type Txn, zxidToHex } from './types.ts';
 import { decodeRequest } from '../zk/request.ts';
 import { txnSummary } from '../zk/txn.ts';
 
@@ -83,13 +83,13 @@ export function leaderOnAck(p: QuorumPeer, sid: Sid, zxid: number, msg?: QuorumP
     if (!p.isQuorum(first.acks) && !(broken('commitWithoutQuorum') && first.acks.size > 0)) break;
     l.outstanding.delete(z);
     commit(p, first.txn);
-    committed.push(zxidHex(z));
+    committed.push(zxidToHex(z));
   }
   // A received ACK names its sender and zxid (the log gives it by id); the leader's own says both in params,
   // and is logged only when it commits something (the spec counts it when the leader proposes: nothing else
   // to explain).
   if (msg) p.emit('LeaderProcessACK', { recv: msg, ...(committed.length ? { params: { committed } } : {}) });
-  else if (committed.length) p.emit('LeaderProcessACK', { params: { peer: sid, zxid: zxidHex(zxid), committed } });
+  else if (committed.length) p.emit('LeaderProcessACK', { params: { peer: sid, zxid: zxidToHex(zxid), committed } });
 }
 
 function commit(p: QuorumPeer, txn: Txn): void {

@@ -3,7 +3,7 @@
 import type { QuorumPeer } from './peer.ts';
 import { syncFollower } from './sync.ts';
 import { leaderOnAck, leaderOnRequest, type Outstanding } from './broadcast.ts';
-import { type ConnId, type LearnerType, type QuorumPacket, type Sid, type TimerName, epochOf, makeZxid, zxidHex } from './types.ts';
+import { type ConnId, type LearnerType, type QuorumPacket, type Sid, type TimerName, epochOf, makeZxid, zxidToHex } from './types.ts';
 
 /** What the leader knows of one learner connection (LearnerHandler). */
 export interface LearnerHandler {
@@ -100,7 +100,7 @@ function maybeStartServing(p: QuorumPeer): void {
 }
 
 function sendLeaderInfo(p: QuorumPeer, h: LearnerHandler): void {
-  p.sendPacket(h.conn, h.sid, { type: 'LEADERINFO', zxid: makeZxid(p.leader!.epoch, 0) });
+  p.sendPacket(h.conn, h.sid, { type: 'LEADERINFO', newEpoch: p.leader!.epoch });
   h.phase = 'epoch';
 }
 
@@ -117,7 +117,7 @@ export function leaderOnQuorumPacket(p: QuorumPeer, conn: ConnId, msg: QuorumPac
   switch (msg.type) {
     case 'ACKEPOCH':
       if (h.phase !== 'epoch') return closeHandler(p, conn, `ACKEPOCH in phase ${h.phase}`);
-      return processAckEpoch(p, h, msg.epoch, msg.zxid, msg);
+      return processAckEpoch(p, h, msg.currentEpoch, msg.lastZxid, msg);
     case 'ACK':
       if (h.phase === 'syncing' && msg.zxid === makeZxid(l.epoch, 0)) return processAckNewLeader(p, h, msg);
       if (h.phase === 'syncing' || h.phase === 'acked' || h.phase === 'broadcast') return leaderOnAck(p, h.sid, msg.zxid, msg);
@@ -146,7 +146,7 @@ function processLearnerInfo(p: QuorumPeer, conn: ConnId, msg: QuorumPacket & { t
   const h: LearnerHandler = { conn, sid: msg.from, learnerType, phase: 'info', peerLastZxid: 0, tickOfNextAckDeadline: l.tick + p.cfg.initLimit + p.cfg.syncLimit };
   l.handlers.set(conn, h);
   if (l.epoch >= 0) sendLeaderInfo(p, h);
-  else getEpochToPropose(p, h.sid, epochOf(msg.zxid));
+  else getEpochToPropose(p, h.sid, msg.acceptedEpoch);
   p.emit('LeaderProcessFOLLOWERINFO', { recv: msg, params: { peer: h.sid, epoch: l.epoch } });
 }
 
@@ -159,7 +159,7 @@ function processAckEpoch(p: QuorumPeer, h: LearnerHandler, epoch: number, zxid: 
     const s = l.summary;
     if (epoch !== -1 && (epoch > s.currentEpoch || (epoch === s.currentEpoch && zxid > s.lastZxid))) {
       p.emit('LeaderProcessACKEPOCH', { recv: msg, params: { peer: h.sid, refused: 'follower is ahead of the leader' } });
-      return closeHandler(p, h.conn, `follower ${h.sid} is ahead of the leader (epoch ${epoch}, zxid ${zxidHex(zxid)})`);
+      return closeHandler(p, h.conn, `follower ${h.sid} is ahead of the leader (epoch ${epoch}, zxid ${zxidToHex(zxid)})`);
     }
     if (h.learnerType === 'participant') l.electingFollowers.add(h.sid);
     p.emit('LeaderProcessACKEPOCH', { recv: msg, params: { peer: h.sid } });

@@ -3,7 +3,7 @@
 // broadcast: log and ACK proposals, apply commits in order, forward client writes as REQUEST.
 import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
-import { type ConnId, type QuorumPacket, type Request, type Sid, type TimerName, type Txn, epochOf, makeZxid, zxidHex } from './types.ts';
+import { type ConnId, type QuorumPacket, type Request, type Sid, type TimerName, type Txn, epochOf, makeZxid, zxidToHex } from './types.ts';
 import { encodeRequest } from '../zk/request.ts';
 
 export interface LearnerState {
@@ -35,7 +35,7 @@ export function learnerOnConnected(p: QuorumPeer, conn: ConnId): void {
   if (conn !== l.conn) return p.send({ kind: 'closeQuorum', conn, reason: 'stale leader connection' });
   l.phase = 'registering';
   const type = p.learnerType === 'participant' ? 'FOLLOWERINFO' : 'OBSERVERINFO';
-  p.sendPacket(conn, l.leaderSid, { type, zxid: makeZxid(p.acceptedEpoch, 0) });
+  p.sendPacket(conn, l.leaderSid, { type, acceptedEpoch: p.acceptedEpoch });
   p.emit('LearnerConnect', { params: { leader: l.leaderSid } });
 }
 
@@ -51,7 +51,7 @@ export function learnerOnQuorumPacket(p: QuorumPeer, conn: ConnId, msg: QuorumPa
   }
   if (l.phase === 'registering') {
     if (msg.type !== 'LEADERINFO') return giveUp(p, `expected LEADERINFO, got ${msg.type}`);
-    return processLeaderInfo(p, msg.zxid, msg);
+    return processLeaderInfo(p, msg.newEpoch, msg);
   }
   if (l.phase === 'sync') return syncWithLeader(p, msg);
   if (l.phase === 'broadcast') return broadcast(p, msg);
@@ -59,9 +59,8 @@ export function learnerOnQuorumPacket(p: QuorumPeer, conn: ConnId, msg: QuorumPa
 }
 
 /** LearnerProcessLEADERINFO: accept the new epoch (durably) and report our history. */
-function processLeaderInfo(p: QuorumPeer, zxid: number, msg: QuorumPacket): void {
+function processLeaderInfo(p: QuorumPeer, newEpoch: number, msg: QuorumPacket): void {
   const l = p.learner!;
-  const newEpoch = epochOf(zxid);
   let epochBytes: number;
   if (newEpoch > p.acceptedEpoch || (newEpoch < p.acceptedEpoch && broken('acceptLowerEpoch'))) {
     epochBytes = p.currentEpoch;
@@ -75,7 +74,7 @@ function processLeaderInfo(p: QuorumPeer, zxid: number, msg: QuorumPacket): void
   }
   l.newEpoch = newEpoch;
   l.phase = 'sync';
-  p.sendPacket(l.conn, l.leaderSid, { type: 'ACKEPOCH', epoch: epochBytes, zxid: p.lastLoggedZxid });
+  p.sendPacket(l.conn, l.leaderSid, { type: 'ACKEPOCH', currentEpoch: epochBytes, lastZxid: p.lastLoggedZxid });
   p.emit('LearnerProcessLEADERINFO', { recv: msg, params: { newEpoch } });
 }
 
@@ -87,13 +86,13 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
       return p.emit('LearnerProcessDIFF', { recv: msg });
     case 'TRUNC': {
       const rec = p.disk.truncate(msg.zxid);
-      p.emitWrite('TxnLogTruncate', { zxid: zxidHex(msg.zxid) });
+      p.emitWrite('TxnLogTruncate', { zxid: zxidToHex(msg.zxid) });
       p.db.reset(rec.data, rec.snapshotZxid);
       for (const t of rec.txns) p.db.apply(t);
       p.lastLoggedZxid = p.db.lastProcessedZxid;
       if (p.lastLoggedZxid !== msg.zxid) {
         // Our log does not reach the truncation point: the leader's view of us is wrong; start over.
-        return giveUp(p, `TRUNC to ${zxidHex(msg.zxid)} left the log at ${zxidHex(p.lastLoggedZxid)}`);
+        return giveUp(p, `TRUNC to ${zxidToHex(msg.zxid)} left the log at ${zxidToHex(p.lastLoggedZxid)}`);
       }
       return p.emit('LearnerProcessTRUNC', { recv: msg });
     }
@@ -101,7 +100,7 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
       p.disk.installSnapshot(msg.zxid, msg.data);
       p.db.reset(msg.data, msg.zxid);
       p.lastLoggedZxid = msg.zxid;
-      p.emitWrite('SnapshotWrite', { zxid: zxidHex(msg.zxid) });
+      p.emitWrite('SnapshotWrite', { zxid: zxidToHex(msg.zxid) });
       return p.emit('LearnerProcessSNAP', { recv: msg, params: { size: p.db.size } });
     case 'PROPOSAL': {
       const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
@@ -148,7 +147,7 @@ function broadcast(p: QuorumPeer, msg: QuorumPacket): void {
     case 'PROPOSAL': {
       if (p.learnerType !== 'participant') return giveUp(p, 'PROPOSAL sent to an observer');
       const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
-      if (txn.zxid !== p.lastLoggedZxid + 1 && txn.zxid <= p.lastLoggedZxid) p.log('warn', `PROPOSAL ${zxidHex(txn.zxid)} after ${zxidHex(p.lastLoggedZxid)}`);
+      if (txn.zxid !== p.lastLoggedZxid + 1 && txn.zxid <= p.lastLoggedZxid) p.log('warn', `PROPOSAL ${zxidToHex(txn.zxid)} after ${zxidToHex(p.lastLoggedZxid)}`);
       if (broken('ackBeforeLog')) {
         p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
         p.emit('FollowerProcessPROPOSAL', { recv: msg });
@@ -165,7 +164,7 @@ function broadcast(p: QuorumPeer, msg: QuorumPacket): void {
       const first = l.pending[0];
       if (!first || first.zxid !== msg.zxid) {
         p.emit('FollowerProcessCOMMIT', { recv: msg, params: { error: 'does not match the next pending txn' } });
-        return giveUp(p, `COMMIT ${zxidHex(msg.zxid)} but next pending txn is ${first ? zxidHex(first.zxid) : 'none'}`);
+        return giveUp(p, `COMMIT ${zxidToHex(msg.zxid)} but next pending txn is ${first ? zxidToHex(first.zxid) : 'none'}`);
       }
       applyUpTo(p, msg.zxid);
       return p.emit('FollowerProcessCOMMIT', { recv: msg });

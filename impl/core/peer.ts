@@ -5,6 +5,7 @@
 // The role logic lives in one file per phase: election.ts (FastLeaderElection), leader.ts (discovery and
 // sync, LearnerHandler), broadcast.ts (leader proposals), learner.ts (Follower/Observer). They share this
 // object and its helpers for sending and tracing.
+import { txnLogAppend } from '../../traces/reader.ts';
 import type { TraceMessage } from '../../traces/schema.ts';
 import { ZKDatabase } from './db.ts';
 import type { Disk } from './disk.ts';
@@ -38,7 +39,7 @@ import {
   type Txn,
   type Vote,
   epochOf,
-  zxidHex,
+  zxidToHex,
 } from './types.ts';
 
 export interface PeerConfig {
@@ -206,7 +207,7 @@ export class QuorumPeer {
       this.log('warn', `log holds epoch ${logEpoch} txns but currentEpoch is ${this.currentEpoch} (crash between sync and NEWLEADER)`);
     this.fle = newElection(this);
     // Recovery as the trace sees it: where the state came from, and any repair of a damaged log or snapshot.
-    const params: Record<string, unknown> = { snapshotZxid: zxidHex(rec.snapshotZxid), replayed: rec.txns.length };
+    const params: Record<string, unknown> = { snapshotZxid: zxidToHex(rec.snapshotZxid), replayed: rec.txns.length };
     if (rec.warnings.length) params['repairs'] = rec.warnings;
     this.emit('ServerStart', { params }, true);
     lookForLeader(this);
@@ -263,7 +264,7 @@ export class QuorumPeer {
   logTxn(txn: Txn): void {
     if (txn.zxid <= this.lastLoggedZxid) {
       // Already in our history (a resent proposal): logging it twice would break the log's zxid order.
-      this.log('warn', `not logging ${zxidHex(txn.zxid)} again: the log is at ${zxidHex(this.lastLoggedZxid)}`);
+      this.log('warn', `not logging ${zxidToHex(txn.zxid)} again: the log is at ${zxidToHex(this.lastLoggedZxid)}`);
       return;
     }
     this.disk.append(txn);
@@ -274,7 +275,7 @@ export class QuorumPeer {
       // Its TxnLogAppend would change lastZxid alone: fold it into the step's event (`appended`).
       t.lastZxid = txn.zxid;
       this.stepAppends.push(txn.zxid);
-    } else this.emitWrite('TxnLogAppend', { zxid: zxidHex(txn.zxid) });
+    } else this.emitWrite('TxnLogAppend', { zxid: zxidToHex(txn.zxid) });
   }
 
   /**
@@ -289,7 +290,7 @@ export class QuorumPeer {
     if (this.db.txnsSinceSnapshot >= this.cfg.snapCount) {
       this.db.txnsSinceSnapshot = 0;
       // Logged when taken; the file becomes durable in the background (see impl/README.md).
-      if (this.disk.snapshot(this.db.lastProcessedZxid, this.db.serialize())) this.emitWrite('SnapshotWrite', { zxid: zxidHex(this.db.lastProcessedZxid) });
+      if (this.disk.snapshot(this.db.lastProcessedZxid, this.db.serialize())) this.emitWrite('SnapshotWrite', { zxid: zxidToHex(this.db.lastProcessedZxid) });
     }
   }
 
@@ -369,7 +370,7 @@ export class QuorumPeer {
   /** Folded appends that will not reach an event (another write comes first, or the step ends): one event each. */
   private flushAppends(): void {
     for (const z of this.stepAppends) {
-      const event: RawTraceEvent = { action: 'TxnLogAppend', params: { zxid: zxidHex(z) }, appended: undefined, recv: undefined, send: undefined, post: { lastZxid: zxidHex(z) } };
+      const event: RawTraceEvent = { ...txnLogAppend(zxidToHex(z)), appended: undefined, recv: undefined, send: undefined };
       this.out.push({ kind: 'trace', event });
     }
     this.stepAppends = [];
@@ -392,7 +393,7 @@ export class QuorumPeer {
     if (all || t.acceptedEpoch !== this.acceptedEpoch) post['acceptedEpoch'] = t.acceptedEpoch = this.acceptedEpoch;
     if (all || t.lastZxid !== this.lastLoggedZxid) {
       t.lastZxid = this.lastLoggedZxid;
-      post['lastZxid'] = zxidHex(this.lastLoggedZxid);
+      post['lastZxid'] = zxidToHex(this.lastLoggedZxid);
     }
     if (all || this.electionTouched) {
       for (const [k, v] of Object.entries(this.electionVars())) {
@@ -406,12 +407,12 @@ export class QuorumPeer {
   }
 
   private electionVars(): Record<string, unknown> {
-    const vote = (v: Vote | null) => v && { leader: v.leader, zxid: zxidHex(v.zxid), electionEpoch: v.electionEpoch, peerEpoch: v.peerEpoch };
+    const vote = (v: Vote | null) => v && { leader: v.leader, zxid: zxidToHex(v.zxid), electionEpoch: v.electionEpoch, peerEpoch: v.peerEpoch };
     const votes = (m: ReadonlyMap<Sid, { leader: Sid; zxid: number; electionEpoch: number; peerEpoch: number; state?: ServerState }>) =>
       Object.fromEntries([...m].map(([s, v]) => [String(s), { ...vote(v), ...(v.state ? { state: v.state } : {}) }]));
     const p = this.fle.proposal;
     return {
-      proposal: { leader: p.leader, zxid: zxidHex(p.zxid), peerEpoch: p.peerEpoch },
+      proposal: { leader: p.leader, zxid: zxidToHex(p.zxid), peerEpoch: p.peerEpoch },
       recvset: votes(this.fle.recvset),
       outofelection: votes(this.fle.outofelection),
       currentVote: vote(this.currentVote),
@@ -433,7 +434,7 @@ export function toTraceEvent(e: RawTraceEvent): CoreTraceEvent {
   return {
     action: e.action,
     ...(e.params ? { params: e.params } : {}),
-    ...(e.appended ? { appended: e.appended.map(zxidHex) } : {}),
+    ...(e.appended ? { appended: e.appended.map(zxidToHex) } : {}),
     ...(e.recv ? { recv: traceMessage(e.recv) } : {}),
     ...(e.send ? { send: e.send.map(traceMessage) } : {}),
     ...(e.post ? { post: e.post } : {}),
@@ -447,7 +448,8 @@ export function toTraceEvent(e: RawTraceEvent): CoreTraceEvent {
  */
 export function traceMessage(msg: Notification | QuorumPacket): TraceMessage {
   const out: Record<string, unknown> = { ...msg };
-  if ('zxid' in msg) out['zxid'] = zxidHex(msg.zxid);
+  if ('zxid' in msg) out['zxid'] = zxidToHex(msg.zxid);
+  if (msg.type === 'ACKEPOCH') out['lastZxid'] = zxidToHex(msg.lastZxid);
   if (msg.type === 'SNAP') {
     delete out['data'];
     out['size'] = msg.data.length;

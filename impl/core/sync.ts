@@ -4,7 +4,7 @@
 import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
 import type { LearnerHandler } from './leader.ts';
-import { type Txn, type Zxid, counterOf, epochOf, makeZxid, zxidHex } from './types.ts';
+import { type Txn, type Zxid, counterOf, epochOf, makeZxid, zxidToHex } from './types.ts';
 
 export type SyncPlan =
   | { readonly mode: 'DIFF'; readonly zxid: Zxid; readonly txns: readonly Txn[] }
@@ -79,5 +79,5 @@ export function syncFollower(p: QuorumPeer, h: LearnerHandler): void {
   h.phase = 'syncing';
   h.tickOfNextAckDeadline = leader.tick + p.cfg.initLimit + p.cfg.syncLimit;
   p.sendPacket(h.conn, h.sid, { type: 'NEWLEADER', zxid: makeZxid(leader.epoch, 0) });
-  p.emit('LeaderSyncFollower', { params: { peer: h.sid, mode: plan.mode, zxid: zxidHex(plan.zxid), peerLastZxid: zxidHex(h.peerLastZxid) } });
+  p.emit('LeaderSyncFollower', { params: { peer: h.sid, mode: plan.mode, zxid: zxidToHex(plan.zxid), peerLastZxid: zxidToHex(h.peerLastZxid) } });
 }

@@ -2,39 +2,11 @@
 // boundary between the deterministic core and the runtime that owns sockets, disks and clocks.
 import type { TraceMessage } from '../../traces/schema.ts';
 
-export type Sid = number;
-
-/** epoch << 32 | counter. Kept in a JS number: exact while epoch < 2^21, far beyond any real run. */
-export type Zxid = number;
-const TWO_32 = 0x1_0000_0000;
-export const makeZxid = (epoch: number, counter: number): Zxid => epoch * TWO_32 + counter;
-export const epochOf = (zxid: Zxid): number => Math.floor(zxid / TWO_32);
-export const counterOf = (zxid: Zxid): number => zxid % TWO_32;
-const HEX_PAD = '00000000';
-/**
- * As ZooKeeper prints it; "none" (-1, an observer's vote) as Long.MIN_VALUE, like the spec, so traces stay valid.
- * The transition log formats several zxids per write: a zxid above 2^31 is not a small integer for V8, and its
- * toString(16) takes the slow path for doubles, so epoch and counter are formatted as two small integers.
- */
-export const zxidHex = (zxid: Zxid): string => {
-  if (zxid < 0) return '0x8000000000000000';
-  if (zxid < 0x8000_0000) return '0x' + zxid.toString(16);
-  const epoch = Math.floor(zxid / TWO_32);
-  const counter = zxid - epoch * TWO_32;
-  if (counter >= 0x8000_0000 || epoch >= 0x8000_0000 || !Number.isInteger(zxid)) return '0x' + zxid.toString(16);
-  const low = counter.toString(16);
-  return '0x' + epoch.toString(16) + HEX_PAD.slice(low.length) + low;
-};
-
-export type ServerState = 'LOOKING' | 'FOLLOWING' | 'LEADING' | 'OBSERVING';
-export type LearnerType = 'participant' | 'observer';
-
-/** FastLeaderElection's proposal: (proposedLeader, proposedZxid, proposedEpoch). */
-export interface Proposal {
-  readonly leader: Sid;
-  readonly zxid: Zxid;
-  readonly peerEpoch: number;
-}
+/** Zxids, epochs and the vocabulary of votes are defined once, in traces/ (shared with the spec and the checker). */
+export { type Zxid, makeZxid, epochOf, counterOf, zxidToHex } from '../../traces/zxid.ts';
+import type { Zxid } from '../../traces/zxid.ts';
+export type { Sid, Proposal, ServerState, LearnerType } from '../../traces/packets.ts';
+import type { Sid, Proposal, ServerState } from '../../traces/packets.ts';
 
 /** A vote as kept in recvset/outofelection and as QuorumPeer.currentVote. */
 export interface Vote extends Proposal {
@@ -87,9 +59,12 @@ export interface Notification extends MsgBase {
 
 export type QuorumPacket = MsgBase &
   (
-    | { readonly type: 'FOLLOWERINFO' | 'OBSERVERINFO'; readonly zxid: Zxid }
-    | { readonly type: 'LEADERINFO'; readonly zxid: Zxid }
-    | { readonly type: 'ACKEPOCH'; readonly epoch: number; readonly zxid: Zxid }
+    // The discovery packets carry ZooKeeper's values under the names of the trace contract (traces/packets.ts):
+    // FOLLOWERINFO's zxid is makeZxid(acceptedEpoch, 0), LEADERINFO's makeZxid(newEpoch, 0); ACKEPOCH's data is
+    // the learner's currentEpoch (-1: it had accepted this epoch already) and its zxid the last one it logged.
+    | { readonly type: 'FOLLOWERINFO' | 'OBSERVERINFO'; readonly acceptedEpoch: number }
+    | { readonly type: 'LEADERINFO'; readonly newEpoch: number }
+    | { readonly type: 'ACKEPOCH'; readonly currentEpoch: number; readonly lastZxid: Zxid }
     | { readonly type: 'DIFF' | 'TRUNC'; readonly zxid: Zxid }
     /** data: the tree and its sessions (ZKDatabase.serialize). */
     | { readonly type: 'SNAP'; readonly zxid: Zxid; readonly data: string }

@@ -39,8 +39,10 @@ export type ElectionFrame = z.infer<typeof ElectionFrame>;
 const zxidPacket = <T extends string>(...types: [T, ...T[]]) => z.object({ ...base, type: z.enum(types), zxid }).strict();
 
 export const QuorumPacketSchema = z.discriminatedUnion('type', [
-  zxidPacket('FOLLOWERINFO', 'OBSERVERINFO', 'LEADERINFO', 'DIFF', 'TRUNC', 'COMMIT', 'ACK', 'NEWLEADER'),
-  z.object({ ...base, type: z.literal('ACKEPOCH'), epoch, zxid }).strict(),
+  zxidPacket('DIFF', 'TRUNC', 'COMMIT', 'ACK', 'NEWLEADER'),
+  z.object({ ...base, type: z.enum(['FOLLOWERINFO', 'OBSERVERINFO']), acceptedEpoch: epoch }).strict(),
+  z.object({ ...base, type: z.literal('LEADERINFO'), newEpoch: epoch }).strict(),
+  z.object({ ...base, type: z.literal('ACKEPOCH'), currentEpoch: epoch, lastZxid: zxid }).strict(),
   z.object({ ...base, type: z.literal('SNAP'), zxid, data: z.string().max(1024 * 1024 * 1024) }).strict(),
   z.object({ ...base, type: z.enum(['PROPOSAL', 'INFORM']), zxid, op: OpSchema, origin: origin.optional() }).strict(),
   z.object({ ...base, type: z.literal('UPTODATE') }).strict(),
