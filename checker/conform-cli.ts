@@ -1,7 +1,7 @@
 // `npm run conform -- <log files | a dataDir | a cluster dir>`: check that logged runs are runs of the spec.
-// Exit status: 0 every event explained, 1 a divergence, 2 bad usage or input.
+// Exit status: 0 pass, 1 divergence, 2 bad usage or damaged input, 3 incomplete input (see HELP).
 import { parseArgs } from 'node:util';
-import { conform } from './conform/run.ts';
+import { conform, type ConformResult } from './conform/run.ts';
 import { formatResult } from './conform/report.ts';
 import { ConformUsageError } from './conform/reader.ts';
 
@@ -17,9 +17,23 @@ flags:
   --window N        explore orders of concurrent events up to N logged steps apart (default 12)
   --max-nodes N     search nodes kept per step (default 64; past it the result says BOUNDED)
   --max-silent N    unlogged spec steps tried before one logged event (default 3)
+  --strict          a log whose last line is cut short (as a kill -9 leaves it) makes the input incomplete
+                    (default: counted and reported, the rest judged)
   --help            this text
 
-exit status: 0 pass, 1 divergence, 2 bad usage or input`;
+The first line of the report is the verdict: PASS, DIVERGENCE, INCOMPLETE or INPUT ERROR, with the file:line
+it is about. Damaged or incomplete input is never judged as the servers' behaviour.
+
+exit status:
+  0  PASS: every logged event is explained and nothing is missing (last lines cut short are counted)
+  1  DIVERGENCE: an event no spec path explains, in an input that misses nothing
+  2  bad usage, or damaged input: a file or a line that does not decode (INPUT ERROR: file:line: what)
+  3  INCOMPLETE: messages received whose send is in no log, events missing from a log (a gap in its seq),
+     and with --strict a last line cut short: counted and named; no verdict on the system
+
+example: npm run conform -- --strict traces/samples/faults`;
+
+const EXIT: Record<ConformResult['verdict'], number> = { pass: 0, divergence: 1, 'input-error': 2, incomplete: 3 };
 
 function fail(msg: string): never {
   console.error(`conform: ${msg}`);
@@ -30,7 +44,7 @@ function main(): void {
   let parsed;
   try {
     parsed = parseArgs({
-      options: { json: { type: 'boolean' }, window: { type: 'string' }, 'max-nodes': { type: 'string' }, 'max-silent': { type: 'string' }, help: { type: 'boolean' } },
+      options: { json: { type: 'boolean' }, window: { type: 'string' }, 'max-nodes': { type: 'string' }, 'max-silent': { type: 'string' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
@@ -52,9 +66,9 @@ function main(): void {
   const maxSilent = int('max-silent', v['max-silent'], 0);
   if (parsed.positionals.length === 0) fail('no log files given (see --help)');
   try {
-    const r = conform({ paths: parsed.positionals, ...(window !== undefined ? { window } : {}), ...(maxNodes !== undefined ? { maxNodes } : {}), ...(maxSilent !== undefined ? { maxSilent } : {}) });
+    const r = conform({ paths: parsed.positionals, strict: v.strict === true, ...(window !== undefined ? { window } : {}), ...(maxNodes !== undefined ? { maxNodes } : {}), ...(maxSilent !== undefined ? { maxSilent } : {}) });
     console.log(v.json ? JSON.stringify(r) : formatResult(r));
-    process.exit(r.ok ? 0 : 1);
+    process.exit(EXIT[r.verdict]);
   } catch (e) {
     if (e instanceof ConformUsageError) fail(e.message);
     throw e;

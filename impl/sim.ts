@@ -2,7 +2,7 @@
 // QuorumPeer over a MemDisk; messages travel FIFO per channel with random delays; timers run on virtual time;
 // crashes drop a server's volatile state. One seed drives every choice, so a failing run replays exactly.
 import { MemDisk } from './core/disk.ts';
-import { unfoldAppended } from '../traces/reader.ts';
+import { unfoldAppended } from '../traces/format.ts';
 import { QuorumPeer, toTraceEvent, type PeerConfig } from './core/peer.ts';
 import type { ConnId, Effect, Input, LearnerType, Request, Sid, TimerName, CoreTraceEvent, RawTraceEvent, ClientResult } from './core/types.ts';
 import { CreateMode, OpCode, Perms } from './zkwire/codes.ts';

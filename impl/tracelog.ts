@@ -15,7 +15,7 @@
 // offsets. A kill -9 loses at most the last flush interval, never reorders or tears what was written (each
 // write is whole lines).
 import { closeSync, openSync, write, writeSync } from 'node:fs';
-import { headerText, type HeaderFields } from '../traces/writer.ts';
+import { makeHeader, type HeaderFields } from '../traces/format.ts';
 import { zxidToHex, type Notification, type QuorumPacket, type RawTraceEvent, type Sid } from './core/types.ts';
 
 const FLUSH_MS = 50;
@@ -432,7 +432,7 @@ export class TransitionLog {
   ) {
     // One file per incarnation: never appended to by anyone else, so positional writes are safe.
     this.fd = openSync(path, 'wx');
-    const data = Buffer.from(headerText({ source: 'impl', sid, ...header }) + '\n', 'utf8');
+    const data = Buffer.from(JSON.stringify(makeHeader({ source: 'impl', sid, ...header })) + '\n', 'utf8');
     writeSync(this.fd, data, 0, data.length, 0);
     this.offset = data.length;
   }

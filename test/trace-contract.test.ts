@@ -8,11 +8,11 @@ import { LineEncoder } from '../impl/tracelog.ts';
 import { toLogEvent } from '../impl/core/peer.ts';
 import type { Notification, QuorumPacket, RawTraceEvent } from '../impl/core/types.ts';
 import { IMPL_EVENTS, ACTION_NAMES, type ActionName } from '../traces/actions.ts';
-import { currentSpelling, requestTxn } from '../traces/packets.ts';
+import { currentSpelling, requestTxn, ZxidFromHex } from '../traces/packets.ts';
 import { parseLine } from '../traces/reader.ts';
 import type { TraceEvent } from '../traces/schema.ts';
 import { encodeEvent } from '../traces/writer.ts';
-import { makeZxid, NONE, ZxidFromHex, zxidFromHex, zxidToHex } from '../traces/zxid.ts';
+import { makeZxid, NONE, zxidFromHex, zxidToHex } from '../traces/zxid.ts';
 
 const epoch = fc.integer({ min: 0, max: 2 ** 20 });
 const counter = fc.integer({ min: 0, max: 2 ** 32 - 1 });

@@ -8,8 +8,19 @@
 // and the reader (traces/reader.ts) applies it to every message it reads, so nothing after the reader knows the
 // old spellings.
 import * as Schema from 'effect/Schema';
-import { epochOf, zxidValue, type Zxid } from './zxid.ts';
-import { ZxidText } from './zxid.ts';
+import * as SchemaGetter from 'effect/SchemaGetter';
+import { epochOf, ZXID_TEXT_READ, zxidFromHex, zxidToHex, zxidValue, type Zxid } from './zxid.ts';
+
+/** A zxid's text in a trace line (traces/zxid.ts; validation of untrusted input). */
+export const ZxidText = Schema.String.check(Schema.isPattern(ZXID_TEXT_READ, { message: 'a zxid is written as 0x followed by lowercase hex' }));
+
+/** The two-way codec: a zxid's text in a trace ↔ the zxid (its fast paths are traces/zxid.ts's functions). */
+export const ZxidFromHex = ZxidText.pipe(
+  Schema.decodeTo(Schema.Number, {
+    decode: SchemaGetter.transform(zxidFromHex),
+    encode: SchemaGetter.transform(zxidToHex),
+  }),
+);
 
 const Int = Schema.Number.check(Schema.isInt());
 const Sid = Int.check(Schema.isGreaterThanOrEqualTo(0));

@@ -3,17 +3,24 @@
 // (traces/packets.ts), so that what comes out is the current version's form whatever was written. Trace files
 // are untrusted input: every problem is one line naming the file, the line and what is wrong, never a throw.
 import { closeSync, openSync, readSync } from 'node:fs';
+export { txnLogAppend, unfoldAppended } from './format.ts';
 import * as Schema from 'effect/Schema';
 import * as SchemaIssue from 'effect/SchemaIssue';
 import { isActionName } from './actions.ts';
 import { currentSpelling, MESSAGE_BY_TYPE, OTHER_SPEC_MESSAGE, RequestTxn } from './packets.ts';
+import { unfoldAppended } from './format.ts';
 import { TRACE_FORMAT, TRACE_VERSIONS, TraceEventEnvelope, TraceHeader, TraceVerdict, type TraceEvent } from './schema.ts';
 
-/** A problem with the input: file:line and what is wrong. */
+/**
+ * A problem with the input: file:line and what is wrong. `kind`: a line that does not decode (`malformed`), events
+ * missing from a server's log (`gap`: a jump in its seq), or a last line cut short (`torn`: the writer stopped in
+ * the middle of it, as a kill -9 can leave it). Absent: malformed.
+ */
 export interface InputProblem {
   readonly file: string;
   readonly line: number;
   readonly message: string;
+  readonly kind?: 'malformed' | 'gap' | 'torn';
 }
 
 export const formatProblem = (p: InputProblem): string => `${p.file}:${p.line}: ${p.message}`;
@@ -146,21 +153,6 @@ export function parseLine(text: string): ParsedLine {
   }
 }
 
-/** The event a txn log append folded into a later event (`appended`, from version 2) stands for. */
-export function txnLogAppend(zxid: string): { action: 'TxnLogAppend'; params: { zxid: string }; post: { lastZxid: string } } {
-  return { action: 'TxnLogAppend', params: { zxid }, post: { lastZxid: zxid } };
-}
-
-/**
- * An event with the txn log appends folded into it (`appended`) unfolded: a TxnLogAppend event for each (with the
- * event's `stamp` fields: seq, sid, time), then the event itself without `appended`.
- */
-export function unfoldAppended<E extends { readonly appended?: readonly string[] | undefined }, S extends object>(e: E, stamp: S): (Omit<E, 'appended'> | (S & ReturnType<typeof txnLogAppend>))[] {
-  if (e.appended === undefined) return [e];
-  const { appended, ...event } = e;
-  return [...appended.map((z) => ({ ...stamp, ...txnLogAppend(z) })), event];
-}
-
 /** One line of a file as the reader gives it: its place, and a header, an event (time carried over), or a verdict. */
 export type TraceRecord = { readonly file: string; readonly line: number } & (
   | { readonly kind: 'header'; readonly header: TraceHeader }
@@ -188,7 +180,7 @@ export function* readTraceFile(file: string, report: FileReport): Generator<Trac
     if (p.kind === 'blank') continue;
     if (p.kind === 'bad') {
       if (complete) report.problems.push({ file, line, message: p.message });
-      else report.torn = { file, line, message: `the last line is cut short (no newline after it): ${p.message}` };
+      else report.torn = { file, line, kind: 'torn', message: `the last line is cut short (no newline after it): ${p.message}` };
       continue;
     }
     if (p.kind === 'header') source = p.header.source;

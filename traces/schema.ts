@@ -6,22 +6,12 @@
 import * as Schema from 'effect/Schema';
 import type { ActionName } from './actions.ts';
 import { LearnerType, TraceMessage } from './packets.ts';
-import { ZxidText } from './zxid.ts';
+import { ZxidText } from './packets.ts';
 
 export { TraceMessage } from './packets.ts';
 
-export const TRACE_FORMAT = 'zab-trace';
-/**
- * The version every writer writes. 1: the checker's traces, and the implementation's logs before version 2.
- * 2: the implementation's logs made cheap (each message logged once, by its sender: a receive by id, `rid`; a
- * step's txn log appends folded into its event, `appended`; no txn operation in the packets; no `time` when it
- * repeats). 3: one spelling of every packet's fields for every writer (traces/packets.ts), a request's txn as
- * `params.txn`, and every writer on version 2's rules (the checker's traces have no `rid` or `appended` to give).
- * See traces/README.md.
- */
-export const TRACE_VERSION = 3;
-/** The versions a reader reads: all of them (old logs exist); traces/reader.ts turns them into this version's form. */
-export const TRACE_VERSIONS: readonly number[] = [1, 2, 3];
+export { TRACE_FORMAT, TRACE_VERSION, TRACE_VERSIONS } from './format.ts';
+import { TRACE_FORMAT } from './format.ts';
 
 const Int = Schema.Number.check(Schema.isInt());
 const Count = Int.check(Schema.isGreaterThanOrEqualTo(0));

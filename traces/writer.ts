@@ -4,15 +4,10 @@
 // path (impl/tracelog.ts), which test/trace-contract.test.ts proves agrees with `encodeEvent` on generated events.
 import { writeFileSync } from 'node:fs';
 import * as Schema from 'effect/Schema';
-import { TRACE_FORMAT, TRACE_VERSION, TraceEvent, TraceHeader, TraceLine, type TraceVerdict } from './schema.ts';
+import { makeHeader, type HeaderFields } from './format.ts';
+import { TraceEvent, TraceHeader, TraceLine, type TraceVerdict } from './schema.ts';
 
-/** What a writer says in its header; the rest (type, format, version, created) is filled in. */
-export type HeaderFields = Omit<TraceHeader, 'type' | 'format' | 'version' | 'created'> & { readonly created?: Date };
-
-export function makeHeader(fields: HeaderFields): TraceHeader {
-  const { created, ...rest } = fields;
-  return { type: 'header', format: TRACE_FORMAT, version: TRACE_VERSION, ...rest, created: (created ?? new Date()).toISOString() };
-}
+export { makeHeader, type HeaderFields } from './format.ts';
 
 const encodeTraceLine = Schema.encodeUnknownSync(TraceLine);
 const encodeTraceEvent = Schema.encodeUnknownSync(TraceEvent);

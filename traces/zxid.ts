@@ -6,10 +6,9 @@
 //
 // In traces a zxid is written as ZooKeeper prints it (Long.toHexString): "0x" and lowercase hex. ZooKeeper's
 // "no such value" is Long.MIN_VALUE (an observer's vote for nobody); here it is NONE (-1), which orders the same
-// way below every real id, zxid and epoch, and is written "0x8000000000000000". `ZxidFromHex` is the two-way
-// codec of that text (Effect Schema); the functions below are its fast paths, which the writers call per event.
-import * as Schema from 'effect/Schema';
-import * as SchemaGetter from 'effect/SchemaGetter';
+// way below every real id, zxid and epoch, and is written "0x8000000000000000". The two-way codec of that text
+// (`ZxidFromHex`, Effect's Schema) is in traces/packets.ts, built on the functions here; this module imports no
+// library, so that the servers, which format zxids per event, load nothing more for it.
 
 export type Zxid = number;
 
@@ -30,7 +29,7 @@ export const LONG_MIN_HEX = '0x8000000000000000';
 /** What a zxid's text looks like: "0x" and lowercase hex digits. */
 export const ZXID_TEXT = /^0x[0-9a-f]+$/;
 /** The same, and the legacy "0x-1" for NONE (readers accept it). */
-const ZXID_TEXT_READ = /^0x([0-9a-f]+|-1)$/;
+export const ZXID_TEXT_READ = /^0x([0-9a-f]+|-1)$/;
 const HEX_PAD = '00000000';
 
 /**
@@ -64,14 +63,3 @@ export function zxidValue(v: unknown): Zxid {
   if (typeof v !== 'string') return NaN;
   return zxidFromHex(v);
 }
-
-/** A zxid's text in a trace line (validation of untrusted input). */
-export const ZxidText = Schema.String.check(Schema.isPattern(ZXID_TEXT_READ, { message: 'a zxid is written as 0x followed by lowercase hex' }));
-
-/** The two-way codec: a zxid's text in a trace ↔ the zxid. */
-export const ZxidFromHex = ZxidText.pipe(
-  Schema.decodeTo(Schema.Number, {
-    decode: SchemaGetter.transform(zxidFromHex),
-    encode: SchemaGetter.transform(zxidToHex),
-  }),
-);

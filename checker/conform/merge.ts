@@ -39,6 +39,8 @@ export class CausalMerger {
   private rank = 0;
   /** Ids whose send was never seen when they were received. */
   orphanCount = 0;
+  /** The first of them: the receive's file:line and the id. */
+  firstOrphan: { readonly file: string; readonly line: number; readonly id: string } | null = null;
 
   constructor(
     private readonly streams: readonly Iterator<LoggedStep>[],
@@ -97,6 +99,7 @@ export class CausalMerger {
       if (r === undefined) {
         orphans.push(id);
         this.orphanCount++;
+        this.firstOrphan ??= { file: e.file, line: e.line, id };
       } else {
         deps.push(r.rank);
         this.sent.delete(id);

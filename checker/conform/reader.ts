@@ -108,10 +108,11 @@ export function planInput(files: readonly string[], problems: InputProblem[]): I
   const headers: { file: string; header: TraceHeader }[] = [];
   for (const file of files) {
     const h = readHeader(file);
-    if ('type' in h) headers.push({ file, header: h });
-    else problems.push(h);
+    // A file whose header cannot be read cannot be placed (which server, which ensemble): an input error.
+    if (!('type' in h)) throw new ConformUsageError(`${h.file}:${h.line}: ${h.message}`);
+    headers.push({ file, header: h });
   }
-  if (headers.length === 0) throw new ConformUsageError(problems.length > 0 ? `${problems[0]!.file}:${problems[0]!.line}: ${problems[0]!.message}` : 'no trace files');
+  if (headers.length === 0) throw new ConformUsageError('no trace files');
   const checks = headers.filter((h) => h.header.source === 'check');
   if (checks.length > 0) {
     if (headers.length > 1) throw new ConformUsageError(`${checks[0]!.file}: a trace written by check is conformed alone (${headers.length} files given)`);
@@ -186,7 +187,7 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
         problems.push({ file, line, message: `event of server ${e.sid} in the log of server ${stream.sid}` });
         continue;
       }
-      if (stream.sid !== null && e.seq !== lastSeq + 1) problems.push({ file, line, message: `seq ${e.seq} after ${lastSeq}: events are missing` });
+      if (stream.sid !== null && e.seq !== lastSeq + 1) problems.push({ file, line, kind: 'gap', message: `seq ${e.seq} after ${lastSeq}: ${e.seq > lastSeq + 1 ? `${e.seq - lastSeq - 1} event(s) missing` : 'out of order'}` });
       lastSeq = e.seq;
       // Version 2 folds a step's txn log appends into its event: each is the TxnLogAppend event it stands for.
       const events: LoggedEvent[] = unfoldAppended(e, {}).map((u) => ({

@@ -1,4 +1,5 @@
-// The text form of a conform result (the --json form is the result object itself).
+// The text form of a conform result (the --json form is the result object itself). Its first line is the verdict.
+import type { InputProblem } from './reader.ts';
 import type { ConformResult, EventView } from './run.ts';
 
 function fmtEvent(e: EventView): string {
@@ -10,25 +11,61 @@ function fmtEvent(e: EventView): string {
   return parts.join('  ');
 }
 
+const at = (p: InputProblem) => `${p.file}:${p.line}`;
+/** At most this many problems of one kind are listed one per line; the rest are counted. */
+const LIST = 10;
+
+function list(out: string[], label: string, ps: readonly InputProblem[]): void {
+  for (const p of ps.slice(0, LIST)) out.push(`${label}: ${at(p)}: ${p.message}`);
+  if (ps.length > LIST) out.push(`${label}: ... and ${ps.length - LIST} more`);
+}
+
+/** What the input misses, in one phrase: counts, each kind named. */
+function missingSummary(r: ConformResult): string {
+  const m = r.incomplete;
+  const parts: string[] = [];
+  if (m.orphans > 0) parts.push(`${m.orphans} message(s) received whose send is in no log`);
+  if (m.gaps.length > 0) parts.push(`${m.gaps.length} gap(s) in a server's seq (events missing)`);
+  if (m.torn.length > 0) parts.push(`${m.torn.length} log(s) ending in the middle of a line`);
+  return parts.join(', ');
+}
+
 export function formatResult(r: ConformResult): string {
   const out: string[] = [];
   const s = r.stats;
+  const m = r.incomplete;
+  if (r.verdict === 'input-error') {
+    const p = r.problems[0]!;
+    out.push(`INPUT ERROR: ${at(p)}: ${p.message} (${r.problems.length} line(s) that do not decode: the input is damaged and nothing was judged)`);
+    out.push(`conform: ${r.files.length} file(s), ${r.source === 'check' ? 'a trace written by check' : 'implementation logs'}`);
+    list(out, 'malformed', r.problems);
+    return out.join('\n');
+  }
+  if (r.verdict === 'incomplete') {
+    const first = m.gaps[0] !== undefined ? `${at(m.gaps[0])}: ${m.gaps[0].message}` : m.firstOrphan !== null ? `${m.firstOrphan.file}:${m.firstOrphan.line}: received ${m.firstOrphan.id}, whose send is in no log` : m.torn[0] !== undefined ? `${at(m.torn[0])}: ${m.torn[0].message}` : 'the input misses parts';
+    out.push(`INCOMPLETE: ${first} (${missingSummary(r)}: no verdict on the system${r.divergence !== null ? '; the search also stopped at an event it could not explain, below' : '; every event that was logged is explained'})`);
+  } else if (r.verdict === 'pass') {
+    out.push(`PASS: every logged event is explained by a spec path${s.bounded ? ' (BOUNDED: the search dropped nodes past --max-nodes; a divergence could have been missed only in that sense: the path found is real)' : ''}`);
+  } else {
+    out.push(`DIVERGENCE: no spec path explains an event${s.bounded ? ' (the search was bounded by --max-nodes)' : ''}: ${r.divergence!.event.file}:${r.divergence!.event.line}`);
+  }
   out.push(`conform: ${r.files.length} file(s), ${r.source === 'check' ? 'a trace written by check' : 'implementation logs'}`);
   out.push(`spec: ${r.spec.name}`);
-  for (const p of r.problems) out.push(`malformed: ${p.file}:${p.line}: ${p.message}`);
+  list(out, 'missing', m.gaps);
+  if (m.firstOrphan !== null) out.push(`missing: ${m.orphans} message(s) received whose send is in no log; the first at ${m.firstOrphan.file}:${m.firstOrphan.line} (id ${m.firstOrphan.id})`);
+  list(out, 'cut short', m.torn);
   const counts =
     `${s.events} events (${s.steps} logged steps), ${s.specStepsOnPath} spec steps on the path, ${s.statesExplored} spec states explored, ` +
     `${(s.timeMs / 1000).toFixed(2)} s; ${s.nodesExpanded} search nodes expanded (at most ${s.maxNodesPerLevel} per step), ${s.rewinds} rewind(s), ${s.maxBuffered} steps buffered` +
     (s.bridges > 0 ? `; ${s.bridges} bridged event(s) (resent votes, lost notifications)` : '') +
-    (s.orphans > 0 ? `; ${s.orphans} message(s) received whose send is in no log` : '');
-  if (r.ok) {
-    out.push(`PASS: every logged event is explained by a spec path${s.bounded ? ' (BOUNDED: the search dropped nodes past --max-nodes; a divergence could have been missed only in that sense: the path found is real)' : ''}`);
+    (s.orphans > 0 ? `; ${s.orphans} message(s) received whose send is in no log` : '') +
+    (m.torn.length > 0 ? `; ${m.torn.length} last line(s) cut short (a kill -9), not read` : '');
+  const d = r.divergence;
+  if (d === null) {
     out.push(counts);
-    if (r.problems.length > 0) out.push(`(${r.problems.length} malformed line(s) were skipped: see above)`);
     return out.join('\n');
   }
-  const d = r.divergence!;
-  out.push(`DIVERGENCE: no spec path explains this event${s.bounded ? ' (the search was bounded by --max-nodes)' : ''}:`);
+  out.push(`${r.verdict === 'incomplete' ? 'unexplained (perhaps for want of what is missing)' : 'no spec path explains this event'}:`);
   out.push(`  ${fmtEvent(d.event)}`);
   if (d.step.length > 1) {
     out.push('  logged together with:');

@@ -17,6 +17,25 @@ export interface ConformOptions {
   readonly maxNodes?: number;
   /** Silent (unlogged) spec steps tried before one logged event. */
   readonly maxSilent?: number;
+  /** A last line cut short (a kill -9) makes the input incomplete too, not only counted. */
+  readonly strict?: boolean;
+}
+
+/**
+ * pass: every event explained, nothing missing (beyond last lines cut short by a kill -9, counted, unless strict).
+ * divergence: an event no spec path explains, in an input that misses nothing.
+ * incomplete: the input misses parts (receives whose send is in no log, events missing from a log by its seq, and
+ * with strict a last line cut short): what was read is judged (`divergence` may be set) but no verdict on the system.
+ * input-error: a line that does not decode (not the last line of its file): nothing is judged.
+ */
+export type Verdict = 'pass' | 'divergence' | 'incomplete' | 'input-error';
+
+/** What the input misses: each counted, and where the first is. */
+export interface Incompleteness {
+  readonly orphans: number;
+  readonly firstOrphan: { readonly file: string; readonly line: number; readonly id: string } | null;
+  readonly gaps: readonly InputProblem[];
+  readonly torn: readonly InputProblem[];
 }
 
 export interface EventView {
@@ -50,7 +69,10 @@ export interface Divergence {
 }
 
 export interface ConformResult {
+  /** verdict === 'pass'. */
   readonly ok: boolean;
+  readonly verdict: Verdict;
+  readonly incomplete: Incompleteness;
   readonly source: 'check' | 'impl';
   readonly files: readonly string[];
   readonly spec: { readonly name: string; readonly params: Readonly<Record<string, unknown>> };
@@ -103,6 +125,16 @@ export function conform(options: ConformOptions): ConformResult {
   const problems: InputProblem[] = [];
   const files = findLogFiles(options.paths);
   const input = planInput(files, problems);
+  // A first pass over every line: a line that does not decode is damage to the input, which must not be judged
+  // as the system's behaviour (a search over what is left would report the missing events as a divergence).
+  const scan: InputProblem[] = [];
+  for (const s of input.streams) for (const _ of loggedSteps(s, scan));
+  const malformed = scan.filter((p) => p.kind === undefined || p.kind === 'malformed');
+  if (malformed.length > 0) {
+    const none: Incompleteness = { orphans: 0, firstOrphan: null, gaps: scan.filter((p) => p.kind === 'gap'), torn: scan.filter((p) => p.kind === 'torn') };
+    const stats = { steps: 0, events: 0, specStepsOnPath: 0, statesExplored: 0, maxNodesPerLevel: 0, maxBuffered: 0, bridges: 0, bounded: false, nodesExpanded: 0, rewinds: 0, timeMs: Date.now() - started, orphans: 0 };
+    return { ok: false, verdict: 'input-error', incomplete: none, source: input.source, files, spec: { name: '(not built)', params: {} }, problems: malformed, stats, divergence: null };
+  }
   const iterators = input.streams.map((s) => loggedSteps(s, problems));
   const merger = new CausalMerger(iterators, input.streams.map((s) => s.sid));
 
@@ -182,8 +214,15 @@ export function conform(options: ConformOptions): ConformResult {
   });
   const result = search(merger, makeCtx, init, { window: options.window ?? 12, maxNodes: options.maxNodes ?? 64 });
   const stats = { ...result.stats, timeMs: Date.now() - started, orphans: merger.orphanCount };
-  const base = { source: input.source, files, spec: { name: spec.name, params: spec.params }, problems };
-  if (result.ok) return { ok: true, ...base, stats, divergence: null };
+  const incomplete: Incompleteness = {
+    orphans: merger.orphanCount,
+    firstOrphan: merger.firstOrphan,
+    gaps: problems.filter((p) => p.kind === 'gap'),
+    torn: problems.filter((p) => p.kind === 'torn'),
+  };
+  const missing = incomplete.orphans > 0 || incomplete.gaps.length > 0 || (options.strict === true && incomplete.torn.length > 0);
+  const base = { source: input.source, files, spec: { name: spec.name, params: spec.params }, problems, incomplete };
+  if (result.ok) return { ok: !missing, verdict: missing ? 'incomplete' : 'pass', ...base, stats, divergence: null };
 
   const state = result.node.state;
   const step = result.failed.step;
@@ -203,7 +242,7 @@ export function conform(options: ConformOptions): ConformResult {
     logged: input.source === 'impl' ? (abstractServer(step.vars) as Record<string, unknown>) : Object.assign({}, ...step.events.map((e) => e.post)),
     preceding: result.preceding.flatMap((r) => r.step.events.map(view)),
   };
-  return { ok: false, ...base, stats, divergence };
+  return { ok: false, verdict: missing ? 'incomplete' : 'divergence', ...base, stats, divergence };
 }
 
 function serverSummary(state: ClusterState, sid: number, full: boolean): Record<string, unknown> {

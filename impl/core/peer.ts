@@ -5,7 +5,7 @@
 // The role logic lives in one file per phase: election.ts (FastLeaderElection), leader.ts (discovery and
 // sync, LearnerHandler), broadcast.ts (leader proposals), learner.ts (Follower/Observer). They share this
 // object and its helpers for sending and tracing.
-import { txnLogAppend } from '../../traces/reader.ts';
+import { txnLogAppend } from '../../traces/format.ts';
 import type { TraceMessage } from '../../traces/schema.ts';
 import { ZKDatabase } from './db.ts';
 import type { Disk } from './disk.ts';
