@@ -218,7 +218,7 @@ describe('conform on implementation logs', () => {
     expect(r.divergence!.nearest!.diff.map((d) => d.field)).toContain('acceptedEpoch');
   });
 
-  it('reports a malformed line with file:line and still gives the verdict', () => {
+  it('reports malformed lines with file:line as an input error, and judges nothing', () => {
     const dir = tmp();
     for (const f of readdirSync(join(SAMPLES, 'clean'))) writeFileSync(join(dir, f), readFileSync(join(SAMPLES, 'clean', f)));
     const victim = join(dir, 'server4-transitions.0001.ndjson');
@@ -229,7 +229,9 @@ describe('conform on implementation logs', () => {
     expect(r.problems.map((p) => `${p.file}:${p.line}`)).toEqual([`${victim}:${lines.length - 1}`, `${victim}:${lines.length}`]);
     expect(r.problems[0]!.message).toMatch(/seq/);
     expect(r.problems[1]!.message).toMatch(/not JSON/);
-    expect(r.ok).toBe(true);
+    expect(r.verdict).toBe('input-error');
+    expect(r.ok).toBe(false);
+    expect(r.divergence).toBeNull();
   });
 });
 

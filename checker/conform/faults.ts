@@ -114,6 +114,8 @@ export async function faultRun(opts: FaultRunOptions): Promise<FaultRunResult> {
       for (const sid of [2, 3, 4]) ens.start(sid);
       await ens.waitForLeader([2, 3], 20_000);
       ens.start(1);
+      // Its start (a tsx process) takes seconds on a loaded machine: wait until it answers, then for its election.
+      for (const until = Date.now() + 20_000; (await ens.stat(1)) === null && Date.now() < until; ) await sleep(100);
       await sleep(1500);
     } else ens.startAll();
     let leader = await ens.waitForLeader(opts.staleAcceptedEpoch ? [2, 3] : undefined, 20_000);
