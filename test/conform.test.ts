@@ -202,13 +202,28 @@ describe('conform on implementation logs', () => {
       writeFileSync(path, lines.join('\n') + '\n');
       return i + 1;
     };
-    // A follower that logs a COMMIT of a txn the leader never committed there.
+    // A follower that takes a COMMIT of a txn the leader never committed: the leader's COMMIT to it is changed
+    // (a receive is logged by id: the sender's log has the message).
+    const leader = Number(/^server(\d)/.exec(readdirSync(join(SAMPLES, 'clean')).find((f) => readFileSync(join(SAMPLES, 'clean', f), 'utf8').includes('"LeaderProcessRequest"'))!)![1]);
+    const follower = [1, 2, 3].find((s) => s !== leader)!;
     let dir = copy();
-    let line = tamper(dir, 'server1-transitions.0001.ndjson', (e) => e.action === 'FollowerProcessCOMMIT', (e) => (e.recv.zxid = '0x100000009'));
+    let id = '';
+    tamper(
+      dir,
+      `server${leader}-transitions.0001.ndjson`,
+      (e) => (e.send ?? []).some((m: Record<string, any>) => m.type === 'COMMIT' && m.to === follower),
+      (e) => {
+        const m = e.send.find((m: Record<string, any>) => m.type === 'COMMIT' && m.to === follower);
+        m.zxid = '0x100000009';
+        id = m.id;
+      },
+    );
+    let line = readFileSync(join(dir, `server${follower}-transitions.0001.ndjson`), 'utf8').split('\n').findIndex((l) => l.includes(`"rid":"${id}"`) || l.includes(`"recv":{"id":"${id}"`)) + 1;
     let r = conform({ paths: [dir] });
     expect(r.ok).toBe(false);
-    expect(r.divergence!.event.line).toBe(line);
-    expect(r.divergence!.nearest!.message).toMatch(/the spec's channel 3->1 holds/);
+    expect(r.verdict).toBe('divergence');
+    expect(`${r.divergence!.event.file}:${r.divergence!.event.line}`).toBe(`${join(dir, `server${follower}-transitions.0001.ndjson`)}:${line}`);
+    expect(r.divergence!.nearest!.message).toMatch(new RegExp(`the spec's channel ${leader}->${follower} holds`));
     // A server whose acceptedEpoch file is written with a lower value than the epoch it accepted.
     dir = copy();
     line = tamper(dir, 'server2-transitions.0001.ndjson', (e) => e.action === 'EpochFileWrite' && e.params.file === 'acceptedEpoch', (e) => (e.post.acceptedEpoch = 0));
