@@ -1,6 +1,7 @@
 // `npm run conform:faults -- [--seed S] [--runs N] [--rounds R] [--dir DIR] [--break NAME]`: real servers,
 // a write workload and seeded faults, then conform over their logs. Prints each run's seed (rerun one with
-// --seed), its faults and the verdict; exits 1 if any run diverges, 2 on bad usage.
+// --seed), its faults and the verdict; exits 1 if any run does not PASS (a divergence, or incomplete logs), 2 on bad
+// usage.
 import { parseArgs } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -58,13 +58,13 @@ export interface ExplainOutcome {
 // LearnerConnect: the implementation's leader accepts a learner's connection while still LOOKING and holds
 // its FOLLOWERINFO until it leads (ZooKeeper's learner retries connectToLeader instead); the spec's
 // LearnerConnect needs a LEADING leader, so it is then taken silently later, when the leader reads it.
-const MAY_STUTTER: ReadonlySet<string> = new Set(['ConnectionLost', 'LearnerTimeout', 'LeaderStepDown', 'LearnerForwardRequest', 'LearnerConnect']);
+const MAY_STUTTER: ReadonlySet<ActionName> = new Set<ActionName>(['ConnectionLost', 'LearnerTimeout', 'LeaderStepDown', 'LearnerForwardRequest', 'LearnerConnect']);
 
 /** Events whose spec steps are crashes, lost connections or client writes (see ExplainContext.quiet). */
-const NEEDS_FULL_SPEC: ReadonlySet<string> = new Set(['LeaderProcessRequest', 'ServerStart', 'ConnectionLost', 'LearnerTimeout', 'LeaderStepDown']);
+const NEEDS_FULL_SPEC: ReadonlySet<ActionName> = new Set<ActionName>(['LeaderProcessRequest', 'ServerStart', 'ConnectionLost', 'LearnerTimeout', 'LeaderStepDown']);
 
 /** Spec action kinds an implementation event can be. */
-function kindsFor(ev: LoggedEvent): readonly string[] {
+function kindsFor(ev: LoggedEvent): readonly ActionName[] {
   switch (ev.action) {
     case 'ObserverProcessINFORM':
       return ['ObserverProcessINFORM', 'LearnerProcessINFORMInSync'];
