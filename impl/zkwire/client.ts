@@ -137,21 +137,26 @@ class ClientWatches {
 
 /** A multi op as our client takes it (the records of MultiOperationRecord, with defaults). */
 export type Op =
-  | { op: 'create'; path: string; data?: Uint8Array; flags?: number; acl?: ACLT[] }
+  | { op: 'create'; path: string; data?: Uint8Array | null; flags?: number; acl?: ACLT[] }
   | { op: 'delete'; path: string; version?: number }
-  | { op: 'setData'; path: string; data: Uint8Array; version?: number }
+  | { op: 'setData'; path: string; data: Uint8Array | null; version?: number }
   | { op: 'check'; path: string; version: number }
   | { op: 'getChildren'; path: string }
   | { op: 'getData'; path: string };
 
+/** Data as jute sends it: null is a length of -1, which ZooKeeper keeps (getData then answers null). */
+function bytes(d: Uint8Array | null | undefined): Buffer | null {
+  return d === null || d === undefined ? null : Buffer.from(d);
+}
+
 function toMultiOp(o: Op): MultiOp {
   switch (o.op) {
     case 'create':
-      return { type: OpCode.create, request: { path: o.path, data: Buffer.from(o.data ?? []), acl: o.acl ?? OPEN_ACL_UNSAFE, flags: o.flags ?? 0 } };
+      return { type: OpCode.create, request: { path: o.path, data: o.data === undefined ? Buffer.alloc(0) : bytes(o.data), acl: o.acl ?? OPEN_ACL_UNSAFE, flags: o.flags ?? 0 } };
     case 'delete':
       return { type: OpCode.delete, request: { path: o.path, version: o.version ?? -1 } };
     case 'setData':
-      return { type: OpCode.setData, request: { path: o.path, data: Buffer.from(o.data), version: o.version ?? -1 } };
+      return { type: OpCode.setData, request: { path: o.path, data: bytes(o.data), version: o.version ?? -1 } };
     case 'check':
       return { type: OpCode.check, request: { path: o.path, version: o.version } };
     case 'getChildren':
@@ -411,13 +416,13 @@ export class ZkWireClient {
   }
 
   /** Creates a znode (world:anyone unless `acl` says otherwise) and returns its path (with the sequence number). */
-  create(path: string, data: Uint8Array, flags: number = CreateFlags.PERSISTENT, acl: ACLT[] = OPEN_ACL_UNSAFE): Promise<string> {
-    return this.request<{ path: string | null }>(OpCode.create, { path, data: Buffer.from(data), acl, flags }).then((r) => r.path ?? path);
+  create(path: string, data: Uint8Array | null, flags: number = CreateFlags.PERSISTENT, acl: ACLT[] = OPEN_ACL_UNSAFE): Promise<string> {
+    return this.request<{ path: string | null }>(OpCode.create, { path, data: bytes(data), acl, flags }).then((r) => r.path ?? path);
   }
 
   /** create2: the path and the new node's Stat. */
-  create2(path: string, data: Uint8Array, flags: number = CreateFlags.PERSISTENT, acl: ACLT[] = OPEN_ACL_UNSAFE): Promise<{ path: string | null; stat: StatT }> {
-    return this.request(OpCode.create2, { path, data: Buffer.from(data), acl, flags });
+  create2(path: string, data: Uint8Array | null, flags: number = CreateFlags.PERSISTENT, acl: ACLT[] = OPEN_ACL_UNSAFE): Promise<{ path: string | null; stat: StatT }> {
+    return this.request(OpCode.create2, { path, data: bytes(data), acl, flags });
   }
 
   createContainer(path: string, data: Uint8Array, acl: ACLT[] = OPEN_ACL_UNSAFE): Promise<{ path: string | null; stat: StatT }> {
@@ -434,8 +439,8 @@ export class ZkWireClient {
   }
 
   /** Sets a znode's data; version -1 matches any version. */
-  setData(path: string, data: Uint8Array, version = -1): Promise<StatT> {
-    return this.request<{ stat: StatT }>(OpCode.setData, { path, data: Buffer.from(data), version }).then((r) => r.stat);
+  setData(path: string, data: Uint8Array | null, version = -1): Promise<StatT> {
+    return this.request<{ stat: StatT }>(OpCode.setData, { path, data: bytes(data), version }).then((r) => r.stat);
   }
 
   /** The znode's Stat, or null if it does not exist. A watch is set either way (on a missing node: its creation). */

@@ -16,20 +16,21 @@ import type { Target } from './zk-target.ts';
 const FIXED = ['/a', '/b', '/a/x', '/a/y', '/b/x', '/a/x/z', '/e', '/e/x'];
 
 export type DiffOp =
-  | { k: 'create'; c: number; p: number; seq: boolean; eph: boolean; data: string }
+  | { k: 'create'; c: number; p: number; seq: boolean; eph: boolean; data: string | null }
   | { k: 'delete'; c: number; p: number; version: number }
-  | { k: 'setData'; c: number; p: number; version: number; data: string }
+  | { k: 'setData'; c: number; p: number; version: number; data: string | null }
   | { k: 'getData'; c: number; p: number }
   | { k: 'exists'; c: number; p: number }
   | { k: 'getChildren'; c: number; p: number }
-  | { k: 'multi'; c: number; ops: ({ k: 'create'; p: number; seq: boolean } | { k: 'delete'; p: number; version: number } | { k: 'setData'; p: number; version: number; data: string } | { k: 'check'; p: number; version: number })[] }
+  | { k: 'multi'; c: number; ops: ({ k: 'create'; p: number; seq: boolean } | { k: 'delete'; p: number; version: number } | { k: 'setData'; p: number; version: number; data: string | null } | { k: 'check'; p: number; version: number })[] }
   /** Client 1 closes its session (its ephemerals go) and opens a new one. */
   | { k: 'reconnect' };
 
 const c = fc.integer({ min: 0, max: 1 });
 const p = fc.nat({ max: 40 });
 const version = fc.constantFrom(-1, -1, 0, 1, 2);
-const data = fc.constantFrom('', 'v', 'value', 'ü');
+/** null is sent as a length of -1 (what node-zookeeper-client sends for a create without data). */
+const data = fc.constantFrom<string | null>(null, '', 'v', 'value', 'ü');
 
 export const opArb: fc.Arbitrary<DiffOp> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ k: fc.constant('create' as const), c, p, seq: fc.boolean(), eph: fc.boolean(), data }) },
@@ -92,6 +93,8 @@ class Normalizer {
   }
 }
 
+const buf = (d: string | null) => (d === null ? null : Buffer.from(d));
+
 function errCode(e: unknown): string {
   if (e instanceof ZkWireError) return e.code;
   throw e;
@@ -130,7 +133,7 @@ export async function runOn(target: Target, root: string, ops: readonly DiffOp[]
         switch (op.k) {
           case 'create': {
             const flags = op.eph ? (op.seq ? CreateMode.EPHEMERAL_SEQUENTIAL : CreateMode.EPHEMERAL) : op.seq ? CreateMode.PERSISTENT_SEQUENTIAL : CreateMode.PERSISTENT;
-            const path = await cl.create(at(op.p) + (op.seq ? '/q-' : ''), Buffer.from(op.data), flags);
+            const path = await cl.create(at(op.p) + (op.seq ? '/q-' : ''), buf(op.data), flags);
             if (!pool.includes(path)) pool.push(path);
             r = `OK ${norm.path(path)}`;
             break;
@@ -140,7 +143,7 @@ export async function runOn(target: Target, root: string, ops: readonly DiffOp[]
             r = 'OK';
             break;
           case 'setData':
-            r = `OK ${norm.stat(await cl.setData(at(op.p), Buffer.from(op.data), v(op.version)))}`;
+            r = `OK ${norm.stat(await cl.setData(at(op.p), buf(op.data), v(op.version)))}`;
             break;
           case 'getData': {
             const g = await cl.getData(at(op.p));
@@ -162,7 +165,7 @@ export async function runOn(target: Target, root: string, ops: readonly DiffOp[]
                 : o.k === 'delete'
                   ? { op: 'delete', path: at(o.p), version: v(o.version) }
                   : o.k === 'setData'
-                    ? { op: 'setData', path: at(o.p), data: Buffer.from(o.data), version: v(o.version) }
+                    ? { op: 'setData', path: at(o.p), data: buf(o.data), version: v(o.version) }
                     : { op: 'check', path: at(o.p), version: v(o.version) },
             );
             const show = (res: { type: number; err: number; body: any }[]) =>
