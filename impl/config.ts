@@ -32,6 +32,8 @@ export interface ZooConfig {
   readonly maxSessionTimeout: number;
   /** The largest frame a client may send (the jute.maxbuffer system property in ZooKeeper; default 0xfffff). */
   readonly juteMaxBuffer: number;
+  /** How often the leader deletes empty containers and expired TTL nodes (znode.container.checkIntervalMs). */
+  readonly containerCheckIntervalMs: number;
   /** TTL nodes (the zookeeper.extendedTypesEnabled system property; default false, as in 3.8). */
   readonly extendedTypesEnabled: boolean;
   /** The four-letter words served: 4lw.commands.whitelist as written (default srvr alone, `*` for all). */
@@ -60,6 +62,7 @@ const SCALAR_KEYS: Record<string, z.ZodType> = {
   maxSessionTimeout: posInt,
   'jute.maxbuffer': posInt,
   extendedTypesEnabled: z.enum(['true', 'false'], 'must be true or false'),
+  'znode.container.checkIntervalMs': posInt,
   '4lw.commands.whitelist': z.string().regex(/^\s*(\*|[a-z]{4}(\s*,\s*[a-z]{4})*)\s*$/, 'must be * or a comma-separated list of four-letter words'),
 };
 
@@ -153,6 +156,7 @@ export function parseConfig(text: string, file: string, myid: Sid, warn: (line: 
     ...sessionTimeouts(tickTime, scalars, seen, fail),
     juteMaxBuffer: (scalars['jute.maxbuffer'] as number | undefined) ?? 0xfffff,
     extendedTypesEnabled: scalars['extendedTypesEnabled'] === 'true',
+    containerCheckIntervalMs: (scalars['znode.container.checkIntervalMs'] as number | undefined) ?? 60_000,
     fourLetterWhitelist: (scalars['4lw.commands.whitelist'] as string | undefined) ?? 'srvr',
   };
 }

@@ -22,7 +22,7 @@ import { DurableOutbox } from './outbox.ts';
 import { OpCode } from './zkwire/codes.ts';
 import { SessionTracker, initialSessionId } from './zk/sessions.ts';
 import { fourLetterResponse, whitelist, type FourLetterStats } from './zk/four-letter-words.ts';
-import type { DataTree } from './zk/datatree.ts';
+import { TTL_MAX, type DataTree } from './zk/datatree.ts';
 import { freemem, hostname, totalmem } from 'node:os';
 
 const LEADER_PACKETS: ReadonlySet<string> = new Set(['LEADERINFO', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'UPTODATE', 'PING']);
@@ -70,6 +70,7 @@ export class ZooServer {
   private nextSessionId: bigint;
   /** Request numbers of the server's own writes (closeSession of an expired session): nobody waits for them. */
   private internalReq = 0;
+  private lastContainerCheck = Date.now();
 
   constructor(readonly opts: ServerOptions) {
     const { config, myid } = opts;
@@ -183,6 +184,30 @@ export class ZooServer {
       this.log(`session 0x${BigInt.asUintN(64, id).toString(16)} expired (timeout ${this.peer.db.tree.sessions.get(id)} ms)`);
       this.deliver({ kind: 'clientWrite', req: --this.internalReq, request: { sessionId: id, cxid: 0, type: OpCode.closeSession, request: null, authInfo: [] } });
     }
+    if (now - this.lastContainerCheck >= this.opts.config.containerCheckIntervalMs) {
+      this.lastContainerCheck = now;
+      this.checkContainers(now);
+    }
+  }
+
+  /**
+   * ContainerManager on the leader: a deleteContainer for each container that had children and has none left,
+   * and for each TTL node without children not modified for its ttl (getCandidates); checked against the
+   * prepared tree like any request, so a container that got a child meanwhile stays (NOTEMPTY).
+   */
+  private checkContainers(now: number): void {
+    const tree = this.peer.db.tree;
+    const due: string[] = [];
+    for (const path of tree.containers) {
+      const n = tree.getNode(path);
+      if (n && n.children.size === 0 && n.stat.cversion > 0) due.push(path);
+    }
+    for (const path of tree.ttls) {
+      const n = tree.getNode(path);
+      const ttl = n ? Number(BigInt.asUintN(64, n.stat.ephemeralOwner) & TTL_MAX) : 0;
+      if (n && n.children.size === 0 && ttl > 0 && now - n.stat.mtime > ttl) due.push(path);
+    }
+    for (const path of due) this.deliver({ kind: 'clientWrite', req: --this.internalReq, request: { sessionId: 0n, cxid: 0, type: OpCode.deleteContainer, request: { path, version: -1 }, authInfo: [] } });
   }
 
   /**

@@ -1,7 +1,7 @@
 // Our ensemble as a ZooKeeper, through an unmodified client (node-zookeeper-client): a session survives the
 // kill -9 of the server it is connected to, with its ephemerals; the tree, the sessions and the ephemerals come
-// back exactly after a kill -9 of every server (snapshot + log replay); and the transition logs of the whole run
-// pass conform. (Expiry through a real client is in test/zk-client-suite.test.ts, ZK_TARGET=ours.)
+// back exactly after a kill -9 of every server (snapshot + log replay); the leader's ContainerManager; and the
+// transition logs of a run driven by node-zookeeper-client pass conform. (Expiry through a real client is in test/zk-client-suite.test.ts, ZK_TARGET=ours.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conform } from '../checker/conform/run.ts';
 import { fourLetterWord } from '../impl/client.ts';
 import { Ensemble } from '../impl/ensemble.ts';
+import { ZkWireClient } from '../impl/zkwire/client.ts';
 import { eventually } from './impl-helpers.ts';
 
 type Nzk = zookeeper.Client;
@@ -53,7 +54,12 @@ describe('our ensemble through node-zookeeper-client', () => {
   beforeAll(async () => {
     // Each transition-log line written at once: a kill -9 loses at most a line being written.
     process.env['ZK_TRACE_SYNC'] = '1';
-    ens = await Ensemble.create({ nodes: 3, dir, tickTime: 100, extra: { snapCount: 25, commitLogCount: 1_000_000, '4lw.commands.whitelist': '*' } });
+    ens = await Ensemble.create({
+      nodes: 3,
+      dir,
+      tickTime: 100,
+      extra: { snapCount: 25, commitLogCount: 1_000_000, '4lw.commands.whitelist': '*', extendedTypesEnabled: 'true', 'znode.container.checkIntervalMs': 200 },
+    });
     ens.startAll();
     await ens.waitForLeader(undefined, 30_000);
   }, 60_000);
@@ -114,12 +120,65 @@ describe('our ensemble through node-zookeeper-client', () => {
     await eventually('the ephemerals gone with their session', 20_000, async () => (await call<string[]>((cb) => fresh.getChildren('/tree', cb))).every((k) => !k.startsWith('e')));
   }, 90_000);
 
-  it('writes transition logs that pass conform for the whole run', async () => {
-    for (const c of clients) c.close();
-    await ens.stopAll('SIGTERM');
-    const r = conform({ paths: [dir] });
-    expect(r.problems).toEqual([]);
-    expect(r.ok, JSON.stringify(r.divergence?.event)).toBe(true);
-    expect(r.stats.events).toBeGreaterThan(200);
-  }, 120_000);
+  it('deletes a container once its last child goes, and a TTL node left alone for its ttl (the leader\'s ContainerManager)', async () => {
+    const c = await ZkWireClient.connect({ port: ports()[0]! });
+    try {
+      await c.createContainer('/box', Buffer.from('c'));
+      await c.create('/box/item', Buffer.from('i'));
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await c.exists('/box')).not.toBeNull(); // a container with a child stays
+      await c.delete('/box/item');
+      await eventually('the empty container deleted', 10_000, async () => (await c.exists('/box')) === null);
+      const ttl = await c.createTTL('/short', Buffer.from('t'), 300);
+      expect(ttl.stat.ephemeralOwner).toBe(0n);
+      await eventually('the TTL node deleted', 10_000, async () => (await c.exists('/short')) === null);
+      // A container that never had a child is left alone.
+      await c.createContainer('/empty', Buffer.from(''));
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await c.exists('/empty')).not.toBeNull();
+    } finally {
+      await c.close();
+    }
+  }, 30_000);
+});
+
+describe('the transition logs of a run driven by node-zookeeper-client', () => {
+  it('pass conform: sessions, creates, sequential and ephemeral nodes, setData, multi, deletes, a closed session', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zk-server-conform-'));
+    const savedSync = process.env['ZK_TRACE_SYNC'];
+    process.env['ZK_TRACE_SYNC'] = '1';
+    const ens = await Ensemble.create({ nodes: 3, dir, tickTime: 100, extra: { commitLogCount: 1_000_000 } });
+    const clients: zookeeper.Client[] = [];
+    try {
+      ens.startAll();
+      await ens.waitForLeader(undefined, 30_000);
+      for (const h of ens.servers.values()) {
+        const c = zookeeper.createClient(`127.0.0.1:${h.clientPort}`, { sessionTimeout: 4000, spinDelay: 100, retries: 0 });
+        clients.push(c);
+        await new Promise<void>((res) => {
+          c.once('connected', () => res());
+          c.connect();
+        });
+      }
+      const [a, b, c] = clients as [zookeeper.Client, zookeeper.Client, zookeeper.Client];
+      await call((cb) => a.create('/app', Buffer.from('x'), cb));
+      for (let i = 0; i < 10; i++) await call((cb) => [a, b, c][i % 3]!.create('/app/n-', Buffer.from(`${i}`), zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, cb));
+      await call((cb) => b.setData('/app', Buffer.from('y'), 0, cb));
+      await call((cb) => c.transaction().create('/app/m').setData('/app/m', Buffer.from('z'), 0).check('/app', 1).commit(cb));
+      await call((cb) => a.remove('/app/m', -1, cb)).catch(() => null);
+      c.close();
+      await eventually('the closed session\'s ephemerals gone', 10_000, async () => (await call<string[]>((cb) => a.getChildren('/app', cb))).length === 7);
+      await ens.stopAll('SIGTERM');
+      const r = conform({ paths: [dir] });
+      expect(r.problems).toEqual([]);
+      expect(r.ok, JSON.stringify(r.divergence?.event)).toBe(true);
+      expect(r.stats.events).toBeGreaterThan(100);
+    } finally {
+      for (const x of clients) x.close();
+      await ens.stopAll('SIGKILL');
+      if (savedSync === undefined) delete process.env['ZK_TRACE_SYNC'];
+      else process.env['ZK_TRACE_SYNC'] = savedSync;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
