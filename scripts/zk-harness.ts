@@ -651,7 +651,22 @@ export interface EnsembleOptions {
   readonly env?: (s: ZkServer) => Record<string, string>;
   /** JVM options added for one server's process (asked at each start). */
   readonly jvmArgs?: (s: ZkServer) => readonly string[];
+  /** Servers that run as observers (peerType=observer, `:observer` on their server lines). */
+  readonly observers?: readonly number[];
+  /** Loggers set to DEBUG (e.g. org.apache.zookeeper.server.quorum); the rest logs at INFO. */
+  readonly debugLoggers?: readonly string[];
 }
+
+/**
+ * The layout of the servers' log lines. 'short' (the reproductions' own): `%d{ISO8601} %-5p [%t] %c{1} - %m`.
+ * 'zookeeper': ZooKeeper's shipped layout (conf/logback.xml of 3.8, conf/log4j.properties of 3.5-3.7):
+ * `%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m`, the one `npm run conform --format zookeeper` reads.
+ * ZK_LOG_LAYOUT=zookeeper in the environment selects it for every script (scripts/make-zk-logs.ts sets it).
+ */
+export const LOG_LAYOUTS = {
+  short: '%d{ISO8601} %-5p [%t] %c{1} - %m%n',
+  zookeeper: '%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n',
+} as const;
 
 type Status = Awaited<ReturnType<typeof srvr>>;
 
@@ -698,7 +713,8 @@ export class Ensemble {
         'log4j.appender.FILE=org.apache.log4j.FileAppender',
         'log4j.appender.FILE.File=${zk.repro.logfile}',
         'log4j.appender.FILE.layout=org.apache.log4j.PatternLayout',
-        'log4j.appender.FILE.layout.ConversionPattern=%d{ISO8601} %-5p [%t] %c{1} - %m%n',
+        `log4j.appender.FILE.layout.ConversionPattern=${process.env.ZK_LOG_LAYOUT === 'zookeeper' ? LOG_LAYOUTS.zookeeper : LOG_LAYOUTS.short}`,
+        ...(this.opts.debugLoggers ?? []).map((l) => `log4j.logger.${l}=DEBUG`),
         '',
       ].join('\n'),
     );
@@ -719,7 +735,8 @@ export class Ensemble {
       }
     }
     for (const s of this.servers.values()) {
-      const lines = sids.map((m) => `server.${m}=127.0.0.1:${m === s.sid ? s.quorumPort : this.proxy(s.sid, m).port}:${this.srv(m).electionPort}`);
+      const obs = new Set(this.opts.observers ?? []);
+      const lines = sids.map((m) => `server.${m}=127.0.0.1:${m === s.sid ? s.quorumPort : this.proxy(s.sid, m).port}:${this.srv(m).electionPort}${obs.has(m) ? ':observer' : ''}`);
       const cfg = [
         `tickTime=${this.opts.tickMs}`,
         `initLimit=${this.opts.initLimit}`,
@@ -729,6 +746,7 @@ export class Ensemble {
         'clientPortAddress=127.0.0.1',
         'admin.enableServer=false',
         '4lw.commands.whitelist=srvr',
+        ...(obs.has(s.sid) ? ['peerType=observer'] : []),
         ...lines,
       ];
       writeFileSync(join(s.dir, 'zoo.cfg'), cfg.join('\n') + '\n');
