@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { conform, type ConformResult } from './conform/run.ts';
 import { formatResult } from './conform/report.ts';
 import { ConformUsageError } from './conform/reader.ts';
+import { areZooKeeperLogs, runZooKeeperConform } from './conform/zookeeper/report.ts';
 
 const HELP = `usage: npm run conform -- [flags] <log files | a dataDir | a cluster dir>...
 
@@ -16,13 +17,21 @@ flags:
   --json            print the result as one JSON object
   --window N        explore orders of concurrent events up to N logged steps apart (default 12)
   --max-nodes N     search nodes kept per step (default 64; past it the result says BOUNDED)
-  --max-silent N    unlogged spec steps tried before one logged event (default 3)
+  --max-silent N    unlogged spec steps tried before one logged event (default 3; ZooKeeper logs: 4)
   --strict          a log whose last line is cut short (as a kill -9 leaves it) makes the input incomplete
                     (default: counted and reported, the rest judged)
+  --format F        auto (default), impl, or zookeeper: Apache ZooKeeper's own server logs (3.5-3.9, one file
+                    per server, in order; recognised by their layout when auto)
+  --config FILE     with ZooKeeper logs: the ensemble's zoo.cfg (default: the servers whose logs are given)
   --help            this text
 
 The first line of the report is the verdict: PASS, DIVERGENCE, INCOMPLETE or INPUT ERROR, with the file:line
 it is about. Damaged or incomplete input is never judged as the servers' behaviour.
+
+Apache ZooKeeper's logs (traces/README.md has the mapping of its lines to spec steps):
+  npm run conform -- traces/samples/zookeeper/trunc/server*.log
+  prints CONFORMS or DIVERGES at file:line, the lines matched, the spec steps inferred, the lines not
+  understood, and each invariant along the path (exit 0, 1, or 2 on damaged input).
 
 exit status:
   0  PASS: every logged event is explained and nothing is missing (last lines cut short are counted)
@@ -44,7 +53,7 @@ function main(): void {
   let parsed;
   try {
     parsed = parseArgs({
-      options: { json: { type: 'boolean' }, window: { type: 'string' }, 'max-nodes': { type: 'string' }, 'max-silent': { type: 'string' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { json: { type: 'boolean' }, format: { type: 'string' }, config: { type: 'string' }, window: { type: 'string' }, 'max-nodes': { type: 'string' }, 'max-silent': { type: 'string' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
       strict: true,
     });
@@ -65,6 +74,13 @@ function main(): void {
   const maxNodes = int('max-nodes', v['max-nodes'], 1);
   const maxSilent = int('max-silent', v['max-silent'], 0);
   if (parsed.positionals.length === 0) fail('no log files given (see --help)');
+  const format = v.format ?? 'auto';
+  if (!['auto', 'impl', 'zookeeper'].includes(format)) fail(`--format must be auto, impl or zookeeper (got ${JSON.stringify(format)})`);
+  if (format === 'zookeeper' || (format === 'auto' && areZooKeeperLogs(parsed.positionals))) {
+    const opts = { json: v.json === true, ...(v.config !== undefined ? { config: v.config } : {}), ...(window !== undefined ? { window } : {}), ...(maxNodes !== undefined ? { maxNodes } : {}), ...(maxSilent !== undefined ? { maxSilent } : {}) };
+    process.exit(runZooKeeperConform(parsed.positionals, opts));
+  }
+  if (v.config !== undefined) fail('--config is for ZooKeeper logs only (--format zookeeper)');
   try {
     const r = conform({ paths: parsed.positionals, strict: v.strict === true, ...(window !== undefined ? { window } : {}), ...(maxNodes !== undefined ? { maxNodes } : {}), ...(maxSilent !== undefined ? { maxSilent } : {}) });
     console.log(v.json ? JSON.stringify(r) : formatResult(r));
