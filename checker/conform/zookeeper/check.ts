@@ -499,9 +499,7 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
     // Lines of a server with a deferred line wait behind it.
     const blocked = deferred.some((d) => merged[d.i]!.sid === x.sid);
     const before = nodes;
-    const e0 = explored;
     const r = blocked ? { ok: false, why: '' } : advance(x);
-    if (process.env.ZK_CONFORM_PROFILE) console.error(`${x.file}:${x.line} ${x.obs.kind} nodes ${before.length}->${nodes.length} explored ${explored - e0}${thorough ? ' thorough' : ''}`);
     if (r.ok) {
       consume(i);
       // Retry what was deferred, oldest first, until nothing more goes.
@@ -700,9 +698,13 @@ function matches(before: ClusterState, a: Action, after: ClusterState, x: Seen, 
   switch (o.kind) {
     case 'start':
       return a.kind === 'Restart' && a.sid === me;
-    case 'peerState':
-      if (a.kind === 'ElectAndDiscover') return (r['quorum'] as number[]).includes(me) && after.servers[me - 1]!.state !== 'LOOKING';
+    case 'peerState': {
+      // The role the line names, taken in this step: an election that gives this server that role, or a join.
+      const role = after.servers[me - 1]!.state;
+      if (role !== o.role.toUpperCase() || before.servers[me - 1]!.state !== 'LOOKING') return false;
+      if (a.kind === 'ElectAndDiscover') return (r['quorum'] as number[]).includes(me);
       return a.kind === 'LearnerJoin' && a.sid === me;
+    }
     case 'syncDecision':
       return a.kind === 'LeaderSyncFollower' && a.sid === me && r['peer'] === toSpec.get(o.peer);
     case 'learnerSync':
@@ -716,7 +718,6 @@ function matches(before: ClusterState, a: Action, after: ClusterState, x: Seen, 
     case 'proposing':
       return a.kind === 'LeaderProcessRequest' && a.sid === me;
     default:
-      void before;
       return false;
   }
 }
