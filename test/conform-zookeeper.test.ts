@@ -124,7 +124,12 @@ describe('npm run conform on ZooKeeper logs', () => {
     writeFileSync(bad, 'this is not a log\n');
     const r = cli(['--format', 'zookeeper', bad]);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/bad\.log:1: not a ZooKeeper server log/);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).toMatch(/^INPUT ERROR: .*bad\.log:1: not a ZooKeeper server log/);
+    const cut = join(tmp, 'cut.log');
+    writeFileSync(cut, readFileSync(logsOf(join(SAMPLES, 'snap'))[0]!, 'utf8').slice(0, 5000) + '\ncut in the mid');
+    const t = cli([cut]);
+    expect(t.status).toBe(2);
+    expect(t.stdout).toMatch(/^INPUT ERROR: .*cut\.log:\d+: the file ends in the middle of a line \(truncated\?\)/);
   });
 });

@@ -58,7 +58,8 @@ export function runZooKeeperConform(paths: readonly string[], opts: { json: bool
     return r.ok ? 0 : 1;
   } catch (e) {
     if (e instanceof ZkLogError) {
-      console.error(`conform: ${e.message}`);
+      // Damaged input is never judged as the servers' behaviour: one line naming the file, the line and the problem.
+      console.log(opts.json ? JSON.stringify({ ok: false, verdict: 'input-error', error: e.message }) : `INPUT ERROR: ${e.message}`);
       return 2;
     }
     throw e;
