@@ -126,8 +126,9 @@ async function main(): Promise<void> {
   const historyPath = f.out ?? join(tmpdir(), `nemesis-${f.target}-seed${f.seed}.ndjson`);
   const tty = process.stdout.isTTY === true && !f.json;
   const t0 = performance.now();
+  // Progress on a terminal; in a pipe only the report (which repeats every fault).
   const log = (s: string) => {
-    if (!f.json) console.log(tty ? `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${s}` : s);
+    if (tty) console.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${s}`);
   };
   let target: Target | null = null;
   const onSignal = (sig: string) => {
