@@ -9,6 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { parseHistory } from '../checker/history/format.ts';
 import { runOnce } from '../nemesis/run.ts';
 import type { Target } from '../nemesis/target.ts';
+import { preflight } from '../scripts/zk-harness.ts';
+
+const zk = preflight();
+if (!zk.ok) console.warn(`test/nemesis: the Apache ZooKeeper run is skipped: ${zk.why}`);
 
 describe('npm run nemesis', () => {
   it('ours under kills and partitions for 6 s: a valid history, every client live after the heal, the logs checked by conform, nothing left running', async () => {
@@ -42,6 +46,27 @@ describe('npm run nemesis', () => {
     }
     expect(existsSync(dir)).toBe(false);
   }, 180_000);
+
+  it.skipIf(!zk.ok)('Apache ZooKeeper 3.8 under a kill, an fsync stall and a partition for 6 s: a valid history, every client live, nothing left running', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nemesis-test-'));
+    let target: Target | null = null;
+    try {
+      const historyPath = join(dir, 'h.ndjson');
+      const r = await runOnce(
+        { target: 'zookeeper', seed: 4, timeMs: 6000, clients: 3, nodes: 3, keys: 2, kinds: ['kill', 'fsync-stall', 'partition'], recoveryBoundMs: 45_000, historyPath, log: () => {} },
+        (t) => (target = t),
+      );
+      expect(r.faults.length).toBeGreaterThan(0);
+      expect(r.ops.ok).toBeGreaterThan(0);
+      expect(r.check.anomalies).toEqual([]);
+      expect(r.liveness.ok).toBe(true);
+      expect(r.conform.verdict).toBe('not run');
+      for (const sid of target!.sids) expect(target!.running(sid)).toBe(false);
+    } finally {
+      await (target as Target | null)?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it('bad flags are one line and exit status 2', () => {
     const run = (...a: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'nemesis/cli.ts', ...a], { encoding: 'utf8', timeout: 60_000 });
