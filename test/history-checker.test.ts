@@ -356,3 +356,19 @@ describe('npm run history', () => {
     expect(cli('--budget', 'x', 'f').stderr).toMatch(/--budget must be a positive integer/);
   });
 });
+
+describe('what the nemesis found against ours (nemesis/README.md, Findings)', () => {
+  const load = (f: string) => parseHistory(readFileSync(join('nemesis/findings', f), 'utf8'), f);
+  it('seed 8: a sync read on a follower misses a setData acknowledged before the sync began (our sync is answered locally)', () => {
+    const r = checkHistory(load('ours-seed8-sync-read-stale.window.ndjson'));
+    expect(r.verdict).toBe('invalid');
+    expect(r.keys.filter((k) => k.violation).map((k) => k.key)).toContain('nemesis-8-k0');
+  });
+  it('seed 16: a sync read on an isolated leader shows a delete that the next epoch does not have', () => {
+    const w = checkHistory(load('ours-seed16-uncommitted-delete-read.window.ndjson'));
+    expect(w.verdict).toBe('invalid');
+    const full = checkHistory(load('ours-seed16.ndjson'));
+    expect(full.keys.find((k) => k.key === 'nemesis-16-k2')?.violation).toBe(true);
+    expect(full.keys.find((k) => k.key === 'nemesis-16-k2')?.window?.ops.some((o) => o.id === 311)).toBe(true);
+  });
+});

@@ -59,23 +59,28 @@ export function checkHistory(h: History, opts: CheckOptions = {}): CheckResult {
   const keys: KeyResult[] = [];
   const anomalies: Anomaly[] = [];
   let unknown = false;
+  // A window file (windowFile below) says where each key's window starts: from an unknown state, or from the start.
+  const initOf = new Map<string, 'absent' | 'any'>();
+  const windows = h.header['window'];
+  if (Array.isArray(windows)) for (const w of windows as { key?: unknown; init?: unknown }[]) if (typeof w.key === 'string' && w.init === 'any') initOf.set(w.key, 'any');
   for (const [key, ops] of [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    let search = linearizable(ops, { budget: opts.budget });
+    const init = initOf.get(key) ?? 'absent';
+    let search = linearizable(ops, { budget: opts.budget, init });
     let window: Window | null = null;
     let proven = false;
     if (!search.ok) {
       // Windows slid over the history: small searches that prove a violation even where the whole search gave up.
-      const scan = scanWindows(ops, { focus: search.stuck?.complete });
+      const scan = scanWindows(ops, { focus: search.stuck?.complete, init });
       if (scan.window !== null) {
         proven = true;
         window = scan.window;
       } else if (search.complete) {
         // A violation found with one set of fingerprint words is confirmed with another (see linearize.ts).
-        const again = linearizable(ops, { budget: opts.budget, seed: 0x51ed270b });
+        const again = linearizable(ops, { budget: opts.budget, seed: 0x51ed270b, init });
         if (again.ok) search = again;
         else if (again.complete) {
           proven = true;
-          window = opts.windows === false ? null : shrinkWindow(ops, -Infinity, Infinity, 'absent', { budget: opts.budget });
+          window = opts.windows === false ? null : shrinkWindow(ops, -Infinity, Infinity, init, { budget: opts.budget });
         }
       }
     }
