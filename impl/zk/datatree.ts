@@ -52,18 +52,9 @@ export class DataNode {
 }
 
 /** Stat as a client sees it (DataNode.copyStat). Zxids and times are numbers; the wire edge makes them longs. */
-export interface Stat {
-  czxid: number;
-  mzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
+export interface Stat extends StatPersisted {
   dataLength: number;
   numChildren: number;
-  pzxid: number;
 }
 
 /** DataTree.ProcessTxnResult. */
