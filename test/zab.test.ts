@@ -236,4 +236,36 @@ describe('discovery, fine-grained', () => {
       `,
     );
   });
+
+  it('a learner cut off on its way to a leader that leads times out and looks again, a fault the partition budget pays for', () => {
+    // server 3 logged one txn the others lack, so every vote goes to it
+    const initial = [0, 0, 1].map((n) => ({ currentEpoch: 1, acceptedEpoch: 1, history: n ? [{ zxid: 2 ** 32 + 1, value: 1 }] : [], snapshotIndex: 0, logicalclock: 0 }));
+    const elect = `
+      1 FLEStartElection
+      3 FLEStartElection
+      1 <- 3 FLEReceiveSameRound
+      1 <- 1 FLEReceiveSameRound
+      1 <- 1 FLEReceiveSameRound
+      1 FLEDecide
+      check 1.state = FOLLOWING
+      3 <- 1 FLEReceiveSameRound
+      3 <- 3 FLEReceiveSameRound
+      3 <- 1 FLEReceiveSameRound
+      3 FLEDecide
+      check 3.state = LEADING
+      check 1.learner.connected = false
+      `;
+    const options = { nodes: 3, observers: 0, mutations: [], protocol: 'zab', granularity: 'fine', initial, txns: 0, crashes: 0, maxEpoch: 2 } as const;
+    // no partition to spend: the leader is up and leading, so the learner's connection succeeds in the end
+    runStory(buildSpec({ ...options, partitions: 0 }), `${elect}\n      disabled 1 LearnerTimeout`);
+    // Learner.connectToLeader gives up after initLimit when the connection is lost on the way (the simulator's seed 4)
+    runStory(
+      buildSpec({ ...options, partitions: 1 }),
+      `${elect}
+      1 LearnerTimeout
+      check 1.state = LOOKING
+      disabled 2 LearnerTimeout
+      `,
+    );
+  });
 });
