@@ -52,6 +52,8 @@ export function restart(_cfg: Config, s: ClusterState, sid: Sid): ClusterState |
   const last = me.history.length === 0 ? 0 : me.history[me.history.length - 1]!.zxid;
   return updateServer(s, sid, {
     online: true,
+    // loadDataBase: the snapshot, then the txns of the log after it, each added to the committedLog
+    committedLogStart: me.snapshotIndex,
     currentVote: { leader: sid, zxid: last, peerEpoch: me.currentEpoch, electionEpoch: NONE },
   });
 }

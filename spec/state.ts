@@ -57,8 +57,6 @@ export interface LeaderVars {
   readonly forwarding: readonly Sid[];
   /** outstandingProposals, in zxid order, with the participants that ACKed each (itself included). */
   readonly outstanding: readonly { readonly zxid: Zxid; readonly acks: readonly Sid[] }[];
-  /** Index in history of the first txn of the committedLog (txns loaded since the last snapshot). */
-  readonly committedLogStart: number;
   /**
    * toBeApplied: how many txns after the server's `committed` ones a quorum has committed that the leader has not
    * applied yet (always 0 with leaderApply 'atomic'). They are not in the committedLog yet.
@@ -134,6 +132,13 @@ export interface Server {
   /** How many txns of history ++ pendingLog are committed and applied to the data tree (delivered). */
   readonly committed: number;
   /**
+   * ZKDatabase.committedLog's first txn, as an index in history: the committedLog holds what the server applied
+   * since its database was last loaded (start, restart, TRUNC's reload from disk) or replaced (SNAP). Taking a
+   * role keeps it (ZooKeeperServer.shutdown(false) keeps the database across roles, and the snapshot that
+   * Leader.lead() takes leaves the committedLog alone): a server that leads again DIFFs learners from all of it.
+   */
+  readonly committedLogStart: number;
+  /**
    * Variants 2845 and 4712 only (null otherwise): the last zxid of the in-memory data tree kept across a return
    * to LOOKING, which getLastLoggedZxid reports in the vote and ACKEPOCH. The fixed protocol reloads the tree
    * from the log first, so there it is always the log's last zxid.
@@ -207,6 +212,7 @@ export function initialServer(cfg: Config, sid: Sid): Server {
     history: disk.history,
     snapshotIndex: disk.snapshotIndex,
     pendingLog: [],
+    committedLogStart: disk.snapshotIndex,
     committed: 0,
     treeZxid: null,
     orphanLog: [],
@@ -282,7 +288,6 @@ function inflightServers(cfg: Config): Server[] {
       awaitingUpToDate: [],
       forwarding: followers,
       outstanding: [{ zxid: base.history[1]!.zxid, acks: [l] }],
-      committedLogStart: 0,
       toBeApplied: 0,
     };
     return { ...common, leader };
@@ -332,6 +337,7 @@ function patchServer(me: Server, p: Partial<Server>): Server {
     snapshotIndex: p.snapshotIndex !== undefined ? p.snapshotIndex : me.snapshotIndex,
     pendingLog: p.pendingLog !== undefined ? p.pendingLog : me.pendingLog,
     committed: p.committed !== undefined ? p.committed : me.committed,
+    committedLogStart: p.committedLogStart !== undefined ? p.committedLogStart : me.committedLogStart,
     treeZxid: p.treeZxid !== undefined ? p.treeZxid : me.treeZxid,
     orphanLog: p.orphanLog !== undefined ? p.orphanLog : me.orphanLog,
     leader: p.leader !== undefined ? p.leader : me.leader,
@@ -355,7 +361,6 @@ export function updateLeader(s: ClusterState, sid: Sid, p: Partial<LeaderVars>):
     awaitingUpToDate: p.awaitingUpToDate !== undefined ? p.awaitingUpToDate : l.awaitingUpToDate,
     forwarding: p.forwarding !== undefined ? p.forwarding : l.forwarding,
     outstanding: p.outstanding !== undefined ? p.outstanding : l.outstanding,
-    committedLogStart: p.committedLogStart !== undefined ? p.committedLogStart : l.committedLogStart,
     toBeApplied: p.toBeApplied !== undefined ? p.toBeApplied : l.toBeApplied,
   };
   return updateServer(s, sid, { leader });

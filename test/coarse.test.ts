@@ -25,6 +25,7 @@ function projection(s: ClusterState, sids: readonly number[]) {
       acceptedEpoch: m.acceptedEpoch,
       history: m.history,
       snapshotIndex: m.snapshotIndex,
+      committedLogStart: m.committedLogStart,
       voteLeader: m.currentVote.leader,
       learner: m.learner && { leader: m.learner.leader, connected: m.learner.connected, newEpoch: m.learner.newEpoch },
       leader: m.leader && {
@@ -32,7 +33,6 @@ function projection(s: ClusterState, sids: readonly number[]) {
         learners: m.leader.learners,
         toSync: [...m.leader.toSync].sort((a, b) => a.sid - b.sid),
         newLeaderAcks: m.leader.newLeaderAcks,
-        committedLogStart: m.leader.committedLogStart,
       },
     };
   });

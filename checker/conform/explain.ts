@@ -156,6 +156,7 @@ function explainStepAt(ctx: ExplainContext, start: ClusterState, step: LoggedSte
     if (frontier.length === 0) return { results: [], explored, failedAt: i };
   }
   if (ctx.mode === 'impl') {
+    frontier = frontier.map((f) => ({ ...f, state: snapshotsAsLogged(f.state, step) }));
     // The server's logged variables after the step must be the spec's. A log that ends in durable writes
     // (its last lines were lost in a kill -9) cannot be compared.
     if (actions.length > 0 || !step.lastOfIncarnation) {
@@ -234,8 +235,41 @@ function loseUnsyncedTail(s: ClusterState, sid: number, logged: number): { state
   if (h.slice(keep).some((t) => Math.floor(t.zxid / 2 ** 32) < me.currentEpoch)) return null;
   const history = h.slice(0, keep);
   const servers = s.servers.slice();
-  servers[sid - 1] = { ...me, history, snapshotIndex: Math.min(me.snapshotIndex, keep), currentVote: { ...me.currentVote, zxid: logged } };
+  servers[sid - 1] = { ...me, history, snapshotIndex: Math.min(me.snapshotIndex, keep), committedLogStart: Math.min(me.committedLogStart, keep), currentVote: { ...me.currentVote, zxid: logged } };
   return { state: { ...s, servers }, count: dropped };
+}
+
+/**
+ * Where the server's snapshot is, as its log says. The spec moves snapshotIndex where ZooKeeper always takes
+ * one (Leader.lead's loadData, NEWLEADER after SNAP or TRUNC); SyncRequestProcessor's snapshot every snapCount
+ * txns, taken at a moment of its own, is no spec step: a SnapshotWrite logged in the step moves the spec's
+ * snapshotIndex to the txns it covers. A ServerStart's snapshotZxid is the snapshot the database was loaded
+ * from, where the committedLog starts too (FileTxnSnapLog.restore adds each txn after it). The snapshot a SNAP
+ * installs is the spec's at NEWLEADER. A zxid the spec's log does not hold leaves the spec as it is.
+ */
+function snapshotsAsLogged(s: ClusterState, step: LoggedStep): ClusterState {
+  let out = s;
+  const at = (z: number): number | null => {
+    if (z === 0) return 0;
+    const i = out.servers[step.sid - 1]!.history.findIndex((t) => t.zxid === z);
+    return i < 0 ? null : i + 1;
+  };
+  const set = (patch: { snapshotIndex: number; committedLogStart?: number }) => {
+    const servers = out.servers.slice();
+    servers[step.sid - 1] = { ...servers[step.sid - 1]!, ...patch };
+    out = { ...out, servers };
+  };
+  const installsSnap = step.events.some((e) => e.action === 'LearnerProcessSNAP');
+  for (const e of step.events) {
+    if (e.action === 'SnapshotWrite' && !installsSnap) {
+      const i = at(zxidValue(e.params['zxid']));
+      if (i !== null) set({ snapshotIndex: i });
+    } else if (e.action === 'ServerStart' && e.params['snapshotZxid'] !== undefined) {
+      const i = at(zxidValue(e.params['snapshotZxid']));
+      if (i !== null) set({ snapshotIndex: i, committedLogStart: i });
+    }
+  }
+  return out;
 }
 
 /** The spec steps that are this event, from state g (no silent step before). */

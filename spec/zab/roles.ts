@@ -7,8 +7,8 @@ import type { Sid } from '../types.ts';
 import { NONE } from '../types.ts';
 
 /**
- * Leader.lead() begins: zk.loadData() takes a snapshot of the data tree (durable), the committedLog holds the
- * txns loaded since the previous snapshot, and the leader itself is the first in connectingFollowers, with
+ * Leader.lead() begins: zk.loadData() takes a snapshot of the data tree (durable; the committedLog stays as it
+ * is, see Server.committedLogStart), and the leader itself is the first in connectingFollowers, with
  * its own acceptedEpoch counted by getEpochToPropose.
  */
 export function startLeading(s: ClusterState, sid: Sid): ClusterState {
@@ -26,7 +26,6 @@ export function startLeading(s: ClusterState, sid: Sid): ClusterState {
     awaitingUpToDate: [],
     forwarding: [],
     outstanding: [],
-    committedLogStart: me.snapshotIndex,
     toBeApplied: 0,
   };
   // Variants 2845/4712: the spec's leader always leads from its log (a stale tree is not followed into lead()).

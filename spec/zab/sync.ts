@@ -76,7 +76,7 @@ export function leaderSyncFollower(cfg: Config, s: ClusterState, sid: Sid, learn
   // committed but still in toBeApplied counts as uncommitted, and a learner that has it is TRUNCated
   // (docs/findings.md #2). The proposed fix counts toBeApplied as committed.
   const committed = cfg.fixes.has('countToBeApplied') ? applied + applying : applied;
-  const { op, from } = chooseSync(cfg, proposals, committed, l.committedLogStart, target.lastZxid);
+  const { op, from } = chooseSync(cfg, proposals, committed, me.committedLogStart, target.lastZxid);
   const packets: QuorumPacket[] = [op];
   if (op.type !== 'SNAP') {
     for (const txn of proposals.slice(0, committed)) {
@@ -119,7 +119,9 @@ export function learnerProcessSyncOp(_cfg: Config, s0: ClusterState, sid: Sid, f
       const keep = p.zxid === 0 ? 0 : me.history.findIndex((t) => t.zxid === p.zxid) + 1;
       if (keep === 0 && p.zxid !== 0) return addViolation(updateServer(s, sid, { online: false, leader: null, learner: null }), 'truncateFailed');
       const history = me.history.slice(0, keep);
-      let next = updateServer(s, sid, { history, snapshotIndex: Math.min(me.snapshotIndex, keep), committed: Math.min(me.committed, keep) });
+      // ZKDatabase.truncateLog clears the database and loads it again: the committedLog starts at the snapshot.
+      const snapshotIndex = Math.min(me.snapshotIndex, keep);
+      let next = updateServer(s, sid, { history, snapshotIndex, committedLogStart: snapshotIndex, committed: Math.min(me.committed, keep) });
       if (me.committed > keep) next = addViolation(next, 'deliveredTxnTruncated');
       return updateLearner(next, sid, { syncMode: 'TRUNC', syncTree: history });
     }
@@ -191,7 +193,9 @@ export function learnerProcessNEWLEADER(cfg: Config, s0: ClusterState, sid: Sid,
   const s = takePacket(s0, from, sid);
   let history = l.syncTree !== null ? l.syncTree : me.history;
   const snapshotIndex = l.syncTree !== null ? history.length : me.snapshotIndex;
-  const variant = newLeaderOfVariant(cfg, s, sid, from, zxid, history, snapshotIndex);
+  // SNAP replaced the database (deserializeSnapshot clears it): the committedLog starts after the snapshot.
+  const committedLogStart = l.syncMode === 'SNAP' ? snapshotIndex : me.committedLogStart;
+  const variant = newLeaderOfVariant(cfg, s, sid, from, zxid, history, snapshotIndex, committedLogStart);
   if (variant !== null) return variant;
   const persisted = logCommittedPackets(history, l.packetsNotLogged, l.packetsCommitted);
   history = persisted.history;
@@ -201,7 +205,7 @@ export function learnerProcessNEWLEADER(cfg: Config, s0: ClusterState, sid: Sid,
   const keepsDelivered = before.every((t, i) => history[i]?.zxid === t.zxid && history[i]?.value === t.value);
   // Variants 2845/4712: after the sync the tree is what the sync made it.
   const synced = me.treeZxid === null ? {} : { treeZxid: null };
-  let next = updateServer(s, sid, { history, snapshotIndex, ...synced });
+  let next = updateServer(s, sid, { history, snapshotIndex, committedLogStart, ...synced });
   if (!keepsDelivered) next = addViolation(next, 'deliveredTxnTruncated');
   next = updateLearner(next, sid, { syncTree: null, packetsNotLogged: notLogged, packetsCommitted: [], newLeaderSeen: true, syncMode: 'NONE' });
   next = writeCurrentEpoch(next, sid, epochOf(zxid));
@@ -220,13 +224,14 @@ function newLeaderOfVariant(
   zxid: Zxid,
   history: readonly Txn[],
   snapshotIndex: number,
+  committedLogStart: number,
 ): ClusterState | null {
   const me = server(s, sid);
   const l = me.learner!;
   const done = { syncTree: null, newLeaderSeen: true, syncMode: 'NONE' as const };
   const ack = (next: ClusterState) => sendPackets(next, sid, from, [{ type: 'ACK', zxid }]);
   const withEpoch = (patch: Partial<Server>, learner: Partial<LearnerVars>) =>
-    writeCurrentEpoch(updateLearner(updateServer(s, sid, { history, snapshotIndex, ...patch }), sid, { ...done, ...learner }), sid, epochOf(zxid));
+    writeCurrentEpoch(updateLearner(updateServer(s, sid, { history, snapshotIndex, committedLogStart, ...patch }), sid, { ...done, ...learner }), sid, epochOf(zxid));
   switch (cfg.variant) {
     case '3911':
       // ZOOKEEPER-3911 (3.6.2 and before): setCurrentEpoch and ACK; the sync packets stay in packetsNotCommitted

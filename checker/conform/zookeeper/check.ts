@@ -744,7 +744,7 @@ function postCheck(before: ClusterState, after: ClusterState, x: Seen, toSpec: R
       const proposals = [...L.history, ...L.pendingLog];
       const applied = L.zabState === 'BROADCAST' ? L.committed : L.history.length;
       const lastProcessed = applied === 0 ? 0 : proposals[applied - 1]!.zxid;
-      const log = proposals.slice(Math.min(L.leader?.committedLogStart ?? 0, applied), applied);
+      const log = proposals.slice(Math.min(L.committedLogStart, applied), applied);
       const maxCommitted = log.length === 0 ? lastProcessed : log[log.length - 1]!.zxid;
       if (o.lastProcessed % EPOCH !== 0 && o.lastProcessed !== lastProcessed) return `the leader's lastProcessedZxid is ${hexZ(o.lastProcessed)}; the last txn the spec's leader applied is ${hexZ(lastProcessed)}`;
       if (o.maxCommitted !== 0 && o.maxCommitted !== maxCommitted) return `the leader's maxCommittedLog is ${hexZ(o.maxCommitted)}; the spec's leader's committedLog ends at ${hexZ(maxCommitted)}`;
