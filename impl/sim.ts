@@ -29,6 +29,8 @@ export interface SimOptions {
   readonly commitLogCount?: number;
   readonly snapCount?: number;
   readonly trace?: boolean;
+  /** Virtual ms from an fsync's start to its completion (default 1): a seeded slow disk. */
+  readonly fsyncDelay?: (sid: Sid) => number;
   /** Sees each trace event as the core emitted it, before its trace form goes to the node's `trace`. */
   readonly onTrace?: (sid: Sid, event: RawTraceEvent) => void;
 }
@@ -216,7 +218,7 @@ export class SimCluster {
         return;
       case 'sync':
         n.disk.sync();
-        this.schedule(1, () => alive() && this.input(sid, { kind: 'logSynced', zxid: e.zxid }));
+        this.schedule(this.opts.fsyncDelay?.(sid) ?? 1, () => alive() && this.input(sid, { kind: 'logSynced', zxid: e.zxid }));
         return;
       case 'clientReply':
         this.replies.set(`${sid}:${e.req}`, e.result);

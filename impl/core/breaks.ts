@@ -18,6 +18,12 @@ export function enableTestBreaks(names: readonly string[]): void {
   }
 }
 
+/** Exactly these breakages from now on (none: the protocol as written). For the in-process simulator, whose servers share this module. */
+export function setTestBreaks(names: readonly string[]): void {
+  on.clear();
+  enableTestBreaks(names);
+}
+
 export function broken(name: TestBreak): boolean {
   return on.size > 0 && on.has(name);
 }
