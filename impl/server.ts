@@ -13,6 +13,7 @@ import { QuorumPeer } from './core/peer.ts';
 import type { ConnId, Effect, Input, QuorumPacket, Sid, TimerName } from './core/types.ts';
 import { ConfigError, loadConfig, type ZooConfig } from './config.ts';
 import { FileDisk, StorageError } from './storage/filedisk.ts';
+import { probeDataDir } from './storage/probe.ts';
 import { writeFileAtomic } from './storage/files.ts';
 import { TransitionLog } from './tracelog.ts';
 import { QuorumCnxManager, type PeerAddr } from './net/cnxmanager.ts';
@@ -24,6 +25,7 @@ import { SessionTracker, initialSessionId } from './zk/sessions.ts';
 import { fourLetterResponse, whitelist, type FourLetterStats } from './zk/four-letter-words.ts';
 import { TTL_MAX, type DataTree } from './zk/datatree.ts';
 import { freemem, hostname, totalmem } from 'node:os';
+import { flagProblem, formatUsage, wantsHelp, type Usage } from './usage.ts';
 
 const LEADER_PACKETS: ReadonlySet<string> = new Set(['LEADERINFO', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'UPTODATE', 'PING']);
 
@@ -472,17 +474,44 @@ function nextIncarnation(dataDir: string): number {
 
 const Flags = z.object({
   config: z.string({ message: '--config FILE is required' }).min(1, '--config FILE is required'),
-  id: z.string({ message: '--id N is required' }).regex(/^\d{1,9}$/, '--id must be a non-negative integer').transform(Number),
-  'transition-log': z.enum(['on', 'off'], '--transition-log must be on or off').default('on'),
+  id: z.string({ message: '--id N is required' }).regex(/^\d{1,9}$/, 'must be a whole number from 0').transform(Number),
+  'transition-log': z.enum(['on', 'off'], 'must be on or off').default('on'),
   'test-faults': z.boolean().default(false),
   'exit-with-parent': z.boolean().default(false),
 });
+
+export const SERVER_USAGE: Usage = {
+  usage: 'npm run server -- --config FILE --id N [flags]',
+  description: `One ZooKeeper server of an ensemble, configured by a zoo.cfg (impl/README.md lists its keys). It elects
+a leader with FastLeaderElection, replicates writes with ZAB, keeps its txn log, snapshots and epoch files in
+dataDir (checked at start: created if missing, and a probe file written, fsynced, renamed and removed), and
+appends every protocol step to dataDir/transitions.NNNN.ndjson. Logs go to stderr. SIGTERM, SIGINT and SIGHUP
+stop it cleanly (log fsynced, transition log written).`,
+  flags: [
+    { flag: 'config', metavar: 'FILE', help: 'the zoo.cfg to read (required)' },
+    { flag: 'id', metavar: 'N', help: "this server's myid: its server.N line in the config (required)" },
+    { flag: 'transition-log', metavar: 'on|off', help: 'write the transition log', default: 'on' },
+    { flag: 'test-faults', help: 'tests only: enable the fault switch and ZK_TEST_BREAK', default: 'off' },
+    { flag: 'exit-with-parent', help: 'stop when stdin closes (how npm run cluster ties its servers to itself)', default: 'off' },
+  ],
+  exit: [
+    [0, 'stopped by SIGTERM, SIGINT or SIGHUP, or its parent gone (--exit-with-parent)'],
+    [1, 'cannot start or go on: dataDir unusable, a port in use, a corrupt epoch file, an fsync failed'],
+    [2, 'bad usage or a bad zoo.cfg (one line naming the file, line and key)'],
+    [70, 'an internal error'],
+  ],
+  examples: ['npm run server -- --config /tmp/zk/server1/zoo.cfg --id 1   # a server of a stopped `npm run cluster -- --dir /tmp/zk`'],
+};
 
 function main(): void {
   const fail = (line: string, code = 2): never => {
     process.stderr.write(`zk-server: ${line}\n`);
     process.exit(code);
   };
+  if (wantsHelp(process.argv.slice(2))) {
+    process.stdout.write(formatUsage(SERVER_USAGE) + '\n');
+    process.exit(0);
+  }
   let raw;
   try {
     raw = parseArgs({
@@ -490,30 +519,36 @@ function main(): void {
       strict: true,
     }).values;
   } catch (e) {
-    return fail((e as Error).message);
+    return fail(`${(e as Error).message.split('\n')[0]} (see --help)`);
   }
   const flags = Flags.safeParse(raw);
-  if (!flags.success) return fail(flags.error.issues[0]?.message ?? 'bad flags');
+  if (!flags.success) return fail(flagProblem(flags.error, raw));
   let server: ZooServer;
   try {
     const config = loadConfig(flags.data.config, flags.data.id, (w) => process.stderr.write(`zk-server: warning: ${w}\n`));
+    probeDataDir(config.dataDir);
     if (flags.data['test-faults'] && process.env['ZK_TEST_BREAK']) enableTestBreaks(process.env['ZK_TEST_BREAK'].split(',').filter((x) => x !== ''));
     server = new ZooServer({ config, myid: flags.data.id, transitionLog: flags.data['transition-log'] === 'on', testFaults: flags.data['test-faults'] });
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof StorageError) return fail(e.message);
+    if (e instanceof ConfigError) return fail(e.message);
+    if (e instanceof StorageError) return fail(e.message, 1);
     const err = e as NodeJS.ErrnoException;
     return fail(`cannot start: ${err.code ? `${err.code} ${err.path ?? ''}`.trim() : err.message}`, 1);
   }
-  const stop = () => {
+  const stop = (why: string) => () => {
+    server.log(`stopping: ${why}`);
     server.stop();
     process.exit(0);
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop('SIGTERM'));
+  process.on('SIGINT', stop('SIGINT'));
+  // A closed terminal sends SIGHUP to its foreground processes, these servers among them.
+  process.on('SIGHUP', stop('SIGHUP'));
   if (flags.data['exit-with-parent']) {
     // Started by an ensemble: our stdin is its pipe, and its end means the parent is gone.
-    process.stdin.on('end', stop);
-    process.stdin.on('close', stop);
+    process.stdin.on('end', stop('stdin closed: the launcher is gone'));
+    process.stdin.on('close', stop('stdin closed: the launcher is gone'));
+    process.stdin.on('error', stop('stdin failed: the launcher is gone'));
     process.stdin.resume();
   }
   process.on('uncaughtException', (e) => {

@@ -237,7 +237,7 @@ describe('command lines', () => {
     expect(c.stderr.split('\n')[0]).toBe('zk-client: --server must be HOST:PORT');
     const k = run('impl/cluster.ts', ['--nodes', 'zero']);
     expect(k.status).toBe(2);
-    expect(k.stderr.trim()).toBe('zk-cluster: --nodes must be an integer');
+    expect(k.stderr.trim()).toBe('zk-cluster: --nodes: must be a whole number (got "zero")');
   });
 });
 
@@ -263,7 +263,7 @@ describe('npm run cluster', () => {
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     const deadline = Date.now() + 40_000;
     while (!/leader: server\.\d/.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-    expect(out).toMatch(/leader: server\.\d\. Try: npm run client -- --server 127\.0\.0\.1:\d+ set hello world/);
+    expect(out).toMatch(/leader: server\.\d, epoch \d+\. Try: npm run client -- --server 127\.0\.0\.1:\d+ set hello world/);
     const pids = [...out.matchAll(/server\.\d participant +pid (\d+) +client 127\.0\.0\.1:(\d+) +quorum :(\d+) +election :(\d+)/g)].map((m) => Number(m[1]));
     expect(pids).toHaveLength(3);
     expect(out).toContain(join(dir, 'server1', 'server.log'));
