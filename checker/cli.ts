@@ -6,18 +6,26 @@ import { formatJson, formatText } from './report.ts';
 import { runCheck } from './run.ts';
 import { DEFAULT_SPEC_MODULE, loadMutations, SpecLoadError } from './spec-source.ts';
 import { listVariants } from '../spec/variants.ts';
+import { wantsHelp } from '../impl/usage.ts';
 
 async function main(argv: readonly string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    // Help wins over every other flag; a valid --spec still picks whose mutations it lists.
+    let module = DEFAULT_SPEC_MODULE;
+    try {
+      module = parseFlags(argv).source.module ?? module;
+    } catch {
+      // a bad flag next to --help: the default spec's mutations
+    }
+    const mutations = await loadMutations(module).catch(() => ({}));
+    process.stdout.write(helpText(mutations) + '\n');
+    return 0;
+  }
   let config;
   try {
     config = parseFlags(argv);
   } catch (e) {
     return usage(e);
-  }
-  if (config.help) {
-    const mutations = await loadMutations(config.source.module ?? DEFAULT_SPEC_MODULE).catch(() => ({}));
-    process.stdout.write(helpText(mutations) + '\n');
-    return 0;
   }
   if (config.listVariants) {
     process.stdout.write(listVariants() + '\n');

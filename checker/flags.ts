@@ -9,10 +9,11 @@ import { z } from 'zod';
 import { FIXES, LEADER_APPLY, LEADER_LOG } from '../spec/config.ts';
 import { VARIANTS } from '../spec/variants.ts';
 import { DEFAULT_SPEC_EXPORT, DEFAULT_SPEC_MODULE, type SpecSource } from './spec-source.ts';
+import { formatUsage, intFlag, type FlagHelp } from '../impl/usage.ts';
 
 export class UsageError extends Error {}
 
-const int = (min: number, max: number) => z.coerce.number().int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+const int = intFlag;
 
 /** Flags whose value goes into the spec's options (under `option`, else the flag's own name). */
 export const SPEC_FLAGS: readonly {
@@ -20,8 +21,10 @@ export const SPEC_FLAGS: readonly {
   readonly option?: string;
   readonly metavar?: string;
   readonly schema: z.ZodType<unknown>;
-  /** undefined: the option is left out unless the flag is given. */
+  /** undefined: the option is left out unless the flag is given (the spec's own default applies). */
   readonly default: string | number | undefined;
+  /** What --help shows as the default when `default` is undefined (the spec's own default). */
+  readonly shownDefault?: string;
   /** The default with --simulate, where it differs: walks go far past the exhaustive bounds. */
   readonly simulateDefault?: number;
   readonly help: string;
@@ -41,7 +44,8 @@ export const SPEC_FLAGS: readonly {
     metavar: 'MODE',
     schema: z.enum(Object.keys(LEADER_LOG) as [string, ...string[]], `must be one of ${Object.keys(LEADER_LOG).join(', ')}`),
     default: undefined,
-    help: "atomic (default): the leader logs and ACKs its own proposal as it proposes; queued: later, after its fsync, as ZooKeeper does (zab)",
+    shownDefault: 'atomic',
+    help: "atomic: the leader logs and ACKs its own proposal as it proposes; queued: later, after its fsync, as ZooKeeper does (zab)",
   },
   {
     flag: 'leader-apply',
@@ -49,7 +53,8 @@ export const SPEC_FLAGS: readonly {
     metavar: 'MODE',
     schema: z.enum(Object.keys(LEADER_APPLY) as [string, ...string[]], `must be one of ${Object.keys(LEADER_APPLY).join(', ')}`),
     default: undefined,
-    help: "atomic (default): the leader applies a txn as it commits it; queued: later, as ZooKeeper's CommitProcessor does, and syncFollower's maxCommittedLog waits for it (zab)",
+    shownDefault: 'atomic',
+    help: "atomic: the leader applies a txn as it commits it; queued: later, as ZooKeeper's CommitProcessor does, and syncFollower's maxCommittedLog waits for it (zab)",
   },
   {
     flag: 'variant',
@@ -190,41 +195,45 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
 }
 
 export function helpText(mutations: Readonly<Record<string, string>>): string {
-  const lines = [
-    'Usage: npm run check -- [flags]',
-    '',
-    'Explores every state of the spec breadth-first (or by random walks with --simulate) and checks its properties.',
-    '',
-    ...SPEC_FLAGS.map(
-      (f) =>
-        `  --${f.flag} ${f.metavar ?? 'N'}`.padEnd(26) +
-        `${f.help} (default ${f.default ?? 'none'}${f.simulateDefault === undefined ? '' : `; ${f.simulateDefault} with --simulate`})`,
-    ),
-    '  --depth D'.padEnd(26) + `steps from the initial state: BFS bound (default ${DEFAULT_DEPTH}), walk length with --simulate (default ${DEFAULT_SIMULATION_DEPTH})`,
-    '  --max-states N'.padEnd(26) + 'stop after this many distinct states',
-    '  --invariant NAME'.padEnd(26) + "check this property (repeatable); default: the spec's default properties",
-    '  --mutation NAME'.padEnd(26) + 'break the spec on purpose, to see the checker catch it (repeatable)',
-    '  --fix NAME'.padEnd(26) + 'apply a proposed fix to the protocol, for a finding ZooKeeper has not fixed (repeatable; see Fixes)',
-    '  --workers N'.padEnd(26) + `threads (default: ${availableParallelism()}, the number of cores)`,
-    '  --max-memory SIZE'.padEnd(26) + `stop cleanly before the process uses more (default ${Math.round(defaultMaxMemoryBytes() / 2 ** 30)}G, 3/4 of RAM)`,
-    '  --simulate'.padEnd(26) + 'random walks instead of exhaustive search',
-    '  --walks N'.padEnd(26) + `number of walks with --simulate (default ${DEFAULT_WALKS})`,
-    '  --seed S'.padEnd(26) + 'seed of the walks, 0 to 2^32-1 (default: random, printed)',
-    '  --out DIR'.padEnd(26) + `where counterexample traces go (default ${DEFAULT_OUT})`,
-    '  --json'.padEnd(26) + 'print the result as one JSON object',
-    '  --spec FILE#EXPORT'.padEnd(26) + `another spec module and builder (default ${DEFAULT_SPEC_MODULE}#${DEFAULT_SPEC_EXPORT})`,
-    '  --list-variants'.padEnd(26) + 'list the real ZooKeeper bugs --variant can put back, and exit',
-    '  --help'.padEnd(26) + 'this text',
-    '',
-    'Mutations:',
-    ...(Object.keys(mutations).length === 0 ? ['  (none)'] : Object.entries(mutations).map(([k, d]) => `  ${k.padEnd(22)}${d}`)),
-    '',
-    'Fixes:',
-    ...Object.entries(FIXES).map(([k, d]) => `  ${k.padEnd(22)}${d}`),
-    '',
-    'Exit status: 0 every property holds, 1 a violation or a reachability property not reached, 2 bad usage,',
-    '3 the spec or the checker failed.',
-    'See checker/README.md.',
-  ];
-  return lines.join('\n');
+  const specFlags: FlagHelp[] = SPEC_FLAGS.map((f) => {
+    const shown = f.default ?? f.shownDefault;
+    const dflt = shown === undefined ? undefined : f.simulateDefault === undefined ? shown : `${shown}; ${f.simulateDefault} with --simulate`;
+    return { flag: f.flag, metavar: f.metavar ?? 'N', help: f.help, ...(dflt === undefined ? {} : { default: dflt }) };
+  });
+  return formatUsage({
+    usage: 'npm run check -- [flags]',
+    description: 'Explores every state of the spec breadth-first (or by random walks with --simulate) and checks its properties.',
+    flags: [
+      ...specFlags,
+      { flag: 'depth', metavar: 'D', help: `steps from the initial state: BFS bound, walk length with --simulate (default ${DEFAULT_DEPTH}; ${DEFAULT_SIMULATION_DEPTH} with --simulate)` },
+      { flag: 'max-states', metavar: 'N', help: 'stop after this many distinct states (default: no limit)' },
+      { flag: 'invariant', metavar: 'NAME', help: "check this property (repeatable; default: the spec's default properties)" },
+      { flag: 'mutation', metavar: 'NAME', help: 'break the spec on purpose, to see the checker catch it (repeatable; see Mutations)' },
+      { flag: 'fix', metavar: 'NAME', help: 'apply a proposed fix to the protocol, for a finding ZooKeeper has not fixed (repeatable; see Fixes)' },
+      { flag: 'workers', metavar: 'N', help: 'threads; the default is the number of cores', default: availableParallelism() },
+      { flag: 'max-memory', metavar: 'SIZE', help: 'stop cleanly before the process uses more; the default is 3/4 of RAM', default: `${Math.round(defaultMaxMemoryBytes() / 2 ** 30)}G` },
+      { flag: 'simulate', help: 'random walks instead of exhaustive search' },
+      { flag: 'walks', metavar: 'N', help: 'number of walks with --simulate', default: DEFAULT_WALKS },
+      { flag: 'seed', metavar: 'S', help: 'seed of the walks, 0 to 2^32-1 (default: random, printed)' },
+      { flag: 'out', metavar: 'DIR', help: 'where counterexample traces go', default: DEFAULT_OUT },
+      { flag: 'json', help: 'print the result as one JSON object' },
+      { flag: 'spec', metavar: 'FILE#EXPORT', help: 'another spec module and builder', default: `${DEFAULT_SPEC_MODULE}#${DEFAULT_SPEC_EXPORT}` },
+      { flag: 'list-variants', help: 'list the real ZooKeeper bugs --variant can put back, and exit' },
+    ],
+    sections: [
+      ['Mutations', Object.keys(mutations).length === 0 ? ['(none)'] : Object.entries(mutations).map(([k, d]) => `${k.padEnd(22)}${d}`)],
+      ['Fixes', Object.entries(FIXES).map(([k, d]) => `${k.padEnd(22)}${d}`)],
+    ],
+    exit: [
+      [0, 'every property holds (and every reachability property was witnessed)'],
+      [1, 'a violation (the counterexample is printed and written to --out), or a reachability property not reached'],
+      [2, 'bad usage'],
+      [3, 'the spec or the checker failed'],
+    ],
+    examples: [
+      'npm run check -- --nodes 3 --depth 30                 # every state of a 3-server ensemble, up to 30 steps',
+      'npm run check -- --variant 4646                       # a real ZooKeeper bug put back, and its counterexample',
+      'npm run check -- --simulate --walks 2000 --seed 7     # random walks, hundreds of steps deep',
+    ],
+  }) + '\n\nEvery flag and every line of the output: checker/README.md.';
 }

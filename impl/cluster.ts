@@ -10,7 +10,7 @@ import { Ensemble, type ServerHandle } from './ensemble.ts';
 import { watchLaunchers } from './lifetime.ts';
 import { StorageError } from './storage/filedisk.ts';
 import { probeDataDir } from './storage/probe.ts';
-import { flagProblem, formatUsage, intFlag, wantsHelp, type Usage } from './usage.ts';
+import { argsProblem, flagProblem, formatUsage, intFlag, wantsHelp, type Usage } from './usage.ts';
 
 const Flags = z.object({
   nodes: intFlag(1, 15).default(3),
@@ -136,7 +136,7 @@ async function main(): Promise<number> {
       strict: true,
     }).values;
   } catch (e) {
-    console.error(`zk-cluster: ${(e as Error).message.split('\n')[0]} (see --help)`);
+    console.error(`zk-cluster: ${argsProblem(e)} (see --help)`);
     return 2;
   }
   const flags = Flags.safeParse(raw);

@@ -25,7 +25,7 @@ import { SessionTracker, initialSessionId } from './zk/sessions.ts';
 import { fourLetterResponse, whitelist, type FourLetterStats } from './zk/four-letter-words.ts';
 import { TTL_MAX, type DataTree } from './zk/datatree.ts';
 import { freemem, hostname, totalmem } from 'node:os';
-import { flagProblem, formatUsage, wantsHelp, type Usage } from './usage.ts';
+import { argsProblem, flagProblem, formatUsage, wantsHelp, type Usage } from './usage.ts';
 
 const LEADER_PACKETS: ReadonlySet<string> = new Set(['LEADERINFO', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'UPTODATE', 'PING']);
 
@@ -519,7 +519,7 @@ function main(): void {
       strict: true,
     }).values;
   } catch (e) {
-    return fail(`${(e as Error).message.split('\n')[0]} (see --help)`);
+    return fail(`${argsProblem(e)} (see --help)`);
   }
   const flags = Flags.safeParse(raw);
   if (!flags.success) return fail(flagProblem(flags.error, raw));

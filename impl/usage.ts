@@ -71,3 +71,9 @@ export function flagProblem(error: z.ZodError, raw: Readonly<Record<string, unkn
   if (got === undefined) return issue.message;
   return `--${name}: ${issue.message}${typeof got === 'string' ? ` (got ${JSON.stringify(got)})` : ''}`;
 }
+
+/** parseArgs's error as one line: "Unknown option '--bogus'", without its advice about positionals. */
+export function argsProblem(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.split('\n')[0]!.replace(/\. To specify a positional argument .*$/, '');
+}
