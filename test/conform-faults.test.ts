@@ -1,13 +1,14 @@
 // The fault-injection harness on real server processes: a seeded run with every kind of fault passes
 // conform, and each test-only protocol breakage of impl/core/breaks.ts is reported at the first event that
 // shows it (while the same scenario without the breakage passes).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { faultRun, type FaultRunOptions } from '../checker/conform/faults.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'conform-faults-'));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
 const run = (name: string, opts: Omit<FaultRunOptions, 'dir'>) => {
   // Seeds are printed so that a failing schedule reruns: npm run conform:faults -- --seed S
   console.log(`conform-faults ${name}: seed ${opts.seed}, logs in ${join(base, name)}`);
@@ -18,6 +19,7 @@ describe('conform on real runs with faults', () => {
   it('passes a run with kill -9 of a follower, kill -9 of the leader and dropped connections, under writes', async () => {
     const r = await run('faults', { seed: 101, schedule: ['killFollower', 'killLeader', 'dropConnections'], paceMs: 40 });
     expect(r.faults).toHaveLength(3);
+    expect(r.kinds).toEqual(['killFollower', 'killLeader', 'dropConnections']);
     expect(r.writesAcked).toBeGreaterThan(20);
     expect(r.conform.problems).toEqual([]);
     expect(r.conform.ok, JSON.stringify(r.conform.divergence?.event)).toBe(true);

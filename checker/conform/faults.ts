@@ -18,7 +18,7 @@ export interface FaultRunOptions {
   readonly rounds?: number;
   /** Test-only breakages to turn on in the servers (impl/core/breaks.ts, passed as ZK_TEST_BREAK). */
   readonly breaks?: readonly string[];
-  /** The faults, in order; default: `rounds` faults drawn by the seed among the first three kinds. */
+  /** The faults, in order; default: faultSchedule(seed, rounds), every one of the first three kinds. */
   readonly schedule?: readonly FaultKind[];
   /**
    * Server 1 starts with acceptedEpoch 5 on disk (as after a crash during a discovery that never finished)
@@ -40,12 +40,47 @@ const RANDOM_KINDS: readonly FaultKind[] = ['killFollower', 'killLeader', 'dropC
 export interface FaultRunResult {
   readonly seed: number;
   readonly dir: string;
+  /** The faults applied, in order, as lines ('kill -9 leader 2, restart'). */
   readonly faults: readonly string[];
+  /** Their kinds, in the same order. */
+  readonly kinds: readonly FaultKind[];
   readonly writesAcked: number;
   readonly conform: ConformResult;
 }
 
 import { mulberry32 as rng } from '../../impl/sim.ts';
+
+/** What each kind of fault does, for reports. */
+export const FAULT_KIND_NAMES: Readonly<Record<FaultKind, string>> = {
+  killFollower: 'kill -9 of a follower',
+  killLeader: 'kill -9 of the leader',
+  dropConnections: 'dropped connections',
+  isolateLeaderWithWrite: 'a cut-off leader with a write in flight',
+};
+
+/**
+ * The faults of a seeded run: every random kind once, in an order the seed shuffles, then (past three
+ * rounds) kinds drawn by the seed. So every run of three rounds or more has each kind; fewer rounds get
+ * distinct kinds.
+ */
+export function faultSchedule(random: () => number, rounds: number): FaultKind[] {
+  const kinds = [...RANDOM_KINDS];
+  for (let i = kinds.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
+  }
+  while (kinds.length < rounds) kinds.push(RANDOM_KINDS[Math.floor(random() * RANDOM_KINDS.length)]!);
+  return kinds.slice(0, rounds);
+}
+
+/** "kill -9 of the leader, dropped connections x2; not applied: kill -9 of a follower", for a run's report. */
+export function describeKinds(kinds: readonly FaultKind[]): string {
+  const counts = new Map<FaultKind, number>();
+  for (const k of kinds) counts.set(k, (counts.get(k) ?? 0) + 1);
+  const applied = [...counts].map(([k, n]) => `${FAULT_KIND_NAMES[k]}${n > 1 ? ` x${n}` : ''}`);
+  const missing = RANDOM_KINDS.filter((k) => !counts.has(k)).map((k) => FAULT_KIND_NAMES[k]);
+  return `${applied.length > 0 ? applied.join(', ') : 'none'}${missing.length > 0 ? `; not applied: ${missing.join(', ')}` : ' (every kind)'}`;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -108,6 +143,7 @@ export async function faultRun(opts: FaultRunOptions): Promise<FaultRunResult> {
   if (opts.breaks && opts.breaks.length > 0) process.env['ZK_TEST_BREAK'] = opts.breaks.join(',');
   else delete process.env['ZK_TEST_BREAK'];
   const faults: string[] = [];
+  const kinds: FaultKind[] = [];
   let load: Workload | null = null;
   try {
     if (opts.staleAcceptedEpoch) {
@@ -121,8 +157,9 @@ export async function faultRun(opts: FaultRunOptions): Promise<FaultRunResult> {
     let leader = await ens.waitForLeader(opts.staleAcceptedEpoch ? [2, 3] : undefined, 20_000);
     if (opts.workload !== false) load = new Workload(ens, opts.staleAcceptedEpoch ? [2, 3] : [1, 2, 3, 4], 120_000, opts.paceMs ?? 5);
     await sleep(opts.warmupMs ?? 300);
-    const schedule = opts.schedule ?? Array.from({ length: opts.rounds ?? 3 }, () => RANDOM_KINDS[Math.floor(random() * RANDOM_KINDS.length)]!);
+    const schedule = opts.schedule ?? faultSchedule(random, opts.rounds ?? 3);
     for (const kind of schedule) {
+      kinds.push(kind);
       const followers = [1, 2, 3].filter((s) => s !== leader);
       if (kind === 'killFollower') {
         const f = followers[Math.floor(random() * followers.length)]!;
@@ -180,7 +217,7 @@ export async function faultRun(opts: FaultRunOptions): Promise<FaultRunResult> {
     else process.env['ZK_TEST_BREAK'] = savedBreak;
   }
   const result = conform({ paths: [opts.dir] });
-  return { seed: opts.seed, dir: opts.dir, faults, writesAcked: load?.acked ?? 0, conform: result };
+  return { seed: opts.seed, dir: opts.dir, faults, kinds, writesAcked: load?.acked ?? 0, conform: result };
 }
 
 export function runDir(base: string, seed: number): string {
