@@ -1,15 +1,16 @@
 // Breadth-first search on the toy specs of test/fixtures: exact state counts, the same results with one
 // thread and with two, shortest counterexamples that replay to the violation, limits and vacuity.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../checker/flags.ts';
 import { replay } from '../checker/replay.ts';
 import { runCheck, type RunResult } from '../checker/run.ts';
 import { loadSpec } from '../checker/spec-source.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'checker-bfs-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 const TPC = 'test/fixtures/two-phase-commit.ts#buildTwoPhaseCommit';
 const GRID = 'test/fixtures/grid.ts#buildGrid';
 

@@ -1,11 +1,12 @@
 // `npm run check` as users run it: exit status, one-line usage errors, the text summary and --json.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const out = mkdtempSync(join(tmpdir(), 'checker-cli-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 const TPC = ['--spec', 'test/fixtures/two-phase-commit.ts#buildTwoPhaseCommit', '--out', out];
 
 function check(...args: string[]): { status: number; stdout: string; stderr: string } {

@@ -1,10 +1,10 @@
 // The checker on the real spec: an exhaustive run of FastLeaderElection with 3 servers (its state count
 // pinned, so a change of the state space is noticed), and each deliberate mutation caught by a
 // counterexample that replays, from the trace file, to the violation.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../checker/flags.ts';
 import { replay } from '../checker/replay.ts';
 import { runCheck } from '../checker/run.ts';
@@ -12,6 +12,7 @@ import { loadSpec } from '../checker/spec-source.ts';
 import { replayTraceFile } from '../checker/trace-reader.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'checker-fle-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe('FastLeaderElection, 3 servers', () => {
   it('is explored exhaustively before depth 30 and every default property holds', async () => {

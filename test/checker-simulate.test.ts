@@ -1,16 +1,17 @@
 // Simulation: random walks that depend only on the seed (not on the number of threads), that find the
 // mutation's violation, and whose failing walk replays alone from its own seed; on the ZAB spec, walks far
 // past the exhaustive bounds that take faults now and then.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../checker/flags.ts';
 import { replay } from '../checker/replay.ts';
 import { runCheck, type RunResult } from '../checker/run.ts';
 import { loadSpec } from '../checker/spec-source.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'checker-sim-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 const TPC = 'test/fixtures/two-phase-commit.ts#buildTwoPhaseCommit';
 
 function simulate(...flags: string[]): Promise<RunResult> {

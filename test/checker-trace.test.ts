@@ -1,10 +1,10 @@
 // Counterexample traces: written per traces/README.md, read back through the zod schema, message ids that
 // pair each receive with its send, a reader that names the file and line of a bad line, and a replay of the
 // trace's events that reaches the violation.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../checker/flags.ts';
 import { replayEvents } from '../checker/replay.ts';
 import { runCheck } from '../checker/run.ts';
@@ -13,6 +13,7 @@ import { MessageIds } from '../checker/trace-writer.ts';
 import { parseTrace, readTrace, replayTraceFile, TraceFormatError } from '../checker/trace-reader.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'checker-trace-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 const source = { module: 'test/fixtures/two-phase-commit.ts', exportName: 'buildTwoPhaseCommit', options: { nodes: 3, mutations: ['commitEarly'] } };
 
 async function counterexampleFile(): Promise<string> {

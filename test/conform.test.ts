@@ -1,10 +1,10 @@
 // conform: the abstraction function, the reader's error reports, the causal merge, check counterexamples
 // round-tripping, tampered traces diverging where they were changed, the sample logs and the CLI.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../spec/config.ts';
 import { initialServer } from '../spec/state.ts';
 import { abstractLoggedMessage, abstractServer, diffServers, specServer } from '../checker/conform/abstraction.ts';
@@ -14,7 +14,15 @@ import type { LoggedStep } from '../checker/conform/reader.ts';
 import { conform } from '../checker/conform/run.ts';
 
 const SAMPLES = join(import.meta.dirname, '..', 'traces', 'samples');
-const tmp = () => mkdtempSync(join(tmpdir(), 'conform-test-'));
+const made: string[] = [];
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conform-test-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('the abstraction function', () => {
   it('maps logged variables to the spec domain: hex zxids, Long.MIN_VALUE as NONE, no currentVote before an election', () => {

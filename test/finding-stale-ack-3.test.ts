@@ -6,10 +6,10 @@
 // the other two servers elect a leader without it: one crash and one lost connection lose a committed write.
 //
 // The trace is what `npm run check -- --nodes 3 --depth 30 --leader-log queued --workers 1` prints (17 steps).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../checker/flags.ts';
 import { runCheck } from '../checker/run.ts';
 import { readTrace, replayTraceFile } from '../checker/trace-reader.ts';
@@ -20,6 +20,7 @@ import { runStory } from './support/story.ts';
 const TRACE = join(import.meta.dirname, '..', 'traces', 'samples', 'findings', 'stale-ack-3-servers-queued-leader-log.ndjson');
 const P = 0x200000001;
 const out = mkdtempSync(join(tmpdir(), 'finding-3-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const queued = buildSpec({ nodes: 3, observers: 0, mutations: [], granularity: 'coarse', leaderLog: 'queued' });
 const acksOfP = (s: ClusterState) => s.servers[0]!.leader?.outstanding.find((p) => p.zxid === P)?.acks;

@@ -7,10 +7,10 @@
 //
 // The trace is what `npm run check -- --nodes 3 --depth 30 --leader-apply queued --fix forgetStaleAcks
 // --workers 1 --invariant committedNeverLost` prints (16 steps).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../checker/flags.ts';
 import { runCheck } from '../checker/run.ts';
 import { readTrace, replayTraceFile } from '../checker/trace-reader.ts';
@@ -22,6 +22,7 @@ import { runStory } from './support/story.ts';
 const TRACE = join(import.meta.dirname, '..', 'traces', 'samples', 'findings', 'trunc-below-committed-3-servers.ndjson');
 const P = 0x200000001;
 const out = mkdtempSync(join(tmpdir(), 'finding-2-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 const options = { nodes: 3, observers: 0, mutations: [], granularity: 'coarse', leaderApply: 'queued', fixes: ['forgetStaleAcks'] } as const;
 const spec = buildSpec(options);
 const holders = (s: ClusterState) => [1, 2, 3].filter((sid) => s.servers[sid - 1]!.history.some((t) => t.zxid === P));

@@ -1,10 +1,10 @@
 // The checker's self-test on ZAB: each one-line breakage of the protocol is caught, at the bounds given, with a
 // counterexample that replays step by step to the violation (and holds in every state before it). The
 // unbroken spec passes at the same bounds, so each catch is the breakage's doing.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../checker/flags.ts';
 import { replay } from '../checker/replay.ts';
 import { runCheck } from '../checker/run.ts';
@@ -12,6 +12,7 @@ import { loadSpec } from '../checker/spec-source.ts';
 import { replayTraceFile } from '../checker/trace-reader.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'mutations-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const txn = (counter: number) => ({ zxid: 2 ** 32 + counter, value: counter });
 /** Server 3 once accepted epoch 3 from a leader that never got going; the others are at epoch 1. */

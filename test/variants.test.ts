@@ -2,10 +2,10 @@
 // the counterexample replays, step by step and from its trace file, to the violation (every earlier state
 // satisfies the invariant). The fixed spec passes the same invariants at the same bounds and depth, so each catch
 // is the bug's doing. Results: docs/variants.md.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags, UsageError } from '../checker/flags.ts';
 import { replay } from '../checker/replay.ts';
 import { runCheck } from '../checker/run.ts';
@@ -14,6 +14,7 @@ import { replayTraceFile } from '../checker/trace-reader.ts';
 import { listVariants, VARIANTS } from '../spec/variants.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'variants-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 interface Case {
   readonly variant: keyof typeof VARIANTS;
