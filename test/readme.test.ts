@@ -1,0 +1,222 @@
+// Every command the READMEs show runs as written, in their order, on this clone. The shell lines of every
+// ```sh block of README.md, impl/README.md, traces/README.md and checker/README.md are run with bash from the
+// repository's root. What the test changes in a line is listed in SUBSTITUTE (a directory of its own for
+// /tmp/zk, the port a running cluster printed for PORT); what it does not run at all is listed in SKIP, with
+// the reason; a command that runs for minutes is run for BOUNDED_S seconds and must not fail in that time.
+// Everything else must finish with the exit status its rule says (0 unless it prints a counterexample on
+// purpose). `npm run cluster` and `npm run server` run in the background until they are ready, and are
+// stopped with Ctrl-C (SIGINT to their process group) before the next command that is not a client command.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..');
+const DOCS = ['README.md', 'impl/README.md', 'traces/README.md', 'checker/README.md'] as const;
+const BOUNDED_S = 6;
+
+/** Not run at all, and why. Keep this list short: every entry is a command a user may find broken. */
+const SKIP: readonly (readonly [RegExp, string])[] = [
+  [/^npm ci$/, 'reinstalls node_modules under the running tests; CI (bash .ci/run) runs it on every clean clone'],
+  [/^npm test$/, 'this test is part of it'],
+  [/^npm run repro:/, 'installs Debian\'s zookeeper package (root, network) and runs real ZooKeeper ensembles for minutes'],
+  [/^npm run bench$/, 'the full benchmark: minutes, and it installs Debian\'s zookeeper package first'],
+  [/^bash bench\/zookeeper-install\.sh$/, 'apt-get install: needs root and the network'],
+  [/^npx tsx bench\/zookeeper\.ts/, 'a benchmark against real ZooKeeper: minutes'],
+];
+
+/** Run for BOUNDED_S seconds only: they start, take their flags and run without failing; then stopped. */
+const BOUNDED: readonly (readonly [RegExp, string])[] = [
+  [/^npm run check -- --nodes 3 --depth 30$/, '570,052 states: 10 s on an idle machine, 40 s under load'],
+  [/^npm run check -- (--nodes 3 )?--protocol fle( --initial fresh)?$/, '265,963 states'],
+  [/--simulate --walks \d+ --seed \d+$/, 'thousands of walks hundreds of steps deep'],
+  [/^npm run check -- --leader-(log|apply) queued/, 'a 17-step counterexample: 100,000s of states'],
+  [/--nodes 5 --initial inflight .* --depth 14 /, '5 servers to depth 11: 668,050 states, a minute'],
+  [/^npm run conform:faults -- --seed \d+ --runs \d+$/, 'real servers under faults: about 25 s per run'],
+];
+
+/** Print a counterexample on purpose: exit status 1 (a violation), not 0. */
+const EXIT_1: readonly RegExp[] = [/--invariant electionAgreement/, /--variant \d+/, /--mutation \w+/, /--nodes 5 --simulate --walks 1000 --seed 1$/, /--leader-(log|apply) queued/, /--invariant committedNeverLost/];
+
+/** Started in the background; ready once their output matches. */
+const DAEMONS: readonly (readonly [RegExp, RegExp])[] = [
+  [/^npm run cluster /, /^leader: server\.\d+, epoch \d+\. Try: npm run client -- --server 127\.0\.0\.1:(\d+) /m],
+  [/^npm run server /, / started: client /],
+];
+const CLIENT = /^npm run client /;
+
+// /tmp/zk: a fresh directory for each README that starts a cluster in it; a README that only reads it
+// (traces/README.md) reads the last one. Not one directory for all: a second `npm run cluster` over the first
+// one's data restarts the whole ensemble from it, and conform does not yet follow every ensemble-wide restart
+// (reported to the conform work; a restart of single servers, as conform:faults makes, it follows).
+const scratch = mkdtempSync(join(tmpdir(), 'readme-'));
+let zk = join(scratch, 'zk-none');
+const COUNTEREXAMPLES = join(ROOT, 'traces', 'counterexamples');
+const before = existsSync(COUNTEREXAMPLES) ? new Set(readdirSync(COUNTEREXAMPLES)) : null;
+/** What the test writes in the README's names, and what stands for what. */
+const SUBSTITUTE: readonly (readonly [RegExp, () => string])[] = [
+  [/\/tmp\/zk(?=[/\s]|$)/g, () => zk],
+  [/\bPORT\b/g, () => port ?? 'PORT'],
+  // "X": the counterexample the last `npm run check` above wrote (the README says to use the path it prints).
+  [/traces\/counterexamples\/X\.ndjson/g, () => newestCounterexample()],
+];
+let port: string | null = null;
+
+function newestCounterexample(): string {
+  const mine = readdirSync(COUNTEREXAMPLES).filter((f) => !before?.has(f));
+  const newest = mine.sort((a, b) => statSync(join(COUNTEREXAMPLES, b)).mtimeMs - statSync(join(COUNTEREXAMPLES, a)).mtimeMs)[0];
+  if (newest === undefined) throw new Error('no counterexample was written by the commands before');
+  return join('traces', 'counterexamples', newest);
+}
+
+afterAll(async () => {
+  await stopDaemon();
+  rmSync(scratch, { recursive: true, force: true });
+  // The counterexamples the README's check commands wrote (the default --out) are the test's to remove.
+  if (existsSync(COUNTEREXAMPLES)) {
+    for (const f of readdirSync(COUNTEREXAMPLES)) if (!before?.has(f)) rmSync(join(COUNTEREXAMPLES, f), { force: true });
+    if (before === null && readdirSync(COUNTEREXAMPLES).length === 0) rmSync(COUNTEREXAMPLES, { recursive: true });
+  }
+});
+
+interface Line {
+  readonly doc: string;
+  readonly line: number;
+  readonly command: string;
+}
+
+/** The commands of a document's ```sh blocks: one per line, `a && b` as two, comments dropped. */
+function shellCommands(doc: string): Line[] {
+  const lines = readFileSync(join(ROOT, doc), 'utf8').split('\n');
+  const out: Line[] = [];
+  let inSh = false;
+  lines.forEach((text, i) => {
+    if (/^```/.test(text)) {
+      inSh = !inSh && /^```(sh|bash|shell)\s*$/.test(text);
+      return;
+    }
+    if (!inSh) return;
+    const command = text.replace(/\s+#.*$/, '').trim();
+    if (command === '' || command.startsWith('#')) return;
+    for (const part of command.split(' && ')) out.push({ doc, line: i + 1, command: part.trim() });
+  });
+  return out;
+}
+
+type Plan = { kind: 'skip'; why: string } | { kind: 'bounded'; why: string; exit: number } | { kind: 'daemon'; ready: RegExp } | { kind: 'run'; exit: number };
+
+function plan(command: string): Plan {
+  const skip = SKIP.find(([re]) => re.test(command));
+  if (skip) return { kind: 'skip', why: skip[1] };
+  const exit = EXIT_1.some((re) => re.test(command)) ? 1 : 0;
+  const bounded = BOUNDED.find(([re]) => re.test(command));
+  if (bounded) return { kind: 'bounded', why: bounded[1], exit };
+  const daemon = DAEMONS.find(([re]) => re.test(command));
+  if (daemon) return { kind: 'daemon', ready: daemon[1] };
+  return { kind: 'run', exit };
+}
+
+function substitute(command: string): string {
+  return SUBSTITUTE.reduce((c, [re, to]) => c.replace(re, () => to()), command);
+}
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  output(): string;
+}
+
+function start(command: string): Running {
+  // Its own process group, so that a bound or Ctrl-C reaches everything it started.
+  const child = spawn('bash', ['-c', command], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const add = (b: Buffer) => {
+    if (out.length < 1_000_000) out += b.toString();
+  };
+  child.stdout!.on('data', add);
+  child.stderr!.on('data', add);
+  const exited = new Promise<number | null>((res) => child.once('exit', (code, sig) => res(code ?? (sig ? 128 : null))));
+  return { child, exited, output: () => out };
+}
+
+function killGroup(r: Running, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-r.child.pid!, sig);
+  } catch {
+    // already gone
+  }
+}
+
+const tail = (text: string) => text.split('\n').slice(-25).join('\n');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let daemon: { readonly r: Running; readonly what: string } | null = null;
+
+/** Ctrl-C, as a user stops `npm run cluster` before going on. */
+async function stopDaemon(): Promise<void> {
+  if (daemon === null) return;
+  const { r, what } = daemon;
+  daemon = null;
+  port = null;
+  killGroup(r, 'SIGINT');
+  const code = await Promise.race([r.exited, sleep(30_000).then(() => 'timeout' as const)]);
+  killGroup(r, 'SIGKILL');
+  expect(code, `${what} did not stop on Ctrl-C:\n${tail(r.output())}`).not.toBe('timeout');
+  if (/^npm run cluster /.test(what)) expect(r.output(), what).toMatch(/stopping the ensemble: SIGINT/);
+}
+
+async function runLine(l: Line): Promise<string> {
+  const p = plan(l.command);
+  const where = `${l.doc}:${l.line}: ${l.command}`;
+  if (p.kind === 'skip') return `skipped  ${where} (${p.why})`;
+  if (!CLIENT.test(l.command)) await stopDaemon();
+  const command = substitute(l.command);
+  const r = start(command);
+  if (p.kind === 'daemon') {
+    const deadline = Date.now() + 90_000;
+    let m: RegExpMatchArray | null = null;
+    while ((m = p.ready.exec(r.output())) === null && r.child.exitCode === null && Date.now() < deadline) await sleep(100);
+    if (m === null) {
+      killGroup(r, 'SIGKILL');
+      throw new Error(`${where}: not ready (${r.child.exitCode === null ? 'timed out' : `exited ${r.child.exitCode}`}):\n${tail(r.output())}`);
+    }
+    daemon = { r, what: l.command };
+    if (m[1] !== undefined) port = m[1];
+    return `running  ${where}`;
+  }
+  const bound = p.kind === 'bounded' ? BOUNDED_S * 1000 : 180_000;
+  const code = await Promise.race([r.exited, sleep(bound).then(() => 'bound' as const)]);
+  if (code === 'bound') {
+    // Ctrl-C first, so that the command cleans up what it made; then nothing of it may stay.
+    killGroup(r, 'SIGINT');
+    await Promise.race([r.exited, sleep(10_000)]);
+  }
+  killGroup(r, 'SIGKILL');
+  if (code === 'bound') {
+    if (p.kind === 'bounded') return `bounded  ${where} (ran ${BOUNDED_S} s without failing: ${p.why})`;
+    throw new Error(`${where}: still running after ${bound / 1000} s:\n${tail(r.output())}`);
+  }
+  expect(code, `${where} (as run: ${command}):\n${tail(r.output())}`).toBe(p.exit);
+  return `ran      ${where} (exit ${code})`;
+}
+
+describe('the READMEs\' shell commands', () => {
+  it('finds the commands, and every skipped or bounded one is on the lists above', () => {
+    const all = DOCS.flatMap(shellCommands);
+    expect(all.length).toBeGreaterThan(20);
+    for (const d of DOCS) expect(shellCommands(d).length, d).toBeGreaterThan(0);
+    // Each rule still matches a command: a README change that drops one leaves no stale entry behind.
+    for (const [re, why] of [...SKIP, ...BOUNDED]) expect(all.some((l) => re.test(l.command)), `${re} (${why}) matches no command`).toBe(true);
+  });
+
+  for (const doc of DOCS) {
+    it(`${doc}: every command runs as written`, async () => {
+      if (shellCommands(doc).some((l) => /^npm run cluster .*\/tmp\/zk/.test(l.command))) zk = join(scratch, `zk-${doc.replace(/\W/g, '-')}`);
+      const report: string[] = [];
+      for (const l of shellCommands(doc)) report.push(await runLine(l));
+      await stopDaemon();
+      console.log(report.join('\n'));
+    }, 600_000);
+  }
+});
