@@ -1,5 +1,5 @@
 // Every command the READMEs show runs as written, in their order, on this clone. The shell lines of every
-// ```sh block of README.md, impl/README.md, traces/README.md and checker/README.md are run with bash from the
+// ```sh block of README.md and of every folder's README.md (impl/, traces/, checker/, ...) are run with bash from the
 // repository's root. What the test changes in a line is listed in SUBSTITUTE (a directory of its own for
 // /tmp/zk, the port a running cluster printed for PORT); what it does not run at all is listed in SKIP, with
 // the reason; a command that runs for minutes is run for BOUNDED_S seconds and must not fail in that time.
@@ -13,7 +13,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..');
-const DOCS = ['README.md', 'impl/README.md', 'traces/README.md', 'checker/README.md'] as const;
+// In the order a reader meets them; a folder README added later is run too, after these.
+const FIRST = ['README.md', 'impl/README.md', 'traces/README.md', 'checker/README.md'];
+const DOCS = [
+  ...FIRST,
+  ...readdirSync(ROOT, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== 'node_modules' && !d.name.startsWith('.') && existsSync(join(ROOT, d.name, 'README.md')))
+    .map((d) => `${d.name}/README.md`)
+    .filter((d) => !FIRST.includes(d))
+    .sort(),
+];
 const BOUNDED_S = 6;
 
 /** Not run at all, and why. Keep this list short: every entry is a command a user may find broken. */
@@ -205,7 +214,7 @@ describe('the READMEs\' shell commands', () => {
   it('finds the commands, and every skipped or bounded one is on the lists above', () => {
     const all = DOCS.flatMap(shellCommands);
     expect(all.length).toBeGreaterThan(20);
-    for (const d of DOCS) expect(shellCommands(d).length, d).toBeGreaterThan(0);
+    for (const d of FIRST) expect(shellCommands(d).length, d).toBeGreaterThan(0);
     // Each rule still matches a command: a README change that drops one leaves no stale entry behind.
     for (const [re, why] of [...SKIP, ...BOUNDED]) expect(all.some((l) => re.test(l.command)), `${re} (${why}) matches no command`).toBe(true);
   });
