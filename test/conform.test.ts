@@ -273,6 +273,6 @@ describe('npm run conform', () => {
       expect(r.status, bad.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
-    expect(execFileSync(process.execPath, ['--import', 'tsx', 'checker/conform-cli.ts', '--help'], { encoding: 'utf8' })).toMatch(/exit status/);
+    expect(execFileSync(process.execPath, ['--import', 'tsx', 'checker/conform-cli.ts', '--help'], { encoding: 'utf8' })).toMatch(/Exit status/);
   });
 });
