@@ -6,7 +6,7 @@
 // Everything else must finish with the exit status its rule says (0 unless it prints a counterexample on
 // purpose). `npm run cluster` and `npm run server` run in the background until they are ready, and are
 // stopped with Ctrl-C (SIGINT to their process group) before the next command that is not a client command.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,12 @@ const SKIP: readonly (readonly [RegExp, string])[] = [
   [/^bash bench\/zookeeper-install\.sh$/, 'apt-get install: needs root and the network'],
   [/^npx tsx bench\/zookeeper\.ts/, 'a benchmark against real ZooKeeper: minutes'],
 ];
+/** Skipped only where the tool they use is not installed (it is not this project's to install). */
+const onPath = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+const SKIP_UNLESS: readonly (readonly [RegExp, () => boolean, string])[] = [
+  [/\| nc /, () => onPath('nc'), 'nc (netcat) is not installed here'],
+  [/^\/usr\/share\/zookeeper\/bin\/zkCli\.sh /, () => existsSync('/usr/share/zookeeper/bin/zkCli.sh'), "Debian's zookeeper package is not installed here (bash bench/zookeeper-install.sh)"],
+];
 
 /** Run for BOUNDED_S seconds only: they start, take their flags and run without failing; then stopped. */
 const BOUNDED: readonly (readonly [RegExp, string])[] = [
@@ -53,7 +59,8 @@ const DAEMONS: readonly (readonly [RegExp, RegExp])[] = [
   [/^npm run cluster /, /^leader: server\.\d+, epoch \d+\. Try: npm run client -- --server 127\.0\.0\.1:(\d+) /m],
   [/^npm run server /, / started: client /],
 ];
-const CLIENT = /^npm run client /;
+/** Clients of a running cluster: it stays up while they run. */
+const CLIENT = /^(npm run (client|zkcli) |\/usr\/share\/zookeeper\/bin\/zkCli\.sh |echo \w+ \| nc )/;
 
 // /tmp/zk: a fresh directory for each README that starts a cluster in it; a README that only reads it
 // (traces/README.md) reads the last one. Not one directory for all: a second `npm run cluster` over the first
@@ -118,6 +125,8 @@ type Plan = { kind: 'skip'; why: string } | { kind: 'bounded'; why: string; exit
 function plan(command: string): Plan {
   const skip = SKIP.find(([re]) => re.test(command));
   if (skip) return { kind: 'skip', why: skip[1] };
+  const missing = SKIP_UNLESS.find(([re, present]) => re.test(command) && !present());
+  if (missing) return { kind: 'skip', why: missing[2] };
   const exit = EXIT_1.some((re) => re.test(command)) ? 1 : 0;
   const bounded = BOUNDED.find(([re]) => re.test(command));
   if (bounded) return { kind: 'bounded', why: bounded[1], exit };
