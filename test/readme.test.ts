@@ -33,6 +33,7 @@ const SKIP: readonly (readonly [RegExp, string])[] = [
   [/^npm run bench$/, 'the full benchmark: minutes, and it installs Debian\'s zookeeper package first'],
   [/^bash bench\/zookeeper-install\.sh$/, 'apt-get install: needs root and the network'],
   [/^npx tsx bench\/zookeeper\.ts/, 'a benchmark against real ZooKeeper: minutes'],
+  [/^npm run history -- \/tmp\/nemesis-/, 'reads the history that the 60 s nemesis run above writes (run here for a few seconds only)'],
 ];
 /** Skipped only where the tool they use is not installed (it is not this project's to install). */
 const onPath = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -49,10 +50,11 @@ const BOUNDED: readonly (readonly [RegExp, string])[] = [
   [/^npm run check -- --leader-(log|apply) queued/, 'a 17-step counterexample: 100,000s of states'],
   [/--nodes 5 --initial inflight .* --depth 14 /, '5 servers to depth 11: 668,050 states, a minute'],
   [/^npm run conform:faults -- --seed \d+ --runs \d+$/, 'real servers under faults: about 25 s per run'],
+  [/^npm run nemesis(:seeds)? -- .*--time 60s/, 'clients under a nemesis for 60 s per seed'],
 ];
 
 /** Print a counterexample on purpose: exit status 1 (a violation), not 0. */
-const EXIT_1: readonly RegExp[] = [/--invariant electionAgreement/, /--variant \d+/, /--mutation \w+/, /--nodes 5 --simulate --walks 1000 --seed 1$/, /--leader-(log|apply) queued/, /--invariant committedNeverLost/];
+const EXIT_1: readonly RegExp[] = [/^npm run history -- test\/fixtures\/history\/lost-write\.ndjson/, /--invariant electionAgreement/, /--variant \d+/, /--mutation \w+/, /--nodes 5 --simulate --walks 1000 --seed 1$/, /--leader-(log|apply) queued/, /--invariant committedNeverLost/];
 
 /** Started in the background; ready once their output matches. */
 const DAEMONS: readonly (readonly [RegExp, RegExp])[] = [
@@ -86,8 +88,13 @@ function newestCounterexample(): string {
   return join('traces', 'counterexamples', newest);
 }
 
+const untracked = () => spawnSync('git', ['ls-files', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\n').filter((f) => f !== '');
+const untrackedBefore = new Set(untracked());
+
 afterAll(async () => {
   await stopDaemon();
+  // Files the commands wrote into the clone (npm run history writes the failing window next to its input).
+  for (const f of untracked()) if (!untrackedBefore.has(f)) rmSync(join(ROOT, f), { force: true });
   rmSync(scratch, { recursive: true, force: true });
   // The counterexamples the README's check commands wrote (the default --out) are the test's to remove.
   if (existsSync(COUNTEREXAMPLES)) {
