@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Ensemble } from '../../impl/ensemble.ts';
 import type { ZkClient } from '../../impl/client.ts';
 import { conform, type ConformResult } from './run.ts';
+import { mulberry32 as rng } from '../../impl/sim.ts';
 
 export interface FaultRunOptions {
   readonly seed: number;
@@ -47,8 +48,6 @@ export interface FaultRunResult {
   readonly writesAcked: number;
   readonly conform: ConformResult;
 }
-
-import { mulberry32 as rng } from '../../impl/sim.ts';
 
 /** What each kind of fault does, for reports. */
 export const FAULT_KIND_NAMES: Readonly<Record<FaultKind, string>> = {
