@@ -14,9 +14,42 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { RunResult } from '../checker/run.ts';
 import { formatBytes } from '../checker/report.ts';
+import { argsProblem, formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const { values } = parseArgs({ options: { spec: { type: 'string' }, seconds: { type: 'string' } } });
+export const BENCH_USAGE: Usage = {
+  usage: 'npm run bench -- [flags]',
+  description: `The checker's figures on this machine, as one table, each measurement in a child process (its own peak
+memory): 3 servers to depth 30 with 1 and 2 workers (ZAB, and FastLeaderElection alone), 5 servers as deep as
+the budget goes, simulation steps/s; then our server's figures next to Apache ZooKeeper's (bench/zookeeper.ts;
+its rows are skipped when ZooKeeper cannot be installed). Figures only: nothing here passes or fails.`,
+  flags: [
+    { flag: 'spec', metavar: 'FILE#EXPORT', help: "another spec to measure (default: the checker's own)" },
+    { flag: 'seconds', metavar: 'S', help: 'the budget of the 5-server row', default: 60 },
+  ],
+  exit: [
+    [0, 'the table is printed'],
+    [1, 'a measurement failed'],
+    [2, 'bad usage'],
+  ],
+  examples: ['npm run bench', 'npm run bench -- --seconds 20'],
+};
+
+if (wantsHelp(process.argv.slice(2))) {
+  console.log(formatUsage(BENCH_USAGE));
+  process.exit(0);
+}
+let values: { spec?: string | undefined; seconds?: string | undefined };
+try {
+  values = parseArgs({ options: { spec: { type: 'string' }, seconds: { type: 'string' } }, strict: true }).values;
+} catch (e) {
+  console.error(`bench: ${argsProblem(e)} (see --help)`);
+  process.exit(2);
+}
+if (values.seconds !== undefined && !/^\d+$/.test(values.seconds)) {
+  console.error(`bench: --seconds must be a whole number (got ${JSON.stringify(values.seconds)})`);
+  process.exit(2);
+}
 const specFlags = values.spec === undefined ? [] : ['--spec', values.spec];
 const budget = Number(values.seconds ?? 60);
 

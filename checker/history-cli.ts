@@ -4,24 +4,29 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkHistory, formatResult, windowFile } from './history/check.ts';
 import { HistoryError, opToLine, parseHistory } from './history/format.ts';
+import { argsProblem, formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 
-const HELP = `usage: npm run history -- [flags] FILE
-
-Checks a history of ZooKeeper client operations (NDJSON, one operation per line; the format is documented in
+export const HISTORY_USAGE: Usage = {
+  usage: 'npm run history -- [flags] FILE',
+  description: `Checks a history of ZooKeeper client operations (NDJSON, one operation per line; the format is documented in
 checker/history/format.ts and checker/README.md): linearizability of create, setData (compare-and-set with a
 version), delete and sync+getData per znode (Wing-Gong search with memoisation), a session's order and
 read-your-writes for plain reads (by zxid), and the final read of every znode on every server (replicas identical,
 no acknowledged write missing). On a violation it prints the smallest window of time that is already not
-linearizable and the operations in it.
-
-flags:
-  --json             print the result as one JSON object
-  --window-out FILE  write the failing windows as a history file (default: FILE.window.ndjson on a violation)
-  --budget N         search states per znode before giving up with UNKNOWN (default 1000000)
-  --help, -h         this text
-
-exit status: 0 valid, 1 anomaly found, 2 bad usage or input, 3 unknown (a search reached its budget)
-example: npm run history -- test/fixtures/history/lost-write.ndjson`;
+linearizable and the operations in it.`,
+  flags: [
+    { flag: 'json', help: 'print the result as one JSON object' },
+    { flag: 'window-out', metavar: 'FILE', help: 'write the failing windows as a history file (default: FILE.window.ndjson on a violation)' },
+    { flag: 'budget', metavar: 'N', help: 'search states per znode before giving up with UNKNOWN', default: 1000000 },
+  ],
+  exit: [
+    [0, 'valid'],
+    [1, 'an anomaly found (the window is written)'],
+    [2, 'bad usage or input (file:line)'],
+    [3, 'unknown: a search reached its budget'],
+  ],
+  examples: ['npm run history -- test/fixtures/history/lost-write.ndjson', 'npm run history -- --json test/fixtures/history/valid.ndjson'],
+};
 
 function fail(msg: string): never {
   console.error(`history: ${msg}`);
@@ -29,17 +34,17 @@ function fail(msg: string): never {
 }
 
 function main(): void {
+  if (wantsHelp(process.argv.slice(2))) {
+    console.log(formatUsage(HISTORY_USAGE));
+    process.exit(0);
+  }
   let parsed;
   try {
     parsed = parseArgs({ options: { json: { type: 'boolean' }, 'window-out': { type: 'string' }, budget: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    fail((e as Error).message);
+    fail(`${argsProblem(e)} (see --help)`);
   }
   const v = parsed.values;
-  if (v.help) {
-    console.log(HELP);
-    process.exit(0);
-  }
   if (parsed.positionals.length !== 1) fail(`give one history file (got ${parsed.positionals.length}; see --help)`);
   const file = parsed.positionals[0]!;
   let budget: number | undefined;

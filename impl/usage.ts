@@ -28,16 +28,32 @@ export interface Usage {
 
 const HELP_FLAG: FlagHelp = { flag: 'help', help: 'print this text and exit (also -h)' };
 const COLUMN = 26;
+const WIDTH = 112;
+
+/** Words of `text` in lines of at most WIDTH columns, the first after `first`, the others indented by `indent`. */
+function wrap(first: string, text: string, indent: number): string {
+  const lines: string[] = [];
+  let line = first;
+  for (const word of text.split(' ')) {
+    const blank = line.length === indent || line === first;
+    if (!blank && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = ' '.repeat(indent) + word;
+    } else line += (blank ? '' : ' ') + word;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
 
 export function formatUsage(u: Usage): string {
   const flag = (f: FlagHelp) => {
     const left = `  --${f.flag}${f.metavar ? ` ${f.metavar}` : ''}`;
     const text = f.default === undefined ? f.help : `${f.help} (default ${f.default})`;
-    return left.length < COLUMN ? left.padEnd(COLUMN) + text : `${left}\n${' '.repeat(COLUMN)}${text}`;
+    return left.length < COLUMN ? wrap(left.padEnd(COLUMN), text, COLUMN) : `${left}\n${wrap(' '.repeat(COLUMN), text, COLUMN)}`;
   };
   const lines = [`Usage: ${u.usage}`, '', u.description.trim(), '', 'Flags:', ...[...u.flags, HELP_FLAG].map(flag)];
   for (const [title, body] of u.sections ?? []) lines.push('', `${title}:`, ...body.map((l) => `  ${l}`));
-  lines.push('', 'Exit status:', ...u.exit.map(([code, what]) => `  ${String(code).padEnd(4)}${what}`));
+  lines.push('', 'Exit status:', ...u.exit.map(([code, what]) => wrap(`  ${String(code).padEnd(4)}`, what, 6)));
   lines.push('', u.examples.length === 1 ? 'Example:' : 'Examples:', ...u.examples.map((e) => `  ${e}`));
   return lines.join('\n');
 }

@@ -1,46 +1,53 @@
 // zkcli: a small zkCli-like command line over our ZooKeeper client library (impl/zkwire/client.ts): one command
-// per run, against Apache ZooKeeper or our own server. `npx tsx impl/zkcli.ts --help` lists the commands.
+// per run, against Apache ZooKeeper or our own server. `npm run zkcli -- --help` lists the commands.
 import { parseArgs } from 'node:util';
 import { CreateMode, EventType, KeeperState } from './zkwire/codes.ts';
 import { ZkWireClient, ZkWireError } from './zkwire/client.ts';
 import type { StatT } from './zkwire/jute.ts';
 import { javaDate } from './zk/four-letter-words.ts';
 import type { WatcherEventT } from './zkwire/records.ts';
+import { argsProblem, formatUsage, wantsHelp, type Usage } from './usage.ts';
 
 export const EXIT = { ok: 0, zkError: 1, usage: 2, connection: 3, watchTimeout: 4 } as const;
 
-const HELP = `zkcli: run one ZooKeeper command against a server, like zkCli.sh
+export const ZKCLI_USAGE: Usage = {
+  usage: 'npm run zkcli -- [--server host:port] <command> [args]',
+  description: `Runs one ZooKeeper command against a server, like zkCli.sh, over our client library (impl/zkwire/client.ts):
+against Apache ZooKeeper or our own server. Errors are one line, named as ZooKeeper names them, e.g.
+"zkcli: get /x: NONODE".`,
+  flags: [
+    { flag: 'server', metavar: 'host:port', help: 'the server to use', default: '127.0.0.1:2181' },
+    { flag: 'timeout', metavar: 'ms', help: 'session timeout asked for, and the time allowed to connect and per request', default: 10000 },
+    { flag: 'wait', metavar: 'ms', help: 'how long -w waits for the watch event', default: 60000 },
+  ],
+  sections: [
+    [
+      'Commands',
+      [
+        'create [-s] [-e] <path> [data]    create a znode (-s sequential, -e ephemeral: it lives as long as this',
+        "                                  command's session, so it is gone when zkcli exits); prints its path",
+        'get [-s] [-w] <path>              print the data (-s also the Stat; -w then wait for its watch event)',
+        'set [-v version] <path> <data>    set the data (-v: only if the version matches)',
+        'ls [-s] [-w] <path>               list the children as [a, b] (-s also the Stat; -w wait for the event)',
+        'stat <path>                       print the Stat',
+        'delete [-v version] <path>        delete a znode',
+        'deleteall <path>                  delete a znode and everything under it',
+        'move <from> <to>                  move a znode and its subtree (our extension, op 1001: only our server',
+        '                                  has it; Apache ZooKeeper answers UNIMPLEMENTED)',
+      ],
+    ],
+  ],
+  exit: [
+    [0, 'done'],
+    [1, 'the server answered with an error (NONODE, NODEEXISTS, BADVERSION, NOTEMPTY, NOAUTH, UNIMPLEMENTED...)'],
+    [2, 'bad usage'],
+    [3, 'no connection or session (refused, timed out, lost)'],
+    [4, '-w timed out'],
+  ],
+  examples: ['npm run zkcli -- --server 127.0.0.1:2181 create /app hello', 'npm run zkcli -- --server 127.0.0.1:2181 get -s /app'],
+};
 
-Usage: npx tsx impl/zkcli.ts [--server host:port] <command> [args]
-
-Commands:
-  create [-s] [-e] <path> [data]    create a znode (-s sequential, -e ephemeral: it lives as long as this
-                                    command's session, so it is gone when zkcli exits); prints its path
-  get [-s] [-w] <path>              print the data (-s also the Stat; -w then wait for its watch event)
-  set [-v version] <path> <data>    set the data (-v: only if the version matches)
-  ls [-s] [-w] <path>               list the children as [a, b] (-s also the Stat; -w wait for the event)
-  stat <path>                       print the Stat
-  delete [-v version] <path>        delete a znode
-  deleteall <path>                  delete a znode and everything under it
-  move <from> <to>                  move a znode and its subtree (our extension, op 1001: only our server
-                                    has it; Apache ZooKeeper answers UNIMPLEMENTED)
-
-Flags:
-  --server host:port   the server to use (default 127.0.0.1:2181)
-  --timeout ms         session timeout asked for, and the time allowed to connect and per request (default 10000)
-  --wait ms            how long -w waits for the watch event (default 60000)
-  -h, --help           this text
-
-Errors are one line, named as ZooKeeper names them, e.g. "zkcli: get /x: NONODE".
-Exit codes: 0 done; 1 the server answered with an error (NONODE, NODEEXISTS, BADVERSION, NOTEMPTY, NOAUTH,
-UNIMPLEMENTED...); 2 bad usage; 3 no connection or session (refused, timed out, lost); 4 -w timed out.
-
-Example:
-  npx tsx impl/zkcli.ts --server 127.0.0.1:2181 create /app hello
-  npx tsx impl/zkcli.ts --server 127.0.0.1:2181 get -s /app
-`;
-
-class Usage extends Error {}
+class UsageError extends Error {}
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
@@ -75,18 +82,22 @@ export function formatEvent(e: WatcherEventT): string {
 
 function intFlag(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
-  if (!/^-?\d+$/.test(v)) throw new Usage(`${name}: not an integer: ${JSON.stringify(v)}`);
+  if (!/^-?\d+$/.test(v)) throw new UsageError(`${name}: not an integer: ${JSON.stringify(v)}`);
   return Number(v);
 }
 
 function checkPath(p: string | undefined, what = 'path'): string {
-  if (p === undefined) throw new Usage(`missing ${what}`);
-  if (!p.startsWith('/')) throw new Usage(`${what} must start with /: ${JSON.stringify(p)}`);
+  if (p === undefined) throw new UsageError(`missing ${what}`);
+  if (!p.startsWith('/')) throw new UsageError(`${what} must start with /: ${JSON.stringify(p)}`);
   return p;
 }
 
 /** Runs one command; output lines go to `out`. Returns the exit code. */
 export async function run(argv: readonly string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
+  if (wantsHelp(argv)) {
+    out(formatUsage(ZKCLI_USAGE));
+    return EXIT.ok;
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -104,27 +115,27 @@ export async function run(argv: readonly string[], out: (line: string) => void, 
       },
     });
   } catch (e) {
-    err(`zkcli: ${(e as Error).message} (see --help)`);
+    err(`zkcli: ${argsProblem(e)} (see --help)`);
     return EXIT.usage;
   }
   const { values: f, positionals } = parsed;
-  if (f.help || positionals.length === 0) {
-    (f.help ? out : err)(HELP.trimEnd());
-    return f.help ? EXIT.ok : EXIT.usage;
+  if (positionals.length === 0) {
+    err(formatUsage(ZKCLI_USAGE));
+    return EXIT.usage;
   }
   const [cmd, ...args] = positionals as [string, ...string[]];
   let host: string, port: number, timeout: number, waitMs: number, version: number;
   try {
     const server = f.server ?? '127.0.0.1:2181';
     const m = /^([^:]+):(\d{1,5})$/.exec(server);
-    if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Usage(`--server: expected host:port, got ${JSON.stringify(server)}`);
+    if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--server: expected host:port, got ${JSON.stringify(server)}`);
     [host, port] = [m[1]!, Number(m[2])];
     timeout = intFlag(f.timeout, '--timeout', 10_000);
     waitMs = intFlag(f.wait, '--wait', 60_000);
     version = intFlag(f.v, '-v', -1);
-    if (timeout < 1 || waitMs < 0) throw new Usage('--timeout must be at least 1 and --wait at least 0');
+    if (timeout < 1 || waitMs < 0) throw new UsageError('--timeout must be at least 1 and --wait at least 0');
     const known = ['create', 'get', 'set', 'ls', 'stat', 'delete', 'deleteall', 'move'];
-    if (!known.includes(cmd)) throw new Usage(`unknown command ${JSON.stringify(cmd)} (one of ${known.join(', ')})`);
+    if (!known.includes(cmd)) throw new UsageError(`unknown command ${JSON.stringify(cmd)} (one of ${known.join(', ')})`);
   } catch (e) {
     err(`zkcli: ${(e as Error).message}`);
     return EXIT.usage;
@@ -158,7 +169,7 @@ export async function run(argv: readonly string[], out: (line: string) => void, 
       }
       case 'set': {
         const path = checkPath(args[0]);
-        if (args[1] === undefined) throw new Usage('set: missing data');
+        if (args[1] === undefined) throw new UsageError('set: missing data');
         const st = await c.setData(path, Buffer.from(args[1]), version);
         if (f.s) out(formatStat(st));
         break;
@@ -205,7 +216,7 @@ export async function run(argv: readonly string[], out: (line: string) => void, 
     }
     return EXIT.ok;
   } catch (e) {
-    if (e instanceof Usage) {
+    if (e instanceof UsageError) {
       err(`zkcli: ${e.message}`);
       return EXIT.usage;
     }

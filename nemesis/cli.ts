@@ -9,33 +9,37 @@ import { z } from 'zod';
 import { FAULT_KINDS, type FaultKind } from './faults.ts';
 import { runOnce, type RunReport } from './run.ts';
 import type { Target } from './target.ts';
+import { argsProblem, formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 
-const HELP = `usage: npm run nemesis -- --target zookeeper|ours [flags]
-
-Runs clients (each a session on a server of its own; create, setData and compare-and-set, delete, getData,
+export const NEMESIS_USAGE: Usage = {
+  usage: 'npm run nemesis -- --target zookeeper|ours [flags]',
+  description: `Runs clients (each a session on a server of its own; create, setData and compare-and-set, delete, getData,
 sync+getData on a few znodes) against a local ensemble while a seeded nemesis kills (-9) and restarts the leader
 or a follower, isolates a server, loses one direction of a quorum link, pauses a server (SIGSTOP longer than the
 session timeout), holds its fsyncs (LD_PRELOAD shim), and tears the unsynced tail of its txn log before a
 restart. Then it heals everything, checks that every client gets answers again, reads every znode on every
 server, and checks the history (npm run history: linearizability, sessions, final replicas). For ours, the
-servers' transition logs go through npm run conform too.
-
-flags:
-  --target T        zookeeper (Apache ZooKeeper 3.8, Debian's package) or ours (impl/); required
-  --seed S          the nemesis's and the clients' seed (default 1)
-  --time D          how long the faults go on, e.g. 60s, 90000ms, 2m (default 60s)
-  --clients N       client sessions at once (default 5)
-  --nodes N         servers: 3 or 5 (default 3)
-  --keys N          znodes (default 3)
-  --faults LIST     comma-separated kinds (default all): ${FAULT_KINDS.join(',')}
-  --recovery D      bound on recovery after each fault and on every client's answer after the heal (default 30s)
-  --out FILE        the history file (default: $TMPDIR/nemesis-TARGET-seedS.ndjson)
-  --json            print the report as one JSON object
-  --help, -h        this text
-
-exit status: 0 no anomaly, recovered and live (and, for ours, conforming); 1 otherwise; 2 bad usage; 3 the run
-could not be made (ZooKeeper not installed, no leader at the start)
-example: npm run nemesis -- --target zookeeper --seed 7 --time 60s --clients 5`;
+servers' transition logs go through npm run conform too.`,
+  flags: [
+    { flag: 'target', metavar: 'T', help: "zookeeper (Apache ZooKeeper 3.8, Debian's package) or ours (impl/); required" },
+    { flag: 'seed', metavar: 'S', help: "the nemesis's and the clients' seed", default: 1 },
+    { flag: 'time', metavar: 'D', help: 'how long the faults go on, e.g. 60s, 90000ms, 2m', default: '60s' },
+    { flag: 'clients', metavar: 'N', help: 'client sessions at once', default: 5 },
+    { flag: 'nodes', metavar: 'N', help: 'servers: 3 or 5', default: 3 },
+    { flag: 'keys', metavar: 'N', help: 'znodes', default: 3 },
+    { flag: 'faults', metavar: 'LIST', help: `comma-separated kinds: ${FAULT_KINDS.join(',')}`, default: 'all' },
+    { flag: 'recovery', metavar: 'D', help: "bound on recovery after each fault and on every client's answer after the heal", default: '30s' },
+    { flag: 'out', metavar: 'FILE', help: 'the history file (default: $TMPDIR/nemesis-TARGET-seedS.ndjson)' },
+    { flag: 'json', help: 'print the report as one JSON object' },
+  ],
+  exit: [
+    [0, 'no anomaly, recovered and live (and, for ours, conforming)'],
+    [1, 'an anomaly, a liveness failure or a conformance failure'],
+    [2, 'bad usage'],
+    [3, 'the run could not be made (ZooKeeper not installed, no leader at the start)'],
+  ],
+  examples: ['npm run nemesis -- --target zookeeper --seed 7 --time 60s --clients 5', 'npm run nemesis -- --target ours --seed 7 --time 20s --faults kill,partition'],
+};
 
 const duration = (name: string) =>
   z.string().transform((s, ctx) => {
@@ -100,6 +104,10 @@ export const verdictOf = (r: RunReport) =>
   r.check.verdict === 'invalid' ? 'ANOMALY' : !r.liveness.ok || r.faults.some((f) => f.recoveryMs === null) ? 'NOT LIVE' : r.conform.verdict === 'FAIL' ? 'NOT CONFORMING' : r.check.verdict === 'unknown' ? 'UNKNOWN' : 'OK';
 
 async function main(): Promise<void> {
+  if (wantsHelp(process.argv.slice(2))) {
+    console.log(formatUsage(NEMESIS_USAGE));
+    process.exit(0);
+  }
   let raw;
   try {
     raw = parseArgs({
@@ -110,12 +118,8 @@ async function main(): Promise<void> {
       strict: true,
     }).values;
   } catch (e) {
-    console.error(`nemesis: ${(e as Error).message}`);
+    console.error(`nemesis: ${argsProblem(e)} (see --help)`);
     process.exit(2);
-  }
-  if (raw.help) {
-    console.log(HELP);
-    process.exit(0);
   }
   const p = Flags.safeParse(raw);
   if (!p.success) {

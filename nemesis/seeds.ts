@@ -4,20 +4,30 @@
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 
-const HELP = `usage: npm run nemesis:seeds -- --target zookeeper|ours [--from N] [--count N] [nemesis flags...]
-
-Runs npm run nemesis once per seed (from --from, default 1; --count runs, default 50), each in its own process,
-and prints one line per seed (faults by kind, operations ok/failed/indeterminate, the checker's verdict,
-liveness, conformance, the slowest recovery) and the totals. Other flags (--time, --clients, --nodes, --keys,
---faults, --recovery) go to every run; histories are written to $TMPDIR/nemesis-TARGET-seedS.ndjson.
-
-exit status: 0 every run OK, 1 some run was not, 2 bad usage
-example: npm run nemesis:seeds -- --target zookeeper --from 1 --count 50 --time 60s`;
+export const NEMESIS_SEEDS_USAGE: Usage = {
+  usage: 'npm run nemesis:seeds -- --target zookeeper|ours [--from N] [--count N] [nemesis flags...]',
+  description: `Runs npm run nemesis once per seed, each in its own process, and prints one line per seed (faults by kind,
+operations ok/failed/indeterminate, the checker's verdict, liveness, conformance, the slowest recovery) and the
+totals. Histories are written to $TMPDIR/nemesis-TARGET-seedS.ndjson.`,
+  flags: [
+    { flag: 'target', metavar: 'T', help: 'zookeeper or ours; required' },
+    { flag: 'from', metavar: 'N', help: 'the first seed', default: 1 },
+    { flag: 'count', metavar: 'N', help: 'how many seeds (runs)', default: 50 },
+  ],
+  sections: [['Nemesis flags', ['--time, --clients, --nodes, --keys, --faults, --recovery go to every run (npm run nemesis -- --help)']]],
+  exit: [
+    [0, 'every run OK'],
+    [1, 'some run was not (an anomaly, not live, not conforming, or no report)'],
+    [2, 'bad usage'],
+  ],
+  examples: ['npm run nemesis:seeds -- --target zookeeper --from 1 --count 50 --time 60s'],
+};
 
 const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-  console.log(HELP);
+if (wantsHelp(args)) {
+  console.log(formatUsage(NEMESIS_SEEDS_USAGE));
   process.exit(0);
 }
 const take = (name: string, def: number): number => {

@@ -25,6 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 import { Ensemble, hex, kill9, killAllNow, loggedZxids, preflight, PROPOSAL, say, sleep, waitFor, INIT_LIMIT, SYNC_LIMIT, TICK_MS } from './zk-harness.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -246,14 +247,32 @@ function fromRepro(name: string, script: string, what: string): Scenario {
 SCENARIOS['finding-1'] = fromRepro('finding-1', 'repro-stale-ack-3.ts', 'docs/findings.md #1 with 3 servers (npm run repro:stale-ack-3)');
 SCENARIOS['finding-2'] = fromRepro('finding-2', 'repro-trunc-committed.ts', 'docs/findings.md #2 (npm run repro:trunc-committed)');
 
+export function makeZkLogsUsage(): Usage {
+  return {
+    usage: 'npm run make:zk-logs -- [SCENARIO...]',
+    description: `Runs Apache ZooKeeper 3.8 ensembles (Debian's package, on loopback) through the scenarios named (default: every
+one) and keeps their server logs, in ZooKeeper's own layout, under traces/samples/zookeeper/ for npm run conform.`,
+    flags: [{ flag: 'list', help: 'list the scenarios (this text) and exit' }],
+    sections: [['Scenarios', Object.entries(SCENARIOS).map(([k, v]) => `${k.padEnd(16)} ${v.what}`)]],
+    exit: [
+      [0, 'every scenario kept'],
+      [1, 'a scenario failed'],
+      [2, 'bad usage (an unknown scenario), or ZooKeeper cannot run here'],
+    ],
+    examples: ['npm run make:zk-logs -- trunc snap'],
+  };
+}
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  if (args.includes('--help') || args.includes('-h') || args.includes('--list')) {
-    console.log('make-zk-logs: run Apache ZooKeeper 3.8 scenarios and keep their server logs under traces/samples/zookeeper/\n');
-    console.log('usage: npm run make:zk-logs [-- SCENARIO...]   (default: every scenario)\n\nscenarios:');
-    for (const [k, v] of Object.entries(SCENARIOS)) console.log(`  ${k.padEnd(16)} ${v.what}`);
-    console.log('\nexit status: 0 every scenario kept, 1 one failed, 2 ZooKeeper cannot run here');
+  if (wantsHelp(args) || args.includes('--list')) {
+    console.log(formatUsage(makeZkLogsUsage()));
     return 0;
+  }
+  const unknown = args.find((a) => a.startsWith('-'));
+  if (unknown !== undefined) {
+    console.error(`make-zk-logs: unknown option ${JSON.stringify(unknown)} (see --help)`);
+    return 2;
   }
   const names = args.length > 0 ? args : Object.keys(SCENARIOS);
   for (const n of names) if (SCENARIOS[n] === undefined) {

@@ -47,7 +47,7 @@ import {
   createInBackground,
   formThree,
   ACK, ACKEPOCH, COMMIT, DIFF, Diverged, Ensemble, hex, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome, preflight, PROPOSAL, proxyOutput,
-  runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor, type ZkServer,
+  handleArgs, reproUsage, runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor, type ZkServer,
   INIT_LIMIT, SYNC_LIMIT, TICK_MS,
   waitAgreed,
 } from './zk-harness.ts';
@@ -230,4 +230,12 @@ async function main(): Promise<Outcome> {
   }
 }
 
+handleArgs(
+  reproUsage(
+    'repro:stale-ack-3',
+    `Finding #1 of docs/findings.md with three servers against a real Apache ZooKeeper 3.8.0 ensemble: the leader's
+own log write queued behind its PROPOSAL (a slow leader disk, an fsync-holding LD_PRELOAD shim).`,
+    [],
+  ),
+);
 runScenario(RUN_LIMIT_MS, main);

@@ -70,7 +70,7 @@ import type { ZkWireClient } from '../impl/zkwire/client.ts';
 import {
   aftermath, formThree,
   ACK, ACKEPOCH, COMMIT, createInBackground, DIFF, Diverged, Ensemble, freePort, hex, Jdb, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome,
-  preflight, PROPOSAL, proxyOutput, runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor,
+  preflight, PROPOSAL, proxyOutput, handleArgs, reproUsage, runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor,
   INIT_LIMIT, SYNC_LIMIT, TICK_MS,
   waitAgreed,
 } from './zk-harness.ts';
@@ -306,4 +306,15 @@ async function main(): Promise<Outcome> {
   }
 }
 
+handleArgs(
+  reproUsage(
+    'repro:trunc-committed',
+    `Finding #2 of docs/findings.md (a committed txn TRUNCated away from a rejoining follower) against a real Apache
+ZooKeeper 3.8.0 ensemble of 3 servers; the leader's apply is held with jdb (Debian: openjdk-17-jdk-headless).`,
+    [
+      { flag: 'let-resent-through', help: 'an experiment: hold only NEWLEADER, so the PROPOSAL and COMMIT resent after the TRUNC reach the follower' },
+      { flag: 'no-apply-hold', help: "do not hold the leader's apply (the control run: no TRUNC of the committed txn)" },
+    ],
+  ),
+);
 runScenario(RUN_LIMIT_MS, main);

@@ -5,46 +5,51 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { compare, coverage, describeDivergence, runOn, sequence } from '../test/support/zk-differential.ts';
 import { startTarget, type Target } from '../test/support/zk-target.ts';
+import { argsProblem, flagProblem, formatUsage, intFlag, wantsHelp, type Usage } from '../impl/usage.ts';
 
-const HELP = `zk-differential: the same random operation sequences against two ZooKeeper ensembles, compared
-
-Usage: npm run diff:zk -- [--a TARGET] [--b TARGET] [--seeds N] [--first-seed S] [--ops N] [--json]
-
-A target is "apache" (3 Apache ZooKeeper 3.8 servers from Debian's package, started here), "ours" (3 of our
-servers, started here) or host:port[,host:port...] (an ensemble already running). When A and B are the same,
-one ensemble is started and each run gets its own root znode.
-
-Flags:
-  --a TARGET        target A (default apache)
-  --b TARGET        target B (default: the same as A)
-  --seeds N         how many sequences (default 20)
-  --first-seed S    the first seed; the others follow (default 1)
-  --ops N           operations per sequence (default 1000)
-  --mutate          make B's client ignore versions (shows that a difference is caught)
-  --json            one JSON object on stdout instead of text
-  -h, --help        this text
+export const DIFF_ZK_USAGE: Usage = {
+  usage: 'npm run diff:zk -- [--a TARGET] [--b TARGET] [--seeds N] [--first-seed S] [--ops N] [--json]',
+  description: `The same random operation sequences against two ZooKeeper ensembles, compared. A target is "apache" (3 Apache
+ZooKeeper 3.8 servers from Debian's package, started here), "ours" (3 of our servers, started here) or
+host:port[,host:port...] (an ensemble already running). When A and B are the same, one ensemble is started and
+each run gets its own root znode.
 
 Each op is a create (persistent, ephemeral, sequential), delete or setData with a version, getData, exists,
 getChildren, a multi of 1-3 ops, or a reconnect of the second session; results compared: error codes, paths,
-data, children, Stat fields except times (zxids by order of appearance, ephemeralOwner by session).
-Exit codes: 0 every sequence equal; 1 a divergence (the first one is printed); 2 bad flags; 3 a target failed
-to start or an ensemble failed during the run.
-
-Example:
-  npm run diff:zk -- --a ours --b apache --seeds 5 --ops 2000
-`;
+data, children, Stat fields except times (zxids by order of appearance, ephemeralOwner by session).`,
+  flags: [
+    { flag: 'a', metavar: 'TARGET', help: 'target A', default: 'apache' },
+    { flag: 'b', metavar: 'TARGET', help: 'target B (default: the same as A)' },
+    { flag: 'seeds', metavar: 'N', help: 'how many sequences', default: 20 },
+    { flag: 'first-seed', metavar: 'S', help: 'the first seed; the others follow', default: 1 },
+    { flag: 'ops', metavar: 'N', help: 'operations per sequence', default: 1000 },
+    { flag: 'mutate', help: "make B's client ignore versions (shows that a difference is caught)" },
+    { flag: 'json', help: 'one JSON object on stdout instead of text' },
+  ],
+  exit: [
+    [0, 'every sequence equal'],
+    [1, 'a divergence (the first one is printed)'],
+    [2, 'bad usage'],
+    [3, 'a target failed to start or an ensemble failed during the run'],
+  ],
+  examples: ['npm run diff:zk -- --a ours --b apache --seeds 5 --ops 2000'],
+};
 
 const Flags = z.strictObject({
   a: z.string().min(1).default('apache'),
   b: z.string().min(1).optional(),
-  seeds: z.coerce.number().int().min(1).max(100_000).default(20),
-  'first-seed': z.coerce.number().int().min(0).default(1),
-  ops: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  seeds: intFlag(1, 100_000).default(20),
+  'first-seed': intFlag(0, 2 ** 31 - 1).default(1),
+  ops: intFlag(1, 1_000_000).default(1000),
   mutate: z.boolean().default(false),
   json: z.boolean().default(false),
 });
 
 async function main(): Promise<number> {
+  if (wantsHelp(process.argv.slice(2))) {
+    console.log(formatUsage(DIFF_ZK_USAGE));
+    return 0;
+  }
   let raw;
   try {
     raw = parseArgs({
@@ -60,18 +65,13 @@ async function main(): Promise<number> {
       },
     }).values;
   } catch (e) {
-    console.error(`zk-differential: ${(e as Error).message} (see --help)`);
+    console.error(`zk-differential: ${argsProblem(e)} (see --help)`);
     return 2;
-  }
-  if (raw.help) {
-    console.log(HELP.trimEnd());
-    return 0;
   }
   const { help: _h, ...rest } = raw;
   const parsed = Flags.safeParse(rest);
   if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    console.error(`zk-differential: --${i.path.join('.')}: ${i.message}`);
+    console.error(`zk-differential: ${flagProblem(parsed.error, rest)}`);
     return 2;
   }
   const f = parsed.data;

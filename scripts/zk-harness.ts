@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZkWireClient, ZkWireError } from '../impl/zkwire/client.ts';
 import { srvr } from '../impl/zkwire/four-letter.ts';
+import { formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 
 export const JAVA_DIR = '/usr/share/java';
 export const ZOOKEEPER_JAR = join(JAVA_DIR, 'zookeeper.jar');
@@ -920,6 +921,38 @@ export async function aftermath(
 
 /** Runs the scenario under a deadline for the whole run, kills the servers on Ctrl-C/SIGTERM and on exit, prints
  *  what was observed and the verdict line, and exits (0, or 2 if INCONCLUSIVE, 3 on the deadline, 130 on a signal). */
+/** The --help of a repro script: what it reproduces, its flags, and the exit status runScenario gives. */
+export function reproUsage(npm: string, description: string, flags: Usage['flags'] = []): Usage {
+  return {
+    usage: `npm run ${npm} -- ${flags.length > 0 ? '[flags]' : '(no flags)'}`,
+    description: `${description}
+It prints a step-by-step log and one verdict line: REPRODUCED, NOT REPRODUCED (with the step that went otherwise
+than the spec predicts, and why), or INCONCLUSIVE (the harness itself failed). Needs Apache ZooKeeper 3.8
+(npm run ${npm} installs Debian's package with bench/zookeeper-install.sh first).`,
+    flags,
+    exit: [
+      [0, 'a verdict: REPRODUCED or NOT REPRODUCED (the last line says which)'],
+      [2, 'bad usage, or INCONCLUSIVE: the harness failed (ZooKeeper not installed, a server did not start)'],
+      [3, 'INCONCLUSIVE: the run exceeded its time limit'],
+    ],
+    examples: [`npm run ${npm}`],
+  };
+}
+
+/** --help/-h prints `usage` and exits 0; a flag `usage` does not list exits 2. Call before anything starts. */
+export function handleArgs(usage: Usage, argv: readonly string[] = process.argv.slice(2)): void {
+  if (wantsHelp(argv)) {
+    console.log(formatUsage(usage));
+    process.exit(0);
+  }
+  const known = new Set(usage.flags.map((f) => `--${f.flag}`));
+  const bad = argv.find((a) => !known.has(a));
+  if (bad !== undefined) {
+    console.error(`${usage.usage.split(' ')[2]}: unknown argument ${JSON.stringify(bad)} (see --help)`);
+    process.exit(2);
+  }
+}
+
 export function runScenario(limitMs: number, main: () => Promise<Outcome>): void {
   const limit = setTimeout(() => {
     console.log(`VERDICT: INCONCLUSIVE: the run exceeded ${limitMs / 1000} s; every server is killed on exit`);

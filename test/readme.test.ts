@@ -33,6 +33,7 @@ const SKIP: readonly (readonly [RegExp, string])[] = [
   [/^npm run bench$/, 'the full benchmark: minutes, and it installs Debian\'s zookeeper package first'],
   [/^bash bench\/zookeeper-install\.sh$/, 'apt-get install: needs root and the network'],
   [/^npx tsx bench\/zookeeper\.ts/, 'a benchmark against real ZooKeeper: minutes'],
+  [/^npm run make:zk-logs$/, 'runs real Apache ZooKeeper ensembles for minutes and rewrites the kept samples in traces/samples/zookeeper/'],
   [/^npm run history -- \/tmp\/nemesis-/, 'reads the history that the 60 s nemesis run above writes (run here for a few seconds only)'],
 ];
 /** Skipped only where the tool they use is not installed (it is not this project's to install). */

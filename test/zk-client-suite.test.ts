@@ -478,7 +478,7 @@ describe.skipIf(missing !== null)(`the command lines against ${kind}`, () => {
     expect((await run('deleteall', r)).rc).toBe(0);
     expect(await run('stat', r)).toMatchObject({ rc: 1, err: `zkcli: stat ${r}: NONODE` });
     expect((await run('frob', r)).rc).toBe(2);
-    expect((await run('--help')).out).toContain('Exit codes:');
+    expect((await run('--help')).out).toContain('Exit status:');
   });
 
   it('our zkcli get -w: waits for the watch event and prints it as WatchedEvent does', async () => {

@@ -19,6 +19,7 @@ import { parseFlags } from '../checker/flags.ts';
 import { runCheck } from '../checker/run.ts';
 import { readTrace } from '../checker/trace-reader.ts';
 import { readHeader } from './reader.ts';
+import { argsProblem, formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 
 const SAMPLES = join(import.meta.dirname, 'samples');
 
@@ -120,29 +121,36 @@ async function findingSample(file: string, out: string): Promise<boolean> {
   return true;
 }
 
+const names = [...IMPL_SAMPLES.map((s) => s.name), 'findings'];
+
+export const SAMPLES_USAGE: Usage = {
+  usage: 'npm run samples -- [--only NAME]... [--seed S]',
+  description: `Writes traces/samples/ again in the current trace version: the implementation's samples from real servers on
+127.0.0.1, each kept only if conform gives the expected verdict; the checker's counterexamples under findings/
+found again with the options their headers record.`,
+  flags: [
+    { flag: 'only', metavar: 'NAME', help: `one sample (repeatable): ${names.join(', ')}`, default: 'all' },
+    { flag: 'seed', metavar: 'S', help: 'first seed of the server runs (up to 5 seeds are tried per sample)', default: 1 },
+  ],
+  exit: [
+    [0, 'every sample written'],
+    [1, 'a sample could not be made (the old one is kept)'],
+    [2, 'bad usage'],
+  ],
+  examples: ['npm run samples -- --only faults --seed 7'],
+};
+
 async function main(): Promise<void> {
+  if (wantsHelp(process.argv.slice(2))) {
+    console.log(formatUsage(SAMPLES_USAGE));
+    return;
+  }
   let v;
   try {
     v = parseArgs({ options: { only: { type: 'string', multiple: true }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
   } catch (e) {
-    console.error(`samples: ${(e as Error).message}`);
+    console.error(`samples: ${argsProblem(e)} (see --help)`);
     process.exit(2);
-  }
-  const names = [...IMPL_SAMPLES.map((s) => s.name), 'findings'];
-  if (v.help) {
-    console.log(`usage: npm run samples -- [--only NAME]... [--seed S]
-
-Writes traces/samples/ again in the current trace version: the implementation's samples from real servers on
-127.0.0.1, each kept only if conform gives the expected verdict; the checker's counterexamples under findings/
-found again with the options their headers record.
-
-  --only NAME   one sample (repeatable): ${names.join(', ')} (default: all)
-  --seed S      first seed of the server runs (default 1; up to 5 seeds are tried per sample)
-  -h, --help    this text
-
-exit status: 0 every sample written, 1 a sample could not be made (the old one is kept), 2 bad usage
-example: npm run samples -- --only faults --seed 7`);
-    return;
   }
   for (const n of v.only ?? []) if (!names.includes(n)) {
     console.error(`samples: unknown --only ${n} (known: ${names.join(', ')})`);
