@@ -6,6 +6,11 @@
 // Everything else must finish with the exit status its rule says (0 unless it prints a counterexample on
 // purpose). `npm run cluster` and `npm run server` run in the background until they are ready, and are
 // stopped with Ctrl-C (SIGINT to their process group) before the next command that is not a client command.
+//
+// To keep this test's share of `npm test` small, commands that need nothing from the ones before them (no
+// cluster, no /tmp/zk, no PORT, no counterexample X) run at the same time, POOL at most, while each README's
+// cluster story runs in order beside them. Nothing here waits for a fixed time: a command is waited for until
+// it ends or prints that it is ready, each wait bounded only to turn a hang into a failure.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,34 +71,59 @@ const DAEMONS: readonly (readonly [RegExp, RegExp])[] = [
 const CLIENT = /^(npm run (client|zkcli) |\/usr\/share\/zookeeper\/bin\/zkCli\.sh |echo \w+ \| nc )/;
 
 // /tmp/zk: a fresh directory for each README that starts a cluster in it; a README that only reads it
-// (traces/README.md) reads the last one. Not one directory for all: a second `npm run cluster` over the first
-// one's data restarts the whole ensemble from it, and conform does not yet follow every ensemble-wide restart
-// (reported to the conform work; a restart of single servers, as conform:faults makes, it follows).
+// (traces/README.md) reads the one of the README before it that starts one, after that README's cluster
+// story. Not one directory for all: a second `npm run cluster` over the first one's data restarts the whole
+// ensemble from it, and conform does not yet follow every ensemble-wide restart.
 const scratch = mkdtempSync(join(tmpdir(), 'readme-'));
-let zk = join(scratch, 'zk-none');
 const COUNTEREXAMPLES = join(ROOT, 'traces', 'counterexamples');
 const before = existsSync(COUNTEREXAMPLES) ? new Set(readdirSync(COUNTEREXAMPLES)) : null;
-/** What the test writes in the README's names, and what stands for what. */
-const SUBSTITUTE: readonly (readonly [RegExp, () => string])[] = [
-  [/\/tmp\/zk(?=[/\s]|$)/g, () => zk],
-  [/\bPORT\b/g, () => port ?? 'PORT'],
-  // "X": the counterexample the last `npm run check` above wrote (the README says to use the path it prints).
-  [/traces\/counterexamples\/X\.ndjson/g, () => newestCounterexample()],
-];
-let port: string | null = null;
+/** Commands running at once, besides the clusters in the background. */
+const POOL = 3;
+/** Bounds that only turn a hang into a failure (the machine may be loaded: they are generous). */
+const RUN_BOUND_MS = 300_000;
+const READY_BOUND_MS = 180_000;
 
-function newestCounterexample(): string {
-  const mine = readdirSync(COUNTEREXAMPLES).filter((f) => !before?.has(f));
-  const newest = mine.sort((a, b) => statSync(join(COUNTEREXAMPLES, b)).mtimeMs - statSync(join(COUNTEREXAMPLES, a)).mtimeMs)[0];
-  if (newest === undefined) throw new Error('no counterexample was written by the commands before');
-  return join('traces', 'counterexamples', newest);
+/** A README's cluster story: its running cluster (or server), the port it printed, its /tmp/zk. */
+interface Session {
+  daemon: { readonly r: Running; readonly what: string } | null;
+  port: string | null;
+  zk: string;
+}
+
+/** What the test writes in the README's names, and what stands for what. */
+const SUBSTITUTE: readonly (readonly [RegExp, (s: Session) => Promise<string> | string])[] = [
+  [/\/tmp\/zk(?=[/\s]|$)/g, (s) => s.zk],
+  [/\bPORT\b/g, (s) => s.port ?? 'PORT'],
+  // "X": a counterexample `npm run check` wrote (the README says to use the path it prints).
+  [/traces\/counterexamples\/X\.ndjson/g, () => counterexample()],
+];
+/** The lines that need something from the lines before them: run in their README's order. */
+const STORY = /\/tmp\/zk(?=[/\s]|$)|\bPORT\b|traces\/counterexamples\/X\.ndjson/;
+
+let made: Promise<string> | null = null;
+/** A counterexample of the check commands run here, or, when none has been written yet, of one run for it. */
+function counterexample(): Promise<string> {
+  const mine = () => (existsSync(COUNTEREXAMPLES) ? readdirSync(COUNTEREXAMPLES).filter((f) => !before?.has(f) && f.endsWith('.ndjson')) : []);
+  made ??= (async () => {
+    if (mine().length === 0) {
+      const r = start('npm run check -- --nodes 3 --mutation quorum');
+      const code = await Promise.race([r.exited, sleep(RUN_BOUND_MS).then(() => 'bound' as const)]);
+      killGroup(r, 'SIGKILL');
+      if (code !== 1) throw new Error(`npm run check -- --nodes 3 --mutation quorum (to have a counterexample): exit ${code}\n${tail(r.output())}`);
+    }
+    const newest = mine().sort((a, b) => statSync(join(COUNTEREXAMPLES, b)).mtimeMs - statSync(join(COUNTEREXAMPLES, a)).mtimeMs)[0];
+    if (newest === undefined) throw new Error('npm run check wrote no counterexample');
+    return join('traces', 'counterexamples', newest);
+  })();
+  return made;
 }
 
 const untracked = () => spawnSync('git', ['ls-files', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\n').filter((f) => f !== '');
 const untrackedBefore = new Set(untracked());
+const sessions: Session[] = [];
 
 afterAll(async () => {
-  await stopDaemon();
+  for (const s of sessions) await stopDaemon(s).catch(() => {});
   // Files the commands wrote into the clone (npm run history writes the failing window next to its input).
   for (const f of untracked()) if (!untrackedBefore.has(f)) rmSync(join(ROOT, f), { force: true });
   rmSync(scratch, { recursive: true, force: true });
@@ -143,8 +173,14 @@ function plan(command: string): Plan {
   return { kind: 'run', exit };
 }
 
-function substitute(command: string): string {
-  return SUBSTITUTE.reduce((c, [re, to]) => c.replace(re, () => to()), command);
+/** Part of a README's cluster story (in order), or free to run beside anything else. */
+const inStory = (command: string) => STORY.test(command) || CLIENT.test(command) || DAEMONS.some(([re]) => re.test(command));
+
+async function substitute(command: string, s: Session): Promise<string> {
+  let out = command;
+  // search, not test: it leaves a /g pattern's lastIndex alone.
+  for (const [re, to] of SUBSTITUTE) if (out.search(re) !== -1) out = out.replace(re, await to(s));
+  return out;
 }
 
 interface Running {
@@ -154,7 +190,7 @@ interface Running {
 }
 
 function start(command: string): Running {
-  // Its own process group, so that a bound or Ctrl-C reaches everything it started.
+  // Its own process group, so that a bound or Ctrl-C reaches everything it started. No stdin, as in CI.
   const child = spawn('bash', ['-c', command], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const add = (b: Buffer) => {
@@ -177,55 +213,76 @@ function killGroup(r: Running, sig: NodeJS.Signals): void {
 const tail = (text: string) => text.split('\n').slice(-25).join('\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let daemon: { readonly r: Running; readonly what: string } | null = null;
+/** At most POOL commands at once (the clusters in the background are not counted). */
+let slots = POOL;
+const waiting: (() => void)[] = [];
+async function inPool<T>(f: () => Promise<T>): Promise<T> {
+  if (slots === 0) await new Promise<void>((res) => waiting.push(res));
+  else slots--;
+  try {
+    return await f();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else slots++;
+  }
+}
 
 /** Ctrl-C, as a user stops `npm run cluster` before going on. */
-async function stopDaemon(): Promise<void> {
-  if (daemon === null) return;
-  const { r, what } = daemon;
-  daemon = null;
-  port = null;
+async function stopDaemon(s: Session): Promise<void> {
+  if (s.daemon === null) return;
+  const { r, what } = s.daemon;
+  s.daemon = null;
+  s.port = null;
   killGroup(r, 'SIGINT');
-  const code = await Promise.race([r.exited, sleep(30_000).then(() => 'timeout' as const)]);
+  const code = await Promise.race([r.exited, sleep(60_000).then(() => 'timeout' as const)]);
   killGroup(r, 'SIGKILL');
   expect(code, `${what} did not stop on Ctrl-C:\n${tail(r.output())}`).not.toBe('timeout');
   if (/^npm run cluster /.test(what)) expect(r.output(), what).toMatch(/stopping the ensemble: SIGINT/);
 }
 
-async function runLine(l: Line): Promise<string> {
+async function runLine(l: Line, s: Session): Promise<string> {
   const p = plan(l.command);
   const where = `${l.doc}:${l.line}: ${l.command}`;
   if (p.kind === 'skip') return `skipped  ${where} (${p.why})`;
-  if (!CLIENT.test(l.command)) await stopDaemon();
-  const command = substitute(l.command);
-  const r = start(command);
+  // The next step of the cluster story that is not a client: Ctrl-C first, as the README says.
+  if (inStory(l.command) && !CLIENT.test(l.command)) await stopDaemon(s);
+  const command = await substitute(l.command, s);
   if (p.kind === 'daemon') {
-    const deadline = Date.now() + 90_000;
+    const r = start(command);
+    const deadline = Date.now() + READY_BOUND_MS;
     let m: RegExpMatchArray | null = null;
     while ((m = p.ready.exec(r.output())) === null && r.child.exitCode === null && Date.now() < deadline) await sleep(100);
     if (m === null) {
       killGroup(r, 'SIGKILL');
-      throw new Error(`${where}: not ready (${r.child.exitCode === null ? 'timed out' : `exited ${r.child.exitCode}`}):\n${tail(r.output())}`);
+      throw new Error(`${where}: not ready (${r.child.exitCode === null ? 'no ready line within the bound' : `exited ${r.child.exitCode}`}):\n${tail(r.output())}`);
     }
-    daemon = { r, what: l.command };
-    if (m[1] !== undefined) port = m[1];
+    s.daemon = { r, what: l.command };
+    if (m[1] !== undefined) s.port = m[1];
     return `running  ${where}`;
   }
-  const bound = p.kind === 'bounded' ? BOUNDED_S * 1000 : 180_000;
-  const code = await Promise.race([r.exited, sleep(bound).then(() => 'bound' as const)]);
-  if (code === 'bound') {
-    // Ctrl-C first, so that the command cleans up what it made; then nothing of it may stay.
-    killGroup(r, 'SIGINT');
-    await Promise.race([r.exited, sleep(10_000)]);
-  }
-  killGroup(r, 'SIGKILL');
-  if (code === 'bound') {
-    if (p.kind === 'bounded') return `bounded  ${where} (ran ${BOUNDED_S} s without failing: ${p.why})`;
-    throw new Error(`${where}: still running after ${bound / 1000} s:\n${tail(r.output())}`);
-  }
-  expect(code, `${where} (as run: ${command}):\n${tail(r.output())}`).toBe(p.exit);
-  return `ran      ${where} (exit ${code})`;
+  return inPool(async () => {
+    const r = start(command);
+    const bound = p.kind === 'bounded' ? BOUNDED_S * 1000 : RUN_BOUND_MS;
+    const code = await Promise.race([r.exited, sleep(bound).then(() => 'bound' as const)]);
+    if (code === 'bound') {
+      // Ctrl-C first, so that the command cleans up what it made; then nothing of it may stay.
+      killGroup(r, 'SIGINT');
+      await Promise.race([r.exited, sleep(20_000)]);
+    }
+    killGroup(r, 'SIGKILL');
+    if (code === 'bound') {
+      if (p.kind === 'bounded') return `bounded  ${where} (ran ${BOUNDED_S} s without failing: ${p.why})`;
+      throw new Error(`${where}: still running after ${bound / 1000} s:\n${tail(r.output())}`);
+    }
+    expect(code, `${where} (as run: ${command}):\n${tail(r.output())}`).toBe(p.exit);
+    return `ran      ${where} (exit ${code})`;
+  });
 }
+
+const startsCluster = (doc: string) => shellCommands(doc).some((l) => /^npm run cluster .*\/tmp\/zk/.test(l.command));
+/** Each README's cluster story, done once its own is: a README that reads /tmp/zk waits for the one it reads. */
+const stories = new Map<string, Promise<void>>();
 
 describe('the READMEs\' shell commands', () => {
   it('finds the commands, and every skipped or bounded one is on the lists above', () => {
@@ -236,13 +293,30 @@ describe('the READMEs\' shell commands', () => {
     for (const [re, why] of [...SKIP, ...BOUNDED]) expect(all.some((l) => re.test(l.command)), `${re} (${why}) matches no command`).toBe(true);
   });
 
-  for (const doc of DOCS) {
-    it(`${doc}: every command runs as written`, async () => {
-      if (shellCommands(doc).some((l) => /^npm run cluster .*\/tmp\/zk/.test(l.command))) zk = join(scratch, `zk-${doc.replace(/\W/g, '-')}`);
-      const report: string[] = [];
-      for (const l of shellCommands(doc)) report.push(await runLine(l));
-      await stopDaemon();
-      console.log(report.join('\n'));
-    }, 600_000);
-  }
+  // The READMEs at the same time; in each, the cluster story in order and the other commands beside it.
+  DOCS.forEach((doc, i) => {
+    const reads = [...DOCS.slice(0, i)].reverse().find(startsCluster);
+    const session: Session = { daemon: null, port: null, zk: join(scratch, `zk-${(startsCluster(doc) ? doc : reads ?? 'none').replace(/\W/g, '-')}`) };
+    sessions.push(session);
+    let done!: () => void;
+    stories.set(doc, new Promise<void>((res) => (done = res)));
+    it.concurrent(`${doc}: every command runs as written`, async () => {
+      const lines = shellCommands(doc);
+      const report = new Map<Line, string>();
+      const story = (async () => {
+        try {
+          const story = lines.filter((l) => inStory(l.command));
+          // Reading another README's /tmp/zk: once that README's cluster has stopped.
+          if (!startsCluster(doc) && reads !== undefined && story.some((l) => /\/tmp\/zk/.test(l.command))) await stories.get(reads);
+          for (const l of story) report.set(l, await runLine(l, session));
+          await stopDaemon(session);
+        } finally {
+          done();
+        }
+      })();
+      const others = lines.filter((l) => !inStory(l.command)).map(async (l) => report.set(l, await runLine(l, session)));
+      await Promise.all([story, ...others]);
+      console.log(lines.map((l) => report.get(l)).join('\n'));
+    }, 900_000);
+  });
 });
