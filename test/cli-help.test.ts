@@ -30,7 +30,7 @@ const DOCS: Readonly<Record<string, string>> = {
   'diff:zk': 'impl/README.md',
 };
 /** Scripts that are not commands of ours. */
-const NOT_COMMANDS = new Set(['test', 'typecheck']);
+const NOT_COMMANDS = new Set(['test', 'test:readme', 'typecheck']);
 
 const SCRIPTS = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
 const COMMANDS = Object.keys(SCRIPTS)
