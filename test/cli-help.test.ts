@@ -17,6 +17,7 @@ const DOCS: Readonly<Record<string, string>> = {
   samples: 'traces/README.md',
   'make:zk-logs': 'traces/README.md',
   history: 'checker/README.md',
+  simulate: 'checker/README.md',
   nemesis: 'nemesis/README.md',
   'nemesis:seeds': 'nemesis/README.md',
   'repro:stale-ack': 'docs/findings.md',

@@ -1,0 +1,147 @@
+// `npm run simulate`: the in-process simulator of impl/'s server code (checker/vopr/run.ts), one seed or a swarm.
+// Exit status: 0 every run passed, 1 a run failed (its seed is printed), 2 bad usage.
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { TEST_BREAKS } from '../../impl/core/breaks.ts';
+import { argsProblem, flagProblem, formatUsage, intFlag, wantsHelp, type Usage } from '../../impl/usage.ts';
+import { formatResult } from '../conform/report.ts';
+import { progressLine } from '../progress.ts';
+import type { VoprResult } from './run.ts';
+import { runSeeds } from './swarm.ts';
+
+export const SIMULATE_USAGE: Usage = {
+  usage: 'npm run simulate -- [flags]',
+  description: `Runs impl/'s server code (the protocol cores of QuorumPeer, FLE, Leader, Learner and the ZKDatabase, on an
+in-memory disk) as a cluster in this process, on virtual time. One seed drives the network's delays, lost
+connections, kill -9 of servers (a majority too) and their restarts, slow fsyncs, and client writes to random
+servers. Each run's transition logs go through the conformance search (npm run conform's), and after a quiet
+phase with every fault healed every acknowledged write must be on every server, with identical replicas. A
+failing seed runs again exactly with --seed.`,
+  flags: [
+    { flag: 'seed', metavar: 'S', help: 'one run, with this seed', default: 1 },
+    { flag: 'seeds', metavar: 'N', help: 'a swarm: N runs, seeds --from to --from+N-1; the failing ones are listed' },
+    { flag: 'from', metavar: 'S', help: 'first seed of a swarm', default: 1 },
+    { flag: 'time', metavar: 'MS', help: 'virtual milliseconds of faults and writes per run', default: 20000 },
+    { flag: 'settle', metavar: 'MS', help: 'virtual milliseconds of the quiet phase after them', default: 5000 },
+    { flag: 'participants', metavar: 'N', help: 'voting servers', default: 3 },
+    { flag: 'observers', metavar: 'N', help: 'non-voting servers', default: 0 },
+    { flag: 'break', metavar: 'NAME', help: `a test-only breakage in every server, repeatable: ${TEST_BREAKS.join(', ')}` },
+    { flag: 'workers', metavar: 'N', help: 'worker threads for a swarm', default: 'the cores, at most 4' },
+    { flag: 'keep', metavar: 'DIR', help: "copy a failing run's logs to DIR/seed-S (for npm run conform)" },
+    { flag: 'json', help: 'print the result as one JSON object' },
+  ],
+  exit: [
+    [0, 'every run passed'],
+    [1, 'a run failed: a conformance divergence, or an acknowledged write lost (the seed is printed)'],
+    [2, 'bad usage'],
+  ],
+  examples: ['npm run simulate -- --seed 4', 'npm run simulate -- --seeds 200 --time 10000', 'npm run simulate -- --seeds 20 --break ackBeforeLog --keep /tmp/sim'],
+};
+
+const FLAGS = z.object({
+  seed: intFlag(0, 2 ** 31 - 1).optional(),
+  seeds: intFlag(1, 10_000_000).optional(),
+  from: intFlag(0, 2 ** 31 - 1).default(1),
+  time: intFlag(100, 3_600_000).default(20000),
+  settle: intFlag(1000, 3_600_000).default(5000),
+  participants: intFlag(1, 9).default(3),
+  observers: intFlag(0, 9).default(0),
+  workers: intFlag(1, 64).optional(),
+  break: z.array(z.enum(TEST_BREAKS, `must be one of ${TEST_BREAKS.join(', ')}`)).default([]),
+  keep: z.string().min(1, 'must name a folder').optional(),
+  json: z.boolean().default(false),
+});
+
+function fail(msg: string): never {
+  console.error(`simulate: ${msg}`);
+  process.exit(2);
+}
+
+/** One line for a failed run: which verdict, and where. */
+function failureLine(r: VoprResult): string {
+  if (!r.conform.ok) {
+    const d = r.conform.divergence;
+    // A run's logs are gone unless kept: name the file within the run (server<S>/transitions.<N>.ndjson).
+    const file = r.dir !== null ? d?.event.file : d?.event.file.split('/').slice(-2).join('/');
+    const where = d === null ? r.conform.verdict : `${d.event.action} of server ${d.event.sid} (${file}:${d.event.line})`;
+    return `seed ${r.seed}: ${r.conform.verdict.toUpperCase()}: no spec path explains ${where}`;
+  }
+  return `seed ${r.seed}: DURABILITY: ${r.durability.join('; ')}`;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (wantsHelp(argv)) {
+    console.log(formatUsage(SIMULATE_USAGE));
+    return;
+  }
+  const options = Object.fromEntries(
+    SIMULATE_USAGE.flags.map((f) => [f.flag, f.flag === 'break' ? { type: 'string' as const, multiple: true } : { type: f.metavar === undefined ? ('boolean' as const) : ('string' as const) }]),
+  );
+  let raw: Record<string, unknown>;
+  try {
+    const parsed = parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+    raw = parsed.values;
+  } catch (e) {
+    fail(`${argsProblem(e)} (see --help)`);
+  }
+  const flags = FLAGS.safeParse(raw);
+  if (!flags.success) fail(`${flagProblem(flags.error, raw)} (see --help)`);
+  const f = flags.data;
+  if (f.seed !== undefined && f.seeds !== undefined) fail('give --seed for one run or --seeds for a swarm, not both (see --help)');
+  if (f.participants < 1 || f.participants + f.observers > 9) fail('--participants and --observers: at most 9 servers in all (see --help)');
+
+  const seeds = f.seeds === undefined ? [f.seed ?? 1] : Array.from({ length: f.seeds }, (_, i) => f.from + i);
+  const workers = f.workers ?? Math.min(4, availableParallelism());
+  const opts = { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, breaks: f.break, keepFailing: f.keep };
+  const progress = f.json ? null : progressLine();
+  const started = performance.now();
+  let done = 0;
+  let failed = 0;
+  let events = 0;
+  const results = await runSeeds(seeds, opts, workers, (r) => {
+    done++;
+    events += r.stats.events;
+    if (!r.ok) {
+      failed++;
+      if (seeds.length > 1 && !f.json) {
+        progress?.clear();
+        console.log(failureLine(r));
+      }
+    }
+    progress?.update({ runs: done, failed, steps: events });
+  });
+  progress?.clear();
+  results.sort((a, b) => a.seed - b.seed);
+  const secs = (performance.now() - started) / 1000;
+  const bad = results.filter((r) => !r.ok);
+  const checked = results.reduce((n, r) => n + r.conform.stats.events, 0);
+  if (f.json) {
+    const brief = (r: VoprResult) => ({ seed: r.seed, ok: r.ok, verdict: r.conform.verdict, durability: r.durability, stats: r.stats, eventsChecked: r.conform.stats.events, dir: r.dir, timeMs: r.timeMs });
+    const out = seeds.length === 1 ? { ...brief(results[0]!), conform: results[0]!.conform } : { runs: results.length, passed: results.length - bad.length, failed: bad.map((r) => r.seed), seconds: secs, results: results.map(brief) };
+    console.log(JSON.stringify(out));
+  } else if (seeds.length === 1) {
+    const r = results[0]!;
+    const s = r.stats;
+    console.log(`simulate: seed ${r.seed}, ${f.participants} participant(s)${f.observers ? ` and ${f.observers} observer(s)` : ''}, ${f.time} ms of faults then ${f.settle} ms quiet (virtual)${f.break.length ? `, breaks: ${f.break.join(', ')}` : ''}`);
+    console.log(`  ${s.events} events, ${s.elections} elections, ${s.crashes} kill -9, ${s.cuts} lost connections, ${s.slowFsyncs} slow fsyncs; ${s.writes} writes, ${s.acked} acknowledged`);
+    console.log(formatResult(r.conform));
+    console.log(r.durability.length === 0 ? `durability: every acknowledged write (${s.acked}) on every server, replicas identical` : `DURABILITY: ${r.durability.join('; ')}`);
+    if (r.dir !== null) console.log(`logs kept in ${r.dir}`);
+    console.log(`${r.ok ? 'PASS' : 'FAIL'} (${(r.timeMs / 1000).toFixed(2)} s)`);
+  } else {
+    const rate = Math.round((results.length * 60) / Math.max(secs, 1e-3));
+    console.log(
+      `simulate: ${results.length} runs (seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${f.participants} participant(s)${f.observers ? `, ${f.observers} observer(s)` : ''}, ${f.time} + ${f.settle} ms virtual each${f.break.length ? `, breaks: ${f.break.join(', ')}` : ''}): ${results.length - bad.length} passed, ${bad.length} failed`,
+    );
+    console.log(`  ${checked.toLocaleString('en-US')} logged events checked against the spec; ${secs.toFixed(1)} s with ${Math.min(workers, seeds.length)} worker(s), ${rate} runs/min`);
+    if (bad.length > 0) console.log(`  failing seeds: ${bad.map((r) => r.seed).join(', ')} (npm run simulate -- --seed S${f.break.length ? f.break.map((b) => ` --break ${b}`).join('') : ''}${f.time !== 20000 ? ` --time ${f.time}` : ''} shows one)`);
+  }
+  process.exit(bad.length === 0 ? 0 : 1);
+}
+
+main().catch((e) => {
+  console.error(`simulate: ${(e as Error).message}`);
+  process.exit(2);
+});

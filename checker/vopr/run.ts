@@ -1,0 +1,266 @@
+// One simulated cluster-run of the real server code, checked in process (TigerBeetle's VOPR is the model).
+//
+// A seed drives everything: impl/sim.ts's network (delays, per-channel FIFO) and the schedule below (client
+// writes to random servers, kill -9 of random servers and their restarts, cut and healed links, slow fsyncs).
+// The servers are impl/'s protocol cores (QuorumPeer over a MemDisk) on virtual time. Their transition events
+// are encoded as the real servers encode them (impl/tracelog.ts's LineEncoder, one log per server and
+// incarnation) and go through the same conformance search as a real run's logs (checker/conform). Two verdicts:
+//   - conform: every logged step is one the spec allows (the same check `npm run conform` makes);
+//   - durability: after the faults stop and the cluster heals, every write a client saw acknowledged is in the
+//     tree of every server, and every server applied the same txns (ZooKeeper's promise to its clients).
+// A failing seed reruns exactly: `npm run simulate -- --seed S`.
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTestBreaks } from '../../impl/core/breaks.ts';
+import type { LearnerType, Sid } from '../../impl/core/types.ts';
+import { SimCluster, createRequest, mulberry32, sessionRequest } from '../../impl/sim.ts';
+import { LineEncoder } from '../../impl/tracelog.ts';
+import { headerText } from '../../traces/writer.ts';
+import { conform, type ConformResult } from '../conform/run.ts';
+
+export interface VoprOptions {
+  readonly seed: number;
+  /** Participants (3 or 5 are the usual ensembles). */
+  readonly participants: number;
+  readonly observers: number;
+  /** Virtual time of the faulty phase, in ms; a quiet phase of `settleMs` follows, with every fault healed. */
+  readonly timeMs: number;
+  readonly settleMs: number;
+  /** Test-only breakages of the protocol (impl/core/breaks.ts), on in every server of the run. */
+  readonly breaks: readonly string[];
+  /**
+   * The logs go to a temporary folder while conform reads them, removed after; a failing run's are copied to
+   * `<keepFailing>/seed-<S>` first (to read them, or to run `npm run conform` on them).
+   */
+  readonly keepFailing?: string | undefined;
+}
+
+/** What the run did, as counts. */
+export interface VoprStats {
+  readonly events: number;
+  readonly writes: number;
+  readonly acked: number;
+  readonly crashes: number;
+  readonly cuts: number;
+  /** Servers cut off from every other at once. */
+  readonly isolations: number;
+  readonly slowFsyncs: number;
+  readonly elections: number;
+}
+
+export interface VoprResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly stats: VoprStats;
+  readonly conform: ConformResult;
+  /** Acknowledged writes missing, or replicas that differ, after the quiet phase (empty: none). */
+  readonly durability: readonly string[];
+  /** Where the logs of a failing run were kept (keepFailing), else null. */
+  readonly dir: string | null;
+  readonly timeMs: number;
+}
+
+/** Virtual ms between two decisions of the schedule. */
+const STEP = 10;
+const TICK = 100;
+
+export function runSeed(opts: VoprOptions): VoprResult {
+  const started = Date.now();
+  setTestBreaks(opts.breaks);
+  try {
+    return run(opts, started);
+  } finally {
+    setTestBreaks([]);
+  }
+}
+
+function run(opts: VoprOptions, started: number): VoprResult {
+  const servers = new Map<Sid, LearnerType>();
+  for (let s = 1; s <= opts.participants; s++) servers.set(s, 'participant');
+  for (let s = 1; s <= opts.observers; s++) servers.set(opts.participants + s, 'observer');
+  const sids = [...servers.keys()];
+  // The schedule has its own generator: the network's draws (impl/sim.ts) do not shift it.
+  const rand = mulberry32((Math.imul(opts.seed, 0x9e3779b1) ^ 0x5eed) >>> 0);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const between = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+
+  // Each server's log, one per incarnation, encoded as the real servers encode theirs.
+  const logs = new Map<string, { sid: Sid; incarnation: number; enc: LineEncoder; seq: number }>();
+  let events = 0;
+  let elections = 0;
+  let slowFsyncs = 0;
+  const sim: SimCluster = new SimCluster({
+    seed: opts.seed,
+    servers,
+    tickTime: TICK,
+    trace: true,
+    // A slow disk now and then: the fsync of a log append takes up to a few ticks.
+    fsyncDelay: () => {
+      if (rand() >= 0.05) return 1;
+      slowFsyncs++;
+      return between(2, 3 * TICK);
+    },
+    onTrace: (sid, event) => {
+      const incarnation = sim.nodes.get(sid)!.incarnation + 1;
+      const key = `${sid}.${incarnation}`;
+      let log = logs.get(key);
+      if (log === undefined) logs.set(key, (log = { sid, incarnation, enc: new LineEncoder(1 << 14), seq: 0 }));
+      log.enc.line(++log.seq, sid, sim.now, event);
+      events++;
+      if (event.action === 'FLEStartElection') elections++;
+    },
+  });
+
+  const down = new Map<Sid, number>();
+  const cuts = new Map<string, number>();
+  const pending = new Map<number, { sid: Sid; key: string }>();
+  const ackedKeys = new Set<string>();
+  let req = 0;
+  let writes = 0;
+  let crashes = 0;
+  let cutCount = 0;
+  let isolations = 0;
+  let sessionAcked = false;
+  const collectReplies = () => {
+    for (const [r, w] of pending) {
+      const res = sim.replies.get(`${w.sid}:${r}`);
+      if (res === undefined) continue;
+      pending.delete(r);
+      if (!res.ok) continue;
+      if (w.key === '') sessionAcked = true;
+      else if (res.applied.rc.err === 0) ackedKeys.add(w.key);
+    }
+  };
+  const up = () => sids.filter((s) => !down.has(s));
+
+  sim.start();
+  for (let t = 0; t < opts.timeMs; t += STEP) {
+    // Client writes: the session first (every write after it is made in it), then creates of fresh znodes.
+    if (!sessionAcked) {
+      if (t % 500 === 0 && up().length > 0) {
+        const sid = pick(up());
+        pending.set(++req, { sid, key: '' });
+        sim.write(sid, req, sessionRequest());
+      }
+    } else if (rand() < 0.3) {
+      const sid = pick(up().length > 0 ? up() : sids);
+      const key = `k${++req}`;
+      writes++;
+      pending.set(req, { sid, key });
+      sim.write(sid, req, createRequest(key, `v${req}`));
+    }
+    // kill -9 of a server now and then (any server, a majority too: safety must hold regardless), back later.
+    if (rand() < 1 / 250 && up().length > 0) {
+      const sid = pick(up());
+      sim.crash(sid);
+      crashes++;
+      down.set(sid, t + between(STEP, 40 * TICK));
+    }
+    // A lost connection between two servers, healed later.
+    if (rand() < 1 / 250) {
+      const a = pick(sids);
+      const b = pick(sids.filter((s) => s !== a));
+      const key = [a, b].sort().join('-');
+      if (!cuts.has(key)) {
+        sim.partition(a, b, true);
+        cutCount++;
+        cuts.set(key, t + between(STEP, 40 * TICK));
+      }
+    }
+    // A server cut off from every other (a leader so isolated keeps taking writes it can never commit).
+    if (rand() < 1 / 500) {
+      const a = pick(sids);
+      const until = t + between(20 * STEP, 40 * TICK);
+      for (const b of sids) {
+        if (b === a) continue;
+        const key = [a, b].sort().join('-');
+        if (cuts.has(key)) continue;
+        sim.partition(a, b, true);
+        cuts.set(key, until);
+      }
+      isolations++;
+    }
+    for (const [sid, at] of down) if (at <= t) (down.delete(sid), sim.restart(sid));
+    for (const [key, at] of cuts) {
+      if (at > t) continue;
+      cuts.delete(key);
+      const [a, b] = key.split('-').map(Number) as [Sid, Sid];
+      sim.partition(a, b, false);
+    }
+    sim.runFor(STEP);
+    collectReplies();
+  }
+  // The quiet phase: everything healed and running, no new writes.
+  for (const sid of down.keys()) sim.restart(sid);
+  down.clear();
+  for (const key of cuts.keys()) {
+    const [a, b] = key.split('-').map(Number) as [Sid, Sid];
+    sim.partition(a, b, false);
+  }
+  cuts.clear();
+  sim.runFor(opts.settleMs);
+  collectReplies();
+
+  const durability = checkDurability(sim, sids, ackedKeys);
+
+  const dir = mkdtempSync(join(tmpdir(), `simulate-${opts.seed}-`));
+  const serverList = sids.map((sid) => ({ sid, role: servers.get(sid)! }));
+  for (const log of logs.values()) {
+    const header = headerText({
+      source: 'impl',
+      sid: log.sid,
+      servers: serverList,
+      params: { tickTime: TICK, initLimit: 10, syncLimit: 5, incarnation: log.incarnation, simulated: true, seed: opts.seed },
+    });
+    const file = join(dir, `server${log.sid}`, `transitions.${String(log.incarnation).padStart(4, '0')}.ndjson`);
+    mkdirSync(join(dir, `server${log.sid}`), { recursive: true });
+    writeFileSync(file, Buffer.concat([Buffer.from(header + '\n'), log.enc.buf.subarray(0, log.enc.pos)]));
+  }
+  let result: ConformResult;
+  let kept: string | null = null;
+  try {
+    result = conform({ paths: [dir] });
+    if ((!result.ok || durability.length > 0) && opts.keepFailing !== undefined) {
+      kept = join(opts.keepFailing, `seed-${opts.seed}`);
+      rmSync(kept, { recursive: true, force: true });
+      cpSync(dir, kept, { recursive: true });
+      // Read again where they are kept, so that the report names files that exist.
+      result = conform({ paths: [kept] });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    seed: opts.seed,
+    ok: result.ok && durability.length === 0,
+    stats: { events, writes, acked: ackedKeys.size, crashes, cuts: cutCount, isolations, slowFsyncs, elections },
+    conform: result,
+    durability,
+    dir: kept,
+    timeMs: Date.now() - started,
+  };
+}
+
+/** Every acknowledged create on every server that serves, and every server at the same zxid with the same tree. */
+function checkDurability(sim: SimCluster, sids: readonly Sid[], acked: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  const serving = sids.filter((s) => {
+    const p = sim.nodes.get(s)!.peer;
+    return (p.state === 'LEADING' && p.leader?.phase === 'broadcast') || ((p.state === 'FOLLOWING' || p.state === 'OBSERVING') && p.learner?.phase === 'broadcast');
+  });
+  if (serving.length < sids.length) out.push(`after the quiet phase only servers ${serving.join(', ') || 'none'} of ${sids.join(', ')} serve`);
+  const first = serving[0];
+  for (const sid of serving) {
+    const db = sim.nodes.get(sid)!.peer.db;
+    const missing = [...acked].filter((k) => db.tree.getNode(`/${k}`) === undefined);
+    if (missing.length > 0) out.push(`server ${sid} lacks ${missing.length} acknowledged write(s), the first /${missing[0]}`);
+    if (first !== undefined && sid !== first) {
+      const a = sim.nodes.get(first)!.peer.db;
+      if (a.lastProcessedZxid !== db.lastProcessedZxid || a.tree.digest() !== db.tree.digest()) {
+        out.push(`servers ${first} and ${sid} differ: zxid 0x${a.lastProcessedZxid.toString(16)} and 0x${db.lastProcessedZxid.toString(16)}${a.tree.digest() === db.tree.digest() ? '' : ', trees differ'}`);
+      }
+    }
+  }
+  return out;
+}
