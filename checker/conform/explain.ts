@@ -89,6 +89,33 @@ function actorMatches(a: Action, ev: LoggedEvent): boolean {
   return true;
 }
 
+/**
+ * The ACKs a leader logged receiving that the spec has left waiting on their connection (the spec's leader counts
+ * its own ACK as it proposes, ours after its fsync, so a follower's ACK that commits in the spec but not in ours
+ * waits for the commit ours logs): taken now, in channel order, while `received(learner, zxid)` says so.
+ */
+function takeReceivedAcks(ctx: ExplainContext, g: Partial, ev: LoggedEvent, received: (learner: number, zxid: number) => boolean): { state: ClusterState; steps: number; explored: number } {
+  const sid = ev.sid;
+  let state = g.state;
+  let steps = 0;
+  let explored = 0;
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const j of ctx.cfg.sids) {
+      if (j === sid) continue;
+      const head = quorumChannel(state, j, sid)[0];
+      if (head === undefined || head.type !== 'ACK' || !received(j, head.zxid)) continue;
+      const succ = ctx.quiet.next(state).find((x) => x.action.kind === 'LeaderProcessACK' && x.action.sid === sid && 'from' in x.action && x.action.from === j);
+      explored++;
+      if (succ === undefined) continue;
+      state = succ.state;
+      steps++;
+      progress = true;
+    }
+  }
+  return { state, steps, explored };
+}
+
 /** The leader's own ACK: the spec counts it when the leader proposes. */
 function isSelfAck(ev: LoggedEvent): boolean {
   return ev.action === 'LeaderProcessACK' && ev.recv === undefined && ev.rid === undefined && ev.params['peer'] === ev.sid;
@@ -309,6 +336,12 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
     return { results, explored: explored + 1 };
   }
   if (ev.action === 'LeaderProcessACK') return leaderAck(ctx, g, ev);
+  // A leader's connection that closes takes the ACKs it had received on it along (they stay counted in ZooKeeper).
+  if (ev.acksReceived !== undefined && me.leader !== null) {
+    const taken = takeReceivedAcks(ctx, g, ev, (j, zxid) => zxid <= (ev.acksReceived![j] ?? 0));
+    if (taken.steps > 0) g = { state: taken.state, specSteps: g.specSteps + taken.steps, bridges: g.bridges };
+    explored += taken.explored;
+  }
   // An event that may take no spec step takes none only when no spec step of its own can explain it.
   const stutter = MAY_STUTTER.has(ev.action) ? [g] : [];
   const pick = (own: Partial[]) => (prefer && own.length > 0 ? own : [...own, ...stutter]);
@@ -371,27 +404,12 @@ function leaderAck(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results:
     return { results: waiting ? [g] : [], explored: 0 };
   }
   const upTo = Math.max(...committed.map(zxidValue));
-  let state = g.state;
-  let steps = 0;
-  let explored = 0;
-  // Take the ACKs waiting ahead, from every learner, as far as the commit reaches.
-  for (let progress = true; progress; ) {
-    progress = false;
-    for (const j of ctx.cfg.sids) {
-      if (j === sid) continue;
-      const head = quorumChannel(state, j, sid)[0];
-      if (head === undefined || head.type !== 'ACK') continue;
-      // Only ACKs the implementation has received: from the event's peer, those before this one.
-      if (j === peer ? head.zxid >= ackZxid : head.zxid > Math.min(upTo, ev.acksReceived?.[j] ?? 0)) continue;
-      const succ = ctx.quiet.next(state).find((x) => x.action.kind === 'LeaderProcessACK' && x.action.sid === sid && 'from' in x.action && x.action.from === j);
-      explored++;
-      if (succ === undefined) continue;
-      state = succ.state;
-      steps++;
-      progress = true;
-    }
-  }
-  const base: Partial = { state, specSteps: g.specSteps + steps, bridges: g.bridges };
+  // Take the ACKs waiting ahead, from every learner, as far as the commit reaches; only ACKs the implementation
+  // has received: from the event's peer, those before this one.
+  const taken = takeReceivedAcks(ctx, g, ev, (j, zxid) => (j === peer ? zxid < ackZxid : zxid <= Math.min(upTo, ev.acksReceived?.[j] ?? 0)));
+  const state = taken.state;
+  let explored = taken.explored;
+  const base: Partial = { state, specSteps: g.specSteps + taken.steps, bridges: g.bridges };
   if (peer === undefined) return { results: committedAsLogged(state, ev) ? [base] : [], explored };
   const head = quorumChannel(state, peer, sid)[0];
   if (head === undefined || head.type !== 'ACK' || head.zxid !== ackZxid) return { results: [], explored };

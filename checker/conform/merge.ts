@@ -114,6 +114,10 @@ export class CausalMerger {
         if (m === undefined) this.acks.set(e.sid, (m = {}));
         if (e.recv !== undefined) m[e.recv.from] = Math.max(m[e.recv.from] ?? 0, zxidValue(messageZxid(e.recv)));
         e.acksReceived = { ...m };
+      } else if (e.action === 'ConnectionLost' || e.action === 'LeaderStepDown') {
+        // A leader's connection closing: the ACKs it had received on it must be counted before (explain.ts).
+        const m = this.acks.get(e.sid);
+        if (m !== undefined) e.acksReceived = { ...m };
       }
     }
     const rank = this.rank++;
