@@ -445,16 +445,21 @@ export function closeConnection(s: ClusterState, a: Sid, b: Sid): ClusterState {
   return { ...s, quorum };
 }
 
-/** A process dies: every connection it had, on both ports, is gone with what was in flight. */
+/**
+ * A process dies: its quorum connections are gone with what was in flight, and so is what it had sent on the
+ * election port. What others send it on the election port waits for its next incarnation: QuorumCnxManager keeps
+ * the messages for a peer in queueSendMap while there is no connection, and a SendWorker starts a new connection
+ * by sending lastMessageSent again. (ZooKeeper keeps one message per peer; the spec keeps them all, and a receiver
+ * reads them in order.)
+ */
 export function dropAllChannelsOf(s: ClusterState, sid: Sid): ClusterState {
   const n = s.servers.length;
   const election = s.election.slice();
   const quorum = s.quorum.slice();
   for (let other = 1; other <= n; other++) {
-    for (const i of [channelIndex(s, sid, other), channelIndex(s, other, sid)]) {
-      election[i] = [];
-      quorum[i] = [];
-    }
+    election[channelIndex(s, sid, other)] = [];
+    quorum[channelIndex(s, sid, other)] = [];
+    quorum[channelIndex(s, other, sid)] = [];
   }
   return { ...s, election, quorum };
 }
