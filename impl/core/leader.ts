@@ -192,8 +192,10 @@ export function leaderOnTimeout(p: QuorumPeer, timer: TimerName): void {
   for (const h of [...l.handlers.values()]) {
     if (l.tick > h.tickOfNextAckDeadline) closeHandler(p, h.conn, `no packet from ${h.sid} within its deadline`);
   }
-  // syncedAckSet: ourselves and the participants that are synced and alive (observers never count).
-  const synced = [p.myid, ...[...l.handlers.values()].filter((h) => h.learnerType === 'participant' && (h.phase === 'broadcast' || h.phase === 'acked')).map((h) => h.sid)];
+  // syncedAckSet: ourselves and every participant whose LearnerHandler.synced(): alive and within its ack
+  // deadline, whatever its phase (one still syncing counts; those past the deadline were closed above).
+  // Observers never count.
+  const synced = [p.myid, ...[...l.handlers.values()].filter((h) => h.learnerType === 'participant').map((h) => h.sid)];
   if (!p.isQuorum(synced)) return stepDown(p, `not sufficient followers synced, only ${synced.join(',')}`);
   for (const h of l.handlers.values()) if (h.phase !== 'info' && h.phase !== 'epoch') p.sendPacket(h.conn, h.sid, { type: 'PING' });
   p.setTimer('leaderTick', p.cfg.tickTime);
