@@ -21,6 +21,7 @@ describe('the simulator', () => {
       const r = runSeed({ ...base, seed });
       expect(r.conform.verdict, `seed ${seed}`).toBe('pass');
       expect(r.durability, `seed ${seed}`).toEqual([]);
+      expect(r.liveness, `seed ${seed}`).toBeNull();
       expect(r.ok).toBe(true);
       // What was explored: faults of every kind, elections, and writes acknowledged through them.
       expect(r.stats.crashes).toBeGreaterThan(0);

@@ -33,7 +33,7 @@ failing seed runs again exactly with --seed.`,
   ],
   exit: [
     [0, 'every run passed'],
-    [1, 'a run failed: a conformance divergence, or an acknowledged write lost (the seed is printed)'],
+    [1, 'a run failed: a conformance divergence, an acknowledged write lost, or a server not serving again by the end (the seed is printed)'],
     [2, 'bad usage'],
   ],
   examples: ['npm run simulate -- --seed 4', 'npm run simulate -- --seeds 200 --time 10000', 'npm run simulate -- --seeds 20 --break ackBeforeLog --keep /tmp/sim'],
@@ -67,7 +67,8 @@ function failureLine(r: VoprResult): string {
     const where = d === null ? r.conform.verdict : `${d.event.action} of server ${d.event.sid} (${file}:${d.event.line})`;
     return `seed ${r.seed}: ${r.conform.verdict.toUpperCase()}: no spec path explains ${where}`;
   }
-  return `seed ${r.seed}: DURABILITY: ${r.durability.join('; ')}`;
+  if (r.durability.length > 0) return `seed ${r.seed}: DURABILITY: ${r.durability.join('; ')}`;
+  return `seed ${r.seed}: LIVENESS: ${r.liveness}`;
 }
 
 async function main(): Promise<void> {
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
   const bad = results.filter((r) => !r.ok);
   const checked = results.reduce((n, r) => n + r.conform.stats.events, 0);
   if (f.json) {
-    const brief = (r: VoprResult) => ({ seed: r.seed, ok: r.ok, verdict: r.conform.verdict, durability: r.durability, stats: r.stats, eventsChecked: r.conform.stats.events, dir: r.dir, timeMs: r.timeMs });
+    const brief = (r: VoprResult) => ({ seed: r.seed, ok: r.ok, verdict: r.conform.verdict, durability: r.durability, liveness: r.liveness, stats: r.stats, eventsChecked: r.conform.stats.events, dir: r.dir, timeMs: r.timeMs });
     const out = seeds.length === 1 ? { ...brief(results[0]!), conform: results[0]!.conform } : { runs: results.length, passed: results.length - bad.length, failed: bad.map((r) => r.seed), seconds: secs, results: results.map(brief) };
     console.log(JSON.stringify(out));
   } else if (seeds.length === 1) {
@@ -127,7 +128,8 @@ async function main(): Promise<void> {
     console.log(`simulate: seed ${r.seed}, ${f.participants} participant(s)${f.observers ? ` and ${f.observers} observer(s)` : ''}, ${f.time} ms of faults then ${f.settle} ms quiet (virtual)${f.break.length ? `, breaks: ${f.break.join(', ')}` : ''}`);
     console.log(`  ${s.events} events, ${s.elections} elections, ${s.crashes} kill -9, ${s.cuts} lost connections, ${s.slowFsyncs} slow fsyncs; ${s.writes} writes, ${s.acked} acknowledged`);
     console.log(formatResult(r.conform));
-    console.log(r.durability.length === 0 ? `durability: every acknowledged write (${s.acked}) on every server, replicas identical` : `DURABILITY: ${r.durability.join('; ')}`);
+    console.log(r.durability.length === 0 ? `durability: every acknowledged write (${s.acked}) on every serving server, replicas identical` : `DURABILITY: ${r.durability.join('; ')}`);
+    console.log(r.liveness === null ? `liveness: every server serves ${f.settle} ms after the faults stopped` : `LIVENESS: ${r.liveness}`);
     if (r.dir !== null) console.log(`logs kept in ${r.dir}`);
     console.log(`${r.ok ? 'PASS' : 'FAIL'} (${(r.timeMs / 1000).toFixed(2)} s)`);
   } else {

@@ -7,7 +7,8 @@
 // incarnation) and go through the same conformance search as a real run's logs (checker/conform). Two verdicts:
 //   - conform: every logged step is one the spec allows (the same check `npm run conform` makes);
 //   - durability: after the faults stop and the cluster heals, every write a client saw acknowledged is in the
-//     tree of every server, and every server applied the same txns (ZooKeeper's promise to its clients).
+//     tree of every server, and every server applied the same txns (ZooKeeper's promise to its clients);
+//   - liveness: by the end of the quiet phase every server serves again (a bound in virtual time, not a proof).
 // A failing seed reruns exactly: `npm run simulate -- --seed S`.
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,8 @@ export interface VoprResult {
   readonly conform: ConformResult;
   /** Acknowledged writes missing, or replicas that differ, after the quiet phase (empty: none). */
   readonly durability: readonly string[];
+  /** Null when every server serves at the end of the quiet phase; else which do. */
+  readonly liveness: string | null;
   /** Where the logs of a failing run were kept (keepFailing), else null. */
   readonly dir: string | null;
   readonly timeMs: number;
@@ -202,7 +205,7 @@ function run(opts: VoprOptions, started: number): VoprResult {
   sim.runFor(opts.settleMs);
   collectReplies();
 
-  const durability = checkDurability(sim, sids, ackedKeys);
+  const { durability, liveness } = checkDurability(sim, sids, ackedKeys, opts.settleMs);
 
   const dir = mkdtempSync(join(tmpdir(), `simulate-${opts.seed}-`));
   const serverList = sids.map((sid) => ({ sid, role: servers.get(sid)! }));
@@ -221,7 +224,7 @@ function run(opts: VoprOptions, started: number): VoprResult {
   let kept: string | null = null;
   try {
     result = conform({ paths: [dir] });
-    if ((!result.ok || durability.length > 0) && opts.keepFailing !== undefined) {
+    if ((!result.ok || durability.length > 0 || liveness !== null) && opts.keepFailing !== undefined) {
       kept = join(opts.keepFailing, `seed-${opts.seed}`);
       rmSync(kept, { recursive: true, force: true });
       cpSync(dir, kept, { recursive: true });
@@ -233,23 +236,24 @@ function run(opts: VoprOptions, started: number): VoprResult {
   }
   return {
     seed: opts.seed,
-    ok: result.ok && durability.length === 0,
+    ok: result.ok && durability.length === 0 && liveness === null,
     stats: { events, writes, acked: ackedKeys.size, crashes, cuts: cutCount, isolations, slowFsyncs, elections },
     conform: result,
     durability,
+    liveness,
     dir: kept,
     timeMs: Date.now() - started,
   };
 }
 
 /** Every acknowledged create on every server that serves, and every server at the same zxid with the same tree. */
-function checkDurability(sim: SimCluster, sids: readonly Sid[], acked: ReadonlySet<string>): string[] {
+function checkDurability(sim: SimCluster, sids: readonly Sid[], acked: ReadonlySet<string>, settleMs: number): { durability: string[]; liveness: string | null } {
   const out: string[] = [];
   const serving = sids.filter((s) => {
     const p = sim.nodes.get(s)!.peer;
     return (p.state === 'LEADING' && p.leader?.phase === 'broadcast') || ((p.state === 'FOLLOWING' || p.state === 'OBSERVING') && p.learner?.phase === 'broadcast');
   });
-  if (serving.length < sids.length) out.push(`after the quiet phase only servers ${serving.join(', ') || 'none'} of ${sids.join(', ')} serve`);
+  const liveness = serving.length < sids.length ? `${settleMs} ms after the faults stopped, ${serving.length === 0 ? 'no server serves' : `only servers ${serving.join(', ')} of ${sids.join(', ')} serve`}` : null;
   const first = serving[0];
   for (const sid of serving) {
     const db = sim.nodes.get(sid)!.peer.db;
@@ -262,5 +266,5 @@ function checkDurability(sim: SimCluster, sids: readonly Sid[], acked: ReadonlyS
       }
     }
   }
-  return out;
+  return { durability: out, liveness };
 }
