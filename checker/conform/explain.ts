@@ -299,6 +299,23 @@ function snapshotsAsLogged(s: ClusterState, step: LoggedStep): ClusterState {
   return out;
 }
 
+/**
+ * Bridge for a deviation of ours (abstraction.ts, impl/README.md): our learner logs a PROPOSAL received during a
+ * DIFF sync as it arrives, where ZooKeeper and the spec keep it in packetsNotLogged until NEWLEADER. A kill -9
+ * then keeps in our log what the spec's crash forgets: when the restart shows them, they are taken as logged.
+ */
+function keepLoggedInSync(g: Partial, sid: number, loggedLast: number): Partial[] {
+  const me = g.state.servers[sid - 1]!;
+  const l = me.learner;
+  if (l === null || l.syncTree !== null || l.packetsNotLogged.length === 0 || Number.isNaN(loggedLast)) return [];
+  const last = me.history.length === 0 ? 0 : me.history[me.history.length - 1]!.zxid;
+  const kept = l.packetsNotLogged.filter((t) => t.zxid > last && t.zxid <= loggedLast);
+  if (kept.length === 0) return [];
+  const servers = g.state.servers.slice();
+  servers[sid - 1] = { ...me, history: [...me.history, ...kept], learner: { ...l, packetsNotLogged: l.packetsNotLogged.filter((t) => !kept.includes(t)) } };
+  return [{ state: { ...g.state, servers }, specSteps: g.specSteps, bridges: [...g.bridges, `crash of ${sid} kept ${kept.length} PROPOSAL(s) it logged during sync`] }];
+}
+
 /** The spec steps that are this event, from state g (no silent step before). */
 function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer: boolean): { results: Partial[]; explored: number } {
   if (ctx.mode === 'check') return checkMatches(ctx, g, ev);
@@ -314,9 +331,11 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
     let from: Partial[] = [g];
     if (me.online) {
       from = [];
-      for (const s of ctx.spec.next(g.state)) {
-        explored++;
-        if (s.action.kind === 'Crash' && s.action.sid === sid) from.push({ state: s.state, specSteps: g.specSteps + 1, bridges: g.bridges });
+      for (const before of [g, ...keepLoggedInSync(g, sid, zxidValue(ev.post['lastZxid']))]) {
+        for (const s of ctx.spec.next(before.state)) {
+          explored++;
+          if (s.action.kind === 'Crash' && s.action.sid === sid) from.push({ state: s.state, specSteps: before.specSteps + 1, bridges: before.bridges });
+        }
       }
     }
     for (const h of from) {
