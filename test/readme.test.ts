@@ -210,6 +210,15 @@ function killGroup(r: Running, sig: NodeJS.Signals): void {
   }
 }
 
+function groupAlive(r: Running): boolean {
+  try {
+    process.kill(-r.child.pid!, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const tail = (text: string) => text.split('\n').slice(-25).join('\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -236,6 +245,9 @@ async function stopDaemon(s: Session): Promise<void> {
   s.port = null;
   killGroup(r, 'SIGINT');
   const code = await Promise.race([r.exited, sleep(60_000).then(() => 'timeout' as const)]);
+  // The servers got the SIGINT too and flush their transition logs as they stop, maybe after the launcher
+  // exited: wait for the whole group (bounded) before the SIGKILL that would cut a log short.
+  for (const until = Date.now() + 30_000; groupAlive(r) && Date.now() < until; ) await sleep(100);
   killGroup(r, 'SIGKILL');
   expect(code, `${what} did not stop on Ctrl-C:\n${tail(r.output())}`).not.toBe('timeout');
   if (/^npm run cluster /.test(what)) expect(r.output(), what).toMatch(/stopping the ensemble: SIGINT/);
