@@ -33,30 +33,59 @@ export interface RawLine {
   readonly complete: boolean;
 }
 
-/** Yields the lines of a file, reading 64 KiB at a time. */
-export function* readLines(file: string): Generator<RawLine> {
+/**
+ * Trace files held in memory under a name (the in-process simulator's logs, checker/vopr): read as if they were
+ * files, without touching the disk. `holdInMemory` returns the function that lets them go.
+ */
+const memoryFiles = new Map<string, Uint8Array>();
+
+export function holdInMemory(files: ReadonlyMap<string, Uint8Array>): () => void {
+  for (const [name, bytes] of files) memoryFiles.set(name, bytes);
+  return () => {
+    for (const name of files.keys()) memoryFiles.delete(name);
+  };
+}
+
+export function isInMemory(name: string): boolean {
+  return memoryFiles.has(name);
+}
+
+const CHUNK = 1 << 16;
+
+/** The bytes of a file, 64 KiB at a time (a file held in memory: slices of it). */
+function* chunks(file: string): Generator<Uint8Array> {
+  const held = memoryFiles.get(file);
+  if (held !== undefined) {
+    for (let at = 0; at < held.length; at += CHUNK) yield held.subarray(at, at + CHUNK);
+    return;
+  }
   const fd = openSync(file, 'r');
   try {
-    const buf = Buffer.alloc(1 << 16);
-    // A streaming decoder: a character whose UTF-8 bytes straddle two chunks is decoded whole.
-    const utf8 = new TextDecoder('utf-8');
-    let rest = '';
-    let line = 0;
+    const buf = Buffer.alloc(CHUNK);
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) {
-        rest += utf8.decode();
-        break;
-      }
-      const chunk = rest + utf8.decode(buf.subarray(0, n), { stream: true });
-      const parts = chunk.split('\n');
-      rest = parts.pop()!;
-      for (const text of parts) yield { text, line: ++line, complete: true };
+      if (n === 0) return;
+      yield buf.subarray(0, n);
     }
-    if (rest !== '') yield { text: rest, line: ++line, complete: false };
   } finally {
     closeSync(fd);
   }
+}
+
+/** Yields the lines of a file, reading 64 KiB at a time. */
+export function* readLines(file: string): Generator<RawLine> {
+  // A streaming decoder: a character whose UTF-8 bytes straddle two chunks is decoded whole.
+  const utf8 = new TextDecoder('utf-8');
+  let rest = '';
+  let line = 0;
+  for (const bytes of chunks(file)) {
+    const chunk = rest + utf8.decode(bytes, { stream: true });
+    const parts = chunk.split('\n');
+    rest = parts.pop()!;
+    for (const text of parts) yield { text, line: ++line, complete: true };
+  }
+  rest += utf8.decode();
+  if (rest !== '') yield { text: rest, line: ++line, complete: false };
 }
 
 export type ParsedLine =

@@ -11,7 +11,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DURABLE_WRITES, ROLE_ENDINGS, type ActionName } from '../../traces/actions.ts';
-import { readHeader, readTraceFile, unfoldAppended, type FileReport, type InputProblem } from '../../traces/reader.ts';
+import { isInMemory, readHeader, readTraceFile, unfoldAppended, type FileReport, type InputProblem } from '../../traces/reader.ts';
 import type { TraceHeader, TraceMessage } from '../../traces/schema.ts';
 
 export type { InputProblem } from '../../traces/reader.ts';
@@ -65,6 +65,10 @@ export interface LoggedStep {
 export function findLogFiles(args: readonly string[]): string[] {
   const out: string[] = [];
   for (const a of args) {
+    if (isInMemory(a)) {
+      out.push(a);
+      continue;
+    }
     let st;
     try {
       st = statSync(a);

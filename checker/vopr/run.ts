@@ -4,19 +4,20 @@
 // writes to random servers, kill -9 of random servers and their restarts, cut and healed links, slow fsyncs).
 // The servers are impl/'s protocol cores (QuorumPeer over a MemDisk) on virtual time. Their transition events
 // are encoded as the real servers encode them (impl/tracelog.ts's LineEncoder, one log per server and
-// incarnation) and go through the same conformance search as a real run's logs (checker/conform). Two verdicts:
+// incarnation), held in memory (no files) and go through the same conformance search as a real run's logs
+// (checker/conform). Two verdicts:
 //   - conform: every logged step is one the spec allows (the same check `npm run conform` makes);
 //   - durability: after the faults stop and the cluster heals, every write a client saw acknowledged is in the
 //     tree of every server, and every server applied the same txns (ZooKeeper's promise to its clients);
 //   - liveness: by the end of the quiet phase every server serves again (a bound in virtual time, not a proof).
 // A failing seed reruns exactly: `npm run simulate -- --seed S`.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTestBreaks } from '../../impl/core/breaks.ts';
 import type { LearnerType, Sid } from '../../impl/core/types.ts';
 import { SimCluster, createRequest, mulberry32, sessionRequest } from '../../impl/sim.ts';
 import { LineEncoder } from '../../impl/tracelog.ts';
+import { holdInMemory } from '../../traces/reader.ts';
 import { headerText } from '../../traces/writer.ts';
 import { conform, type ConformResult } from '../conform/run.ts';
 
@@ -31,8 +32,8 @@ export interface VoprOptions {
   /** Test-only breakages of the protocol (impl/core/breaks.ts), on in every server of the run. */
   readonly breaks: readonly string[];
   /**
-   * The logs go to a temporary folder while conform reads them, removed after; a failing run's are copied to
-   * `<keepFailing>/seed-<S>` first (to read them, or to run `npm run conform` on them).
+   * The logs stay in memory while conform reads them; a failing run's are also written to
+   * `<keepFailing>/seed-<S>` (to read them, or to run `npm run conform` on them).
    */
   readonly keepFailing?: string | undefined;
 }
@@ -207,8 +208,10 @@ function run(opts: VoprOptions, started: number): VoprResult {
 
   const { durability, liveness } = checkDurability(sim, sids, ackedKeys, opts.settleMs);
 
-  const dir = mkdtempSync(join(tmpdir(), `simulate-${opts.seed}-`));
+  // The logs, one per server and incarnation, in memory under the names a cluster directory would give them.
   const serverList = sids.map((sid) => ({ sid, role: servers.get(sid)! }));
+  const root = `simulate-seed-${opts.seed}`;
+  const files = new Map<string, Uint8Array>();
   for (const log of logs.values()) {
     const header = headerText({
       source: 'impl',
@@ -216,23 +219,26 @@ function run(opts: VoprOptions, started: number): VoprResult {
       servers: serverList,
       params: { tickTime: TICK, initLimit: 10, syncLimit: 5, incarnation: log.incarnation, simulated: true, seed: opts.seed },
     });
-    const file = join(dir, `server${log.sid}`, `transitions.${String(log.incarnation).padStart(4, '0')}.ndjson`);
-    mkdirSync(join(dir, `server${log.sid}`), { recursive: true });
-    writeFileSync(file, Buffer.concat([Buffer.from(header + '\n'), log.enc.buf.subarray(0, log.enc.pos)]));
+    const name = join(`server${log.sid}`, `transitions.${String(log.incarnation).padStart(4, '0')}.ndjson`);
+    files.set(name, Buffer.concat([Buffer.from(header + '\n'), log.enc.buf.subarray(0, log.enc.pos)]));
   }
   let result: ConformResult;
-  let kept: string | null = null;
+  const release = holdInMemory(new Map([...files].map(([name, bytes]) => [join(root, name), bytes])));
   try {
-    result = conform({ paths: [dir] });
-    if ((!result.ok || durability.length > 0 || liveness !== null) && opts.keepFailing !== undefined) {
-      kept = join(opts.keepFailing, `seed-${opts.seed}`);
-      rmSync(kept, { recursive: true, force: true });
-      cpSync(dir, kept, { recursive: true });
-      // Read again where they are kept, so that the report names files that exist.
-      result = conform({ paths: [kept] });
-    }
+    result = conform({ paths: [...files.keys()].map((name) => join(root, name)) });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    release();
+  }
+  let kept: string | null = null;
+  if ((!result.ok || durability.length > 0 || liveness !== null) && opts.keepFailing !== undefined) {
+    kept = join(opts.keepFailing, `seed-${opts.seed}`);
+    rmSync(kept, { recursive: true, force: true });
+    for (const [name, bytes] of files) {
+      mkdirSync(dirname(join(kept, name)), { recursive: true });
+      writeFileSync(join(kept, name), bytes);
+    }
+    // Read again where they are kept, so that the report names files that exist.
+    result = conform({ paths: [kept] });
   }
   return {
     seed: opts.seed,
