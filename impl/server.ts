@@ -405,6 +405,9 @@ export class ZooServer {
         else if (hdr.type === OpCode.closeSession) this.sessions.remove(hdr.clientId);
         return;
       }
+      case 'closeAllConnections':
+        // At once, not through the outbox: the notifications of the txns applied next must find them closed.
+        return this.clients.closeAll(e.reason);
       case 'touchSessions': {
         const now = Date.now();
         for (const hex of e.sessions) this.sessions.touch(BigInt.asIntN(64, BigInt('0x' + hex)), now);

@@ -43,6 +43,11 @@ interface SimNode {
   incarnation: number;
   timers: Map<TimerName, number>;
   trace: CoreTraceEvent[];
+  /**
+   * What this server's clients could have seen, in order: the zxid of each txn applied, and `closed` where the
+   * server closed every client connection (it left its role).
+   */
+  view: (number | 'closed')[];
 }
 
 interface Link {
@@ -74,7 +79,7 @@ export class SimCluster {
     this.rng = mulberry32(opts.seed);
     for (const sid of opts.servers.keys()) {
       const disk = new MemDisk();
-      this.nodes.set(sid, { peer: this.makePeer(sid, disk), disk, up: true, incarnation: 0, timers: new Map(), trace: [] });
+      this.nodes.set(sid, { peer: this.makePeer(sid, disk), disk, up: true, incarnation: 0, timers: new Map(), trace: [], view: [] });
     }
   }
 
@@ -229,8 +234,13 @@ export class SimCluster {
         n.trace.push(...(unfoldAppended(toTraceEvent(e.event), {}) as CoreTraceEvent[]));
         return;
       }
-      case 'log':
       case 'applied':
+        n.view.push(e.zxid);
+        return;
+      case 'closeAllConnections':
+        n.view.push('closed');
+        return;
+      case 'log':
       case 'touchSessions':
         return;
       default: {

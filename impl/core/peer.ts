@@ -226,6 +226,8 @@ export class QuorumPeer {
 
   /** Leave LEADING/FOLLOWING/OBSERVING: drop the role's connections, apply every logged txn, start FLE. */
   becomeLooking(): void {
+    // First of all the clients go: what the shutdowns below apply (the logged tail) may never be committed.
+    if (this.leader || this.learner) this.send({ kind: 'closeAllConnections', reason: `${this.state} ended` });
     if (this.leader) leaderShutdown(this);
     if (this.learner) learnerShutdown(this);
     this.leader = null;

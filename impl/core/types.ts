@@ -117,6 +117,12 @@ export type Effect =
   | { readonly kind: 'clientReply'; readonly req: number; readonly result: ClientResult }
   /** A committed txn was applied here: the runtime fires its watches and keeps its session tracker. */
   | { readonly kind: 'applied'; readonly zxid: Zxid; readonly applied: Applied }
+  /**
+   * The server left its role (Learner.shutdown / Leader.shutdown: QuorumPeer.closeAllConnections): every client
+   * connection closes before anything else of the step, above all before the txns it logged but no quorum may
+   * have committed are applied (fastForwardDataBase), so that no client ever reads or is notified of them.
+   */
+  | { readonly kind: 'closeAllConnections'; readonly reason: string }
   /** The leader heard from a learner which sessions its clients kept alive (hex ids). */
   | { readonly kind: 'touchSessions'; readonly sessions: readonly string[] }
   | { readonly kind: 'trace'; readonly event: RawTraceEvent }

@@ -288,6 +288,13 @@ export class ClientPort {
 
   private request(cnxn: Cnxn, body: Buffer): void {
     if (cnxn.sessionId === 0n) throw new JuteError('a request before the session was established');
+    if (!this.hooks.serving()) {
+      // Its connections were closed when this server left its role; one that slipped through goes now.
+      this.log(`client port: closing connection from ${cnxn.who}: this server is not serving (not synced with a leader)`);
+      cnxn.entries.length = 0;
+      cnxn.sock.destroy();
+      return;
+    }
     const d = decodeRequest(body);
     const entry: Entry = { reply: null, at: Date.now(), op: d.type, xid: d.xid };
     cnxn.received++;
@@ -447,6 +454,19 @@ export class ClientPort {
       return;
     }
     if (cnxn.sock.isPaused() && cnxn.entries.length <= RESUME_AT) cnxn.sock.resume();
+  }
+
+  /**
+   * QuorumPeer.closeAllConnections: the server left its role. Every client connection closes at once (their
+   * clients reconnect elsewhere and keep their sessions); requests still waiting here are never answered.
+   */
+  closeAll(reason: string): void {
+    if (this.cnxns.size) this.log(`client port: closing all ${this.cnxns.size} client connections: ${reason}`);
+    for (const c of this.cnxns) {
+      c.entries.length = 0;
+      c.sock.destroy();
+    }
+    for (const [r, w] of this.waiting) if (w.cnxn.sock.destroyed) this.waiting.delete(r);
   }
 
   close(): void {
