@@ -60,7 +60,7 @@ it is about. Damaged or incomplete input is never judged as the servers' behavio
   ],
 };
 
-const EXIT: Record<ConformResult['verdict'], number> = { pass: 0, divergence: 1, 'input-error': 2, incomplete: 3 };
+const EXIT: Record<ConformResult['verdict'], number> = { pass: 0, divergence: 1, stalled: 1, 'input-error': 2, incomplete: 3 };
 
 function fail(msg: string): never {
   console.error(`conform: ${msg}`);

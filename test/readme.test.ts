@@ -60,7 +60,7 @@ const BOUNDED: readonly (readonly [RegExp, string])[] = [
 ];
 
 /** Print a counterexample on purpose: exit status 1 (a violation), not 0. */
-const EXIT_1: readonly RegExp[] = [/^npm run simulate -- .*--break /, /^npm run history -- test\/fixtures\/history\/lost-write\.ndjson/, /--invariant electionAgreement/, /--variant \d+/, /--mutation \w+/, /--nodes 5 --simulate --walks 1000 --seed 1$/, /--leader-(log|apply) queued/, /--invariant committedNeverLost/];
+const EXIT_1: readonly RegExp[] = [/^npm run simulate -- .*--break /, /^npm run simulate -- .*--every-break/, /^npm run history -- test\/fixtures\/history\/lost-write\.ndjson/, /--invariant electionAgreement/, /--variant \d+/, /--mutation \w+/, /--nodes 5 --simulate --walks 1000 --seed 1$/, /--leader-(log|apply) queued/, /--invariant committedNeverLost/];
 
 /** Started in the background; ready once their output matches. */
 const DAEMONS: readonly (readonly [RegExp, RegExp])[] = [

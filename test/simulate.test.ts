@@ -59,6 +59,20 @@ describe('the simulator', () => {
     caught('skipTrunc', 'LeaderSyncFollower', 38);
   });
 
+  it('catches omissions, a server that stops doing its part, by the steps still owed when the quiet run ends', () => {
+    const stalled = (name: string, seed: number, what: RegExp) => {
+      expect(runSeed({ ...base, seed }).ok, `seed ${seed} without breakage`).toBe(true);
+      const r = runSeed({ ...base, seed, breaks: [name] });
+      expect(r.conform.verdict, name).toBe('stalled');
+      expect(r.conform.divergence, name).toBeNull();
+      expect(r.conform.obligations[0]?.what, name).toMatch(what);
+    };
+    // Every logged step is allowed; what is missing is the step down a leader without a quorum owes.
+    stalled('neverStepDown', 1, /^server \d leads epoch \d+ with only \d and never stepped down$/);
+    // A follower that logs PROPOSALs and stops ACKing them: the ACKs the spec says it sent never reached the leader.
+    stalled('silentFollower', 2, /^server \d's ACK of 0x[0-9a-f]+ never reached server \d/);
+  });
+
   it('npm run simulate: a swarm names its failing seeds, keeps their logs where asked, and exits 1; --json; bad usage exits 2', async () => {
     const keep = mkdtempSync(join(tmpdir(), 'simulate-keep-'));
     try {
@@ -78,6 +92,15 @@ describe('the simulator', () => {
       expect(j.failed).toEqual([]);
       expect(j.results.map((r) => r.seed)).toEqual([1, 2]);
       expect(j.results.every((r) => r.eventsChecked > 0)).toBe(true);
+
+      const rate = await run(process.execPath, ['--import', 'tsx', 'checker/vopr/cli.ts', '--seeds', '1', '--time', '3000', '--every-break', '--json', '--workers', '1'], { cwd: ROOT, encoding: 'utf8' }).then(
+        (r) => r,
+        (e: { stdout: string }) => e,
+      );
+      const table = JSON.parse(rate.stdout) as { falseAlarms: number; rows: { break: string; runs: number; caught: number }[] };
+      expect(table.falseAlarms).toBe(0);
+      expect(table.rows.map((r) => r.break)).toEqual(['ackBeforeLog', 'commitWithoutQuorum', 'acceptLowerEpoch', 'skipTrunc', 'neverStepDown', 'silentFollower']);
+      expect(table.rows.find((r) => r.break === 'commitWithoutQuorum')?.caught).toBe(1);
 
       const usage = await run(process.execPath, ['--import', 'tsx', 'checker/vopr/cli.ts', '--seeds', 'many'], { cwd: ROOT, encoding: 'utf8' }).then(
         () => null,

@@ -36,6 +36,11 @@ export class CausalMerger {
   private readonly lastRankOfSid = new Map<number, number>();
   /** By leader: the highest ACK zxid it has logged receiving from each learner, in its current role. */
   private readonly acks = new Map<number, Record<number, number>>();
+
+  /** The highest ACK zxid leader `sid` has logged receiving from `learner` in its current role (0: none). */
+  ackReceived(sid: number, learner: number): number {
+    return this.acks.get(sid)?.[learner] ?? 0;
+  }
   private rank = 0;
   /** Ids whose send was never seen when they were received. */
   orphanCount = 0;

@@ -44,6 +44,8 @@ export function formatResult(r: ConformResult): string {
   if (r.verdict === 'incomplete') {
     const first = m.gaps[0] !== undefined ? `${at(m.gaps[0])}: ${m.gaps[0].message}` : m.firstOrphan !== null ? `${m.firstOrphan.file}:${m.firstOrphan.line}: received ${m.firstOrphan.id}, whose send is in no log` : m.torn[0] !== undefined ? `${at(m.torn[0])}: ${m.torn[0].message}` : 'the input misses parts';
     out.push(`INCOMPLETE: ${first} (${missingSummary(r)}: no verdict on the system${r.divergence !== null ? '; the search also stopped at an event it could not explain, below' : '; every event that was logged is explained'})`);
+  } else if (r.verdict === 'stalled') {
+    out.push(`STALLED: every logged event is explained, but the run ended quiet with ${r.obligations.length} step(s) the protocol still owed; the first: ${r.obligations[0]!.what}`);
   } else if (r.verdict === 'pass') {
     out.push(`PASS: every logged event is explained by a spec path${s.bounded ? ' (BOUNDED: the search dropped nodes past --max-nodes; a divergence could have been missed only in that sense: the path found is real)' : ''}`);
   } else {
@@ -62,6 +64,7 @@ export function formatResult(r: ConformResult): string {
     (m.torn.length > 0 ? `; ${m.torn.length} last line(s) cut short (a kill -9), not read` : '');
   const d = r.divergence;
   if (d === null) {
+    for (const o of r.obligations) out.push(`owed: ${o.what}`);
     out.push(counts);
     return out.join('\n');
   }

@@ -8,6 +8,7 @@ import { abstractServer, specServer, type FieldDiff } from './abstraction.ts';
 import { nearestSuccessor, type ConformSpec, type ExplainContext } from './explain.ts';
 import { CausalMerger } from './merge.ts';
 import { ConformUsageError, findLogFiles, loggedSteps, planInput, type InputProblem, type LoggedEvent, type LoggedStep } from './reader.ts';
+import { pendingObligations, type Obligation } from './obligations.ts';
 import { search, type SearchStats } from './search.ts';
 
 export interface ConformOptions {
@@ -19,6 +20,11 @@ export interface ConformOptions {
   readonly maxSilent?: number;
   /** A last line cut short (a kill -9) makes the input incomplete too, not only counted. */
   readonly strict?: boolean;
+  /**
+   * The run ended quiet: every fault healed and no new work for long enough (the simulator's settle phase). The
+   * steps the protocol still owed at the end are then omissions (obligations.ts): verdict `stalled`.
+   */
+  readonly settled?: boolean;
 }
 
 /**
@@ -27,8 +33,10 @@ export interface ConformOptions {
  * incomplete: the input misses parts (receives whose send is in no log, events missing from a log by its seq, and
  * with strict a last line cut short): what was read is judged (`divergence` may be set) but no verdict on the system.
  * input-error: a line that does not decode (not the last line of its file): nothing is judged.
+ * stalled: every event explained, but a run that ended quiet (`settled`) left steps undone that the protocol
+ * owed (obligations.ts): a server that stopped doing its part.
  */
-export type Verdict = 'pass' | 'divergence' | 'incomplete' | 'input-error';
+export type Verdict = 'pass' | 'divergence' | 'incomplete' | 'input-error' | 'stalled';
 
 /** What the input misses: each counted, and where the first is. */
 export interface Incompleteness {
@@ -79,6 +87,8 @@ export interface ConformResult {
   readonly problems: readonly InputProblem[];
   readonly stats: SearchStats & { readonly timeMs: number; readonly orphans: number };
   readonly divergence: Divergence | null;
+  /** With `settled`: the steps still owed at the end of the explained path (empty: none, or not settled). */
+  readonly obligations: readonly Obligation[];
 }
 
 function view(e: LoggedEvent): EventView {
@@ -133,7 +143,7 @@ export function conform(options: ConformOptions): ConformResult {
   if (malformed.length > 0) {
     const none: Incompleteness = { orphans: 0, firstOrphan: null, gaps: scan.filter((p) => p.kind === 'gap'), torn: scan.filter((p) => p.kind === 'torn') };
     const stats = { steps: 0, events: 0, specStepsOnPath: 0, statesExplored: 0, maxNodesPerLevel: 0, maxBuffered: 0, bridges: 0, bounded: false, nodesExpanded: 0, rewinds: 0, timeMs: Date.now() - started, orphans: 0 };
-    return { ok: false, verdict: 'input-error', incomplete: none, source: input.source, files, spec: { name: '(not built)', params: {} }, problems: malformed, stats, divergence: null };
+    return { ok: false, verdict: 'input-error', incomplete: none, source: input.source, files, spec: { name: '(not built)', params: {} }, problems: malformed, stats, divergence: null, obligations: [] };
   }
   const iterators = input.streams.map((s) => loggedSteps(s, problems));
   const merger = new CausalMerger(iterators, input.streams.map((s) => s.sid));
@@ -222,7 +232,12 @@ export function conform(options: ConformOptions): ConformResult {
   };
   const missing = incomplete.orphans > 0 || incomplete.gaps.length > 0 || (options.strict === true && incomplete.torn.length > 0);
   const base = { source: input.source, files, spec: { name: spec.name, params: spec.params }, problems, incomplete };
-  if (result.ok) return { ok: !missing, verdict: missing ? 'incomplete' : 'pass', ...base, stats, divergence: null };
+  if (result.ok) {
+    // Among the explanations found, the one that owes least: the run is judged by the best reading of its logs.
+    const owed = options.settled === true && !missing ? result.finals.map((s) => pendingObligations(cfg, s, (l, j) => merger.ackReceived(l, j))).sort((a, b) => a.length - b.length)[0] ?? [] : [];
+    if (owed.length > 0) return { ok: false, verdict: 'stalled', ...base, stats, divergence: null, obligations: owed };
+    return { ok: !missing, verdict: missing ? 'incomplete' : 'pass', ...base, stats, divergence: null, obligations: [] };
+  }
 
   const state = result.node.state;
   const step = result.failed.step;
@@ -242,7 +257,7 @@ export function conform(options: ConformOptions): ConformResult {
     logged: input.source === 'impl' ? (abstractServer(step.vars) as Record<string, unknown>) : Object.assign({}, ...step.events.map((e) => e.post)),
     preceding: result.preceding.flatMap((r) => r.step.events.map(view)),
   };
-  return { ok: false, verdict: missing ? 'incomplete' : 'divergence', ...base, stats, divergence };
+  return { ok: false, verdict: missing ? 'incomplete' : 'divergence', ...base, stats, divergence, obligations: [] };
 }
 
 function serverSummary(state: ClusterState, sid: number, full: boolean): Record<string, unknown> {

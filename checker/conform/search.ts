@@ -43,7 +43,7 @@ export interface SearchStats {
 }
 
 export type SearchResult =
-  | { readonly ok: true; readonly stats: SearchStats }
+  | { readonly ok: true; readonly stats: SearchStats; /** The spec state at the end of each complete explanation found. */ readonly finals: readonly ClusterState[] }
   | {
       readonly ok: false;
       readonly stats: SearchStats;
@@ -149,10 +149,11 @@ export function search(
     const maxBase = Math.max(...level.map((n) => n.base));
     load(maxBase + opts.window + 1);
     if (exhausted && level.some((n) => n.base >= loaded)) {
-      const done = level.find((n) => n.base >= loaded)!;
+      const complete = level.filter((n) => n.base >= loaded);
+      const done = complete[0]!;
       stats.specStepsOnPath = done.specSteps;
       stats.bridges = done.bridges;
-      return { ok: true, stats };
+      return { ok: true, stats, finals: complete.map((n) => n.state) };
     }
     snapshots.push({ depth, nodes: level });
     if (snapshots.length > opts.window + 2) snapshots.shift();

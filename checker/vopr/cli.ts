@@ -8,7 +8,7 @@ import { argsProblem, flagProblem, formatUsage, intFlag, wantsHelp, type Usage }
 import { formatResult } from '../conform/report.ts';
 import { progressLine } from '../progress.ts';
 import type { VoprResult } from './run.ts';
-import { runSeeds } from './swarm.ts';
+import { runSeeds, type SeedOptions } from './swarm.ts';
 
 export const SIMULATE_USAGE: Usage = {
   usage: 'npm run simulate -- [flags]',
@@ -28,15 +28,16 @@ failing seed runs again exactly with --seed.`,
     { flag: 'observers', metavar: 'N', help: 'non-voting servers', default: 0 },
     { flag: 'break', metavar: 'NAME', help: `a test-only breakage in every server, repeatable: ${TEST_BREAKS.join(', ')}` },
     { flag: 'workers', metavar: 'N', help: 'worker threads for a swarm', default: 'the cores, at most 4' },
+    { flag: 'every-break', help: 'the catch rate: the seeds run clean, then once with each breakage; a table of what was caught, and how' },
     { flag: 'keep', metavar: 'DIR', help: "copy a failing run's logs to DIR/seed-S (for npm run conform)" },
     { flag: 'json', help: 'print the result as one JSON object' },
   ],
   exit: [
-    [0, 'every run passed'],
-    [1, 'a run failed: a conformance divergence, an acknowledged write lost, or a server not serving again by the end (the seed is printed)'],
+    [0, 'every run passed (--every-break: none failed without a breakage, and each breakage was caught)'],
+    [1, 'a run failed: a conformance divergence, STALLED, an acknowledged write lost, or a server not serving again by the end (the seed is printed); --every-break: a false alarm, or a breakage never caught'],
     [2, 'bad usage'],
   ],
-  examples: ['npm run simulate -- --seed 4', 'npm run simulate -- --seeds 200 --time 10000', 'npm run simulate -- --seeds 20 --break ackBeforeLog --keep /tmp/sim'],
+  examples: ['npm run simulate -- --seeds 20 --every-break', 'npm run simulate -- --seed 4', 'npm run simulate -- --seeds 200 --time 10000', 'npm run simulate -- --seeds 20 --break ackBeforeLog --keep /tmp/sim'],
 };
 
 const FLAGS = z.object({
@@ -51,6 +52,7 @@ const FLAGS = z.object({
   break: z.array(z.enum(TEST_BREAKS, `must be one of ${TEST_BREAKS.join(', ')}`)).default([]),
   keep: z.string().min(1, 'must name a folder').optional(),
   json: z.boolean().default(false),
+  'every-break': z.boolean().default(false),
 });
 
 function fail(msg: string): never {
@@ -60,6 +62,7 @@ function fail(msg: string): never {
 
 /** One line for a failed run: which verdict, and where. */
 function failureLine(r: VoprResult): string {
+  if (r.conform.verdict === 'stalled') return `seed ${r.seed}: STALLED: ${r.conform.obligations[0]!.what}`;
   if (!r.conform.ok) {
     const d = r.conform.divergence;
     // A run's logs are gone unless kept: name the file within the run (server<S>/transitions.<N>.ndjson).
@@ -69,6 +72,40 @@ function failureLine(r: VoprResult): string {
   }
   if (r.durability.length > 0) return `seed ${r.seed}: DURABILITY: ${r.durability.join('; ')}`;
   return `seed ${r.seed}: LIVENESS: ${r.liveness}`;
+}
+
+/**
+ * Conformance's catch rate: the same seeds without a breakage (every run must pass: no false alarm), then with
+ * each test-only breakage of impl/ in turn; a run is a catch when it fails, by a divergence (a wrong step),
+ * STALLED (a missing one), a lost write or liveness.
+ */
+async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, workers: number, json: boolean): Promise<void> {
+  const rows: { break: string; runs: number; caught: number; by: Record<string, number>; firstSeed: number | null }[] = [];
+  const progress = json ? null : progressLine();
+  for (const name of ['(none)', ...TEST_BREAKS]) {
+    const results = await runSeeds(seeds, { ...opts, breaks: name === '(none)' ? [] : [name] }, workers, () => progress?.update({ runs: rows.length * seeds.length }));
+    const failed = results.filter((r) => !r.ok).sort((a, b) => a.seed - b.seed);
+    const by: Record<string, number> = {};
+    for (const r of failed) {
+      const how = !r.conform.ok ? r.conform.verdict : r.durability.length > 0 ? 'durability' : 'liveness';
+      by[how] = (by[how] ?? 0) + 1;
+    }
+    rows.push({ break: name, runs: results.length, caught: failed.length, by, firstSeed: failed[0]?.seed ?? null });
+  }
+  progress?.clear();
+  const clean = rows[0]!;
+  if (json) console.log(JSON.stringify({ seeds: [seeds[0], seeds[seeds.length - 1]], falseAlarms: clean.caught, rows: rows.slice(1) }));
+  else {
+    console.log(`simulate --every-break: seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${opts.timeMs} + ${opts.settleMs} ms virtual each`);
+    console.log(`  without a breakage: ${clean.runs - clean.caught} of ${clean.runs} pass${clean.caught ? ` (${clean.caught} fail: seeds to read before trusting the rates below)` : ''}`);
+    for (const r of rows.slice(1)) {
+      const how = Object.entries(r.by).map(([k, n]) => `${n} ${k}`).join(', ');
+      console.log(`  ${r.break.padEnd(20)} caught in ${String(r.caught).padStart(3)} of ${r.runs} runs${how ? ` (${how}; first seed ${r.firstSeed})` : ''}`);
+    }
+    const caughtAny = rows.slice(1).filter((r) => r.caught > 0).length;
+    console.log(`  ${caughtAny} of ${rows.length - 1} breakages caught on at least one seed`);
+  }
+  process.exit(clean.caught === 0 && rows.slice(1).every((r) => r.caught > 0) ? 0 : 1);
 }
 
 async function main(): Promise<void> {
@@ -95,6 +132,10 @@ async function main(): Promise<void> {
 
   const seeds = f.seeds === undefined ? [f.seed ?? 1] : Array.from({ length: f.seeds }, (_, i) => f.from + i);
   const workers = f.workers ?? Math.min(4, availableParallelism());
+  if (f['every-break']) {
+    if (f.break.length > 0) fail('--every-break runs each breakage in turn: leave out --break (see --help)');
+    return catchRate(seeds, { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, keepFailing: f.keep }, workers, f.json);
+  }
   const opts = { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, breaks: f.break, keepFailing: f.keep };
   const progress = f.json ? null : progressLine();
   const started = performance.now();

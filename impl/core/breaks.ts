@@ -6,7 +6,11 @@
 // - commitWithoutQuorum: the leader commits a proposal on fewer than a quorum of ACKs (its own is enough).
 // - acceptLowerEpoch: a learner accepts a LEADERINFO whose epoch is lower than its acceptedEpoch.
 // - skipTrunc: the leader sends DIFF where TRUNC is due.
-export const TEST_BREAKS = ['ackBeforeLog', 'commitWithoutQuorum', 'acceptLowerEpoch', 'skipTrunc'] as const;
+// - neverStepDown: a leader that has lost its quorum of synced participants stays LEADING (an omission: caught
+//   by conform's obligations at the end of a quiet run, checker/conform/obligations.ts).
+// - silentFollower: a follower logs every PROPOSAL after its third in broadcast but never ACKs it (an omission
+//   too: the others' ACKs still commit).
+export const TEST_BREAKS = ['ackBeforeLog', 'commitWithoutQuorum', 'acceptLowerEpoch', 'skipTrunc', 'neverStepDown', 'silentFollower'] as const;
 export type TestBreak = (typeof TEST_BREAKS)[number];
 
 const on = new Set<TestBreak>();

@@ -1,5 +1,6 @@
 // Leader: discovery (getEpochToPropose, waitForEpochAck), the NEWLEADER quorum (waitForNewLeaderAck), the
 // per-learner LearnerHandler state, and the tick that pings learners and steps down without a synced quorum.
+import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
 import { syncFollower } from './sync.ts';
 import { leaderOnAck, leaderOnRequest, type Outstanding } from './broadcast.ts';
@@ -196,7 +197,7 @@ export function leaderOnTimeout(p: QuorumPeer, timer: TimerName): void {
   // deadline, whatever its phase (one still syncing counts; those past the deadline were closed above).
   // Observers never count.
   const synced = [p.myid, ...[...l.handlers.values()].filter((h) => h.learnerType === 'participant').map((h) => h.sid)];
-  if (!p.isQuorum(synced)) return stepDown(p, `not sufficient followers synced, only ${synced.join(',')}`);
+  if (!p.isQuorum(synced) && !broken('neverStepDown')) return stepDown(p, `not sufficient followers synced, only ${synced.join(',')}`);
   for (const h of l.handlers.values()) if (h.phase !== 'info' && h.phase !== 'epoch') p.sendPacket(h.conn, h.sid, { type: 'PING' });
   p.setTimer('leaderTick', p.cfg.tickTime);
 }

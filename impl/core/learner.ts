@@ -18,12 +18,14 @@ export interface LearnerState {
   seenNewLeader: boolean;
   /** Client writes forwarded to the leader and not yet answered. */
   forwarded: Set<number>;
+  /** PROPOSALs taken since UPTODATE (the test-only breakage silentFollower counts them). */
+  proposalsInBroadcast: number;
 }
 
 /** After FLE decided on someone else: connect to the leader's quorum port, within initLimit ticks. */
 export function becomeLearner(p: QuorumPeer, leaderSid: Sid): void {
   const conn = p.newConnId();
-  p.learner = { leaderSid, conn, phase: 'connecting', newEpoch: -1, pending: [], ackAfterNewLeader: [], seenNewLeader: false, forwarded: new Set() };
+  p.learner = { leaderSid, conn, phase: 'connecting', newEpoch: -1, pending: [], ackAfterNewLeader: [], seenNewLeader: false, forwarded: new Set(), proposalsInBroadcast: 0 };
   p.takeParked();
   p.send({ kind: 'connectLeader', conn, sid: leaderSid });
   p.setTimer('learnerTimeout', p.cfg.initLimit * p.cfg.tickTime);
@@ -157,7 +159,7 @@ function broadcast(p: QuorumPeer, msg: QuorumPacket): void {
       }
       p.logTxn(txn);
       l.pending.push(txn);
-      p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
+      if (!(broken('silentFollower') && ++l.proposalsInBroadcast > 3)) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
       return p.emit('FollowerProcessPROPOSAL', { recv: msg });
     }
     case 'COMMIT': {
