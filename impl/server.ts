@@ -27,7 +27,7 @@ import { TTL_MAX, type DataTree } from './zk/datatree.ts';
 import { freemem, hostname, totalmem } from 'node:os';
 import { argsProblem, flagProblem, formatUsage, wantsHelp, type Usage } from './usage.ts';
 
-const LEADER_PACKETS: ReadonlySet<string> = new Set(['LEADERINFO', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'UPTODATE', 'PING']);
+const LEADER_PACKETS: ReadonlySet<string> = new Set(['LEADERINFO', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'UPTODATE', 'PING', 'SYNC']);
 
 /**
  * Whether a quorum packet may leave before this server's log is fsynced (DurableOutbox.sendEarly).
@@ -268,7 +268,7 @@ export class ZooServer {
             ['zk_learners', followers.length],
             ['zk_synced_followers', followers.filter((h) => h.learnerType === 'participant' && h.phase === 'broadcast').length],
             ['zk_synced_observers', followers.filter((h) => h.learnerType === 'observer' && h.phase === 'broadcast').length],
-            ['zk_pending_syncs', 0],
+            ['zk_pending_syncs', p.leader!.syncs.length],
           ] as [string, number][])
         : []),
     ]);
@@ -396,6 +396,8 @@ export class ZooServer {
         return this.outbox.afterSync(() => this.deliver({ kind: 'logSynced', zxid: e.zxid }));
       case 'clientReply':
         return this.outbox.send(() => this.clients.complete(e.req, e.result));
+      case 'syncReply':
+        return this.outbox.send(() => this.clients.synced(e.req));
       case 'applied': {
         // FinalRequestProcessor: watches fire as the txn is applied (before any later read's reply), and the
         // leader's tracker follows the sessions the txns create and close.

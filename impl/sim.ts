@@ -66,6 +66,8 @@ export class SimCluster {
   now = 0;
   readonly nodes = new Map<Sid, SimNode>();
   readonly replies = new Map<string, ClientResult>();
+  /** Syncs answered, by `sid:req`: the zxid the server had applied then. */
+  readonly syncs = new Map<string, number>();
   private queue: Scheduled[] = [];
   private order = 0;
   private rng: () => number;
@@ -227,6 +229,9 @@ export class SimCluster {
         return;
       case 'clientReply':
         this.replies.set(`${sid}:${e.req}`, e.result);
+        return;
+      case 'syncReply':
+        this.syncs.set(`${sid}:${e.req}`, e.zxid);
         return;
       case 'trace': {
         this.opts.onTrace?.(sid, e.event);

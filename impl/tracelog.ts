@@ -396,6 +396,7 @@ export class LineEncoder {
         p = putNumber(buf, p, m.data.length);
         break;
       case 'REQUEST':
+      case 'SYNC':
       case 'UPTODATE':
       case 'PING':
         break;

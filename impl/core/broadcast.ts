@@ -1,8 +1,11 @@
 // Leader broadcast: ProposalRequestProcessor (assign a zxid, log it, send PROPOSAL), the leader's own ACK once
 // its log is durable (AckRequestProcessor), and Leader.processAck / tryToCommit (commit in zxid order on a
-// quorum of ACKs; COMMIT to followers, INFORM to observers).
+// quorum of ACKs; COMMIT to followers, INFORM to observers), and Leader.processSync (a sync answered once what
+// was outstanding when it came is committed).
 import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
+import { ping, type LearnerHandler } from './leader.ts';
+import { OpCode } from '../zkwire/codes.ts';
 import { type Origin, type QuorumPacket, type Request, type Sid, type Txn, zxidToHex } from './types.ts';
 import { decodeRequest } from '../zk/request.ts';
 import { txnSummary } from '../zk/txn.ts';
@@ -12,15 +15,28 @@ export interface Outstanding {
   readonly acks: Set<Sid>;
 }
 
+/**
+ * A sync the leader took and has not answered: from one of its own clients (`local`) or from a learner's client
+ * (a LearnerSyncRequest, answered with SYNC on that learner's connection).
+ */
+export interface PendingSync {
+  readonly to: { readonly kind: 'local'; readonly req: number } | { readonly kind: 'learner'; readonly conn: string; readonly sid: Sid; readonly origin: Origin };
+  /** lastProposed when it came, if anything was outstanding (Leader.processSync's key); 0: nothing to wait for. */
+  readonly zxid: number;
+  /** Per learner connection, how many PINGs must be answered: the PINGs sent when this sync came. */
+  readonly need: ReadonlyMap<string, number>;
+}
+
 /** A write from one of this leader's own clients. */
 export function leaderClientWrite(p: QuorumPeer, req: number, request: Request): void {
   if (p.leader!.phase !== 'broadcast') return p.reply(req, { ok: false, error: 'NOT_READY: the leader is not serving yet' });
+  if (request.type === OpCode.sync) return processSync(p, { kind: 'local', req });
   const summary = propose(p, request, { sid: p.myid, req });
   p.emit('LeaderProcessRequest', { params: { txn: summary, origin: p.myid } });
 }
 
 /** A write forwarded by a learner (REQUEST). Before the leader serves, the learner cannot have sent one. */
-export function leaderOnRequest(p: QuorumPeer, msg: QuorumPacket & { type: 'REQUEST' }): void {
+export function leaderOnRequest(p: QuorumPeer, msg: QuorumPacket & { type: 'REQUEST' }, h: LearnerHandler): void {
   if (p.leader!.phase !== 'broadcast') {
     p.log('warn', `dropping REQUEST from ${msg.from}: not serving yet`);
     return;
@@ -32,6 +48,8 @@ export function leaderOnRequest(p: QuorumPeer, msg: QuorumPacket & { type: 'REQU
     p.log('warn', `dropping REQUEST from ${msg.from}: ${(e as Error).message}`);
     return;
   }
+  // LearnerHandler turns a forwarded sync into a LearnerSyncRequest: no txn, answered by processSync.
+  if (request.type === OpCode.sync) return processSync(p, { kind: 'learner', conn: h.conn, sid: h.sid, origin: msg.origin });
   const summary = propose(p, request, msg.origin);
   // The REQUEST is not traced (neither its send nor its receive): the params say where the write came from.
   p.emit('LeaderProcessRequest', { params: { txn: summary, origin: msg.origin.sid } });
@@ -90,6 +108,53 @@ export function leaderOnAck(p: QuorumPeer, sid: Sid, zxid: number, msg?: QuorumP
   // to explain).
   if (msg) p.emit('LeaderProcessACK', { recv: msg, ...(committed.length ? { params: { committed } } : {}) });
   else if (committed.length) p.emit('LeaderProcessACK', { params: { peer: sid, zxid: zxidToHex(zxid), committed } });
+  // tryToCommit: the syncs that waited for these commits go after their COMMITs, on the same connections.
+  if (committed.length) releaseSyncs(p);
+}
+
+/**
+ * Leader.processSync: a sync is answered once every proposal outstanding when it came is committed (ZooKeeper
+ * keys it by lastProposed and answers it from tryToCommit), so a learner that gets the SYNC after those COMMITs
+ * has applied every write acknowledged before its client's sync began.
+ *
+ * Beyond ZooKeeper: it is also answered only once a quorum (this leader and the participants) has answered a
+ * PING sent after it came. A leader that is cut off or was paused (nemesis seeds 8, 39, 40) may not know yet
+ * that others elected a new leader and committed writes it lacks; ZooKeeper answers a sync there as soon as
+ * nothing is outstanding (and a sync of its own clients like a read). A quorum that answers after the sync came
+ * was still following this leader then, so no later epoch could have committed anything before it.
+ */
+function processSync(p: QuorumPeer, to: PendingSync['to']): void {
+  const l = p.leader!;
+  const need = new Map<string, number>();
+  for (const h of l.handlers.values()) {
+    if (h.learnerType !== 'participant' || h.phase !== 'broadcast') continue;
+    ping(p, h);
+    need.set(h.conn, h.pingsSent);
+  }
+  l.syncs.push({ to, zxid: l.outstanding.size ? l.lastProposed : 0, need });
+  releaseSyncs(p);
+}
+
+function syncDone(p: QuorumPeer, s: PendingSync): boolean {
+  const l = p.leader!;
+  const first = l.outstanding.keys().next();
+  if (!first.done && first.value <= s.zxid) return false;
+  const alive: Sid[] = [p.myid];
+  for (const [conn, n] of s.need) {
+    const h = l.handlers.get(conn);
+    if (h && h.pingsAnswered >= n) alive.push(h.sid);
+  }
+  return p.isQuorum(alive);
+}
+
+/** Answer the syncs that are done, in the order they came (each waits for no less than the one before it). */
+export function releaseSyncs(p: QuorumPeer): void {
+  const l = p.leader!;
+  while (l.syncs.length && syncDone(p, l.syncs[0]!)) {
+    const { to } = l.syncs.shift()!;
+    if (to.kind === 'local') p.send({ kind: 'syncReply', req: to.req, zxid: p.db.lastProcessedZxid });
+    else if (l.handlers.has(to.conn)) p.sendPacket(to.conn, to.sid, { type: 'SYNC', origin: to.origin });
+  }
 }
 
 function commit(p: QuorumPeer, txn: Txn): void {

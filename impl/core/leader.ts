@@ -3,7 +3,7 @@
 import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
 import { syncFollower } from './sync.ts';
-import { leaderOnAck, leaderOnRequest, type Outstanding } from './broadcast.ts';
+import { leaderOnAck, leaderOnRequest, releaseSyncs, type Outstanding, type PendingSync } from './broadcast.ts';
 import { type ConnId, type LearnerType, type QuorumPacket, type Sid, type TimerName, epochOf, makeZxid, zxidToHex } from './types.ts';
 
 /** What the leader knows of one learner connection (LearnerHandler). */
@@ -15,6 +15,9 @@ export interface LearnerHandler {
   phase: 'info' | 'epoch' | 'ackWait' | 'syncing' | 'acked' | 'broadcast';
   peerLastZxid: number;
   tickOfNextAckDeadline: number;
+  /** PINGs sent to this learner, and PINGs it answered (one for each, in order): a pending sync's proof of life. */
+  pingsSent: number;
+  pingsAnswered: number;
 }
 
 export interface LeaderState {
@@ -33,6 +36,8 @@ export interface LeaderState {
   tick: number;
   /** The leader's own (currentEpoch, lastZxid) when discovery began: no follower may be ahead of it. */
   summary: { currentEpoch: number; lastZxid: number };
+  /** Syncs not answered yet, in the order they came (Leader.pendingSyncs; broadcast.ts). */
+  syncs: PendingSync[];
 }
 
 /** Leader.lead(): count ourselves toward the new epoch and give discovery initLimit ticks. */
@@ -50,6 +55,7 @@ export function becomeLeader(p: QuorumPeer): void {
     lastProposed: 0,
     tick: 0,
     summary: { currentEpoch: p.currentEpoch, lastZxid: p.lastLoggedZxid },
+    syncs: [],
   };
   p.setTimer('leaderInit', p.cfg.initLimit * p.cfg.tickTime);
   getEpochToPropose(p, p.myid, p.acceptedEpoch);
@@ -126,9 +132,10 @@ export function leaderOnQuorumPacket(p: QuorumPeer, conn: ConnId, msg: QuorumPac
     case 'PING':
       // LearnerHandler: the sessions the learner's clients kept alive (Leader.touch in ZooKeeper).
       if (msg.sessions?.length) p.send({ kind: 'touchSessions', sessions: msg.sessions });
-      return;
+      h.pingsAnswered++;
+      return releaseSyncs(p);
     case 'REQUEST':
-      return leaderOnRequest(p, msg);
+      return leaderOnRequest(p, msg, h);
     default:
       return closeHandler(p, conn, `unexpected ${msg.type} from a learner`);
   }
@@ -144,7 +151,7 @@ function processLearnerInfo(p: QuorumPeer, conn: ConnId, msg: QuorumPacket & { t
   }
   // A reconnecting learner replaces its old handler.
   for (const old of l.handlers.values()) if (old.sid === msg.from) closeHandler(p, old.conn, 'replaced by a new connection');
-  const h: LearnerHandler = { conn, sid: msg.from, learnerType, phase: 'info', peerLastZxid: 0, tickOfNextAckDeadline: l.tick + p.cfg.initLimit + p.cfg.syncLimit };
+  const h: LearnerHandler = { conn, sid: msg.from, learnerType, phase: 'info', peerLastZxid: 0, tickOfNextAckDeadline: l.tick + p.cfg.initLimit + p.cfg.syncLimit, pingsSent: 0, pingsAnswered: 0 };
   l.handlers.set(conn, h);
   if (l.epoch >= 0) sendLeaderInfo(p, h);
   else getEpochToPropose(p, h.sid, msg.acceptedEpoch);
@@ -198,8 +205,14 @@ export function leaderOnTimeout(p: QuorumPeer, timer: TimerName): void {
   // Observers never count.
   const synced = [p.myid, ...[...l.handlers.values()].filter((h) => h.learnerType === 'participant').map((h) => h.sid)];
   if (!p.isQuorum(synced) && !broken('neverStepDown')) return stepDown(p, `not sufficient followers synced, only ${synced.join(',')}`);
-  for (const h of l.handlers.values()) if (h.phase !== 'info' && h.phase !== 'epoch') p.sendPacket(h.conn, h.sid, { type: 'PING' });
+  for (const h of l.handlers.values()) if (h.phase !== 'info' && h.phase !== 'epoch') ping(p, h);
   p.setTimer('leaderTick', p.cfg.tickTime);
+}
+
+/** A PING, counted: the learner answers each with one, in order. */
+export function ping(p: QuorumPeer, h: LearnerHandler): void {
+  p.sendPacket(h.conn, h.sid, { type: 'PING' });
+  h.pingsSent++;
 }
 
 /** LeaderStepDown: Leader.shutdown, back to LOOKING. */
@@ -235,4 +248,8 @@ export function leaderShutdown(p: QuorumPeer): void {
     p.commitTxn({ zxid: prop.txn.zxid, op: prop.txn.op });
   }
   l.outstanding.clear();
+  // A sync this leader could not confirm is never answered: its client's connection closes (a learner's
+  // pending syncs fail when it loses us).
+  for (const s of l.syncs) if (s.to.kind === 'local') p.reply(s.to.req, { ok: false, error: 'CONNECTION_LOSS: leader stepped down' });
+  l.syncs = [];
 }

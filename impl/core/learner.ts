@@ -5,6 +5,7 @@ import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
 import { type ConnId, type QuorumPacket, type Request, type Sid, type TimerName, type Txn, epochOf, makeZxid, zxidToHex } from './types.ts';
 import { encodeRequest } from '../zk/request.ts';
+import { OpCode } from '../zkwire/codes.ts';
 
 export interface LearnerState {
   readonly leaderSid: Sid;
@@ -20,12 +21,14 @@ export interface LearnerState {
   forwarded: Set<number>;
   /** PROPOSALs taken since UPTODATE (the test-only breakage silentFollower counts them). */
   proposalsInBroadcast: number;
+  /** Client syncs forwarded to the leader and not yet answered (FollowerZooKeeperServer.pendingSyncs). */
+  syncs: Set<number>;
 }
 
 /** After FLE decided on someone else: connect to the leader's quorum port, within initLimit ticks. */
 export function becomeLearner(p: QuorumPeer, leaderSid: Sid): void {
   const conn = p.newConnId();
-  p.learner = { leaderSid, conn, phase: 'connecting', newEpoch: -1, pending: [], ackAfterNewLeader: [], seenNewLeader: false, forwarded: new Set(), proposalsInBroadcast: 0 };
+  p.learner = { leaderSid, conn, phase: 'connecting', newEpoch: -1, pending: [], ackAfterNewLeader: [], seenNewLeader: false, forwarded: new Set(), proposalsInBroadcast: 0, syncs: new Set() };
   p.takeParked();
   p.send({ kind: 'connectLeader', conn, sid: leaderSid });
   p.setTimer('learnerTimeout', p.cfg.initLimit * p.cfg.tickTime);
@@ -178,6 +181,11 @@ function broadcast(p: QuorumPeer, msg: QuorumPacket): void {
       p.commitTxn(txn);
       return p.emit('ObserverProcessINFORM', { recv: msg });
     }
+    case 'SYNC':
+      // FollowerZooKeeperServer.sync: the COMMITs the leader sent before it are applied (each as it came), so
+      // the client's next read sees every write committed before the leader took its sync. Not traced.
+      if (msg.origin.sid !== p.myid || !l.syncs.delete(msg.origin.req)) return p.log('warn', `SYNC for a request we did not forward: ${JSON.stringify(msg.origin)}`);
+      return p.send({ kind: 'syncReply', req: msg.origin.req, zxid: p.db.lastProcessedZxid });
     default:
       return giveUp(p, `unexpected ${msg.type} while broadcasting`);
   }
@@ -199,7 +207,9 @@ function applyUpTo(p: QuorumPeer, zxid: number): void {
 export function learnerClientWrite(p: QuorumPeer, req: number, request: Request): void {
   const l = p.learner!;
   if (l.phase !== 'broadcast') return p.reply(req, { ok: false, error: `NOT_READY: ${p.state} but not synced yet` });
-  l.forwarded.add(req);
+  // FollowerRequestProcessor: a sync goes to the leader like a write, and is answered when its SYNC comes back.
+  if (request.type === OpCode.sync) l.syncs.add(req);
+  else l.forwarded.add(req);
   p.sendPacket(l.conn, l.leaderSid, { type: 'REQUEST', request: encodeRequest(request), origin: { sid: p.myid, req } });
 }
 
@@ -230,6 +240,9 @@ export function learnerShutdown(p: QuorumPeer): void {
   p.send({ kind: 'closeQuorum', conn: l.conn, reason: 'learner shutting down' });
   for (const req of l.forwarded) p.reply(req, { ok: false, error: 'CONNECTION_LOSS: lost the leader' });
   l.forwarded.clear();
+  // A sync the leader never answered is not answered here: this server has no leader to sync with.
+  for (const req of l.syncs) p.reply(req, { ok: false, error: 'CONNECTION_LOSS: lost the leader before the sync was answered' });
+  l.syncs.clear();
   for (const txn of l.pending) p.commitTxn({ zxid: txn.zxid, op: txn.op });
   l.pending = [];
 }

@@ -316,11 +316,12 @@ export class QuorumPeer {
   sendPacket(conn: ConnId, to: Sid, body: QuorumBody): void {
     // PINGs are liveness only: they take no message number and are not traced (see impl/README.md). A REQUEST
     // (a client write a learner forwards) is not traced either: the spec has no such message, and the leader's
-    // LeaderProcessRequest logs the write once, with the server the client wrote to.
+    // LeaderProcessRequest logs the write once, with the server the client wrote to. Nor is a SYNC (the
+    // leader's answer to a learner's sync): the spec has no sync, and nothing in the ZAB state changes with it.
     const id = body.type === 'PING' ? `${this.myid}:0` : this.nextMsgId();
     const msg = { id, from: this.myid, to, ...body } as QuorumPacket;
     this.out.push({ kind: 'sendQuorum', conn, msg });
-    if (this.cfg.trace && body.type !== 'PING' && body.type !== 'REQUEST') this.stepSends.push(msg);
+    if (this.cfg.trace && body.type !== 'PING' && body.type !== 'REQUEST' && body.type !== 'SYNC') this.stepSends.push(msg);
   }
 
   send(effect: Effect): void {

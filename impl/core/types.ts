@@ -75,6 +75,12 @@ export type QuorumPacket = MsgBase &
     | { readonly type: 'PING'; readonly sessions?: readonly string[] | undefined }
     /** request: impl/zk/request.ts's encoding of the client's Request (Learner.request). */
     | { readonly type: 'REQUEST'; readonly request: string; readonly origin: Origin }
+    /**
+     * The leader's answer to a learner's sync (Leader.SYNC): every txn committed before the sync reached the
+     * leader has been COMMITted on this connection before it. ZooKeeper's carries nothing (the learner answers
+     * its pendingSyncs in order); ours names the request it answers.
+     */
+    | { readonly type: 'SYNC'; readonly origin: Origin }
   );
 export type QuorumPacketType = QuorumPacket['type'];
 
@@ -115,6 +121,8 @@ export type Effect =
   /** Make the txn log durable, then feed `logSynced` back. Sends queued before it leave only after the fsync. */
   | { readonly kind: 'sync'; readonly zxid: Zxid }
   | { readonly kind: 'clientReply'; readonly req: number; readonly result: ClientResult }
+  /** A client's sync is done: this server has applied every txn committed before the leader took it. */
+  | { readonly kind: 'syncReply'; readonly req: number; readonly zxid: Zxid }
   /** A committed txn was applied here: the runtime fires its watches and keeps its session tracker. */
   | { readonly kind: 'applied'; readonly zxid: Zxid; readonly applied: Applied }
   /**

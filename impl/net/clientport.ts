@@ -57,6 +57,8 @@ interface Entry {
 class Cnxn {
   /** The ConnectRequest came (the first frame); established once its ConnectResponse is decided. */
   connectSeen = false;
+  /** A four-letter word's connection: answered and closed by itself, never by closeAll. */
+  fourLetter = false;
   sessionId = 0n;
   timeout = 0;
   established = false;
@@ -85,6 +87,8 @@ interface Waiting {
   readonly entry: Entry;
   readonly xid: number;
   readonly type: number;
+  /** A sync's path, for its SyncResponse. */
+  readonly path?: string;
 }
 
 /** FinalRequestProcessor's lastOp names. */
@@ -201,6 +205,8 @@ export class ClientPort {
         if (head.length < 4) return;
         const word = head.subarray(0, 4).toString('latin1');
         if (/^[a-z]{4}$/.test(word)) {
+          // Marked first: a word may change this server's role (zabf) and so close every client connection.
+          cnxn.fourLetter = true;
           const answer = this.hooks.fourLetter(word, head.subarray(4));
           if (answer === null) return fail(`unknown four-letter word ${JSON.stringify(word)}`);
           sock.end(answer);
@@ -335,10 +341,14 @@ export class ClientPort {
           return this.reply(xid, lastZxid(), { err: 0 }, type);
         };
         return;
-      case OpCode.sync:
-        // Answered after this connection's earlier requests, from this server's state (see impl/README.md).
-        entry.run = () => this.reply(xid, lastZxid(), { err: 0, response: { path: (request as { path: string }).path } }, type);
+      case OpCode.sync: {
+        // Through the leader (Learner.sync, Leader.processSync): answered once this server has applied what
+        // was committed before the leader took it, after this connection's earlier requests.
+        const r = ++this.nextReq;
+        this.waiting.set(r, { cnxn, entry, xid, type, path: (request as { path: string }).path });
+        this.hooks.write(r, { sessionId: cnxn.sessionId, cxid: xid, type, request, authInfo: [] });
         return;
+      }
       case OpCode.reconfig:
         entry.run = () => this.reply(xid, lastZxid(), { err: Code.RECONFIGDISABLED }, type);
         return;
@@ -386,6 +396,15 @@ export class ClientPort {
       if (w.type === OpCode.closeSession) entry.close = true;
     }
     this.pump(cnxn);
+  }
+
+  /** A sync is done: answered with this server's last applied zxid (FinalRequestProcessor's reply header). */
+  synced(req: number): void {
+    const w = this.waiting.get(req);
+    if (!w) return;
+    this.waiting.delete(req);
+    w.entry.reply = this.reply(w.xid, this.hooks.lastZxid(), { err: 0, response: { path: w.path ?? '/' } }, w.type);
+    this.pump(w.cnxn);
   }
 
   /** A committed txn was applied: fire its watches; a session closed elsewhere (expiry) loses its connection. */
@@ -461,11 +480,11 @@ export class ClientPort {
    * clients reconnect elsewhere and keep their sessions); requests still waiting here are never answered.
    */
   closeAll(reason: string): void {
-    if (this.cnxns.size) this.log(`client port: closing all ${this.cnxns.size} client connections: ${reason}`);
-    for (const c of this.cnxns) {
-      // Only sessions' connections: a four-letter word in progress (the test fault switch that made this server
-      // leave its role, say) still gets its answer, and a handshake still pending is refused on its own.
-      if (c.sessionId === 0n) continue;
+    // Only sessions' connections: a four-letter word in progress (the test fault switch that made this server
+    // leave its role, say) still gets its answer.
+    const clients = [...this.cnxns].filter((c) => !c.fourLetter);
+    if (clients.length) this.log(`client port: closing all ${clients.length} client connections: ${reason}`);
+    for (const c of clients) {
       c.entries.length = 0;
       c.sock.destroy();
     }

@@ -48,6 +48,7 @@ export const QuorumPacketSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('UPTODATE') }).strict(),
   z.object({ ...base, type: z.literal('PING'), sessions: z.array(z.string().regex(/^-?[0-9a-f]{1,16}$/)).max(1_000_000).optional() }).strict(),
   z.object({ ...base, type: z.literal('REQUEST'), request: RequestSchema, origin }).strict(),
+  z.object({ ...base, type: z.literal('SYNC'), origin }).strict(),
 ]);
 
 // The schemas and the core's types describe the same packets; these assignments keep them in step.
