@@ -1,0 +1,21 @@
+// The ZAB state space, pinned as FastLeaderElection's is (test/checker-fle.test.ts): a change of the spec that
+// adds or removes states is noticed here and must say why in its commit (the default check's count is in the
+// README). Depth 18 of the default options: every invariant holds, every kind of step fires.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseFlags } from '../checker/flags.ts';
+import { runCheck } from '../checker/run.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'checker-zab-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('ZAB, 3 servers, the default options', () => {
+  it('has 151,271 states to depth 18 (599,802 to depth 30: the README), and every default property holds', async () => {
+    const r = await runCheck(parseFlags(['--nodes', '3', '--depth', '18', '--workers', '2', '--out', out]));
+    expect(r.distinct).toBe(151_271);
+    expect(r.verdict).toBe('pass');
+    expect(r.properties.every((p) => p.status === 'holds' || p.status === 'witnessed')).toBe(true);
+  }, 120_000);
+});
