@@ -8,6 +8,8 @@ export default defineConfig({
     exclude: process.env['README_TEST'] === '1' ? [] : ['test/readme.test.ts'],
     // A temporary directory of the run's own: leftovers are reported and removed (test/setup-tmpdir.ts).
     globalSetup: ['test/setup-tmpdir.ts'],
+    // fast-check's seed fixed in CI, random elsewhere (test/setup-fast-check.ts).
+    setupFiles: ['test/setup-fast-check.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -50,7 +50,10 @@ describe('state codec', () => {
     expect(codec.fingerprint(2 ** 40)).not.toBe(codec.fingerprint(2 ** 40 + 1));
     fc.assert(
       fc.property(plain, plain, (a, b) => {
-        const same = JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+        // JSON writes ±Infinity as null: tag them, or the oracle itself calls [-Infinity] and [null] equal
+        // (fast-check found it: seed -2082083240, path 200). Strings here are at most 6 characters long.
+        const text = (x: unknown) => JSON.stringify(sortKeys(x), (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `#number:${v}` : v));
+        const same = text(a) === text(b);
         expect(codec.fingerprint(a) === codec.fingerprint(b)).toBe(same);
       }),
       { numRuns: 500 },
