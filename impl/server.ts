@@ -25,6 +25,8 @@ import { SessionTracker, initialSessionId } from './zk/sessions.ts';
 import { fourLetterResponse, whitelist, type FourLetterStats } from './zk/four-letter-words.ts';
 import { TTL_MAX, type DataTree } from './zk/datatree.ts';
 import { freemem, hostname, totalmem } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { argsProblem, flagProblem, formatUsage, wantsHelp, type Usage } from './usage.ts';
 
 const LEADER_PACKETS: ReadonlySet<string> = new Set(['LEADERINFO', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'UPTODATE', 'PING', 'SYNC']);
@@ -460,7 +462,7 @@ function dirSize(dir: string): number {
 /** DataTree.approximateDataSize: path lengths plus data lengths. */
 function approximateDataSize(tree: DataTree): number {
   let n = 0;
-  for (const p of tree.paths()) n += p.length + (tree.getNode(p)!.data?.length ?? 0);
+  for (const p of tree.paths()) n += p.length + tree.getNode(p)!.dataLength;
   return n;
 }
 
@@ -508,6 +510,15 @@ stop it cleanly (log fsynced, transition log written).`,
   examples: ['npm run server -- --config /tmp/zk/server1/zoo.cfg --id 1   # a server of a stopped `npm run cluster -- --dir /tmp/zk`'],
 };
 
+/** The process's memory after a full collection: the V8 heap in use, and the buffers outside it (znode data). */
+function memoryAfterGc(): { heapUsed: number; external: number; arrayBuffers: number; rss: number } {
+  // `gc` without --expose-gc: the flag set at run time, and the function taken from a fresh context.
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
+}
+
 function main(): void {
   const fail = (line: string, code = 2): never => {
     process.stderr.write(`zk-server: ${line}\n`);
@@ -549,6 +560,9 @@ function main(): void {
   process.on('SIGINT', stop('SIGINT'));
   // A closed terminal sends SIGHUP to its foreground processes, these servers among them.
   process.on('SIGHUP', stop('SIGHUP'));
+  // A diagnostic, as `jcmd PID GC.run` then `GC.heap_info` is for ZooKeeper's JVM: SIGUSR2 collects garbage and
+  // logs one line of what stays (npm run bench's memory per znode reads it).
+  process.on('SIGUSR2', () => server.log(`memory after gc: ${JSON.stringify(memoryAfterGc())}`));
   if (flags.data['exit-with-parent']) {
     // Started by an ensemble: our stdin is its pipe, and its end means the parent is gone.
     process.stdin.on('end', stop('stdin closed: the launcher is gone'));

@@ -240,6 +240,37 @@ describe('DataTree and PrepRequestProcessor', () => {
     expect(snap.getNode('/')!.stat.cversion).toBe(e.leader.getNode('/')!.stat.cversion);
     expect(() => DataTree.deserialize(Buffer.from('garbage'))).toThrow();
   });
+
+  it('the leader’s copy to prepare against (clone) equals the tree, and changes apart from it', () => {
+    const e = new Ensemble();
+    e.create('/a', 'x');
+    e.create('/a/e', '', CreateMode.EPHEMERAL, S2);
+    e.create('/b');
+    const copy = e.leader.clone();
+    expect(copy.digest()).toBe(e.leader.digest());
+    expect(copy.getEphemerals(S2)).toEqual(['/a/e']);
+    const before = e.leader.digest();
+    copy.setData('/a', Buffer.from('changed'), -1, 0x100000099, 99);
+    copy.createNode('/b/c', null, OPEN, 0n, -1, 0x10000009a, 100);
+    copy.deleteNode('/a/e', 0x10000009b);
+    expect(e.leader.digest()).toBe(before);
+    expect(e.leader.getNode('/a')!.data).toEqual(Buffer.from('x'));
+    expect(e.leader.getNode('/b')!.children.size).toBe(0);
+    expect(e.leader.getEphemerals(S2)).toEqual(['/a/e']);
+    expect(copy.getNode('/b')!.children.has('c')).toBe(true);
+  });
+
+  it('data keeps every byte value, and null apart from empty', () => {
+    const t = new DataTree();
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    t.createNode('/all', all, OPEN, 0n, -1, 1, 1);
+    t.createNode('/null', null, OPEN, 0n, -1, 2, 2);
+    t.createNode('/empty', Buffer.alloc(0), OPEN, 0n, -1, 3, 3);
+    expect(t.getNode('/all')!.data).toEqual(all);
+    expect(t.statOf(t.getNode('/all')!).dataLength).toBe(256);
+    expect(t.getNode('/null')!.data).toBeNull();
+    expect(t.getNode('/empty')!.data).toEqual(Buffer.alloc(0));
+  });
 });
 
 describe('sessions', () => {

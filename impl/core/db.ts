@@ -51,7 +51,7 @@ export class ZKDatabase {
    */
   prepare(request: Request, zxid: Zxid, time: number, pending: Iterable<Txn>, extendedTypes = true): { op: Op; txn: ZkTxn } {
     if (!this.prepared) {
-      this.prepared = DataTree.deserialize(this.tree.serialize());
+      this.prepared = this.tree.clone();
       for (const t of pending) if (t.zxid > this.lastProcessedZxid) this.prepared.processTxn(opToTxn(t.op));
     }
     const prepared = this.prepared;

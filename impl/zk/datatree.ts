@@ -41,14 +41,80 @@ export interface StatPersisted {
   pzxid: number;
 }
 
+/** A leaf's children: shared, never changed (a node gets a set of its own with its first child). */
+const NO_CHILDREN: ReadonlySet<string> = new Set();
+
+/**
+ * The ACL lists in use, each kept once (ZooKeeper's ReferenceCountedACLCache): most znodes share one of a few
+ * lists. Bounded: past MAX_INTERNED distinct lists a znode keeps its own copy.
+ */
+const interned = new Map<string, ACLT[]>();
+const MAX_INTERNED = 10_000;
+
+export function internAcl(acl: ACLT[]): ACLT[] {
+  const key = acl.map((a) => `${a.perms}:${a.id.scheme}:${a.id.id}`).join('\n');
+  const known = interned.get(key);
+  if (known !== undefined) return known;
+  if (interned.size < MAX_INTERNED) interned.set(key, acl);
+  return acl;
+}
+
+/** 0n as one shared value: a bigint read off the wire is an object of its own, and most znodes are not ephemeral. */
+const ZERO = 0n;
+const sharedZero = (owner: bigint): bigint => (owner === ZERO ? ZERO : owner);
+
 export class DataNode {
-  readonly children = new Set<string>();
+  private kids: Set<string> | null = null;
+  /**
+   * The data, one char per byte (latin1): a string is the most compact thing V8 keeps (a Buffer of 100 bytes
+   * costs its object, an ArrayBuffer, and pins the 8 KiB pool slab it was cut from). null and empty differ, as
+   * in ZooKeeper: a create without data keeps null, and getData returns it.
+   */
+  private bytes: string | null;
+  public acl: ACLT[];
   constructor(
-    /** null and empty differ, as in ZooKeeper: a create without data keeps null, and getData returns it. */
-    public data: Buffer | null,
-    public acl: ACLT[],
+    data: Buffer | null,
+    acl: ACLT[],
     public stat: StatPersisted,
-  ) {}
+  ) {
+    this.bytes = data === null ? null : data.toString('latin1');
+    this.acl = internAcl(acl);
+  }
+
+  /** A fresh copy of the data (the node keeps its own). */
+  get data(): Buffer | null {
+    return this.bytes === null ? null : Buffer.from(this.bytes, 'latin1');
+  }
+
+  set data(d: Buffer | null) {
+    this.bytes = d === null ? null : d.toString('latin1');
+  }
+
+  get dataLength(): number {
+    return this.bytes === null ? 0 : this.bytes.length;
+  }
+
+  get children(): ReadonlySet<string> {
+    return this.kids ?? NO_CHILDREN;
+  }
+
+  addChild(name: string): void {
+    (this.kids ??= new Set()).add(name);
+  }
+
+  removeChild(name: string): void {
+    if (this.kids === null) return;
+    this.kids.delete(name);
+    if (this.kids.size === 0) this.kids = null;
+  }
+
+  /** A copy that shares what never changes in place (the data string, the ACL list) and copies the rest. */
+  clone(): DataNode {
+    const c = new DataNode(null, this.acl, { ...this.stat });
+    c.bytes = this.bytes;
+    if (this.kids !== null) c.kids = new Set(this.kids);
+    return c;
+  }
 }
 
 /** Stat as a client sees it (DataNode.copyStat). Zxids and times are numbers; the wire edge makes them longs. */
@@ -118,7 +184,7 @@ export class DataTree {
   }
 
   private addSystemNode(path: string, acl: ACLT[]): void {
-    this.nodes.get(parentOf(path))!.children.add(childName(path));
+    this.nodes.get(parentOf(path))!.addChild(childName(path));
     this.nodes.set(path, new DataNode(Buffer.alloc(0), acl, zeroStat()));
   }
 
@@ -153,7 +219,7 @@ export class DataTree {
       cversion: (s.cversion * 2 - n.children.size) | 0,
       aversion: s.aversion,
       ephemeralOwner: kind === 'NORMAL' ? s.ephemeralOwner : 0n,
-      dataLength: n.data?.length ?? 0,
+      dataLength: n.dataLength,
       numChildren: n.children.size,
       pzxid: s.pzxid,
     };
@@ -285,7 +351,7 @@ export class DataTree {
     if (!parent) throw new KeeperError(Code.NONODE, path);
     const existing = this.nodes.get(path);
     if (existing) {
-      existing.acl = acl;
+      existing.acl = internAcl(acl);
       throw new KeeperError(Code.NODEEXISTS, path);
     }
     if (parentCVersion === -1) parentCVersion = parent.stat.cversion + 1;
@@ -293,8 +359,8 @@ export class DataTree {
       parent.stat.cversion = parentCVersion;
       parent.stat.pzxid = zxid;
     }
-    const child = new DataNode(data, acl, { czxid: zxid, mzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, pzxid: zxid });
-    parent.children.add(childName(path));
+    const child = new DataNode(data, acl, { czxid: zxid, mzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, aversion: 0, ephemeralOwner: sharedZero(owner), pzxid: zxid });
+    parent.addChild(childName(path));
     this.nodes.set(path, child);
     this.trackOwner(path, owner);
     this.triggers.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
@@ -323,7 +389,7 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.nodes.get(parentPath);
     if (!parent) throw new KeeperError(Code.NONODE, path);
-    parent.children.delete(childName(path));
+    parent.removeChild(childName(path));
     if (zxid > parent.stat.pzxid) parent.stat.pzxid = zxid;
     const node = this.nodes.get(path);
     if (!node) throw new KeeperError(Code.NONODE, path);
@@ -346,7 +412,7 @@ export class DataTree {
   setACL(path: string, acl: ACLT[], version: number): Stat {
     const n = this.nodes.get(path);
     if (!n) throw new KeeperError(Code.NONODE, path);
-    n.acl = acl;
+    n.acl = internAcl(acl);
     n.stat.aversion = version;
     return this.statOf(n);
   }
@@ -417,6 +483,19 @@ export class DataTree {
     return w.bytes();
   }
 
+  /** A copy to change apart from this one (the leader's tree to prepare requests against): node structure copied, data and ACL lists shared. */
+  clone(): DataTree {
+    const t = new DataTree();
+    t.nodes.clear();
+    for (const [path, n] of this.nodes) t.nodes.set(path, n.clone());
+    for (const [owner, paths] of this.ephemerals) t.ephemerals.set(owner, new Set(paths));
+    for (const p of this.containers) t.containers.add(p);
+    for (const p of this.ttls) t.ttls.add(p);
+    for (const [id, timeout] of this.sessions) t.sessions.set(id, timeout);
+    t.lastProcessedZxid = this.lastProcessedZxid;
+    return t;
+  }
+
   /** Throws (naming the field) on bytes that are not a whole snapshot. */
   static deserialize(bytes: Uint8Array): DataTree {
     const r = new JuteReader(bytes);
@@ -441,13 +520,13 @@ export class DataTree {
         version: r.int(`${f}.version`),
         cversion: r.int(`${f}.cversion`),
         aversion: r.int(`${f}.aversion`),
-        ephemeralOwner: r.long(`${f}.ephemeralOwner`),
+        ephemeralOwner: sharedZero(r.long(`${f}.ephemeralOwner`)),
         pzxid: Number(r.long(`${f}.pzxid`)),
       };
       if (path !== '/') {
         const parent = t.nodes.get(parentOf(path));
         if (!parent || t.nodes.has(path)) throw new Error(`snapshot: ${f} ${JSON.stringify(path)} has no parent before it, or comes twice`);
-        parent.children.add(childName(path));
+        parent.addChild(childName(path));
       } else if (i !== 0) throw new Error(`snapshot: ${f}: the root must come first`);
       t.nodes.set(path, new DataNode(data, acl, stat));
       t.trackOwner(path, stat.ephemeralOwner);
