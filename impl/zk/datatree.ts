@@ -8,7 +8,7 @@
 // cversion), setData, setACL, killSession, multi (a failed multi applies none of its ops and answers, per op,
 // OK before the failing one and RUNTIMEINCONSISTENCY after it), and the watch triggers each of them fires.
 import { Code, EventType, OpCode } from '../zkwire/codes.ts';
-import { JuteReader, JuteWriter, type ACLT, type StatT } from '../zkwire/jute.ts';
+import { JuteError, JuteReader, JuteWriter, type ACLT, type StatT } from '../zkwire/jute.ts';
 import type { SubTxn, TxnBody, ZkTxn } from './txn.ts';
 
 /** EphemeralType.CONTAINER_EPHEMERAL_OWNER (Long.MIN_VALUE). */
@@ -72,13 +72,19 @@ export class DataNode {
    */
   private bytes: string | null;
   public acl: ACLT[];
+  /** `data` as bytes, or already as a latin1 string (a snapshot's reader gives that). */
   constructor(
-    data: Buffer | null,
+    data: Buffer | string | null,
     acl: ACLT[],
     public stat: StatPersisted,
   ) {
-    this.bytes = data === null ? null : data.toString('latin1');
+    this.bytes = data === null || typeof data === 'string' ? data : data.toString('latin1');
     this.acl = internAcl(acl);
+  }
+
+  /** The data as the node keeps it (latin1), for the snapshot's writer. */
+  get latin1(): string | null {
+    return this.bytes;
   }
 
   /** A fresh copy of the data (the node keeps its own). */
@@ -464,22 +470,27 @@ export class DataTree {
   // ---- snapshots (FileSnap: the sessions, then every node; here ACLs inline instead of ZooKeeper's ACL cache) ----
 
   serialize(): Buffer {
-    const w = new JuteWriter(4096);
-    w.long(BigInt(this.lastProcessedZxid));
+    const w = new JuteWriter(1 << 16);
+    w.longNumber(this.lastProcessedZxid);
     w.int(this.sessions.size);
     for (const [id, timeout] of this.sessions) w.long(id).int(timeout);
     w.int(this.nodes.size);
-    // Pre-order, so that every parent comes before its children.
-    const walk = (path: string) => {
+    // Pre-order, so that every parent comes before its children; a stack, not recursion (deep trees).
+    const stack = ['/'];
+    while (stack.length > 0) {
+      const path = stack.pop()!;
       const n = this.nodes.get(path)!;
       const s = n.stat;
-      w.ustring(path).buffer(n.data).int(n.acl.length);
+      w.ustring(path).latin1(n.latin1).int(n.acl.length);
       for (const a of n.acl) w.int(a.perms).ustring(a.id.scheme).ustring(a.id.id);
-      w.long(BigInt(s.czxid)).long(BigInt(s.mzxid)).long(BigInt(s.ctime)).long(BigInt(s.mtime));
-      w.int(s.version).int(s.cversion).int(s.aversion).long(s.ephemeralOwner).long(BigInt(s.pzxid));
-      for (const c of n.children) walk(join(path, c));
-    };
-    walk('/');
+      w.longNumber(s.czxid).longNumber(s.mzxid).longNumber(s.ctime).longNumber(s.mtime);
+      w.int(s.version).int(s.cversion).int(s.aversion).long(s.ephemeralOwner).longNumber(s.pzxid);
+      // Pushed last to first, so that they come out in the order the recursive walk had (insertion order).
+      const prefix = path === '/' ? '/' : `${path}/`;
+      const at = stack.length;
+      for (const c of n.children) stack.push(prefix + c);
+      for (let a = at, b = stack.length - 1; a < b; a++, b--) [stack[a], stack[b]] = [stack[b]!, stack[a]!];
+    }
     return w.bytes();
   }
 
@@ -501,35 +512,41 @@ export class DataTree {
     const r = new JuteReader(bytes);
     const t = new DataTree();
     t.nodes.clear();
-    t.lastProcessedZxid = Number(r.long('snapshot.zxid'));
+    t.lastProcessedZxid = r.longNumber('snapshot.zxid');
     const nSessions = r.vectorLength('snapshot.sessions', 12) ?? 0;
     for (let i = 0; i < nSessions; i++) t.sessions.set(r.long(`sessions[${i}].id`), r.int(`sessions[${i}].timeout`));
     const nNodes = r.vectorLength('snapshot.nodes', 60) ?? 0;
-    for (let i = 0; i < nNodes; i++) {
-      const f = `nodes[${i}]`;
-      const path = r.ustring(`${f}.path`) ?? '';
-      const data = r.buffer(`${f}.data`);
-      const nAcl = r.vectorLength(`${f}.acl`, 12) ?? 0;
-      const acl: ACLT[] = [];
-      for (let j = 0; j < nAcl; j++) acl.push({ perms: r.int(`${f}.acl`), id: { scheme: r.ustring(`${f}.acl`), id: r.ustring(`${f}.acl`) } });
-      const stat: StatPersisted = {
-        czxid: Number(r.long(`${f}.czxid`)),
-        mzxid: Number(r.long(`${f}.mzxid`)),
-        ctime: Number(r.long(`${f}.ctime`)),
-        mtime: Number(r.long(`${f}.mtime`)),
-        version: r.int(`${f}.version`),
-        cversion: r.int(`${f}.cversion`),
-        aversion: r.int(`${f}.aversion`),
-        ephemeralOwner: sharedZero(r.long(`${f}.ephemeralOwner`)),
-        pzxid: Number(r.long(`${f}.pzxid`)),
-      };
-      if (path !== '/') {
-        const parent = t.nodes.get(parentOf(path));
-        if (!parent || t.nodes.has(path)) throw new Error(`snapshot: ${f} ${JSON.stringify(path)} has no parent before it, or comes twice`);
-        parent.addChild(childName(path));
-      } else if (i !== 0) throw new Error(`snapshot: ${f}: the root must come first`);
-      t.nodes.set(path, new DataNode(data, acl, stat));
-      t.trackOwner(path, stat.ephemeralOwner);
+    let i = 0;
+    try {
+      for (; i < nNodes; i++) {
+        const path = r.ustring('path') ?? '';
+        const data = r.latin1('data');
+        const nAcl = r.vectorLength('acl', 12) ?? 0;
+        const acl: ACLT[] = [];
+        for (let j = 0; j < nAcl; j++) acl.push({ perms: r.int('acl'), id: { scheme: r.ustring('acl'), id: r.ustring('acl') } });
+        const stat: StatPersisted = {
+          czxid: r.longNumber('czxid'),
+          mzxid: r.longNumber('mzxid'),
+          ctime: r.longNumber('ctime'),
+          mtime: r.longNumber('mtime'),
+          version: r.int('version'),
+          cversion: r.int('cversion'),
+          aversion: r.int('aversion'),
+          ephemeralOwner: sharedZero(r.long('ephemeralOwner')),
+          pzxid: r.longNumber('pzxid'),
+        };
+        if (path !== '/') {
+          const parent = t.nodes.get(parentOf(path));
+          if (!parent || t.nodes.has(path)) throw new Error(`snapshot: nodes[${i}] ${JSON.stringify(path)} has no parent before it, or comes twice`);
+          parent.addChild(childName(path));
+        } else if (i !== 0) throw new Error(`snapshot: nodes[${i}]: the root must come first`);
+        t.nodes.set(path, new DataNode(data, acl, stat));
+        t.trackOwner(path, stat.ephemeralOwner);
+      }
+    } catch (e) {
+      // The reader names the field; which node it was is said here (building the name per field costs more).
+      if (e instanceof JuteError) throw new JuteError(`snapshot: nodes[${i}].${(e as Error).message}`);
+      throw e;
     }
     r.end('snapshot');
     if (!t.nodes.has('/')) throw new Error('snapshot: no root node');

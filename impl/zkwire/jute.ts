@@ -16,6 +16,9 @@ export class JuteError extends Error {
 }
 
 /** Appends jute primitives to a growing buffer. */
+const LONG_MIN = -(1n << 63n);
+const LONG_MAX = (1n << 63n) - 1n;
+
 export class JuteWriter {
   private buf: Buffer;
   private len = 0;
@@ -42,7 +45,7 @@ export class JuteWriter {
   }
 
   long(v: bigint): this {
-    if (v < -(1n << 63n) || v >= 1n << 63n) throw new JuteError(`long out of range: ${v}`);
+    if (v < LONG_MIN || v > LONG_MAX) throw new JuteError(`long out of range: ${v}`);
     this.room(8);
     this.buf.writeBigInt64BE(v, this.len);
     this.len += 8;
@@ -65,7 +68,31 @@ export class JuteWriter {
   }
 
   ustring(v: string | null): this {
-    return this.buffer(v === null ? null : Buffer.from(v, 'utf8'));
+    if (v === null) return this.int(-1);
+    const n = Buffer.byteLength(v, 'utf8');
+    this.int(n);
+    this.room(n);
+    this.len += this.buf.write(v, this.len, n, 'utf8');
+    return this;
+  }
+
+  /** A long given as a number: zxids and times, which stay within 2^53. */
+  longNumber(v: number): this {
+    if (!Number.isSafeInteger(v)) throw new JuteError(`long out of the exact range of a number: ${v}`);
+    this.room(8);
+    this.buf.writeInt32BE(Math.floor(v / 0x100000000), this.len);
+    this.buf.writeUInt32BE(v >>> 0, this.len + 4);
+    this.len += 8;
+    return this;
+  }
+
+  /** A buffer given as a latin1 string, one char per byte (how a znode keeps its data). */
+  latin1(v: string | null): this {
+    if (v === null) return this.int(-1);
+    this.int(v.length);
+    this.room(v.length);
+    this.len += this.buf.write(v, this.len, v.length, 'latin1');
+    return this;
   }
 
   /** Starts over (keeps the buffer). A view from bytes() is overwritten by later writes. */
@@ -86,7 +113,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class JuteReader {
   private pos = 0;
 
-  constructor(private readonly buf: Uint8Array) {}
+  private readonly dv: DataView;
+  private readonly bytes: Buffer;
+
+  constructor(private readonly buf: Uint8Array) {
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
 
   get offset(): number {
     return this.pos;
@@ -102,20 +135,16 @@ export class JuteReader {
     }
   }
 
-  private view(): DataView {
-    return new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-  }
-
   int(field: string): number {
     this.need(4, field);
-    const v = this.view().getInt32(this.pos);
+    const v = this.dv.getInt32(this.pos);
     this.pos += 4;
     return v;
   }
 
   long(field: string): bigint {
     this.need(8, field);
-    const v = this.view().getBigInt64(this.pos);
+    const v = this.dv.getBigInt64(this.pos);
     this.pos += 8;
     return v;
   }
@@ -150,13 +179,42 @@ export class JuteReader {
 
   ustring(field: string): string | null {
     const at = this.pos;
-    const b = this.buffer(field);
-    if (b === null) return null;
+    const n = this.length(field, 1);
+    if (n === null) return null;
+    this.pos += n;
+    // ASCII (paths, schemes, ids, nearly always) decodes as latin1; anything else must be valid UTF-8.
+    let ascii = true;
+    for (let i = at + 4; i < this.pos; i++) {
+      if (this.buf[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return this.bytes.toString('latin1', at + 4, this.pos);
     try {
-      return utf8.decode(b);
+      return utf8.decode(this.buf.subarray(at + 4, this.pos));
     } catch {
       throw new JuteError(`${field}: string at offset ${at} is not valid UTF-8`);
     }
+  }
+
+  /** A long read as a number: zxids and times, which stay within 2^53. */
+  longNumber(field: string): number {
+    this.need(8, field);
+    const hi = this.dv.getInt32(this.pos);
+    const lo = this.dv.getUint32(this.pos + 4);
+    if (hi > 0x1fffff || hi < -0x200000) throw new JuteError(`${field}: long at offset ${this.pos} is beyond the exact range of a number`);
+    this.pos += 8;
+    return hi * 0x100000000 + lo;
+  }
+
+  /** A buffer read as a latin1 string, one char per byte (how a znode keeps its data); null stays null. */
+  latin1(field: string): string | null {
+    const n = this.length(field, 1);
+    if (n === null) return null;
+    const out = this.bytes.toString('latin1', this.pos, this.pos + n);
+    this.pos += n;
+    return out;
   }
 
   /** A vector's element count; each element is at least `minElementBytes` long, which bounds the count. */
