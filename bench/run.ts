@@ -4,8 +4,9 @@
 //       ZAB, and FastLeaderElection alone);
 //   (b) 5 servers, 2 workers, as deep as about a minute goes;
 //   (c) simulation steps/s (2 workers);
-//   and the implementation's figures when bench/impl.ts exists, next to Apache ZooKeeper's (bench/zookeeper.ts).
-// Options: --spec FILE#EXPORT (another spec), --seconds S (budget of (b), default 60).
+//   then the implementation with and without its transition log (bench/impl.ts), and ours next to Apache
+//   ZooKeeper 3.8 through ZooKeeper's client protocol, with the memory per znode (bench/zk-protocol.ts).
+// Options: --spec FILE#EXPORT (another spec), --seconds S (budget of (b), default 60), --znodes N.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -21,27 +22,30 @@ export const BENCH_USAGE: Usage = {
   usage: 'npm run bench -- [flags]',
   description: `The checker's figures on this machine, as one table, each measurement in a child process (its own peak
 memory): 3 servers to depth 30 with 1 and 2 workers (ZAB, and FastLeaderElection alone), 5 servers as deep as
-the budget goes, simulation steps/s; then our server's figures next to Apache ZooKeeper's (bench/zookeeper.ts;
-its rows are skipped when ZooKeeper cannot be installed). Figures only: nothing here passes or fails.`,
+the budget goes, simulation steps/s; then our server with and without its transition log (bench/impl.ts), and
+create/setData/getData through ZooKeeper's client protocol against Apache ZooKeeper 3.8 and ours side by side
+with the ratios and the memory per znode (bench/zk-protocol.ts; Apache's rows are skipped when it cannot be
+installed). Figures only: nothing here passes or fails.`,
   flags: [
     { flag: 'spec', metavar: 'FILE#EXPORT', help: "another spec to measure (default: the checker's own)" },
     { flag: 'seconds', metavar: 'S', help: 'the budget of the 5-server row', default: 60 },
+    { flag: 'znodes', metavar: 'N', help: 'znodes of 100 bytes created for the memory per znode, 0 for none', default: 1_000_000 },
   ],
   exit: [
     [0, 'the table is printed'],
     [1, 'a measurement failed'],
     [2, 'bad usage'],
   ],
-  examples: ['npm run bench', 'npm run bench -- --seconds 20'],
+  examples: ['npm run bench', 'npm run bench -- --seconds 20 --znodes 100000'],
 };
 
 if (wantsHelp(process.argv.slice(2))) {
   console.log(formatUsage(BENCH_USAGE));
   process.exit(0);
 }
-let values: { spec?: string | undefined; seconds?: string | undefined };
+let values: { spec?: string | undefined; seconds?: string | undefined; znodes?: string | undefined };
 try {
-  values = parseArgs({ options: { spec: { type: 'string' }, seconds: { type: 'string' } }, strict: true }).values;
+  values = parseArgs({ options: { spec: { type: 'string' }, seconds: { type: 'string' }, znodes: { type: 'string' } }, strict: true }).values;
 } catch (e) {
   console.error(`bench: ${argsProblem(e)} (see --help)`);
   process.exit(2);
@@ -50,6 +54,11 @@ if (values.seconds !== undefined && !/^\d+$/.test(values.seconds)) {
   console.error(`bench: --seconds must be a whole number (got ${JSON.stringify(values.seconds)})`);
   process.exit(2);
 }
+if (values.znodes !== undefined && !/^\d+$/.test(values.znodes)) {
+  console.error(`bench: --znodes must be a whole number (got ${JSON.stringify(values.znodes)})`);
+  process.exit(2);
+}
+const znodes = Number(values.znodes ?? 1_000_000);
 const specFlags = values.spec === undefined ? [] : ['--spec', values.spec];
 const budget = Number(values.seconds ?? 60);
 
@@ -136,7 +145,6 @@ print(rows);
 console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 const implBench = join(ROOT, 'bench', 'impl.ts');
-let implResult: unknown = null;
 if (existsSync(implBench)) {
   console.log('\nimplementation (bench/impl.ts):\n');
   const mod = (await import(pathToFileURL(implBench).href)) as Record<string, unknown>;
@@ -146,11 +154,16 @@ if (existsSync(implBench)) {
     // benchImpl prints its own table; a function that returns text instead gets it printed here.
     const result = await fn();
     if (typeof result === 'string') console.log(result);
-    implResult = result;
   }
 }
 
-// The yardstick: Apache ZooKeeper 3.8 under the same workload, next to the rows above (bench/zookeeper.ts).
-// Without ZooKeeper installed (bash bench/zookeeper-install.sh), one line says why and nothing fails.
-console.log('\nApache ZooKeeper, the yardstick (bench/zookeeper.ts):\n');
-await (await import('./zookeeper.ts')).printYardstick(implResult);
+// The yardstick (issue #12): the same client and workload through ZooKeeper's client protocol against Apache
+// ZooKeeper 3.8 and against ours, side by side with the ratios, then memory per znode (bench/zk-protocol.ts).
+// Without ZooKeeper installed (bash bench/zookeeper-install.sh), one line says why and our rows still print.
+console.log('\nours next to Apache ZooKeeper 3.8, the same client and workload (bench/zk-protocol.ts):\n');
+const { benchProtocol, formatBench } = await import('./zk-protocol.ts');
+const yardstick = await benchProtocol(['apache', 'ours'], 3, znodes, (line) => {
+  if (process.stderr.isTTY === true || !line.startsWith('  ')) process.stderr.write(`${line}\n`);
+});
+console.log(formatBench(yardstick));
+console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

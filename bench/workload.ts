@@ -1,5 +1,5 @@
-// The client workload of the server benchmarks, shared by bench/impl.ts (our implementation) and
-// bench/zookeeper.ts (Apache ZooKeeper, the yardstick), so that both run exactly the same rows:
+// The client workload of bench/impl.ts (our server with and without its transition log); `measure` and
+// `formatTable` are also bench/zk-protocol.ts's (ours next to Apache ZooKeeper). bench/impl.ts's rows:
 //   warm-up   1 s of pipelined writes to fresh keys warm-N (not reported);
 //   write     pipelined writes of `valueBytes` bytes to key-(N mod keys), every connection of every server;
 //   read      pipelined reads of the same keys;

@@ -1,5 +1,5 @@
 // impl/zkwire: the jute record codec of ZooKeeper's client protocol, its frames, and the client against a fake
-// server on 127.0.0.1 (no real ZooKeeper needed: bench/zookeeper.ts is what talks to one).
+// server on 127.0.0.1 (no real ZooKeeper needed: bench/zk-protocol.ts and the client suites talk to one).
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZkWireClient, ZkWireError } from '../impl/zkwire/client.ts';
