@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { broken } from '../impl/core/breaks.ts';
+import { TEST_BREAKS, broken } from '../impl/core/breaks.ts';
 import { runSeed } from '../checker/vopr/run.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -99,7 +99,7 @@ describe('the simulator', () => {
       );
       const table = JSON.parse(rate.stdout) as { falseAlarms: number; rows: { break: string; runs: number; caught: number }[] };
       expect(table.falseAlarms).toBe(0);
-      expect(table.rows.map((r) => r.break)).toEqual(['ackBeforeLog', 'commitWithoutQuorum', 'acceptLowerEpoch', 'skipTrunc', 'neverStepDown', 'silentFollower']);
+      expect(table.rows.map((r) => r.break)).toEqual([...TEST_BREAKS]);
       expect(table.rows.find((r) => r.break === 'commitWithoutQuorum')?.caught).toBe(1);
 
       const usage = await run(process.execPath, ['--import', 'tsx', 'checker/vopr/cli.ts', '--seeds', 'many'], { cwd: ROOT, encoding: 'utf8' }).then(
