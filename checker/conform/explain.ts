@@ -430,12 +430,14 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
 }
 
 /**
- * A learner's steps whose packets are compared at the sender: each packet it logged sending must be one the spec's
+ * Steps whose packets are compared at the sender: each packet the server logged sending must be one the spec's
  * step sends (to the same server), and the answer the spec's step gives the leader (the ACK of a PROPOSAL or of
  * NEWLEADER, ACKEPOCH) must be among them. The spec may send more (ACKs of txns it queued at UPTODATE, which ours
- * sent then).
+ * sent then). A leader's discovery steps too (LEADERINFO, UPTODATE only where the spec's quorum allows them).
  */
 const SENDS_CHECKED: ReadonlySet<ActionName> = new Set<ActionName>([
+  'LeaderProcessFOLLOWERINFO',
+  'LeaderProcessACKNEWLEADER',
   'FollowerProcessPROPOSAL',
   'FollowerProcessCOMMIT',
   'ObserverProcessINFORM',
@@ -453,7 +455,7 @@ function showMessage(m: MessageAbstract): string {
   return JSON.stringify(m, (k, v: unknown) => ((k === 'zxid' || k === 'lastZxid') && typeof v === 'number' ? `0x${v.toString(16)}` : v));
 }
 
-/** null when a learner's event sent what the spec's step sends (see SENDS_CHECKED), else what differs. */
+/** null when the event sent what the spec's step sends (see SENDS_CHECKED), else what differs. */
 function sendsMismatch(before: ClusterState, after: ClusterState, ev: LoggedEvent): string | null {
   const sid = ev.sid;
   const spec = new Map<number, MessageAbstract[]>();
