@@ -423,6 +423,8 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
       if (syncMismatch(base.state, s.state, sid, peer, ev) !== null) continue;
     }
     if (SENDS_CHECKED.has(ev.action) && sendsMismatch(base.state, s.state, ev) !== null) continue;
+    // A vote that completes a quorum for the proposal starts finalizeWait (params.finalizeWait); no other does.
+    if ((ev.action === 'FLEReceiveSameRound' || ev.action === 'FLEReceiveHigherRound') && (ev.params['finalizeWait'] === true) !== (s.state.servers[sid - 1]!.fle === 'finalizing')) continue;
     results.push({ state: s.state, specSteps: base.specSteps + 1, bridges: base.bridges });
   }
   const own = results.filter((r) => committedAsLogged(r.state, ev));
@@ -585,6 +587,10 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
   for (const s of ctx.spec.next(state)) {
     if (s.action.sid !== step.sid && !('peer' in s.action && s.action.peer === step.sid)) continue;
     consider(`${s.action.kind}@${s.action.sid}${'from' in s.action ? `<-${s.action.from}` : ''}${'peer' in s.action ? `/${s.action.peer}` : ''}`, s.state, s.action.kind === main?.action);
+    if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid && (main.action === 'FLEReceiveSameRound' || main.action === 'FLEReceiveHigherRound')) {
+      const finalizing = s.state.servers[step.sid - 1]!.fle === 'finalizing';
+      if ((main.params['finalizeWait'] === true) !== finalizing) syncNote ??= `the log ${finalizing ? 'did not start' : 'started'} finalizeWait; the spec's ${main.action} ${finalizing ? 'does (its proposal has a quorum)' : 'does not (no quorum for its proposal)'}`;
+    }
     if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid && SENDS_CHECKED.has(main.action)) {
       const m = sendsMismatch(state, s.state, main);
       if (m !== null) syncNote ??= `${main.action} ${m}`;
