@@ -165,10 +165,29 @@ function explainStepTried(ctx: ExplainContext, start: ClusterState, step: Logged
   return { ...eager, explored: eager.explored + lazy.explored, failedAt: eager.results.length > 0 ? -1 : lazy.failedAt };
 }
 
+/**
+ * The epoch a step changed without its durable write: in the implementation's logs an epoch changes only in an
+ * EpochFileWrite (the file written and fsynced, traces/README.md), which the event that sends the message vouching
+ * for it follows; any other event that changes acceptedEpoch or currentEpoch (ServerStart reads them) skipped
+ * the write. null: none.
+ */
+export function epochWithoutWrite(step: LoggedStep): { event: number; file: string; value: unknown } | null {
+  for (let i = 0; i < step.events.length; i++) {
+    const e = step.events[i]!;
+    if (e.action === 'EpochFileWrite' || e.action === 'ServerStart') continue;
+    for (const file of ['acceptedEpoch', 'currentEpoch']) if (file in e.post) return { event: i, file, value: e.post[file] };
+  }
+  return null;
+}
+
 function explainStepAt(ctx: ExplainContext, start: ClusterState, step: LoggedStep, limit: number, eager: boolean, prefer: boolean): ExplainOutcome {
   let frontier: Partial[] = [{ state: start, specSteps: 0, bridges: [] }];
   let explored = 0;
   const events = step.events;
+  if (ctx.mode === 'impl') {
+    const skipped = epochWithoutWrite(step);
+    if (skipped !== null) return { results: [], explored, failedAt: skipped.event };
+  }
   const actions = events.filter((e) => !DURABLE_WRITES.has(e.action));
   for (let i = 0; i < events.length; i++) {
     const ev = events[i]!;
@@ -342,7 +361,10 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
       for (const s of ctx.spec.next(h.state)) {
         explored++;
         if (s.action.kind !== 'Restart' || s.action.sid !== sid) continue;
-        const lost = loseUnsyncedTail(s.state, sid, zxidValue(ev.post['lastZxid']));
+        const loggedLast = zxidValue(ev.post['lastZxid']);
+        const lost = loseUnsyncedTail(s.state, sid, loggedLast);
+        // What the server ACKed before it was killed was fsynced: a restart may not lose it.
+        if (lost !== null && ev.vouched !== undefined && loggedLast < ev.vouched) continue;
         if (lost === null) results.push({ state: s.state, specSteps: h.specSteps + 1, bridges: h.bridges });
         else results.push({ state: lost.state, specSteps: h.specSteps + 1, bridges: [...h.bridges, `crash of ${sid} lost ${lost.count} txn(s) not yet fsynced`] });
       }
@@ -397,11 +419,84 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
       const before = quorumChannel(base.state, sid, peer).length;
       const first = quorumChannel(s.state, sid, peer)[before];
       if (first === undefined || first.type !== ev.params['mode']) continue;
+      // The whole sync is compared at the sender: DIFF/TRUNC/SNAP and every packet after it up to NEWLEADER.
+      if (syncMismatch(base.state, s.state, sid, peer, ev) !== null) continue;
     }
+    if (SENDS_CHECKED.has(ev.action) && sendsMismatch(base.state, s.state, ev) !== null) continue;
+    // A vote that completes a quorum for the proposal starts finalizeWait (params.finalizeWait); no other does.
+    if ((ev.action === 'FLEReceiveSameRound' || ev.action === 'FLEReceiveHigherRound') && (ev.params['finalizeWait'] === true) !== (s.state.servers[sid - 1]!.fle === 'finalizing')) continue;
     results.push({ state: s.state, specSteps: base.specSteps + 1, bridges: base.bridges });
   }
   const own = results.filter((r) => committedAsLogged(r.state, ev));
   return { results: pick(own), explored };
+}
+
+/**
+ * Steps whose packets are compared at the sender: each packet the server logged sending must be one the spec's
+ * step sends (to the same server), and the answer the spec's step gives the leader (the ACK of a PROPOSAL or of
+ * NEWLEADER, ACKEPOCH) must be among them. The spec may send more (ACKs of txns it queued at UPTODATE, which ours
+ * sent then). A leader's discovery steps too (LEADERINFO, UPTODATE only where the spec's quorum allows them).
+ */
+const SENDS_CHECKED: ReadonlySet<ActionName> = new Set<ActionName>([
+  'LeaderProcessFOLLOWERINFO',
+  'LeaderProcessACKNEWLEADER',
+  'FollowerProcessPROPOSAL',
+  'FollowerProcessCOMMIT',
+  'ObserverProcessINFORM',
+  'LearnerProcessLEADERINFO',
+  'LearnerProcessNEWLEADER',
+  'LearnerProcessPROPOSALInSync',
+  'LearnerProcessCOMMITInSync',
+  'LearnerProcessDIFF',
+  'LearnerProcessTRUNC',
+  'LearnerProcessSNAP',
+]);
+
+/** A message for a report: zxids in hex, as the logs write them. */
+function showMessage(m: MessageAbstract): string {
+  return JSON.stringify(m, (k, v: unknown) => ((k === 'zxid' || k === 'lastZxid') && typeof v === 'number' ? `0x${v.toString(16)}` : v));
+}
+
+/** null when the event sent what the spec's step sends (see SENDS_CHECKED), else what differs. */
+function sendsMismatch(before: ClusterState, after: ClusterState, ev: LoggedEvent): string | null {
+  const sid = ev.sid;
+  const spec = new Map<number, MessageAbstract[]>();
+  for (const j of after.servers.keys()) {
+    const to = j + 1;
+    if (to === sid) continue;
+    const sent = quorumChannel(after, sid, to).slice(quorumChannel(before, sid, to).length).map(abstractPacket);
+    if (sent.length > 0) spec.set(to, sent);
+  }
+  for (const m of ev.send) {
+    if (m.type === 'NOTIFICATION') continue;
+    const a = abstractLoggedMessage(m);
+    if (a === null) continue;
+    const list = spec.get(m.to) ?? [];
+    const k = list.findIndex((b) => sameMessage(a, b));
+    if (k < 0) return `sent ${showMessage(a)} to ${m.to}, which the spec's ${ev.action} does not send`;
+    list.splice(k, 1);
+  }
+  const from = ev.recv?.from;
+  if (from === undefined) return null;
+  const owed = (spec.get(from) ?? []).find((b) => (b.type === 'ACK' && ev.recv !== undefined && 'zxid' in ev.recv && b['zxid'] === zxidValue(ev.recv.zxid)) || b.type === 'ACKEPOCH');
+  return owed === undefined ? null : `did not send ${showMessage(owed)} to ${from}, which the spec's ${ev.action} sends`;
+}
+
+/**
+ * The packets a LeaderSyncFollower event sent its learner, against the ones the spec's step queued on that
+ * channel (both in order, abstracted): null when they are the same, else where they first differ.
+ */
+function syncMismatch(before: ClusterState, after: ClusterState, sid: number, peer: number, ev: LoggedEvent): string | null {
+  const spec = quorumChannel(after, sid, peer).slice(quorumChannel(before, sid, peer).length).map(abstractPacket);
+  const logged = ev.send.filter((m) => m.to === peer).map(abstractLoggedMessage).filter((m): m is MessageAbstract => m !== null);
+  const n = Math.max(spec.length, logged.length);
+  for (let i = 0; i < n; i++) {
+    const a = logged[i];
+    const b = spec[i];
+    if (a !== undefined && b !== undefined && sameMessage(a, b)) continue;
+    return `packet ${i + 1} of the sync: the log sent ${a === undefined ? 'nothing' : showMessage(a)}, the spec sends ${b === undefined ? 'nothing' : showMessage(b)}`;
+  }
+  return null;
 }
 
 /**
@@ -492,15 +587,32 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
   for (const s of ctx.spec.next(state)) {
     if (s.action.sid !== step.sid && !('peer' in s.action && s.action.peer === step.sid)) continue;
     consider(`${s.action.kind}@${s.action.sid}${'from' in s.action ? `<-${s.action.from}` : ''}${'peer' in s.action ? `/${s.action.peer}` : ''}`, s.state, s.action.kind === main?.action);
+    if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid && (main.action === 'FLEReceiveSameRound' || main.action === 'FLEReceiveHigherRound')) {
+      const finalizing = s.state.servers[step.sid - 1]!.fle === 'finalizing';
+      if ((main.params['finalizeWait'] === true) !== finalizing) syncNote ??= `the log ${finalizing ? 'did not start' : 'started'} finalizeWait; the spec's ${main.action} ${finalizing ? 'does (its proposal has a quorum)' : 'does not (no quorum for its proposal)'}`;
+    }
+    if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid && SENDS_CHECKED.has(main.action)) {
+      const m = sendsMismatch(state, s.state, main);
+      if (m !== null) syncNote ??= `${main.action} ${m}`;
+    }
     if (s.action.kind === 'LeaderSyncFollower' && main?.action === 'LeaderSyncFollower' && s.action.peer === main.params['peer']) {
       const first = quorumChannel(s.state, step.sid, s.action.peer)[quorumChannel(state, step.sid, s.action.peer).length];
-      syncNote = `the spec's LeaderSyncFollower opens with ${first === undefined ? 'nothing' : JSON.stringify(abstractPacket(first))}; the log says ${String(main.params['mode'])}`;
+      syncNote =
+        first === undefined || first.type !== main.params['mode']
+          ? `the spec's LeaderSyncFollower opens with ${first === undefined ? 'nothing' : JSON.stringify(abstractPacket(first))}; the log says ${String(main.params['mode'])}`
+          : (syncMismatch(state, s.state, step.sid, s.action.peer, main) ?? syncNote);
     }
   }
   if (best === null) return null;
   const out: { action: string; diff: FieldDiff[]; message?: string } = { action: best.action, diff: best.diff };
   if (syncNote !== undefined) out.message = syncNote;
-  if (ctx.mode === 'impl' && step.varsWithNextWrites !== step.vars && step.events.some((e) => e.send.length > 0)) {
+  const skipped = ctx.mode === 'impl' ? epochWithoutWrite(step) : null;
+  const restartedAt = main?.action === 'ServerStart' ? zxidValue(main.post['lastZxid']) : NaN;
+  if (main?.vouched !== undefined && restartedAt < main.vouched) {
+    out.message = `server ${step.sid} restarted with its log at 0x${restartedAt.toString(16)}, but it had ACKed up to 0x${main.vouched.toString(16)} before (an ACK vouches that the txn is on disk)`;
+  } else if (skipped !== null) {
+    out.message = `${step.events[skipped.event]!.action} changed ${skipped.file} to ${JSON.stringify(skipped.value)} without writing it to disk (no EpochFileWrite)`;
+  } else if (ctx.mode === 'impl' && step.varsWithNextWrites !== step.vars && step.events.some((e) => e.send.length > 0)) {
     const late = Object.keys(step.varsWithNextWrites).filter((k) => step.varsWithNextWrites[k] !== step.vars[k]);
     out.message = `the step sent ${step.events.flatMap((e) => e.send.map((m) => m.type)).join(', ')} before the durable write of ${late.join(', ')} logged after it`;
   }

@@ -41,6 +41,11 @@ export class CausalMerger {
   ackReceived(sid: number, learner: number): number {
     return this.acks.get(sid)?.[learner] ?? 0;
   }
+  /**
+   * By server: the highest zxid it vouched for as durable by sending an ACK (a PROPOSAL's, or NEWLEADER's with
+   * its whole log), lowered by a TRUNC or SNAP since. A restart must not come back without it.
+   */
+  private readonly vouched = new Map<number, number>();
   private rank = 0;
   /** Ids whose send was never seen when they were received. */
   orphanCount = 0;
@@ -79,6 +84,23 @@ export class CausalMerger {
     return ids;
   }
 
+  private trackVouched(step: LoggedStep): void {
+    const sid = step.sid;
+    for (const e of step.events) {
+      const v = this.vouched.get(sid) ?? 0;
+      if (e.action === 'ServerStart') e.vouched = v;
+      else if (e.action === 'TxnLogTruncate') this.vouched.set(sid, Math.min(v, zxidValue(e.params['zxid'])));
+      else if (e.action === 'LearnerProcessSNAP' && e.recv !== undefined) this.vouched.set(sid, Math.min(v, zxidValue(messageZxid(e.recv))));
+      for (const m of e.send) {
+        if (m.type !== 'ACK') continue;
+        const z = zxidValue(m.zxid);
+        // NEWLEADER's ACK (counter 0): the learner's log as it stands is on disk.
+        const upTo = z % 2 ** 32 === 0 ? zxidValue(step.vars['lastZxid']) : z;
+        if (!Number.isNaN(upTo)) this.vouched.set(sid, Math.max(this.vouched.get(sid) ?? 0, upTo));
+      }
+    }
+  }
+
   next(): RankedStep | null {
     let best = -1;
     let bestBlocked = -1;
@@ -112,6 +134,7 @@ export class CausalMerger {
         if (e.recv === undefined) e.recv = r.msg;
       }
     }
+    this.trackVouched(step);
     for (const e of step.events) {
       if (e.action === 'ServerStart' || e.action === 'FLEDecide' || e.action === 'FLEReceiveFromDecided') this.acks.delete(e.sid);
       if (e.action === 'LeaderProcessACK') {

@@ -44,6 +44,11 @@ export interface LoggedEvent {
    * included). Set by the merge (merge.ts), which knows the messages a version 2 log gives by id.
    */
   acksReceived?: Readonly<Record<number, number>>;
+  /**
+   * ServerStart only: the highest zxid the server's earlier incarnations vouched for by an ACK (of a PROPOSAL,
+   * or of NEWLEADER: its whole log then) and did not truncate since. Set by the merge (merge.ts).
+   */
+  vouched?: number;
 }
 
 /** Events the spec explains together (see the header comment). `vars`: the server's logged variables after them. */

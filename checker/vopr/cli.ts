@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { TEST_BREAKS } from '../../impl/core/breaks.ts';
+import { OBSERVER_BREAKS, TEST_BREAKS, type TestBreak } from '../../impl/core/breaks.ts';
 import { argsProblem, flagProblem, formatUsage, intFlag, wantsHelp, type Usage } from '../../impl/usage.ts';
 import { formatResult } from '../conform/report.ts';
 import { progressLine } from '../progress.ts';
@@ -77,13 +77,18 @@ function failureLine(r: VoprResult): string {
 /**
  * Conformance's catch rate: the same seeds without a breakage (every run must pass: no false alarm), then with
  * each test-only breakage of impl/ in turn; a run is a catch when it fails, by a divergence (a wrong step),
- * STALLED (a missing one), a lost write or liveness.
+ * STALLED (a missing one), a lost write or liveness. The breakages of observers run with at least one observer,
+ * and so does a second clean row when the ensemble has none.
  */
 async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, workers: number, json: boolean): Promise<void> {
   const rows: { break: string; runs: number; caught: number; by: Record<string, number>; firstSeed: number | null }[] = [];
   const progress = json ? null : progressLine();
-  for (const name of ['(none)', ...TEST_BREAKS]) {
-    const results = await runSeeds(seeds, { ...opts, breaks: name === '(none)' ? [] : [name] }, workers, () => progress?.update({ runs: rows.length * seeds.length }));
+  const withObserver = Math.max(1, opts.observers);
+  const cleanRows = opts.observers > 0 ? ['(none)'] : ['(none)', `(none, ${withObserver} observer)`];
+  for (const name of [...cleanRows, ...TEST_BREAKS]) {
+    const observers = name.startsWith('(none, ') || OBSERVER_BREAKS.has(name as TestBreak) ? withObserver : opts.observers;
+    const breaks = name.startsWith('(none') ? [] : [name];
+    const results = await runSeeds(seeds, { ...opts, observers, breaks }, workers, () => progress?.update({ runs: rows.length * seeds.length }));
     const failed = results.filter((r) => !r.ok).sort((a, b) => a.seed - b.seed);
     const by: Record<string, number> = {};
     for (const r of failed) {
@@ -93,19 +98,27 @@ async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, wor
     rows.push({ break: name, runs: results.length, caught: failed.length, by, firstSeed: failed[0]?.seed ?? null });
   }
   progress?.clear();
-  const clean = rows[0]!;
-  if (json) console.log(JSON.stringify({ seeds: [seeds[0], seeds[seeds.length - 1]], falseAlarms: clean.caught, rows: rows.slice(1) }));
+  const clean = rows.slice(0, cleanRows.length);
+  const broken = rows.slice(cleanRows.length);
+  const falseAlarms = clean.reduce((n, r) => n + r.caught, 0);
+  const runs = broken.reduce((n, r) => n + r.runs, 0);
+  const caughtRuns = broken.reduce((n, r) => n + r.caught, 0);
+  const caughtAny = broken.filter((r) => r.caught > 0).length;
+  if (json) console.log(JSON.stringify({ seeds: [seeds[0], seeds[seeds.length - 1]], falseAlarms, caughtBreaks: caughtAny, breaks: broken.length, caughtRuns, runs, rows: broken }));
   else {
     console.log(`simulate --every-break: seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${opts.timeMs} + ${opts.settleMs} ms virtual each`);
-    console.log(`  without a breakage: ${clean.runs - clean.caught} of ${clean.runs} pass${clean.caught ? ` (${clean.caught} fail: seeds to read before trusting the rates below)` : ''}`);
-    for (const r of rows.slice(1)) {
-      const how = Object.entries(r.by).map(([k, n]) => `${n} ${k}`).join(', ');
-      console.log(`  ${r.break.padEnd(20)} caught in ${String(r.caught).padStart(3)} of ${r.runs} runs${how ? ` (${how}; first seed ${r.firstSeed})` : ''}`);
+    for (const c of clean) {
+      const label = c.break === '(none)' ? 'without a breakage' : `without a breakage, ${withObserver} observer`;
+      console.log(`  ${label}: ${c.runs - c.caught} of ${c.runs} pass${c.caught ? ` (${c.caught} fail: seeds to read before trusting the rates below)` : ''}`);
     }
-    const caughtAny = rows.slice(1).filter((r) => r.caught > 0).length;
-    console.log(`  ${caughtAny} of ${rows.length - 1} breakages caught on at least one seed`);
+    for (const r of broken) {
+      const how = Object.entries(r.by).map(([k, n]) => `${n} ${k}`).join(', ');
+      const obs = OBSERVER_BREAKS.has(r.break as TestBreak) && opts.observers === 0 ? ` [${withObserver} observer]` : '';
+      console.log(`  ${(r.break + obs).padEnd(28)} caught in ${String(r.caught).padStart(3)} of ${r.runs} runs${how ? ` (${how}; first seed ${r.firstSeed})` : ''}`);
+    }
+    console.log(`  ${caughtAny} of ${broken.length} breakages caught on at least one seed; ${caughtRuns} of ${runs} runs caught (${((100 * caughtRuns) / Math.max(runs, 1)).toFixed(1)} %)`);
   }
-  process.exit(clean.caught === 0 && rows.slice(1).every((r) => r.caught > 0) ? 0 : 1);
+  process.exit(falseAlarms === 0 && broken.every((r) => r.caught > 0) ? 0 : 1);
 }
 
 async function main(): Promise<void> {

@@ -10,8 +10,62 @@
 //   by conform's obligations at the end of a quiet run, checker/conform/obligations.ts).
 // - silentFollower: a follower logs every PROPOSAL after its third in broadcast but never ACKs it (an omission
 //   too: the others' ACKs still commit).
-export const TEST_BREAKS = ['ackBeforeLog', 'commitWithoutQuorum', 'acceptLowerEpoch', 'skipTrunc', 'neverStepDown', 'silentFollower'] as const;
+//
+// The mutation set of issue 19 (npm run simulate -- --every-break measures conformance's catch rate on them):
+// election (FLE)
+// - voteZxidBeforeEpoch: totalOrderPredicate compares the zxid before the epoch.
+// - ignorePeerEpoch: totalOrderPredicate ignores the notification's peerEpoch (zxid, then sid).
+// - decideWithoutQuorum: a LOOKING server enters finalizeWait on its own vote alone, without a quorum for it.
+// discovery
+// - epochNotMaxPlusOne: the leader proposes the largest accepted epoch it heard, not one past it.
+// - acceptedEpochNotDurable: a learner takes LEADERINFO's epoch in memory only (no acceptedEpoch file) before ACKEPOCH.
+// - leaderAcceptsAhead: the leader does not refuse an ACKEPOCH from a learner whose history is ahead of its own.
+// sync
+// - snapAtWindowEdge: a learner whose last zxid is the oldest of the leader's committedLog gets SNAP, not DIFF.
+// - diffSkipsOne: a DIFF's txns start one after the first the learner lacks.
+// - truncOffByOne: TRUNC names the zxid before the right one (when it is of the same epoch).
+// - noQueuedProposals: the leader does not forward its outstanding proposals between the sync and NEWLEADER.
+// - noCurrentEpochAtNewLeader: a learner acknowledges NEWLEADER without writing currentEpoch.
+// broadcast
+// - commitOutOfOrder: the leader commits any proposal with a quorum, not only in zxid order.
+// - applyOnPropose: a follower applies a PROPOSAL (and answers its client) as it logs it, before the COMMIT.
+// - leaderProposeUnlogged: the leader sends PROPOSALs without appending them to its own log.
+// durability
+// - ackBeforeFsync: the simulator's disk fsyncs every append but the newest (MemDisk), so a server ACKs what is not durable.
+// - loseLastTxnOnRestart: a restarted server drops the last txn of the log it recovers.
+// observers
+// - observerAcks: an observer ACKs every INFORM it logs.
+// - observerInQuorum: the leader counts observers in its discovery, NEWLEADER and step-down quorums.
+export const TEST_BREAKS = [
+  'ackBeforeLog',
+  'commitWithoutQuorum',
+  'acceptLowerEpoch',
+  'skipTrunc',
+  'neverStepDown',
+  'silentFollower',
+  'voteZxidBeforeEpoch',
+  'ignorePeerEpoch',
+  'decideWithoutQuorum',
+  'epochNotMaxPlusOne',
+  'acceptedEpochNotDurable',
+  'leaderAcceptsAhead',
+  'snapAtWindowEdge',
+  'diffSkipsOne',
+  'truncOffByOne',
+  'noQueuedProposals',
+  'noCurrentEpochAtNewLeader',
+  'commitOutOfOrder',
+  'applyOnPropose',
+  'leaderProposeUnlogged',
+  'ackBeforeFsync',
+  'loseLastTxnOnRestart',
+  'observerAcks',
+  'observerInQuorum',
+] as const;
 export type TestBreak = (typeof TEST_BREAKS)[number];
+
+/** Breakages that can only show with an observer in the ensemble (--every-break runs them with one). */
+export const OBSERVER_BREAKS: ReadonlySet<TestBreak> = new Set<TestBreak>(['observerAcks', 'observerInQuorum']);
 
 const on = new Set<TestBreak>();
 

@@ -67,7 +67,7 @@ function propose(p: QuorumPeer, request: Request, origin: Origin): ReturnType<ty
   const txn: Txn = { zxid, op, origin };
   l.lastProposed = txn.zxid;
   l.outstanding.set(txn.zxid, { txn, acks: new Set() });
-  p.logTxn(txn);
+  if (!broken('leaderProposeUnlogged')) p.logTxn(txn);
   for (const h of l.handlers.values()) {
     if (h.learnerType !== 'participant' || !isForwarding(h.phase)) continue;
     p.sendPacket(h.conn, h.sid, { type: 'PROPOSAL', zxid: txn.zxid, op, origin });
@@ -98,7 +98,10 @@ export function leaderOnAck(p: QuorumPeer, sid: Sid, zxid: number, msg?: QuorumP
   const committed: string[] = [];
   // tryToCommit: never commit zxid while zxid-1 is still outstanding.
   for (const [z, first] of l.outstanding) {
-    if (!p.isQuorum(first.acks) && !(broken('commitWithoutQuorum') && first.acks.size > 0)) break;
+    if (!p.isQuorum(first.acks) && !(broken('commitWithoutQuorum') && first.acks.size > 0)) {
+      if (broken('commitOutOfOrder')) continue;
+      break;
+    }
     l.outstanding.delete(z);
     commit(p, first.txn);
     committed.push(zxidToHex(z));

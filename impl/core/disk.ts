@@ -1,6 +1,7 @@
 // The core's view of dataDir. The real implementation (storage/filedisk.ts) writes files; MemDisk keeps the
 // same contract in memory for the simulated network. Appends are buffered: the runtime makes them durable
 // (fsync) before any message sent after them leaves the process.
+import { broken } from './breaks.ts';
 import type { Txn, Zxid } from './types.ts';
 
 export interface Recovered {
@@ -44,7 +45,8 @@ export class MemDisk implements Disk {
     this.txns.push(txn);
   }
   sync(): void {
-    this.synced = this.txns.length;
+    // The test-only breakage ackBeforeFsync: the newest append stays volatile until another one follows it.
+    this.synced = broken('ackBeforeFsync') ? Math.max(this.synced, this.txns.length - 1) : this.txns.length;
   }
   truncate(zxid: Zxid): Recovered {
     this.txns = this.txns.filter((t) => t.zxid <= zxid);

@@ -1,6 +1,7 @@
 // FastLeaderElection: lookForLeader and the WorkerReceiver, as one state machine driven by notifications and
 // two timers. `notification` is the poll timeout of lookForLeader's receive loop (resend on expiry, doubling up
 // to maxNotificationInterval); `finalize` is finalizeWait, armed once the proposal has a quorum.
+import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
 import { becomeLeader } from './leader.ts';
 import { becomeLearner } from './learner.ts';
@@ -30,6 +31,8 @@ function initialProposal(p: QuorumPeer): Proposal {
 /** FastLeaderElection.totalOrderPredicate: higher epoch, then higher zxid, then higher sid; never a non-voter. */
 export function totalOrderPredicate(p: QuorumPeer, n: Proposal, cur: Proposal): boolean {
   if (!p.isVoter(n.leader)) return false;
+  if (broken('voteZxidBeforeEpoch')) return n.zxid > cur.zxid || (n.zxid === cur.zxid && (n.peerEpoch > cur.peerEpoch || (n.peerEpoch === cur.peerEpoch && n.leader > cur.leader)));
+  if (broken('ignorePeerEpoch')) return n.zxid > cur.zxid || (n.zxid === cur.zxid && n.leader > cur.leader);
   return n.peerEpoch > cur.peerEpoch || (n.peerEpoch === cur.peerEpoch && (n.zxid > cur.zxid || (n.zxid === cur.zxid && n.leader > cur.leader)));
 }
 
@@ -146,7 +149,7 @@ function onLooking(p: QuorumPeer, n: Notification): void {
   }
   fle.recvset.set(n.from, { leader: n.leader, zxid: n.zxid, electionEpoch: n.electionEpoch, peerEpoch: n.peerEpoch, state: 'LOOKING' });
   const mine: RecvVote = { ...fle.proposal, electionEpoch: fle.logicalclock, state: 'LOOKING' };
-  if (hasQuorumFor(p, fle.recvset, mine)) {
+  if (hasQuorumFor(p, fle.recvset, mine) || (broken('decideWithoutQuorum') && [...fle.recvset.values()].some((v) => sameVote(v, mine)))) {
     fle.finalizing = true;
     p.setTimer('finalize', p.cfg.finalizeWait);
   }

@@ -66,8 +66,8 @@ export function becomeLeader(p: QuorumPeer): void {
 function getEpochToPropose(p: QuorumPeer, sid: Sid, lastAcceptedEpoch: number): void {
   const l = p.leader!;
   if (l.epoch >= 0) return;
-  if (lastAcceptedEpoch >= l.maxAcceptedEpoch) l.maxAcceptedEpoch = lastAcceptedEpoch + 1;
-  if (p.isVoter(sid)) l.connectingFollowers.add(sid);
+  if (lastAcceptedEpoch >= l.maxAcceptedEpoch) l.maxAcceptedEpoch = lastAcceptedEpoch + (broken('epochNotMaxPlusOne') ? 0 : 1);
+  if (p.isVoter(sid) || (broken('observerInQuorum') && p.cfg.servers.has(sid))) l.connectingFollowers.add(sid);
   if (!l.connectingFollowers.has(p.myid) || !p.isQuorum(l.connectingFollowers)) return;
   l.epoch = l.maxAcceptedEpoch;
   l.lastProposed = makeZxid(l.epoch, 0);
@@ -165,11 +165,11 @@ function processAckEpoch(p: QuorumPeer, h: LearnerHandler, epoch: number, zxid: 
   h.phase = 'ackWait';
   if (!l.electionFinished) {
     const s = l.summary;
-    if (epoch !== -1 && (epoch > s.currentEpoch || (epoch === s.currentEpoch && zxid > s.lastZxid))) {
+    if (epoch !== -1 && (epoch > s.currentEpoch || (epoch === s.currentEpoch && zxid > s.lastZxid)) && !broken('leaderAcceptsAhead')) {
       p.emit('LeaderProcessACKEPOCH', { recv: msg, params: { peer: h.sid, refused: 'follower is ahead of the leader' } });
       return closeHandler(p, h.conn, `follower ${h.sid} is ahead of the leader (epoch ${epoch}, zxid ${zxidToHex(zxid)})`);
     }
-    if (h.learnerType === 'participant') l.electingFollowers.add(h.sid);
+    if (h.learnerType === 'participant' || broken('observerInQuorum')) l.electingFollowers.add(h.sid);
     p.emit('LeaderProcessACKEPOCH', { recv: msg, params: { peer: h.sid } });
     maybeFinishElection(p);
     return;
@@ -183,7 +183,7 @@ function processAckNewLeader(p: QuorumPeer, h: LearnerHandler, msg: QuorumPacket
   const l = p.leader!;
   h.phase = 'acked';
   h.tickOfNextAckDeadline = l.tick + p.cfg.syncLimit;
-  if (h.learnerType === 'participant') l.newLeaderAcks.add(h.sid);
+  if (h.learnerType === 'participant' || broken('observerInQuorum')) l.newLeaderAcks.add(h.sid);
   maybeStartServing(p);
   p.emit('LeaderProcessACKNEWLEADER', { recv: msg, params: { peer: h.sid, serving: l.phase === 'broadcast' } });
 }
@@ -203,7 +203,7 @@ export function leaderOnTimeout(p: QuorumPeer, timer: TimerName): void {
   // syncedAckSet: ourselves and every participant whose LearnerHandler.synced(): alive and within its ack
   // deadline, whatever its phase (one still syncing counts; those past the deadline were closed above).
   // Observers never count.
-  const synced = [p.myid, ...[...l.handlers.values()].filter((h) => h.learnerType === 'participant').map((h) => h.sid)];
+  const synced = [p.myid, ...[...l.handlers.values()].filter((h) => h.learnerType === 'participant' || broken('observerInQuorum')).map((h) => h.sid)];
   if (!p.isQuorum(synced) && !broken('neverStepDown')) return stepDown(p, `not sufficient followers synced, only ${synced.join(',')}`);
   for (const h of l.handlers.values()) if (h.phase !== 'info' && h.phase !== 'epoch') ping(p, h);
   p.setTimer('leaderTick', p.cfg.tickTime);

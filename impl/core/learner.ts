@@ -69,7 +69,8 @@ function processLeaderInfo(p: QuorumPeer, newEpoch: number, msg: QuorumPacket): 
   let epochBytes: number;
   if (newEpoch > p.acceptedEpoch || (newEpoch < p.acceptedEpoch && broken('acceptLowerEpoch'))) {
     epochBytes = p.currentEpoch;
-    p.setAcceptedEpoch(newEpoch);
+    if (broken('acceptedEpochNotDurable')) p.acceptedEpoch = newEpoch;
+    else p.setAcceptedEpoch(newEpoch);
   } else if (newEpoch === p.acceptedEpoch) {
     // We already accepted it (a reconnect): -1 tells the leader not to compare our currentEpoch.
     epochBytes = -1;
@@ -128,7 +129,7 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
     case 'NEWLEADER': {
       // The epoch becomes current only with the history it names; the runtime fsyncs the log before the ACK.
       l.seenNewLeader = true;
-      p.setCurrentEpoch(l.newEpoch);
+      if (!broken('noCurrentEpochAtNewLeader')) p.setCurrentEpoch(l.newEpoch);
       p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: msg.zxid });
       return p.emit('LearnerProcessNEWLEADER', { recv: msg });
     }
@@ -162,6 +163,7 @@ function broadcast(p: QuorumPeer, msg: QuorumPacket): void {
       }
       p.logTxn(txn);
       l.pending.push(txn);
+      if (broken('applyOnPropose')) p.commitTxn(txn);
       if (!(broken('silentFollower') && ++l.proposalsInBroadcast > 3)) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
       return p.emit('FollowerProcessPROPOSAL', { recv: msg });
     }
@@ -179,6 +181,7 @@ function broadcast(p: QuorumPeer, msg: QuorumPacket): void {
       const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
       p.logTxn(txn);
       p.commitTxn(txn);
+      if (broken('observerAcks')) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
       return p.emit('ObserverProcessINFORM', { recv: msg });
     }
     case 'SYNC':

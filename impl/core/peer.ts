@@ -7,6 +7,7 @@
 // object and its helpers for sending and tracing.
 import { txnLogAppend } from '../../traces/format.ts';
 import type { TraceMessage } from '../../traces/schema.ts';
+import { broken } from './breaks.ts';
 import { ZKDatabase } from './db.ts';
 import type { Disk } from './disk.ts';
 import { newElection, type ElectionState, lookForLeader, receiveNotification, onElectionTimeout } from './election.ts';
@@ -127,7 +128,7 @@ export class QuorumPeer {
   /** QuorumMaj.containsQuorum: more than half of the voting members. */
   isQuorum(sids: Iterable<Sid>): boolean {
     let n = 0;
-    for (const s of sids instanceof Set ? sids : new Set(sids)) if (this.isVoter(s)) n++;
+    for (const s of sids instanceof Set ? sids : new Set(sids)) if (this.isVoter(s) || (broken('observerInQuorum') && this.cfg.servers.has(s))) n++;
     return n * 2 > this.votingMembers.length;
   }
 
@@ -196,7 +197,7 @@ export class QuorumPeer {
     const rec = this.disk.load();
     for (const w of rec.warnings) this.log('warn', w);
     this.db.reset(rec.data, rec.snapshotZxid);
-    for (const txn of rec.txns) this.db.apply(txn);
+    for (const txn of broken('loseLastTxnOnRestart') ? rec.txns.slice(0, -1) : rec.txns) this.db.apply(txn);
     this.db.txnsSinceSnapshot = 0;
     this.lastLoggedZxid = this.db.lastProcessedZxid;
     const logEpoch = epochOf(this.lastLoggedZxid);

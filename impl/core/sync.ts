@@ -24,8 +24,8 @@ export function planSync(peerLastZxid: Zxid, lastProcessed: Zxid, committed: rea
     if (peerLastZxid > lastProcessed) return { mode: 'TRUNC', zxid: lastProcessed, txns: [] };
     return { mode: 'SNAP', zxid: lastProcessed };
   }
-  if (peerLastZxid > max) return { mode: 'TRUNC', zxid: max, txns: [] };
-  if (peerLastZxid < min) {
+  if (peerLastZxid > max) return { mode: 'TRUNC', zxid: truncPoint(max), txns: [] };
+  if (peerLastZxid < min || (broken('snapAtWindowEdge') && peerLastZxid === min)) {
     // Everything the learner has precedes the window: a DIFF works only if the window starts right after it,
     // which we cannot know without the txn before min. SNAP, as ZooKeeper does without its on-disk log.
     return { mode: 'SNAP', zxid: lastProcessed };
@@ -38,7 +38,7 @@ export function planSync(peerLastZxid: Zxid, lastProcessed: Zxid, committed: rea
       prev = t.zxid;
       continue;
     }
-    if (t.zxid === peerLastZxid) return { mode: 'DIFF', zxid: peerLastZxid, txns: committed.slice(i + 1) };
+    if (t.zxid === peerLastZxid) return { mode: 'DIFF', zxid: peerLastZxid, txns: committed.slice(i + (broken('diffSkipsOne') ? 2 : 1)) };
     // The learner has a zxid we never committed. If it is the first of a new epoch (counter 0 never names
     // a txn, so this means the learner only knows the epoch) a DIFF suffices; else roll it back to `prev`.
     if (counterOf(peerLastZxid) === 0) return { mode: 'DIFF', zxid: peerLastZxid, txns: committed.slice(i) };
@@ -46,9 +46,14 @@ export function planSync(peerLastZxid: Zxid, lastProcessed: Zxid, committed: rea
     // queueCommittedProposals: "We cannot send TRUNC that cross epoch boundary": the learner's extra txns are
     // of another epoch than the leader's next one, so a SNAP replaces its history.
     if (epochOf(t.zxid) !== epochOf(peerLastZxid)) return { mode: 'SNAP', zxid: lastProcessed };
-    return { mode: 'TRUNC', zxid: prev, txns: committed.slice(i) };
+    return { mode: 'TRUNC', zxid: truncPoint(prev), txns: committed.slice(i) };
   }
   return { mode: 'DIFF', zxid: peerLastZxid, txns: [] };
+}
+
+/** Where a TRUNC goes (the test-only breakage truncOffByOne: one txn too far back, within the epoch). */
+function truncPoint(z: Zxid): Zxid {
+  return broken('truncOffByOne') && counterOf(z) > 1 ? z - 1 : z;
 }
 
 /** LeaderSyncFollower: send the plan, forward what is in flight, then NEWLEADER. */
@@ -70,7 +75,7 @@ export function syncFollower(p: QuorumPeer, h: LearnerHandler): void {
   // of its log, and counting them can commit a txn that too few servers hold (docs/findings.md #1, reproduced
   // on ZooKeeper 3.8.0). It ACKs them again once it has logged the PROPOSALs sent here. The spec's
   // `--fix forgetStaleAcks`; the conformance check applies it to these logs.
-  if (h.learnerType === 'participant') {
+  if (h.learnerType === 'participant' && !broken('noQueuedProposals')) {
     for (const prop of leader.outstanding.values()) {
       prop.acks.delete(h.sid);
       p.sendPacket(h.conn, h.sid, { type: 'PROPOSAL', zxid: prop.txn.zxid, op: prop.txn.op, origin: prop.txn.origin });
