@@ -97,7 +97,7 @@ export function readZooKeeperLogs(paths: readonly string[]): ObservedRun {
     const debugRuns = new Set<number>();
     for (const e of entries) {
       if (e.level === 'DEBUG' && QUORUM_CLASS.test(e.cls)) debugRuns.add(Math.max(run, 0));
-      const r = recognize(e.message);
+      const r = recognize(e.message, e.level);
       if (r.malformed !== null) {
         problems.push({ file: e.file, line: e.line, message: `${r.malformed}: ${JSON.stringify(e.message.slice(0, 160))}` });
         continue;
