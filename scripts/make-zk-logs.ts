@@ -19,6 +19,11 @@
 //   snap             3 servers, INFO: two start and write, the third starts empty and gets a SNAP
 //   finding-1        npm run repro:stale-ack-3's run (docs/findings.md #1), its three logs
 //   finding-2        npm run repro:trunc-committed's run (docs/findings.md #2), its three logs
+// Scenarios not kept in the repo (run them with --out DIR, to check conform on runs nobody tuned it to):
+//   five-leader-kill 5 participants, INFO: fresh start, writes, the leader killed, a new leader and writes, the old
+//                    leader restarted, a write
+//   three-restarts   3 servers, DEBUG: writes; a follower killed and restarted while a client keeps writing, then
+//                    the other follower, the same way
 //
 // Every process is started and killed by PID by the harness; each temp directory is removed at the end.
 import { spawnSync } from 'node:child_process';
@@ -29,7 +34,9 @@ import { formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 import { Ensemble, hex, kill9, killAllNow, loggedZxids, preflight, PROPOSAL, say, sleep, waitFor, INIT_LIMIT, SYNC_LIMIT, TICK_MS } from './zk-harness.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = join(ROOT, 'traces', 'samples', 'zookeeper');
+const SAMPLES = join(ROOT, 'traces', 'samples', 'zookeeper');
+/** Where the scenarios' logs go: the kept samples, or --out DIR (runs made to check conform on, not kept). */
+let OUT = SAMPLES;
 
 type Status = Awaited<ReturnType<Ensemble['status']>>;
 
@@ -168,6 +175,63 @@ const SCENARIOS: Record<string, Scenario> = {
         return `rolling restart (kill -9 and start) of ${order.join(', ')}; last leader ${L}`;
       }),
   },
+  'five-leader-kill': {
+    what: '5 participants, INFO: start, writes, the leader killed, a new leader, writes, the old leader restarted (not kept: --out)',
+    run: (cp, sp) =>
+      withEnsemble('five-leader-kill', cp, sp, { sids: [1, 2, 3, 4, 5] }, async (ens) => {
+        const P = [1, 2, 3, 4, 5];
+        for (const sid of P) ens.start(sid);
+        const L = await waitFormed(ens, P);
+        for (const p of ['/a', '/b', '/c']) await write(ens, L, p);
+        await kill9(ens.srv(L));
+        say(`  killed leader ${L}`);
+        const L2 = await waitFormed(ens, P.filter((s) => s !== L));
+        await write(ens, L2, '/d');
+        await write(ens, P.find((s) => s !== L && s !== L2)!, '/e');
+        ens.start(L);
+        await waitFormed(ens, P);
+        await write(ens, L, '/f');
+        return `leader ${L} killed after 3 writes; ${L2} elected, 2 writes; ${L} restarted, a write through it`;
+      }),
+  },
+  'three-restarts': {
+    what: '3 servers, DEBUG: writes; each follower in turn killed and restarted while a client keeps writing (not kept: --out)',
+    run: (cp, sp) =>
+      withEnsemble('three-restarts', cp, sp, { sids: [1, 2, 3], debug: true }, async (ens) => {
+        const P = [1, 2, 3];
+        for (const sid of P) ens.start(sid);
+        let L = await waitFormed(ens, P);
+        await write(ens, L, '/a');
+        const done: number[] = [];
+        for (const F of P.filter((s) => s !== L)) {
+          // A client on the leader writes in the background through the follower's kill and restart.
+          const c = await ens.connectClient(L);
+          let stop = false;
+          let n = 0;
+          const writer = (async () => {
+            while (!stop) {
+              await c.create(`/w${F}-${n}`, Buffer.from('x')).catch(() => {});
+              n++;
+              await sleep(150);
+            }
+          })();
+          await sleep(400);
+          await kill9(ens.srv(F));
+          say(`  killed follower ${F} (writes going on)`);
+          await sleep(1500);
+          ens.start(F);
+          L = await waitFormed(ens, P);
+          await sleep(1000);
+          stop = true;
+          await writer;
+          await c.close().catch(() => {});
+          say(`  ${n} background writes around ${F}'s restart`);
+          done.push(F);
+          await write(ens, L, `/after${F}`);
+        }
+        return `leader ${L}; followers ${done.join(', ')} killed and restarted in turn under writes`;
+      }),
+  },
   trunc: {
     what: '3 servers, INFO: an orphan proposal on a killed leader; it restarts and is TRUNCated',
     run: (cp, sp) =>
@@ -252,14 +316,17 @@ export function makeZkLogsUsage(): Usage {
     usage: 'npm run make:zk-logs -- [SCENARIO...]',
     description: `Runs Apache ZooKeeper 3.8 ensembles (Debian's package, on loopback) through the scenarios named (default: every
 one) and keeps their server logs, in ZooKeeper's own layout, under traces/samples/zookeeper/ for npm run conform.`,
-    flags: [{ flag: 'list', help: 'list the scenarios (this text) and exit' }],
+    flags: [
+      { flag: 'list', help: 'list the scenarios (this text) and exit' },
+      { flag: 'out', metavar: 'DIR', help: 'write each scenario\'s logs to DIR/SCENARIO instead of traces/samples/zookeeper/SCENARIO (default: the samples)' },
+    ],
     sections: [['Scenarios', Object.entries(SCENARIOS).map(([k, v]) => `${k.padEnd(16)} ${v.what}`)]],
     exit: [
       [0, 'every scenario kept'],
       [1, 'a scenario failed'],
       [2, 'bad usage (an unknown scenario), or ZooKeeper cannot run here'],
     ],
-    examples: ['npm run make:zk-logs -- trunc snap'],
+    examples: ['npm run make:zk-logs -- trunc snap', 'npm run make:zk-logs -- --out /tmp/zk-runs five-leader-kill three-restarts'],
   };
 }
 
@@ -269,12 +336,22 @@ async function main(): Promise<number> {
     console.log(formatUsage(makeZkLogsUsage()));
     return 0;
   }
+  const o = args.indexOf('--out');
+  if (o >= 0) {
+    const dir = args[o + 1];
+    if (dir === undefined || dir.startsWith('-')) {
+      console.error('make-zk-logs: --out needs a directory');
+      return 2;
+    }
+    OUT = dir;
+    args.splice(o, 2);
+  }
   const unknown = args.find((a) => a.startsWith('-'));
   if (unknown !== undefined) {
     console.error(`make-zk-logs: unknown option ${JSON.stringify(unknown)} (see --help)`);
     return 2;
   }
-  const names = args.length > 0 ? args : Object.keys(SCENARIOS);
+  const names = args.length > 0 ? args : Object.keys(SCENARIOS).filter((n) => !SCENARIOS[n]!.what.includes('(not kept'));
   for (const n of names) if (SCENARIOS[n] === undefined) {
     console.error(`make-zk-logs: no scenario ${n} (--list lists them)`);
     return 2;

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkZooKeeperLogs } from '../checker/conform/zookeeper/check.ts';
 import { looksLikeZooKeeperLog, parseZkLog, ZkLogError } from '../checker/conform/zookeeper/log.ts';
 import { recognize, RULES } from '../checker/conform/zookeeper/mapping.ts';
+import { readZooKeeperLogs } from '../checker/conform/zookeeper/observe.ts';
 
 const SAMPLES = join(import.meta.dirname, '..', 'traces', 'samples', 'zookeeper');
 const logsOf = (dir: string) => readdirSync(dir).filter((f) => /^server\d+\.log$/.test(f)).sort().map((f) => join(dir, f));
@@ -33,6 +34,10 @@ describe('the mapping', () => {
     expect(recognize('Synchronizing with Learner sid: 1 maxCommittedLog=0x5 minCommittedLog=0x1 lastProcessedZxid=0x5 peerLastZxid=0x4').obs).toMatchObject({ kind: 'syncDecision', peer: 1, peerLast: 4 });
     expect(recognize('Getting a diff from the leader zxid-unknown').malformed).toMatch(/does not parse/);
     expect(recognize('tickTime set to 1000')).toEqual({ obs: null, malformed: null });
+    // QuorumPeer.run's DEBUG "Starting quorum peer" is not QuorumPeerMain's INFO start of a run; DEBUG rules still match.
+    expect(recognize('Starting quorum peer', 'DEBUG').obs).toBeNull();
+    expect(recognize('Starting quorum peer, myid=1', 'INFO').obs).toMatchObject({ kind: 'start', myid: 1 });
+    expect(recognize('Proposing:: sessionid:0x1 type:create cxid:0x1 zxid:0x100000002 txntype:1 reqpath:n/a', 'DEBUG').obs).toMatchObject({ kind: 'proposing', zxid: 0x100000002 });
   });
 
   it('reads multi-line entries and refuses what is not a ZooKeeper log', () => {
@@ -48,9 +53,19 @@ describe('the mapping', () => {
   });
 });
 
-// three-observer takes 40-100 s on the shared 2-core machine: with CONFORM_ZK_ALL=1 only (npm run conform:zk-samples
-// checks every sample from the command line).
-const SAMPLE_RUNS = ['snap', 'trunc', 'finding-1', 'finding-2', ...(process.env.CONFORM_ZK_ALL === '1' ? ['three-observer'] : [])];
+describe('runs and log levels', () => {
+  it('five-rolling: each server has 2 runs, each logging at DEBUG for the quorum package; trunc logs at INFO', () => {
+    const five = readZooKeeperLogs(logsOf(join(SAMPLES, 'five-rolling')));
+    expect(five.servers.map((s) => s.runs)).toEqual([2, 2, 2, 2, 2]);
+    for (const s of five.servers) expect([...s.debugRuns].sort()).toEqual([0, 1]);
+    const trunc = readZooKeeperLogs(logsOf(join(SAMPLES, 'trunc')));
+    for (const s of trunc.servers) expect(s.debugRuns.size).toBe(0);
+  });
+});
+
+// three-observer takes 40-100 s on the shared 2-core machine, five-rolling 12-30 s: with CONFORM_ZK_ALL=1 only (npm
+// run conform:zk-samples checks every sample from the command line).
+const SAMPLE_RUNS = ['snap', 'trunc', 'finding-1', 'finding-2', ...(process.env.CONFORM_ZK_ALL === '1' ? ['three-observer', 'five-rolling'] : [])];
 
 describe('real ZooKeeper 3.8.0 runs conform', () => {
   for (const sample of SAMPLE_RUNS) {

@@ -285,9 +285,16 @@ export interface Recognized {
   readonly malformed: string | null;
 }
 
-export function recognize(message: string): Recognized {
+/**
+ * The observation a log message is, if any. With the entry's level: a line logged at DEBUG or TRACE is only one of
+ * the DEBUG rules (ZooKeeper logs other messages at DEBUG that begin like an INFO rule's: QuorumPeer.run's
+ * "Starting quorum peer" next to QuorumPeerMain's INFO "Starting quorum peer, myid=N").
+ */
+export function recognize(message: string, level?: string): Recognized {
+  const debug = level === 'DEBUG' || level === 'TRACE';
   for (const r of RULES) {
     if (!message.startsWith(r.key)) continue;
+    if (debug && r.level !== 'DEBUG') continue;
     const m = r.re.exec(message);
     if (m === null) {
       if (r.key === 'Sending ' && !/^Sending (DIFF|TRUNC) /.test(message)) continue; // other "Sending ..." lines

@@ -38,7 +38,15 @@ export interface ServerLog {
   readonly runs: number;
   /** The server reports itself an observer somewhere in its log. */
   readonly observer: boolean;
+  /**
+   * The runs that log at DEBUG for ZooKeeper's quorum package (a DEBUG line of one of its classes): as a leader,
+   * such a run logs every proposal it makes (Leader.propose, "Proposing:: ..."), so none is to be inferred.
+   */
+  readonly debugRuns: ReadonlySet<number>;
 }
+
+/** Simple names (%C{1}) of classes of org.apache.zookeeper.server.quorum, inner classes included. */
+const QUORUM_CLASS = /^(Leader|LearnerHandler|Learner|LearnerSender|Follower|Observer|QuorumPeer|QuorumCnxManager|FastLeaderElection|LeaderZooKeeperServer|LearnerZooKeeperServer|FollowerZooKeeperServer|ObserverZooKeeperServer|ProposalRequestProcessor|SendAckRequestProcessor|FollowerRequestProcessor|ObserverRequestProcessor)(\$.*)?$/;
 
 export interface ObservedRun {
   readonly servers: readonly ServerLog[];
@@ -86,8 +94,10 @@ export function readZooKeeperLogs(paths: readonly string[]): ObservedRun {
     let observer = false;
     // The last sync decision per LearnerHandler thread, waiting for its "Sending ..." line.
     const openSync = new Map<string, number>();
+    const debugRuns = new Set<number>();
     for (const e of entries) {
-      const r = recognize(e.message);
+      if (e.level === 'DEBUG' && QUORUM_CLASS.test(e.cls)) debugRuns.add(Math.max(run, 0));
+      const r = recognize(e.message, e.level);
       if (r.malformed !== null) {
         problems.push({ file: e.file, line: e.line, message: `${r.malformed}: ${JSON.stringify(e.message.slice(0, 160))}` });
         continue;
@@ -119,7 +129,7 @@ export function readZooKeeperLogs(paths: readonly string[]): ObservedRun {
       seen.push({ sid, run, file: e.file, line: e.line, time: e.time, text: e.message, obs: o, with: [] });
     }
     markUnsynced(seen);
-    servers.push({ sid, files, seen, runs: run + 1, observer });
+    servers.push({ sid, files, seen, runs: run + 1, observer, debugRuns });
   }
   return { servers, problems, lines, protocolLines, skipped };
 }
