@@ -23,8 +23,8 @@ import { REPO_ROOT } from './spec-source.ts';
 
 export const DEFAULTS = { files: 'spec/**/*.ts', depth: 18, concurrency: 2, seed: 1 } as const;
 /** A mutant's run may take this many times the plain run, and at least MIN_TIMEOUT_S, unless --timeout says. */
-const TIMEOUT_FACTOR = 4;
-const MIN_TIMEOUT_S = 20;
+const TIMEOUT_FACTOR = 10;
+const MIN_TIMEOUT_S = 60;
 /** What the temporary copy of the repository needs to run the check: the checker and what it imports. */
 const COPIED = ['package.json', 'tsconfig.json', 'spec', 'checker', 'impl', 'traces'];
 /** Large folders under COPIED that the check never reads. */
@@ -37,7 +37,8 @@ Mutation testing of the spec against the model checker: Stryker's instrumenter m
 (a condition negated, an operator swapped, a block emptied...), one plain run of the check records which mutants
 its code executes, and the check (\`npm run check\` at --depth, with the check flags after a second --) runs once
 per executed mutant, or a seeded sample of them, 'concurrency' at a time. Each mutant is killed by a property
-(an invariant violated, or a reachability check never witnessed), killed by a crash (the spec threw), timed out,
+(an invariant violated, or a reachability check never witnessed), killed by a crash (the spec threw), killed by
+a coverage warning (the check passed, but a kind of step that fires without the mutant never fired), timed out,
 or survived: the check passed with the mutant in, so no property pins that code down. Prints the counts, the
 score, and every survivor with its file:line, the original and the mutated code. Not part of npm test: a mutant
 costs one check run (about 10 s at depth 18 on 2 cores); see docs/mutation.md.`,
@@ -142,6 +143,8 @@ export interface MutantInfo {
 export type Outcome =
   | { readonly outcome: 'property'; readonly property: string; readonly how: 'violated' | 'vacuous' }
   | { readonly outcome: 'crash'; readonly reason: string }
+  /** The check passed, but a kind of step that fires without the mutant never fired (the check's coverage warning). */
+  | { readonly outcome: 'coverage'; readonly neverFired: readonly string[] }
   | { readonly outcome: 'timeout' }
   | { readonly outcome: 'survived' };
 
@@ -267,6 +270,7 @@ interface CheckJson {
   readonly verdict: 'pass' | 'fail';
   readonly distinct: number | null;
   readonly properties: readonly { readonly name: string; readonly status: 'holds' | 'violated' | 'witnessed' | 'not-reached' }[];
+  readonly neverFired: readonly string[];
 }
 
 function firstLine(text: string): string {
@@ -274,9 +278,19 @@ function firstLine(text: string): string {
   return (lines.find((l) => /error/i.test(l)) ?? lines[0] ?? '').slice(0, 200);
 }
 
-export function classify(run: CheckRun): Outcome {
+/** `plainNeverFired`: the kinds of step that never fire without a mutant. */
+export function classify(run: CheckRun, plainNeverFired: readonly string[]): Outcome {
   if (run.timedOut) return { outcome: 'timeout' };
-  if (run.code === 0) return { outcome: 'survived' };
+  if (run.code === 0) {
+    try {
+      const r = JSON.parse(run.stdout) as CheckJson;
+      const neverFired = r.neverFired.filter((k) => !plainNeverFired.includes(k));
+      if (neverFired.length > 0) return { outcome: 'coverage', neverFired };
+    } catch {
+      // a pass is a pass
+    }
+    return { outcome: 'survived' };
+  }
   if (run.code === 1) {
     try {
       const r = JSON.parse(run.stdout) as CheckJson;
@@ -318,6 +332,8 @@ export interface MutationReport {
     readonly killedByProperty: number;
     readonly byProperty: Readonly<Record<string, number>>;
     readonly killedByCrash: number;
+    /** The check passed but warned that a kind of step never fired. */
+    readonly killedByCoverage: number;
     readonly timeout: number;
     readonly survived: number;
     /** (killed by property + crash + timeout) / selected, in percent. */
@@ -360,7 +376,7 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
     if (plain.code === 2) throw new UsageError(`check flags: ${firstLine(plain.stderr).replace(/^check: /, '')}`);
     throw new ToolError(`the plain check (no mutant) does not pass: exit ${plain.code}: ${why}`);
   }
-  const distinct = (JSON.parse(plain.stdout) as CheckJson).distinct;
+  const { distinct, neverFired: plainNeverFired } = JSON.parse(plain.stdout) as CheckJson;
   const hit = new Set(JSON.parse(readFileSync(coverageFile, 'utf8')) as string[]);
   const executed = all.filter((m) => hit.has(m.id));
   const onLine = cfg.line === undefined ? executed : executed.filter((m) => m.line >= cfg.line!.from && m.line <= cfg.line!.to);
@@ -375,7 +391,7 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
       const i = next++;
       const m = selected[i]!;
       const run = await runCheck(root, cfg, { __STRYKER_ACTIVE_MUTANT__: m.id }, timeoutSeconds);
-      results[i] = { ...m, ...classify(run), seconds: Math.round(run.seconds * 10) / 10 };
+      results[i] = { ...m, ...classify(run, plainNeverFired), seconds: Math.round(run.seconds * 10) / 10 };
       onProgress(++done, selected.length, results[i]!);
     }
   };
@@ -383,6 +399,7 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
 
   const byProperty: Record<string, number> = {};
   let crash = 0;
+  let coverage = 0;
   let timeout = 0;
   let survived = 0;
   for (const r of results) {
@@ -390,10 +407,11 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
       const key = r.how === 'vacuous' ? `${r.property} (vacuous)` : r.property;
       byProperty[key] = (byProperty[key] ?? 0) + 1;
     } else if (r.outcome === 'crash') crash++;
+    else if (r.outcome === 'coverage') coverage++;
     else if (r.outcome === 'timeout') timeout++;
     else survived++;
   }
-  const killedByProperty = results.length - crash - timeout - survived;
+  const killedByProperty = results.length - crash - coverage - timeout - survived;
   const pct = (k: number) => (results.length === 0 ? 0 : Math.round((1000 * k) / results.length) / 10);
   return {
     files: cfg.files,
@@ -410,6 +428,7 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
       killedByProperty,
       byProperty: Object.fromEntries(Object.entries(byProperty).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
       killedByCrash: crash,
+      killedByCoverage: coverage,
       timeout,
       survived,
       score: pct(results.length - survived),
@@ -433,6 +452,7 @@ export function formatReport(r: MutationReport): string {
     `Killed by a property: ${s.killedByProperty}`,
     ...Object.entries(s.byProperty).map(([p, k]) => `  ${p.padEnd(36)} ${k}`),
     `Killed by a crash: ${s.killedByCrash}`,
+    `Killed by a coverage warning: ${s.killedByCoverage}`,
     `Timed out: ${s.timeout}`,
     `Survived: ${s.survived}`,
     `Score: ${s.score}% killed (${r.mutants.selected - s.survived} of ${r.mutants.selected}); by properties alone ${s.propertyScore}%`,
@@ -451,6 +471,11 @@ export function formatReport(r: MutationReport): string {
   if (crashes.length > 0) {
     lines.push('Crashes:');
     for (const m of crashes) if (m.outcome === 'crash') lines.push(`  ${m.file}:${m.line}:${m.column} ${m.mutator}: ${m.reason}`);
+  }
+  const unfired = r.results.filter((x) => x.outcome === 'coverage');
+  if (unfired.length > 0) {
+    lines.push('Coverage warnings:');
+    for (const m of unfired) if (m.outcome === 'coverage') lines.push(`  ${m.file}:${m.line}:${m.column} ${m.mutator}: never fired: ${m.neverFired.join(', ')}`);
   }
   return lines.join('\n');
 }

@@ -53,7 +53,7 @@ describe('npm run mutation', () => {
       expect(ra.results.length).toBeGreaterThan(0);
       expect(rb.results.length).toBeGreaterThan(0);
       const s = r.summary;
-      expect(s.killedByProperty + s.killedByCrash + s.timeout + s.survived).toBe(r.results.length);
+      expect(s.killedByProperty + s.killedByCrash + s.killedByCoverage + s.timeout + s.survived).toBe(r.results.length);
       expect(Object.values(s.byProperty).reduce((x, y) => x + y, 0)).toBe(s.killedByProperty);
       expect(s.score).toBeCloseTo((100 * (r.results.length - s.survived)) / r.results.length, 1);
     }
