@@ -182,7 +182,9 @@ export function packetView(from: Sid, to: Sid, p: QuorumPacket): MessageView {
     .with({ type: 'SNAP' }, (q) => ({ zxid: zxidToHex(q.zxid), snapshot: q.snapshot.map(txnView) }))
     .with({ type: P.union('PROPOSAL', 'INFORM') }, (q) => ({ zxid: zxidToHex(q.txn.zxid), value: q.txn.value }))
     .with({ type: 'UPTODATE' }, () => ({}))
-    .exhaustive();
+    // A packet of no known type (a broken spec: the wellFormed invariant says so) is shown as it is, so that its
+    // counterexample can still be printed.
+    .exhaustive((unknown) => ({ packet: JSON.stringify(unknown) }));
   return { type: p.type, from, to, fields };
 }
 

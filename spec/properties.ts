@@ -4,7 +4,8 @@ import type { Property } from './model.ts';
 import type { ClusterState, Server, Txn } from './state.ts';
 import { delivered, lastLoggedZxid, lastZxidOf } from './state.ts';
 import type { Sid, Vote } from './types.ts';
-import { epochOf } from './types.ts';
+import type { PacketType } from './zab/packets.ts';
+import { epochOf, NONE } from './types.ts';
 import { zxidToHex } from '../traces/zxid.ts';
 
 /** Voters whose vote in `votes` names `leader`. */
@@ -268,6 +269,79 @@ function staleServer(s: ClusterState): [Sid, Sid, Txn] | null {
   return null;
 }
 
+const SERVER_STATES: ReadonlySet<string> = new Set(['LOOKING', 'FOLLOWING', 'LEADING', 'OBSERVING']);
+const ZAB_STATES: ReadonlySet<string> = new Set(['ELECTION', 'DISCOVERY', 'SYNCHRONIZATION', 'BROADCAST']);
+const ELECTION_PHASES: ReadonlySet<string> = new Set(['idle', 'voting', 'finalizing']);
+const SYNC_MODES: ReadonlySet<string> = new Set(['NONE', 'DIFF', 'TRUNC', 'SNAP']);
+const PACKET_TYPES: ReadonlySet<string> = new Set([
+  'FOLLOWERINFO', 'OBSERVERINFO', 'LEADERINFO', 'ACKEPOCH', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'ACK', 'UPTODATE',
+] satisfies PacketType[]);
+
+/** TLA+'s TypeOK, for what the type checker cannot see at run time: the first ill-formed variable, or null. */
+function illFormed(s: ClusterState): string | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const srv = s.servers[i]!;
+    if (!SERVER_STATES.has(srv.state)) return `server ${i + 1}'s state is ${JSON.stringify(srv.state)}`;
+    if (!ZAB_STATES.has(srv.zabState)) return `server ${i + 1}'s zabState is ${JSON.stringify(srv.zabState)}`;
+    if (!ELECTION_PHASES.has(srv.fle)) return `server ${i + 1}'s election phase is ${JSON.stringify(srv.fle)}`;
+    if (srv.learner !== null && !SYNC_MODES.has(srv.learner.syncMode)) return `server ${i + 1}'s syncMode is ${JSON.stringify(srv.learner.syncMode)}`;
+    if (srv.committed < 0 || srv.committed > srv.history.length + srv.pendingLog.length) {
+      return `server ${i + 1} has ${srv.committed} txns committed of ${srv.history.length} logged and ${srv.pendingLog.length} queued`;
+    }
+  }
+  const sids = s.servers.length;
+  const isSid = (x: unknown) => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= sids;
+  for (let i = 0; i < s.servers.length; i++) {
+    const l = s.servers[i]!.leader;
+    if (l === null) continue;
+    for (const list of [l.learners, l.connecting, l.electing, l.forwarding, l.awaitingNewLeaderAck, l.awaitingUpToDate, l.newLeaderAcks]) {
+      if (!list.every(isSid)) return `leader ${i + 1} lists [${list.join(', ')}] among its learners, which are not all servers`;
+    }
+  }
+  for (const channel of s.quorum) {
+    for (const p of channel) if (!PACKET_TYPES.has(p.type)) return `a packet of type ${JSON.stringify(p.type)} is in flight`;
+  }
+  return null;
+}
+
+/**
+ * A learner connected to its leader whose leader is not an online LEADING server with that learner among its
+ * LearnerHandlers: a connection one end has closed and the other has not noticed.
+ */
+function halfOpen(s: ClusterState): [Sid, Sid] | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const f = s.servers[i]!;
+    if (!f.online || f.learner === null || !f.learner.connected) continue;
+    const l = s.servers[f.learner.leader - 1];
+    if (l === undefined || !l.online || l.state !== 'LEADING' || l.leader === null || !l.leader.learners.includes(i + 1)) return [i + 1, f.learner.leader];
+  }
+  return null;
+}
+
+/** A reachability check that some online learner is in the middle of a sync of this mode. */
+function syncModeReached(cfg: Config, mode: 'DIFF' | 'TRUNC' | 'SNAP', description: string): Property<ClusterState> {
+  return {
+    name: `syncBy${mode}`,
+    kind: 'reachability',
+    description,
+    // From the default initial state (one txn committed, one only proposed), every mode is a few steps away;
+    // from the others it may need more bounds: there, select them with --invariant.
+    byDefault: cfg.initialName === 'broadcast',
+    check: (s) => s.servers.some((srv) => srv.online && srv.learner !== null && srv.learner.syncMode === mode),
+  };
+}
+
+/** An online server that has not decided since it started whose current vote is not its startup vote. */
+function wrongStartupVote(s: ClusterState): Sid | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const srv = s.servers[i]!;
+    const v = srv.currentVote;
+    if (!srv.online || v.electionEpoch !== NONE) continue;
+    if (v.leader !== i + 1 || v.zxid !== lastZxidOf(srv.history) || v.peerEpoch !== srv.currentEpoch) return i + 1;
+  }
+  return null;
+}
+
 function violationProperty(name: string, description: string, flags: readonly string[]): Property<ClusterState> {
   return {
     name,
@@ -354,6 +428,52 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
       ['truncateFailed', 'deliveredTxnTruncated', 'unmatchedCommit'],
     ),
     violationProperty('newLeaderAckOutstanding', 'The first ACK a leader reads after sending NEWLEADER acknowledges that NEWLEADER.', ['newLeaderAckMismatch']),
+    {
+      name: 'wellFormed',
+      kind: 'invariant',
+      description:
+        'Every variable holds a value of its type (TLA+\'s TypeOK): server states, ZAB phases, election phases and sync modes are the known ones, a leader\'s lists of learners hold only servers, every packet in flight is of a known type, and no server has committed more txns than it has logged or queued.',
+      byDefault: true,
+      check: (s) => illFormed(s) === null,
+      explain: (s) => illFormed(s) ?? 'holds',
+    },
+    {
+      name: 'startupVote',
+      kind: 'invariant',
+      description:
+        "Until its first election after a start, a server's current vote is for itself, with the last zxid of its log and its currentEpoch (QuorumPeer.startLeaderElection), which is what it tells an observer.",
+      byDefault: true,
+      check: (s) => wrongStartupVote(s) === null,
+      explain: (s) => {
+        const i = wrongStartupVote(s);
+        if (i === null) return 'holds';
+        const v = s.servers[i - 1]!.currentVote;
+        return `server ${i} votes (leader ${v.leader}, zxid ${zxidToHex(v.zxid)}, epoch ${v.peerEpoch}) before its first election; its log ends at ${zxidToHex(lastZxidOf(s.servers[i - 1]!.history))}`;
+      },
+    },
+    {
+      name: 'upToDateOnServing',
+      kind: 'invariant',
+      description:
+        'A leader that serves (BROADCAST) has no learner left waiting for UPTODATE: startZkServer releases every LearnerHandler blocked in waitForNewLeaderAck, and a later ACK of NEWLEADER gets UPTODATE at once.',
+      byDefault: true,
+      check: (s) => s.servers.every((srv) => srv.zabState !== 'BROADCAST' || srv.leader === null || srv.leader.awaitingUpToDate.length === 0),
+    },
+    {
+      name: 'connectionsClosedAtBothEnds',
+      kind: 'invariant',
+      description:
+        "A learner connected to its leader is connected to an online LEADING server that has it among its learners: when the leader steps down, crashes or drops the LearnerHandler, the learner's connection closes too.",
+      byDefault: true,
+      check: (s) => halfOpen(s) === null,
+      explain: (s) => {
+        const found = halfOpen(s);
+        if (found === null) return 'holds';
+        const [f, l] = found;
+        const leader = s.servers[l - 1]!;
+        return `server ${f} is connected to server ${l}, which is ${leader.online ? leader.state : 'down'}${leader.leader === null ? '' : ` with learners [${leader.leader.learners.join(', ')}]`}`;
+      },
+    },
     // The invariants the bugs of spec/variants.ts break (docs/bugs.md, section 9).
     {
       name: 'followerLogPrefix',
@@ -411,6 +531,11 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
       check: (s) => s.servers.some((srv) => srv.online && srv.state === 'LEADING' && srv.zabState === 'BROADCAST'),
     },
   ];
+  props.push(
+    syncModeReached(cfg, 'DIFF', "A learner is synced by DIFF: its log is a prefix of the leader's committedLog (syncFollower's first choice)."),
+    syncModeReached(cfg, 'TRUNC', 'A learner is synced by TRUNC: it holds txns the leader does not, which it cuts from its log.'),
+    syncModeReached(cfg, 'SNAP', "A learner is synced by SNAP: it is behind the leader's committedLog, or its next txn is of another epoch."),
+  );
   const initialValues = cfg.initialProposed.length;
   if (cfg.bounds.txns > 0) {
     props.push({
@@ -419,6 +544,20 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
       description: 'A client write made during the run is delivered by every server.',
       byDefault: true,
       check: (s) => s.ghost.proposed.slice(initialValues).some((t) => deliveries(s).every((txns) => txns.some((u) => sameTxn(t, u)))),
+    });
+  }
+  if (cfg.bounds.partitions > 0) {
+    props.push({
+      name: 'backToLookingWithoutCrash',
+      kind: 'reachability',
+      description:
+        "With no crash, a server that accepted an established leader's epoch is LOOKING again: a lost connection or a timeout ended its role (Leader.shutdown, Learner.shutdown).",
+      byDefault: true,
+      check: (s) => {
+        if (s.budget.crashes !== 0 || s.ghost.established.length === 0) return false;
+        const epoch = s.ghost.established[s.ghost.established.length - 1]!.epoch;
+        return s.servers.some((srv) => srv.online && srv.state === 'LOOKING' && srv.acceptedEpoch >= epoch);
+      },
     });
   }
   if (cfg.bounds.crashes > 0) {

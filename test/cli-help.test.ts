@@ -29,6 +29,7 @@ const DOCS: Readonly<Record<string, string>> = {
   client: 'impl/README.md',
   zkcli: 'impl/README.md',
   'diff:zk': 'impl/README.md',
+  mutation: 'docs/mutation.md',
 };
 /** Scripts that are not commands of ours. */
 const NOT_COMMANDS = new Set(['test', 'test:readme', 'typecheck']);
