@@ -33,6 +33,8 @@ export interface Counterexample {
   readonly steps: readonly CounterexampleStep[];
   /** The trace file written for it, once written. */
   traceFile: string | null;
+  /** Why no trace file could be written (the violation stands all the same), else null. */
+  traceProblem: string | null;
   /** A random walk's counterexample is shrunk (checker/shrink.ts): the walk's own length, else null. */
   shrunkFrom: number | null;
 }
@@ -53,7 +55,7 @@ export function buildCounterexample(spec: AnySpec, property: string, path: State
   if (prop.kind === 'invariant' ? holds : !holds) {
     throw new Error(`internal: the rebuilt path does not end in a ${prop.kind === 'invariant' ? 'violation' : 'witness'} of ${property}`);
   }
-  return { property, kind: prop.kind, message: prop.explain?.(last) ?? null, path, steps, traceFile: null, shrunkFrom: null };
+  return { property, kind: prop.kind, message: prop.explain?.(last) ?? null, path, steps, traceFile: null, traceProblem: null, shrunkFrom: null };
 }
 
 /** The server variables that differ between two states, server by server, in the spec's order. */
@@ -96,5 +98,6 @@ export function formatCounterexample(cx: Counterexample): string[] {
   const what = cx.kind === 'invariant' ? 'violates' : 'witnesses';
   lines.push(`  The last state ${what} ${cx.property}${cx.message === null ? '.' : `: ${cx.message}`}`);
   if (cx.traceFile !== null) lines.push(`  Trace written to ${cx.traceFile}`);
+  if (cx.traceProblem !== null) lines.push(`  No trace written: ${cx.traceProblem}`);
   return lines;
 }

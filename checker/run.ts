@@ -9,7 +9,7 @@ import { UsageError, type CheckConfig } from './flags.ts';
 import { shrinkPath } from './shrink.ts';
 import { failurePath, runSimulation } from './simulate.ts';
 import { loadMutations, loadSpec, type AnySpec } from './spec-source.ts';
-import { writeTrace } from './trace-writer.ts';
+import { attachTrace } from './trace-writer.ts';
 
 export type PropertyStatus = 'holds' | 'violated' | 'witnessed' | 'not-reached';
 
@@ -127,7 +127,7 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
   const counterexample = failed === null ? null : buildCounterexample(spec, properties[failed.prop]!.name, shrunk!.path);
   if (counterexample !== null) {
     counterexample.shrunkFrom = shrunk!.from;
-    counterexample.traceFile = writeTrace(config.out, spec, counterexample, traceParams(config, spec));
+    attachTrace(config.out, spec, counterexample, traceParams(config, spec));
   }
   return {
     spec: base.spec,
@@ -174,7 +174,7 @@ function finishBfs(
     .sort((a, b) => a.hit!.depth - b.hit!.depth)[0];
   if (violated !== undefined) {
     counterexample = buildCounterexample(spec, violated.p.name, violated.hit!.path);
-    counterexample.traceFile = writeTrace(config.out, spec, counterexample, traceParams(config, spec));
+    attachTrace(config.out, spec, counterexample, traceParams(config, spec));
   }
   const kept = out.tableBytes + out.parentBytes;
   return {

@@ -80,6 +80,20 @@ export function traceLines(spec: AnySpec, cx: Counterexample, params: Record<str
   return lines;
 }
 
+/**
+ * Write the counterexample's trace under `dir` and note its path on it; when it cannot be written (the folder
+ * refuses, or a step holds what the trace contract cannot encode: a malformed packet of a spec being edited),
+ * note why instead: the violation is the result, the file only a copy of it.
+ */
+export function attachTrace(dir: string, spec: AnySpec, cx: Counterexample, params: Record<string, unknown>): void {
+  try {
+    cx.traceFile = writeTrace(dir, spec, cx, params);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    cx.traceProblem = err.code !== undefined ? `${err.code} ${err.path ?? dir}` : (err.message.split('\n')[0] ?? String(e));
+  }
+}
+
 /** Write the trace under `dir` (created if missing); returns the file's path. */
 export function writeTrace(dir: string, spec: AnySpec, cx: Counterexample, params: Record<string, unknown>): string {
   mkdirSync(dir, { recursive: true });

@@ -33,6 +33,16 @@ describe('trace files', () => {
     expect(trace.verdict!.message).toMatch(/committed/);
   });
 
+  it('still reports the violation when no trace can be written, and says why', async () => {
+    const notADir = join(out, 'a-file');
+    writeFileSync(notADir, '');
+    const r = await runCheck(parseFlags(['--spec', `${source.module}#${source.exportName}`, '--nodes', '3', '--mutation', 'commitEarly', '--workers', '1', '--out', join(notADir, 'traces')]));
+    expect(r.verdict).toBe('fail');
+    expect(r.counterexample!.property).toBe('consistent');
+    expect(r.counterexample!.traceFile).toBeNull();
+    expect(r.counterexample!.traceProblem).toMatch(/^ENOTDIR /);
+  });
+
   it('gives a receive the id of the send it consumes', async () => {
     const trace = readTrace(await counterexampleFile());
     const sent = new Map(trace.events.flatMap((e) => (e.send ?? []).map((m) => [m.id, m])));
