@@ -28,7 +28,8 @@ Rows: "1 in flight" is one session doing one request at a time (through the firs
 p99 and server CPU per op; a row misses the goal when ours has fewer ops/s or a higher p99. Memory per znode:
 each server's memory after a full collection (Apache: the JVM heap in use, jcmd; ours: the V8 heap in use plus
 buffers, on SIGUSR2), before and after the znodes are created, divided by their number.
-Exit codes: 0 done, 1 a measurement failed (one line says why), 2 bad flags, 3 a target did not start.
+Exit codes: 0 done, 1 a measurement failed (one line says why), 2 bad flags, 3 a target did not start,
+130 stopped by Ctrl-C (the servers stopped and their folders removed first).
 Example: npx tsx bench/zk-protocol.ts --seconds 5 --znodes 100000
 `;
 
@@ -196,8 +197,25 @@ export async function benchProtocol(kinds: readonly string[], seconds: number, z
   const out: ProtocolBench = { rows: [], ratios: [], memory: [], skipped: [] };
   const names = new Map<string, string>();
   for (const kind of kinds) {
-    const t = await startTarget(kind, { bench: true }).catch((e: Error) => ({ skip: `${kind}: ${e.message}` }));
+    // Ctrl-C (or SIGTERM), even while the target starts: its servers are stopped by their PIDs and its folder
+    // removed before leaving.
+    const starting = startTarget(kind, { bench: true }).catch((e: Error) => ({ skip: `${kind}: ${e.message}` }));
+    // (A second signal, as tsx's launcher relays the first, must not cut the cleanup short: `on`, once acted on.)
+    let stopping = false;
+    const stop = (sig: NodeJS.Signals) => () => {
+      if (stopping) return;
+      stopping = true;
+      say(`zk-protocol: ${sig}: stopping ${kind}`);
+      void starting.then((t) => ('skip' in t ? undefined : t.close())).finally(() => process.exit(130));
+    };
+    const onInt = stop('SIGINT');
+    const onTerm = stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    const t = await starting;
     if ('skip' in t) {
+      process.removeListener('SIGINT', onInt);
+      process.removeListener('SIGTERM', onTerm);
       out.skipped.push(t.skip);
       say(`zk-protocol: ${t.skip}`);
       continue;
@@ -211,6 +229,8 @@ export async function benchProtocol(kinds: readonly string[], seconds: number, z
         out.memory.push(await memoryPerZnode(t, znodes, (d) => say(`  ${d.toLocaleString('en-US')} created`)));
       }
     } finally {
+      process.removeListener('SIGINT', onInt);
+      process.removeListener('SIGTERM', onTerm);
       await t.close();
     }
   }

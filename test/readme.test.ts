@@ -37,7 +37,7 @@ const SKIP: readonly (readonly [RegExp, string])[] = [
   [/^npm run repro:/, 'installs Debian\'s zookeeper package (root, network) and runs real ZooKeeper ensembles for minutes'],
   [/^npm run bench$/, 'the full benchmark: minutes, and it installs Debian\'s zookeeper package first'],
   [/^bash bench\/zookeeper-install\.sh$/, 'apt-get install: needs root and the network'],
-  [/^npx tsx bench\/zookeeper\.ts/, 'a benchmark against real ZooKeeper: minutes'],
+  [/^npx tsx bench\/zk-protocol\.ts /, "the benchmark against real ZooKeeper and ours (npm run bench's last part): minutes"],
   [/^npm run make:zk-logs$/, 'runs real Apache ZooKeeper ensembles for minutes and rewrites the kept samples in traces/samples/zookeeper/'],
   [/^npm run history -- \/tmp\/nemesis-/, 'reads the history that the 60 s nemesis run above writes (run here for a few seconds only)'],
 ];
