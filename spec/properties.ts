@@ -273,9 +273,12 @@ const SERVER_STATES: ReadonlySet<string> = new Set(['LOOKING', 'FOLLOWING', 'LEA
 const ZAB_STATES: ReadonlySet<string> = new Set(['ELECTION', 'DISCOVERY', 'SYNCHRONIZATION', 'BROADCAST']);
 const ELECTION_PHASES: ReadonlySet<string> = new Set(['idle', 'voting', 'finalizing']);
 const SYNC_MODES: ReadonlySet<string> = new Set(['NONE', 'DIFF', 'TRUNC', 'SNAP']);
-const PACKET_TYPES: ReadonlySet<string> = new Set([
-  'FOLLOWERINFO', 'OBSERVERINFO', 'LEADERINFO', 'ACKEPOCH', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'ACK', 'UPTODATE',
-] satisfies PacketType[]);
+// Every quorum packet type, and only those: the type checker holds this record to PacketType both ways.
+const PACKET_TYPE_RECORD = {
+  FOLLOWERINFO: true, OBSERVERINFO: true, LEADERINFO: true, ACKEPOCH: true, DIFF: true, TRUNC: true, SNAP: true,
+  PROPOSAL: true, COMMIT: true, INFORM: true, NEWLEADER: true, ACK: true, UPTODATE: true,
+} as const satisfies Record<PacketType, true>;
+const PACKET_TYPES: ReadonlySet<string> = new Set(Object.keys(PACKET_TYPE_RECORD));
 
 /** TLA+'s TypeOK, for what the type checker cannot see at run time: the first ill-formed variable, or null. */
 function illFormed(s: ClusterState): string | null {

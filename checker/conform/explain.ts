@@ -14,7 +14,7 @@ import type { Spec } from '../../spec/model.ts';
 import { serverView } from '../../spec/index.ts';
 import { dropHead, electionChannel, quorumChannel, sendNotifications } from '../../spec/state.ts';
 import { messageZxid, type TraceMessage } from '../../traces/packets.ts';
-import { zxidValue } from '../../traces/zxid.ts';
+import { zxidToHex, zxidValue } from '../../traces/zxid.ts';
 import type { ActionName } from '../../traces/actions.ts';
 import { abstractLoggedMessage, abstractNotification, abstractPacket, abstractServer, diffServers, sameMessage, specServer, type FieldDiff, type MessageAbstract } from './abstraction.ts';
 import type { LoggedEvent, LoggedStep } from './reader.ts';
@@ -423,8 +423,7 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
       if (syncMismatch(base.state, s.state, sid, peer, ev) !== null) continue;
     }
     if (SENDS_CHECKED.has(ev.action) && sendsMismatch(base.state, s.state, ev) !== null) continue;
-    // A vote that completes a quorum for the proposal starts finalizeWait (params.finalizeWait); no other does.
-    if ((ev.action === 'FLEReceiveSameRound' || ev.action === 'FLEReceiveHigherRound') && (ev.params['finalizeWait'] === true) !== (s.state.servers[sid - 1]!.fle === 'finalizing')) continue;
+    if (finalizeWaitDiffers(ev, s.state) !== null) continue;
     results.push({ state: s.state, specSteps: base.specSteps + 1, bridges: base.bridges });
   }
   const own = results.filter((r) => committedAsLogged(r.state, ev));
@@ -452,9 +451,20 @@ const SENDS_CHECKED: ReadonlySet<ActionName> = new Set<ActionName>([
   'LearnerProcessSNAP',
 ]);
 
+/**
+ * A vote that completes a quorum for the proposal starts finalizeWait (the event's params.finalizeWait); no other
+ * does. null when the event's FLE receive and the spec's (`after`) agree on it, else what differs.
+ */
+function finalizeWaitDiffers(ev: LoggedEvent, after: ClusterState): string | null {
+  if (ev.action !== 'FLEReceiveSameRound' && ev.action !== 'FLEReceiveHigherRound') return null;
+  const finalizing = after.servers[ev.sid - 1]!.fle === 'finalizing';
+  if ((ev.params['finalizeWait'] === true) === finalizing) return null;
+  return `the log ${finalizing ? 'did not start' : 'started'} finalizeWait; the spec's ${ev.action} ${finalizing ? 'does (its proposal has a quorum)' : 'does not (no quorum for its proposal)'}`;
+}
+
 /** A message for a report: zxids in hex, as the logs write them. */
 function showMessage(m: MessageAbstract): string {
-  return JSON.stringify(m, (k, v: unknown) => ((k === 'zxid' || k === 'lastZxid') && typeof v === 'number' ? `0x${v.toString(16)}` : v));
+  return JSON.stringify(m, (k, v: unknown) => ((k === 'zxid' || k === 'lastZxid') && typeof v === 'number' ? zxidToHex(v) : v));
 }
 
 /** null when the event sent what the spec's step sends (see SENDS_CHECKED), else what differs. */
@@ -587,10 +597,7 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
   for (const s of ctx.spec.next(state)) {
     if (s.action.sid !== step.sid && !('peer' in s.action && s.action.peer === step.sid)) continue;
     consider(`${s.action.kind}@${s.action.sid}${'from' in s.action ? `<-${s.action.from}` : ''}${'peer' in s.action ? `/${s.action.peer}` : ''}`, s.state, s.action.kind === main?.action);
-    if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid && (main.action === 'FLEReceiveSameRound' || main.action === 'FLEReceiveHigherRound')) {
-      const finalizing = s.state.servers[step.sid - 1]!.fle === 'finalizing';
-      if ((main.params['finalizeWait'] === true) !== finalizing) syncNote ??= `the log ${finalizing ? 'did not start' : 'started'} finalizeWait; the spec's ${main.action} ${finalizing ? 'does (its proposal has a quorum)' : 'does not (no quorum for its proposal)'}`;
-    }
+    if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid) syncNote ??= finalizeWaitDiffers(main, s.state) ?? undefined;
     if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid && SENDS_CHECKED.has(main.action)) {
       const m = sendsMismatch(state, s.state, main);
       if (m !== null) syncNote ??= `${main.action} ${m}`;
@@ -609,7 +616,7 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
   const skipped = ctx.mode === 'impl' ? epochWithoutWrite(step) : null;
   const restartedAt = main?.action === 'ServerStart' ? zxidValue(main.post['lastZxid']) : NaN;
   if (main?.vouched !== undefined && restartedAt < main.vouched) {
-    out.message = `server ${step.sid} restarted with its log at 0x${restartedAt.toString(16)}, but it had ACKed up to 0x${main.vouched.toString(16)} before (an ACK vouches that the txn is on disk)`;
+    out.message = `server ${step.sid} restarted with its log at ${zxidToHex(restartedAt)}, but it had ACKed up to ${zxidToHex(main.vouched)} before (an ACK vouches that the txn is on disk)`;
   } else if (skipped !== null) {
     out.message = `${step.events[skipped.event]!.action} changed ${skipped.file} to ${JSON.stringify(skipped.value)} without writing it to disk (no EpochFileWrite)`;
   } else if (ctx.mode === 'impl' && step.varsWithNextWrites !== step.vars && step.events.some((e) => e.send.length > 0)) {

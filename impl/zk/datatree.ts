@@ -51,11 +51,18 @@ const NO_CHILDREN: ReadonlySet<string> = new Set();
 const interned = new Map<string, ACLT[]>();
 const MAX_INTERNED = 10_000;
 
+/** The lists `interned` holds, by identity: a node's own list (a clone passes it back) needs no key built. */
+const internedLists = new Set<ACLT[]>();
+
 export function internAcl(acl: ACLT[]): ACLT[] {
+  if (internedLists.has(acl)) return acl;
   const key = acl.map((a) => `${a.perms}:${a.id.scheme}:${a.id.id}`).join('\n');
   const known = interned.get(key);
   if (known !== undefined) return known;
-  if (interned.size < MAX_INTERNED) interned.set(key, acl);
+  if (interned.size < MAX_INTERNED) {
+    interned.set(key, acl);
+    internedLists.add(acl);
+  }
   return acl;
 }
 
