@@ -5,7 +5,7 @@
 // The ZAB core moves txns as opaque strings (Op); this is where they are opened and applied. On the leader it
 // also keeps the tree as it will be once every proposed txn is applied ("prepared"), which
 // PrepRequestProcessor checks new requests against (ZooKeeper's outstandingChanges).
-import { DataTree, type ProcessTxnResult, type WatchTrigger } from '../zk/datatree.ts';
+import { DataTree, type ProcessTxnResult, type SnapshotImage, type WatchTrigger } from '../zk/datatree.ts';
 import { prepRequest, type Request } from '../zk/prep.ts';
 import { opToTxn, txnToOp, type ZkTxn } from '../zk/txn.ts';
 import type { Op, Txn, Zxid } from './types.ts';
@@ -79,6 +79,12 @@ export class ZKDatabase {
   serialize(): string {
     this.tree.lastProcessedZxid = this.lastProcessedZxid;
     return this.tree.serialize().toString('base64');
+  }
+
+  /** The tree as of now, for a snapshot written in pieces while txns go on (DataTree.snapshotImage). */
+  snapshotImage(): SnapshotImage {
+    this.tree.lastProcessedZxid = this.lastProcessedZxid;
+    return this.tree.snapshotImage();
   }
 
   /** The window of committed transactions, oldest first (read-only view). */

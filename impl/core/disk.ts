@@ -1,6 +1,7 @@
 // The core's view of dataDir. The real implementation (storage/filedisk.ts) writes files; MemDisk keeps the
 // same contract in memory for the simulated network. Appends are buffered: the runtime makes them durable
 // (fsync) before any message sent after them leaves the process.
+import type { SnapshotImage } from '../zk/datatree.ts';
 import { broken } from './breaks.ts';
 import type { Txn, Zxid } from './types.ts';
 
@@ -26,8 +27,11 @@ export interface Disk {
   installSnapshot(zxid: Zxid, data: string): void;
   /** Atomic and durable when it returns (write, fsync, rename). */
   writeEpoch(file: EpochFile, value: number): void;
-  /** Take a snapshot in the background. False: skipped. */
-  snapshot(zxid: Zxid, data: string): boolean;
+  /**
+   * Take a snapshot in the background: `take` gives the tree's image as of now (called at once, or not at all
+   * when the disk skips this one); the disk writes its pieces as it can and releases it. False: skipped.
+   */
+  snapshot(zxid: Zxid, take: () => SnapshotImage): boolean;
 }
 
 /** An in-memory disk for the simulated network; `crash()` drops what a real fsync would not have kept. */
@@ -62,8 +66,15 @@ export class MemDisk implements Disk {
   writeEpoch(file: EpochFile, value: number): void {
     this.epochs[file] = value;
   }
-  snapshot(zxid: Zxid, data: string): boolean {
-    this.snap = { zxid, data };
+  snapshot(zxid: Zxid, take: () => SnapshotImage): boolean {
+    const image = take();
+    try {
+      const pieces: Buffer[] = [];
+      for (let r = image.pieces.next(); !r.done; r = image.pieces.next()) pieces.push(r.value);
+      this.snap = { zxid, data: Buffer.concat(pieces).toString('base64') };
+    } finally {
+      image.release();
+    }
     return true;
   }
   /** What survives a power loss: the synced prefix of the log. */

@@ -293,7 +293,7 @@ export class QuorumPeer {
     if (this.db.txnsSinceSnapshot >= this.cfg.snapCount) {
       this.db.txnsSinceSnapshot = 0;
       // Logged when taken; the file becomes durable in the background (see impl/README.md).
-      if (this.disk.snapshot(this.db.lastProcessedZxid, this.db.serialize())) this.emitWrite('SnapshotWrite', { zxid: zxidToHex(this.db.lastProcessedZxid) });
+      if (this.disk.snapshot(this.db.lastProcessedZxid, () => this.db.snapshotImage())) this.emitWrite('SnapshotWrite', { zxid: zxidToHex(this.db.lastProcessedZxid) });
     }
   }
 

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Disk, EpochFile, Recovered } from '../core/disk.ts';
 import type { Txn, Zxid } from '../core/types.ts';
+import type { SnapshotImage } from '../zk/datatree.ts';
 import { writeFileAtomic } from './files.ts';
 import { listSnapshots, loadNewestSnapshot, removeSnapshots, writeSnapshotAsync, writeSnapshotSync } from './snapshot.ts';
 import { FileTxnLog } from './txnlog.ts';
@@ -70,7 +71,7 @@ export class FileDisk implements Disk {
     writeFileAtomic(join(this.dir, file), `${value}\n`);
   }
 
-  snapshot(zxid: Zxid, data: string): boolean {
+  snapshot(zxid: Zxid, take: () => SnapshotImage): boolean {
     if (this.snapshotting) {
       this.warn(`snapshot at 0x${zxid.toString(16)} skipped: the previous one is still being written`);
       return false;
@@ -78,7 +79,8 @@ export class FileDisk implements Disk {
     // Later txns go to a new log file, so the files before it can be purged once enough snapshots exist.
     this.log.roll();
     const history = this.history;
-    this.snapshotting = writeSnapshotAsync(this.dir, zxid, data, () => history === this.history)
+    const image = take();
+    this.snapshotting = writeSnapshotAsync(this.dir, image, () => history === this.history)
       .then((published) => {
         if (!published) return;
         const snaps = listSnapshots(this.dir);
@@ -88,6 +90,7 @@ export class FileDisk implements Disk {
       })
       .catch((e: unknown) => this.warn(`snapshot at 0x${zxid.toString(16)} failed: ${(e as Error).message}`))
       .finally(() => {
+        image.release();
         this.snapshotting = null;
       });
     return true;

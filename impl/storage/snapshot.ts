@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Zxid } from '../core/types.ts';
-import { DataTree } from '../zk/datatree.ts';
+import { DataTree, type SnapshotImage } from '../zk/datatree.ts';
 import { fsyncDir } from './files.ts';
 
 const MAGIC = Buffer.from('ZKSN0002', 'ascii');
@@ -71,14 +71,28 @@ export function writeSnapshotSync(dir: string, zxid: Zxid, data: string): void {
   fsyncDir(dir);
 }
 
-/** The background snapshot (ZooKeeper's snapInProgress thread): encode now, write and fsync off the loop. */
-export async function writeSnapshotAsync(dir: string, zxid: Zxid, data: string, stillValid: () => boolean): Promise<boolean> {
-  const path = join(dir, `snapshot.${zxid.toString(16)}`);
+/**
+ * The background snapshot (ZooKeeper's snapInProgress thread): the image's pieces serialized one at a time and
+ * written off the loop, so that the server goes on serving between two (the image stays exact meanwhile: see
+ * DataTree.snapshotImage); the checksum, which heads the file, is written last. The caller releases the image.
+ */
+export async function writeSnapshotAsync(dir: string, image: SnapshotImage, stillValid: () => boolean): Promise<boolean> {
+  const path = join(dir, `snapshot.${image.zxid.toString(16)}`);
   const tmp = `${path}.tmp`;
-  const bytes = encode(data);
   const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(bytes);
+    const head = Buffer.alloc(MAGIC.length + 4);
+    MAGIC.copy(head, 0);
+    await fh.write(head, 0, head.length, 0);
+    let at = head.length;
+    let crc = 0;
+    for (let r = image.pieces.next(); !r.done; r = image.pieces.next()) {
+      crc = crc32(r.value, crc);
+      await fh.write(r.value, 0, r.value.length, at);
+      at += r.value.length;
+    }
+    head.writeUInt32BE(crc, MAGIC.length);
+    await fh.write(head, MAGIC.length, 4, MAGIC.length);
     await fh.sync();
   } finally {
     await fh.close();

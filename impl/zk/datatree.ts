@@ -175,6 +175,55 @@ export const parentOf = (path: string): string => {
 const childName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 const join = (parent: string, child: string): string => (parent === '/' ? `/${child}` : `${parent}/${child}`);
 
+/** A snapshot being written: its zxid and its bytes, piece by piece (impl/storage/snapshot.ts writes them). */
+export interface SnapshotImage {
+  readonly zxid: number;
+  readonly pieces: Iterator<Buffer>;
+  /** The image is written or abandoned: the tree stops keeping pre-images. */
+  release(): void;
+  /** How many nodes changed since the image was taken (their pre-images are kept). */
+  readonly preImages: number;
+}
+
+/** About how many bytes a piece of a snapshot holds: small enough that serving clients goes on between two. */
+export const SNAPSHOT_PIECE_BYTES = 1 << 18;
+
+/**
+ * FileSnap's body (the zxid, the sessions with their timeouts, every znode parents first with its data, ACL
+ * and Stat; ACLs inline instead of ZooKeeper's ACL cache), cut into pieces of about `pieceBytes`.
+ */
+function* snapshotPieces(
+  zxid: number,
+  sessions: ReadonlyMap<bigint, number>,
+  nodeCount: number,
+  nodeOf: (path: string) => DataNode,
+  pieceBytes: number,
+): Generator<Buffer, void, void> {
+  const w = new JuteWriter(Math.min(pieceBytes * 2, 1 << 22));
+  w.longNumber(zxid);
+  w.int(sessions.size);
+  for (const [id, timeout] of sessions) w.long(id).int(timeout);
+  w.int(nodeCount);
+  // Pre-order, so that every parent comes before its children; a stack, not recursion (deep trees).
+  const stack = ['/'];
+  while (stack.length > 0) {
+    const path = stack.pop()!;
+    const n = nodeOf(path);
+    const s = n.stat;
+    w.ustring(path).latin1(n.latin1).int(n.acl.length);
+    for (const a of n.acl) w.int(a.perms).ustring(a.id.scheme).ustring(a.id.id);
+    w.longNumber(s.czxid).longNumber(s.mzxid).longNumber(s.ctime).longNumber(s.mtime);
+    w.int(s.version).int(s.cversion).int(s.aversion).long(s.ephemeralOwner).longNumber(s.pzxid);
+    // Pushed last to first, so that they come out in the order the recursive walk had (insertion order).
+    const prefix = path === '/' ? '/' : `${path}/`;
+    const at = stack.length;
+    for (const c of n.children) stack.push(prefix + c);
+    for (let a = at, b = stack.length - 1; a < b; a++, b--) [stack[a], stack[b]] = [stack[b]!, stack[a]!];
+    if (w.length >= pieceBytes) yield w.take();
+  }
+  if (w.length > 0) yield w.take();
+}
+
 export class DataTree {
   private readonly nodes = new Map<string, DataNode>();
   /** session -> its ephemeral znodes. */
@@ -186,6 +235,8 @@ export class DataTree {
   lastProcessedZxid = 0;
   /** The triggers of the last processTxn. */
   private triggers: WatchTrigger[] = [];
+  /** While a snapshot image is open: the pre-image of each node changed since it was taken. */
+  private frozen: Map<string, DataNode> | null = null;
 
   constructor() {
     // The root and ZooKeeper's own nodes (DataTree's constructor and addConfigNode): all Stats zero.
@@ -364,9 +415,11 @@ export class DataTree {
     if (!parent) throw new KeeperError(Code.NONODE, path);
     const existing = this.nodes.get(path);
     if (existing) {
+      this.preImage(path, existing);
       existing.acl = internAcl(acl);
       throw new KeeperError(Code.NODEEXISTS, path);
     }
+    this.preImage(parentPath, parent);
     if (parentCVersion === -1) parentCVersion = parent.stat.cversion + 1;
     if (parentCVersion > parent.stat.cversion) {
       parent.stat.cversion = parentCVersion;
@@ -402,10 +455,12 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.nodes.get(parentPath);
     if (!parent) throw new KeeperError(Code.NONODE, path);
+    this.preImage(parentPath, parent);
     parent.removeChild(childName(path));
     if (zxid > parent.stat.pzxid) parent.stat.pzxid = zxid;
     const node = this.nodes.get(path);
     if (!node) throw new KeeperError(Code.NONODE, path);
+    this.preImage(path, node);
     this.nodes.delete(path);
     this.untrackOwner(path, node.stat.ephemeralOwner);
     this.triggers.push({ type: EventType.NodeDeleted, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
@@ -414,6 +469,7 @@ export class DataTree {
   setData(path: string, data: Buffer | null, version: number, zxid: number, time: number): Stat {
     const n = this.nodes.get(path);
     if (!n) throw new KeeperError(Code.NONODE, path);
+    this.preImage(path, n);
     n.data = data;
     n.stat.mtime = time;
     n.stat.mzxid = zxid;
@@ -425,6 +481,7 @@ export class DataTree {
   setACL(path: string, acl: ACLT[], version: number): Stat {
     const n = this.nodes.get(path);
     if (!n) throw new KeeperError(Code.NONODE, path);
+    this.preImage(path, n);
     n.acl = internAcl(acl);
     n.stat.aversion = version;
     return this.statOf(n);
@@ -474,31 +531,43 @@ export class DataTree {
     }
   }
 
-  // ---- snapshots (FileSnap: the sessions, then every node; here ACLs inline instead of ZooKeeper's ACL cache) ----
+  // ---- snapshots (FileSnap: snapshotPieces above) ----
 
+  /** The whole snapshot at once (a SNAP to a learner, the in-memory disk, tests). */
   serialize(): Buffer {
-    const w = new JuteWriter(1 << 16);
-    w.longNumber(this.lastProcessedZxid);
-    w.int(this.sessions.size);
-    for (const [id, timeout] of this.sessions) w.long(id).int(timeout);
-    w.int(this.nodes.size);
-    // Pre-order, so that every parent comes before its children; a stack, not recursion (deep trees).
-    const stack = ['/'];
-    while (stack.length > 0) {
-      const path = stack.pop()!;
-      const n = this.nodes.get(path)!;
-      const s = n.stat;
-      w.ustring(path).latin1(n.latin1).int(n.acl.length);
-      for (const a of n.acl) w.int(a.perms).ustring(a.id.scheme).ustring(a.id.id);
-      w.longNumber(s.czxid).longNumber(s.mzxid).longNumber(s.ctime).longNumber(s.mtime);
-      w.int(s.version).int(s.cversion).int(s.aversion).long(s.ephemeralOwner).longNumber(s.pzxid);
-      // Pushed last to first, so that they come out in the order the recursive walk had (insertion order).
-      const prefix = path === '/' ? '/' : `${path}/`;
-      const at = stack.length;
-      for (const c of n.children) stack.push(prefix + c);
-      for (let a = at, b = stack.length - 1; a < b; a++, b--) [stack[a], stack[b]] = [stack[b]!, stack[a]!];
-    }
-    return w.bytes();
+    const nodes = this.nodes;
+    return Buffer.concat([...snapshotPieces(this.lastProcessedZxid, this.sessions, nodes.size, (p) => nodes.get(p)!, Infinity)]);
+  }
+
+  /**
+   * The tree as it is now, to be serialized in pieces while txns go on being applied (ZooKeeper writes its
+   * snapshot in its own thread, and a fuzzy one: the log replay after it mends it; ours is exact instead). Copy
+   * on write: until `release`, a node's first change keeps its pre-image, and the pieces read the pre-image
+   * where there is one; nodes created since are not reached, since their parent's pre-image lacks them.
+   * One image at a time per tree.
+   */
+  snapshotImage(pieceBytes = SNAPSHOT_PIECE_BYTES): SnapshotImage {
+    if (this.frozen !== null) throw new Error('a snapshot image of this tree is still open');
+    const frozen = new Map<string, DataNode>();
+    this.frozen = frozen;
+    const nodes = this.nodes;
+    const nodeOf = (p: string): DataNode => frozen.get(p) ?? nodes.get(p)!;
+    const pieces = snapshotPieces(this.lastProcessedZxid, new Map(this.sessions), nodes.size, nodeOf, pieceBytes);
+    return {
+      zxid: this.lastProcessedZxid,
+      pieces,
+      release: () => {
+        if (this.frozen === frozen) this.frozen = null;
+      },
+      get preImages() {
+        return frozen.size;
+      },
+    };
+  }
+
+  /** Before a node changes while a snapshot image is open: keep what the image must see. */
+  private preImage(path: string, n: DataNode): void {
+    if (this.frozen !== null && !this.frozen.has(path)) this.frozen.set(path, n.clone());
   }
 
   /** A copy to change apart from this one (the leader's tree to prepare requests against): node structure copied, data and ACL lists shared. */

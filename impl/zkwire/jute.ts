@@ -105,6 +105,19 @@ export class JuteWriter {
   bytes(): Buffer {
     return this.buf.subarray(0, this.len);
   }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.len;
+  }
+
+  /** The bytes written so far, handed over; the writer starts again empty on a fresh buffer of the same size. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.len);
+    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.len = 0;
+    return out;
+  }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
