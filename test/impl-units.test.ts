@@ -147,7 +147,8 @@ describe('storage', () => {
     appendFileSync(join(dir, 'version-2', `snapshot.${makeZxid(1, 9).toString(16)}`), 'garbage');
     const r2 = d.load();
     expect(r2.snapshotZxid).toBe(makeZxid(1, 6));
-    expect(r2.data).toBe(snap);
+    // The snapshot comes back loaded (read once: checking it meant loading it).
+    expect(r2.data instanceof DataTree && r2.data.digest()).toBe(tree.digest());
     expect(r2.warnings.join('\n')).toMatch(/snapshot\.100000009: missing or wrong header: skipping/);
     d.close();
   });

@@ -66,8 +66,8 @@ export class ZKDatabase {
   }
 
   /** Replace everything by a snapshot (cold start, SNAP from the leader, reload after TRUNC); null: empty. */
-  reset(data: string | null, zxid: Zxid): void {
-    this.tree = data === null ? new DataTree() : DataTree.deserialize(Buffer.from(data, 'base64'));
+  reset(data: DataTree | string | null, zxid: Zxid): void {
+    this.tree = data === null ? new DataTree() : typeof data === 'string' ? DataTree.deserialize(Buffer.from(data, 'base64')) : data;
     this.prepared = null;
     this.lastProcessedZxid = zxid;
     this.tree.lastProcessedZxid = zxid;

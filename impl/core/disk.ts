@@ -1,7 +1,7 @@
 // The core's view of dataDir. The real implementation (storage/filedisk.ts) writes files; MemDisk keeps the
 // same contract in memory for the simulated network. Appends are buffered: the runtime makes them durable
 // (fsync) before any message sent after them leaves the process.
-import type { SnapshotImage } from '../zk/datatree.ts';
+import type { DataTree, SnapshotImage } from '../zk/datatree.ts';
 import { broken } from './breaks.ts';
 import type { Txn, Zxid } from './types.ts';
 
@@ -9,8 +9,11 @@ export interface Recovered {
   readonly currentEpoch: number | null;
   readonly acceptedEpoch: number | null;
   readonly snapshotZxid: Zxid;
-  /** The snapshot's tree and sessions (ZKDatabase.serialize); null: no snapshot, an empty tree. */
-  readonly data: string | null;
+  /**
+   * The snapshot's tree and sessions: the tree itself when the disk had to read it whole anyway (a snapshot file
+   * is checked by loading it), or the base64 of its bytes (ZKDatabase.serialize); null: no snapshot, an empty tree.
+   */
+  readonly data: DataTree | string | null;
   /** Log records after the snapshot, in zxid order. */
   readonly txns: readonly Txn[];
   readonly warnings: readonly string[];

@@ -14,8 +14,8 @@ const MAGIC = Buffer.from('ZKSN0002', 'ascii');
 
 export interface Snapshot {
   readonly zxid: Zxid;
-  /** base64 of the body (what ZKDatabase.reset reads); null: no snapshot. */
-  readonly data: string | null;
+  /** The tree it holds, read once (checking a snapshot means loading it); null: no snapshot. */
+  readonly data: DataTree | null;
 }
 
 export function listSnapshots(dir: string): { name: string; zxid: Zxid }[] {
@@ -40,7 +40,7 @@ function decode(buf: Buffer): Snapshot | string {
   if (crc32(body) !== buf.readUInt32BE(MAGIC.length)) return 'checksum mismatch';
   try {
     const tree = DataTree.deserialize(body);
-    return { zxid: tree.lastProcessedZxid, data: body.toString('base64') };
+    return { zxid: tree.lastProcessedZxid, data: tree };
   } catch (e) {
     return `body is not a snapshot (${(e as Error).message})`;
   }
