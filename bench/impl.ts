@@ -1,12 +1,12 @@
 // Benchmark of the implementation: pipelined writes/s and reads/s with p50/p99 latency against a local
 // 3-server ensemble, with and without the transition log. Run alone: `npx tsx bench/impl.ts [seconds]`.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ensemble } from '../impl/ensemble.ts';
 import type { ZkClient } from '../impl/client.ts';
-import { runWorkload, WORKLOAD } from './workload.ts';
+import { cpuSeconds, runWorkload, WORKLOAD } from './workload.ts';
 
 export interface ImplBenchOptions {
   /** Seconds per measurement. */
@@ -27,18 +27,6 @@ export interface ImplBenchRow {
   readonly errors: number;
   /** CPU time of the three server processes (all their threads) per operation answered, µs; NaN if unknown. */
   readonly serverCpuUsPerOp: number;
-}
-
-/** CPU seconds (user + system, all threads) a process has used, from /proc; NaN where there is no /proc. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 a second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 export async function benchImpl(opts: ImplBenchOptions = {}): Promise<ImplBenchRow[]> {

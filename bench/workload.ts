@@ -5,6 +5,7 @@
 //   read      pipelined reads of the same keys;
 //   write, 1 in flight   one write at a time through one follower connection, to seq-(N mod singleKeys).
 // Each row runs for `seconds`; ops/s counts the requests answered without error in that time.
+import { readFileSync } from 'node:fs';
 
 export const WORKLOAD = {
   seconds: 5,
@@ -105,4 +106,16 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   const width = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) => header.map((_, i) => (i === 0 ? (cells[i] ?? '').padEnd(width[i]!) : (cells[i] ?? '').padStart(width[i]!))).join(' | ');
   return [line(header), width.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
+}
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc; NaN where there is no /proc. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }

@@ -2,12 +2,11 @@
 // workload against each target: create, setData and getData, with 1 and with 100 requests in flight; ops/s,
 // p50, p99, and the servers' CPU time per op (user + system of the 3 server processes, from /proc).
 // `npx tsx bench/zk-protocol.ts --help`.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ZkWireClient } from '../impl/zkwire/client.ts';
 import { srvr } from '../impl/zkwire/four-letter.ts';
 import { startTarget, type Target } from '../test/support/zk-target.ts';
-import { formatTable, measure } from './workload.ts';
+import { cpuSeconds, formatTable, measure } from './workload.ts';
 
 const HELP = `zk-protocol: create/setData/getData through ZooKeeper's client protocol against each target, side by side
 
@@ -32,16 +31,6 @@ Exit codes: 0 done, 1 a measurement failed (one line says why), 2 bad flags, 3 a
 130 stopped by Ctrl-C (the servers stopped and their folders removed first).
 Example: npx tsx bench/zk-protocol.ts --seconds 5 --znodes 100000
 `;
-
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 export interface ProtocolRow {
   target: string;
