@@ -225,8 +225,11 @@ export async function oursTarget(nodes: number, keepDir: string | null): Promise
     return c !== null && c.exitCode === null && c.signalCode === null;
   };
   const startOne = (sid: number) => {
-    // The launcher passes this process's environment on: the shim and its hold file go in for this start only.
-    const saved = { LD_PRELOAD: process.env['LD_PRELOAD'], FSYNC_HOLD_FILE: process.env['FSYNC_HOLD_FILE'] };
+    // The launcher passes this process's environment on: the shim and its hold file go in for this start only;
+    // ZK_TRACE_SYNC=1 writes each transition line as it is logged, so that a kill -9 does not take the log's last
+    // 50 ms with it (conform would then miss steps the server took: traces/README.md, Limits).
+    const saved = { LD_PRELOAD: process.env['LD_PRELOAD'], FSYNC_HOLD_FILE: process.env['FSYNC_HOLD_FILE'], ZK_TRACE_SYNC: process.env['ZK_TRACE_SYNC'] };
+    process.env['ZK_TRACE_SYNC'] = '1';
     if (shim !== null) {
       process.env['LD_PRELOAD'] = shim;
       process.env['FSYNC_HOLD_FILE'] = holdFile(sid);
