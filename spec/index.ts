@@ -11,6 +11,7 @@ import { COARSE_ACTION_KINDS, coarseSteps } from './coarse.ts';
 import type { FleAction } from './fle/election.ts';
 import { FLE_ACTION_KINDS, fleSteps } from './fle/election.ts';
 import type { MessageView, Spec, StepView } from './model.ts';
+import { livenessProperties } from './liveness.ts';
 import { electionProperties, zabProperties } from './properties.ts';
 import type { ClusterState, LeaderVars, LearnerVars, Server, Txn } from './state.ts';
 import { delivered, electionChannel, initialState, quorumChannel } from './state.ts';
@@ -84,6 +85,10 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
     actionKinds,
     faultKinds: actionKinds.filter((k) => FAULT_KINDS.has(k)),
     properties: [...electionProperties(cfg), ...(zab ? zabProperties(cfg) : [])],
+    liveness: livenessProperties(cfg),
+    // A timeout the budget pays for (a leader's wait for its quorum) is a fault like the others.
+    isFault: (before, action, after) =>
+      FAULT_KINDS.has(action.kind) || before.budget.crashes !== after.budget.crashes || before.budget.partitions !== after.budget.partitions,
     servers: cfg.sids.map((sid) => ({ sid, role: cfg.learnerType(sid) })),
     init: () => [initialState(cfg)],
     next: (s) => {
