@@ -90,6 +90,8 @@ export interface CheckConfig {
   readonly json: boolean;
   readonly simulate: SimulationConfig | null;
   readonly out: string;
+  /** --liveness: also check the spec's liveness properties on the explored graph (checker/liveness.ts). */
+  readonly liveness: boolean;
   /** Not a flag: the benchmark's budget for one search (seconds). */
   readonly timeLimitSeconds?: number | null;
 }
@@ -102,6 +104,7 @@ const OPTIONS = {
   mutation: { type: 'string', multiple: true },
   fix: { type: 'string', multiple: true },
   json: { type: 'boolean' },
+  liveness: { type: 'boolean' },
   'list-variants': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   workers: { type: 'string' },
@@ -166,6 +169,7 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
   for (const flag of ['walks', 'seed']) {
     if (v[flag] !== undefined && !simulate) throw new UsageError(`--${flag} only applies with --simulate`);
   }
+  if (simulate && v['liveness'] === true) throw new UsageError('--liveness needs the explored graph: it does not apply with --simulate');
   if (simulate && v['max-states'] !== undefined) throw new UsageError('--max-states does not apply with --simulate (use --walks)');
   const maxMemory = v['max-memory'] === undefined ? defaultMaxMemoryBytes() : parseBytes(v['max-memory'] as string);
   if (maxMemory === null || maxMemory < 64 * 2 ** 20) {
@@ -183,6 +187,7 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
     workers: v['workers'] === undefined ? availableParallelism() : value('workers', int(1, 256), v['workers']),
     maxMemoryBytes: maxMemory,
     json: v['json'] === true,
+    liveness: v['liveness'] === true,
     simulate: simulate
       ? {
           walks: v['walks'] === undefined ? DEFAULT_WALKS : value('walks', int(1, 2 ** 31 - 1), v['walks']),
@@ -212,6 +217,7 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
       { flag: 'fix', metavar: 'NAME', help: 'apply a proposed fix to the protocol, for a finding ZooKeeper has not fixed (repeatable; see Fixes)' },
       { flag: 'workers', metavar: 'N', help: 'threads; the default is the number of cores', default: availableParallelism() },
       { flag: 'max-memory', metavar: 'SIZE', help: 'stop cleanly before the process uses more; the default is 3/4 of RAM', default: `${Math.round(defaultMaxMemoryBytes() / 2 ** 30)}G` },
+      { flag: 'liveness', help: "also check liveness under weak fairness (leaderEventually, writesEventuallyCommitted) on the state graph; a second, single-threaded search" },
       { flag: 'simulate', help: 'random walks instead of exhaustive search' },
       { flag: 'walks', metavar: 'N', help: 'number of walks with --simulate', default: DEFAULT_WALKS },
       { flag: 'seed', metavar: 'S', help: 'seed of the walks, 0 to 2^32-1 (default: random, printed)' },
@@ -234,6 +240,7 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
       'npm run check -- --nodes 3 --depth 30                 # every state of a 3-server ensemble, up to 30 steps',
       'npm run check -- --variant 4646                       # a real ZooKeeper bug put back, and its counterexample',
       'npm run check -- --simulate --walks 2000 --seed 7     # random walks, hundreds of steps deep',
+      'npm run check -- --liveness --crashes 0 --partitions 0 # a leader eventually, every write committed: lassos if not',
     ],
   }) + '\n\nEvery flag and every line of the output: checker/README.md.';
 }

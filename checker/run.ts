@@ -3,7 +3,8 @@
 // counterexample.
 import type { Property, PropertyKind } from '../spec/model.ts';
 import { runBfs, type BfsOutcome, type StopReason } from './bfs.ts';
-import { buildCounterexample, type Counterexample } from './counterexample.ts';
+import { buildCounterexample, buildLassoCounterexample, type Counterexample } from './counterexample.ts';
+import { runLiveness, type LivenessVerdict } from './liveness.ts';
 import { collisionProbability } from './fingerprint-table.ts';
 import { UsageError, type CheckConfig } from './flags.ts';
 import { shrinkPath } from './shrink.ts';
@@ -60,9 +61,47 @@ export interface RunResult {
   readonly coverage: readonly CoverageEntry[];
   readonly neverFired: readonly string[];
   readonly counterexample: Counterexample | null;
+  /** --liveness: the graph searched again with its edges, and a verdict (with its lasso) per liveness property. */
+  readonly liveness: LivenessResult | null;
   /** Simulation failures: the failing walk and its own seed (replays it with --walks 1 --seed <it>). */
   readonly failingWalk: { readonly walk: number; readonly seed: number } | null;
   readonly verdict: 'pass' | 'fail';
+}
+
+export interface LivenessResult {
+  readonly distinct: number;
+  readonly edges: number;
+  readonly depthReached: number;
+  readonly exhausted: boolean;
+  readonly graphBytes: number;
+  readonly seconds: number;
+  readonly properties: readonly (Omit<LivenessVerdict, 'lasso'> & { readonly counterexample: Counterexample | null })[];
+}
+
+function checkLiveness(config: CheckConfig, spec: AnySpec, onProgress?: (line: Record<string, number>) => void): LivenessResult {
+  const started = performance.now();
+  const out = runLiveness({
+    spec,
+    properties: spec.liveness ?? [],
+    depth: config.depth,
+    maxStates: config.maxStates,
+    onProgress: (p) => onProgress?.({ liveness: 1, distinct: p.distinct, edges: p.edges, depth: p.depth }),
+  });
+  const properties = out.verdicts.map(({ lasso, ...v }) => {
+    if (lasso === null) return { ...v, counterexample: null };
+    const cx = buildLassoCounterexample(spec, v.name, lasso.path, lasso.loopStart);
+    attachTrace(config.out, spec, cx, traceParams(config, spec));
+    return { ...v, counterexample: cx };
+  });
+  return {
+    distinct: out.distinct,
+    edges: out.edges,
+    depthReached: out.depthReached,
+    exhausted: out.exhausted,
+    graphBytes: out.graphBytes,
+    seconds: (performance.now() - started) / 1000,
+    properties,
+  };
 }
 
 export async function loadChecked(config: CheckConfig): Promise<{ spec: AnySpec; properties: Property<unknown>[] }> {
@@ -100,7 +139,10 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
       timeLimitSeconds: config.timeLimitSeconds ?? null,
       onProgress: (p) => onProgress?.({ distinct: p.distinct, queue: p.queue, depth: p.depth, generated: p.generated }),
     });
-    return finishBfs(config, spec, base, out, (performance.now() - started) / 1000);
+    const wall = (performance.now() - started) / 1000;
+    if (config.liveness && (spec.liveness ?? []).length === 0) throw new UsageError('--liveness: this spec has no liveness properties');
+    const liveness = config.liveness ? checkLiveness(config, spec, onProgress) : null;
+    return finishBfs(config, spec, base, out, wall, liveness);
   }
   const sim = config.simulate;
   const out = await runSimulation({
@@ -148,6 +190,7 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     properties: verdicts,
     ...coverage(spec, out.fired, null),
     counterexample,
+    liveness: null,
     failingWalk: failed === null ? null : { walk: failed.walk, seed: failed.walkSeed },
     verdict: passes(verdicts) ? 'pass' : 'fail',
   };
@@ -159,6 +202,7 @@ function finishBfs(
   base: { spec: string; params: Readonly<Record<string, unknown>>; properties: Property<unknown>[] },
   out: BfsOutcome,
   wallSeconds: number,
+  liveness: LivenessResult | null,
 ): RunResult {
   const props = base.properties;
   const verdicts = props.map((p, i): PropertyVerdict => {
@@ -202,8 +246,9 @@ function finishBfs(
     properties: verdicts,
     ...coverage(spec, out.fired, out.firstReached),
     counterexample,
+    liveness,
     failingWalk: null,
-    verdict: passes(verdicts) ? 'pass' : 'fail',
+    verdict: passes(verdicts) && (liveness === null || liveness.properties.every((p) => p.status !== 'violated')) ? 'pass' : 'fail',
   };
 }
 
