@@ -21,6 +21,7 @@ import type { LivenessProperty } from '../spec/model.ts';
 import type { StatePath } from './bfs.ts';
 import { SharedInterner } from './interner.ts';
 import type { AnySpec } from './spec-source.ts';
+import { FrontierWriter, type Segment } from './frontier.ts';
 import { createStateCodec } from './state-codec.ts';
 
 /** Marks a fault edge in the class array: faults get no fairness. */
@@ -121,7 +122,7 @@ function buildGraph(opts: LivenessOptions): Graph {
     return (codec.fpHi() >>> 0) * 2 ** 21 + (codec.fpLo() >>> 11);
   }
   function add(state: unknown, from: number, succ: number): number {
-    codec.encode(state);
+    const len = codec.encode(state);
     const k = key();
     const known = ids.get(k);
     if (known !== undefined) return known;
@@ -135,47 +136,55 @@ function buildGraph(opts: LivenessOptions): Graph {
       if (p.goal(state)) m |= 1 << (2 * i + 1);
     });
     marks.push(m);
-    next.push(state);
+    writer.append(codec.scratch(), len);
     return id;
   }
 
-  let next: unknown[] = [];
+  // The frontier is kept encoded, and each state decoded before it is expanded, as the safety search's threads
+  // do: encoding a successor then reuses the bytes of every part it shares with the state just decoded.
+  const writer = new FrontierWriter();
   spec.init().forEach((s, i) => {
     const before = ids.size;
     add(s, NO_PARENT, 0);
     if (ids.size > before) initIndex.push(i);
   });
-  let level = next;
+  let level: Segment[] = writer.takeSegments();
   let depth = 0;
   let expanded = 0;
   let stopped = false;
-  while (level.length > 0 && depth < opts.depth && !stopped) {
-    next = [];
-    for (const state of level) {
-      if (ids.size >= limit) {
-        stopped = true;
-        break;
-      }
-      edgeStart.push(target.n);
-      const succs = spec.next(state);
-      if (succs.length > 0xfffe) throw new Error('liveness: more than 65,534 successors of one state');
-      succs.forEach((s, i) => {
-        target.push(add(s.state, expanded, i));
-        const a = s.action as { kind: string; sid: number; from?: number; peer?: number };
-        if (isFault(state, a, s.state)) {
-          cls.push(FAULT);
-          return;
+  const levelStates = (segs: Segment[]) => segs.reduce((n, x) => n + x.count, 0);
+  while (levelStates(level) > 0 && depth < opts.depth && !stopped) {
+    for (const segment of level) {
+      const bytes = new Uint8Array(segment.bytes);
+      const offsets = new Uint32Array(segment.offsets);
+      for (let r = 0; r < segment.count && !stopped; r++) {
+        if (ids.size >= limit) {
+          stopped = true;
+          break;
         }
-        const name = `${a.kind}/${a.sid}/${a.from ?? ''}/${a.peer ?? ''}`;
-        let c = classIds.get(name);
-        if (c === undefined) classIds.set(name, (c = classIds.size));
-        cls.push(c);
-      });
-      expanded++;
+        const state = codec.decode(bytes, offsets[r]!, offsets[r + 1]!);
+        edgeStart.push(target.n);
+        const succs = spec.next(state);
+        if (succs.length > 0xfffe) throw new Error('liveness: more than 65,534 successors of one state');
+        succs.forEach((s, i) => {
+          target.push(add(s.state, expanded, i));
+          const a = s.action as { kind: string; sid: number; from?: number; peer?: number };
+          if (isFault(state, a, s.state)) {
+            cls.push(FAULT);
+            return;
+          }
+          const name = `${a.kind}/${a.sid}/${a.from ?? ''}/${a.peer ?? ''}`;
+          let c = classIds.get(name);
+          if (c === undefined) classIds.set(name, (c = classIds.size));
+          cls.push(c);
+        });
+        expanded++;
+      }
     }
+    const next = writer.takeSegments();
     if (!stopped) {
       level = next;
-      if (next.length > 0) depth++;
+      if (levelStates(next) > 0) depth++;
     }
     opts.onProgress?.({ distinct: ids.size, edges: target.n, depth });
   }
@@ -192,7 +201,7 @@ function buildGraph(opts: LivenessOptions): Graph {
     initIndex: initIndex.a,
     marks: marks.a,
     depthReached: depth,
-    exhausted: !stopped && level.length === 0 && expanded === ids.size,
+    exhausted: !stopped && levelStates(level) === 0 && expanded === ids.size,
     classes: classIds.size,
   };
 }
