@@ -29,6 +29,8 @@ export interface Counterexample {
   readonly kind: PropertyKind | 'liveness';
   /** Liveness: the steps before the lasso's loop (the loop is the steps after them; none: a dead end). */
   readonly loopStart?: number;
+  /** Liveness in random walks: the goal was short for this many steps at the end of the path, with no fault. */
+  readonly boundedSteps?: number;
   /** The property's explanation of the last state, when it has one. */
   readonly message: string | null;
   readonly path: StatePath;
@@ -54,6 +56,22 @@ export function buildLassoCounterexample(spec: AnySpec, property: string, path: 
     throw new Error(`internal: the loop of ${property} meets the goal or leaves the hypothesis`);
   }
   return { property, kind: 'liveness', loopStart, message: prop.explain?.(entry) ?? null, path, steps, traceFile: null, traceProblem: null, shrunkFrom: null };
+}
+
+/** The bounded form's counterexample (random walks): a path whose last `bound` steps, faultless, miss the goal. */
+export function buildBoundedCounterexample(spec: AnySpec, property: string, path: StatePath, bound: number): Counterexample {
+  const prop = spec.liveness?.find((p) => p.name === property);
+  if (prop === undefined) throw new Error(`no liveness property ${property}`);
+  const replayed = replay(spec, { init: path.init, steps: path.steps });
+  const last = replayed[replayed.length - 1]!.state;
+  const deadEnd = spec.next(last).every((x) => spec.isFault?.(last, x.action, x.state) ?? (spec.faultKinds ?? []).includes(x.action.kind));
+  const window = deadEnd ? replayed.slice(-1) : replayed.slice(-bound);
+  if ((!deadEnd && replayed.length <= bound) || window.some((r) => prop.goal(r.state) || !prop.assume(r.state))) {
+    throw new Error(`internal: the walk's last ${bound} steps do not all miss the goal of ${property}`);
+  }
+  const steps = describeSteps(spec, replayed);
+  if (deadEnd) return { property, kind: 'liveness', loopStart: steps.length, message: prop.explain?.(last) ?? null, path, steps, traceFile: null, traceProblem: null, shrunkFrom: null };
+  return { property, kind: 'liveness', boundedSteps: bound, message: prop.explain?.(last) ?? null, path, steps, traceFile: null, traceProblem: null, shrunkFrom: null };
 }
 
 function describeSteps(spec: AnySpec, replayed: ReturnType<typeof replay>): CounterexampleStep[] {
@@ -125,7 +143,9 @@ export function formatCounterexample(cx: Counterexample): string[] {
     for (const m of s.send) lines.push(`       send ${formatMessage(m)}`);
     for (const c of s.changes) lines.push(`       server ${c.sid} ${c.name}: ${compact(c.before)} -> ${compact(c.after)}`);
   }
-  if (cx.kind === 'liveness') {
+  if (cx.kind === 'liveness' && cx.boundedSteps !== undefined) {
+    lines.push(`  In the last ${cx.boundedSteps} steps, with no fault among them, no state reaches ${cx.property}${cx.message === null ? '.' : `: ${cx.message}`}`);
+  } else if (cx.kind === 'liveness') {
     const end =
       cx.loopStart === cx.steps.length
         ? `The last state has no step of the protocol left and is short of ${cx.property}`

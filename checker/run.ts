@@ -3,7 +3,8 @@
 // counterexample.
 import type { Property, PropertyKind } from '../spec/model.ts';
 import { runBfs, type BfsOutcome, type StopReason } from './bfs.ts';
-import { buildCounterexample, buildLassoCounterexample, type Counterexample } from './counterexample.ts';
+import { buildBoundedCounterexample, buildCounterexample, buildLassoCounterexample, type Counterexample } from './counterexample.ts';
+import type { WalkFailure } from './simulation-walks.ts';
 import { runLiveness, type LivenessVerdict } from './liveness.ts';
 import { collisionProbability } from './fingerprint-table.ts';
 import { UsageError, type CheckConfig } from './flags.ts';
@@ -152,12 +153,14 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     walks: sim.walks,
     seed: sim.seed,
     depth: config.depth,
+    livenessSteps: config.liveness ? sim.livenessSteps : null,
     workers: config.workers,
     maxMemoryBytes: config.maxMemoryBytes,
     onProgress: (p) => onProgress?.({ walks: p.walks, steps: p.steps }),
   });
   const wallSeconds = (performance.now() - started) / 1000;
-  const failed = out.failure;
+  const live = failedLiveness(config, spec, properties, out.failure);
+  const failed = live === null ? out.failure : null;
   // The walk's path, shrunk to a shorter one that breaks the same invariant (checker/shrink.ts); not counted
   // in the time of the walks.
   const shrunk = failed === null ? null : shrinkPath(spec, properties[failed.prop]!, failurePath(failed));
@@ -166,8 +169,8 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     if (p.kind === 'reachability') return verdict(p, d >= 0 ? 'witnessed' : 'not-reached', d >= 0 ? d : null);
     return failed !== null && failed.prop === i ? verdict(p, 'violated', shrunk!.path.steps.length) : verdict(p, 'holds', null);
   });
-  const counterexample = failed === null ? null : buildCounterexample(spec, properties[failed.prop]!.name, shrunk!.path);
-  if (counterexample !== null) {
+  const counterexample = live ?? (failed === null ? null : buildCounterexample(spec, properties[failed.prop]!.name, shrunk!.path));
+  if (counterexample !== null && live === null) {
     counterexample.shrunkFrom = shrunk!.from;
     attachTrace(config.out, spec, counterexample, traceParams(config, spec));
   }
@@ -182,7 +185,7 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     walks: out.walks,
     depthReached: out.maxDepth,
     exhausted: false,
-    stopReason: failed !== null ? 'violation' : out.stoppedForMemory ? 'max-memory' : null,
+    stopReason: out.failure !== null ? 'violation' : out.stoppedForMemory ? 'max-memory' : null,
     wallSeconds,
     statesPerSecond: out.steps / Math.max(wallSeconds, 1e-9),
     collisionProbability: null,
@@ -191,9 +194,18 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     ...coverage(spec, out.fired, null),
     counterexample,
     liveness: null,
-    failingWalk: failed === null ? null : { walk: failed.walk, seed: failed.walkSeed },
-    verdict: passes(verdicts) ? 'pass' : 'fail',
+    failingWalk: out.failure === null ? null : { walk: out.failure.walk, seed: out.failure.walkSeed },
+    verdict: passes(verdicts) && live === null ? 'pass' : 'fail',
   };
+}
+
+/** A walk that broke the bounded form of a liveness property: its path, as a counterexample (not shrunk). */
+function failedLiveness(config: CheckConfig, spec: AnySpec, properties: readonly Property<unknown>[], f: WalkFailure | null): Counterexample | null {
+  if (f === null || f.prop < properties.length) return null;
+  const name = spec.liveness![f.prop - properties.length]!.name;
+  const cx = buildBoundedCounterexample(spec, name, failurePath(f), config.simulate!.livenessSteps);
+  attachTrace(config.out, spec, cx, traceParams(config, spec));
+  return cx;
 }
 
 function finishBfs(
