@@ -151,7 +151,21 @@ describe('ZOOKEEPER-3109 as a liveness bug', () => {
     expect(r.verdict).toBe('pass');
   }, 60_000);
 
-  it('--liveness does not apply to random walks', () => {
-    expect(() => parseFlags(['--liveness', '--simulate'])).toThrow(UsageError);
+  it('in random walks, the bounded form finds the abandoned leader; the fixed spec passes the same walks', async () => {
+    const walks = (variant: string[]) =>
+      runCheck(parseFlags([...variant, '--simulate', '--liveness', '--walks', '300', '--seed', '1', '--crashes', '0', '--partitions', '0', '--workers', '1', '--out', out]));
+    const bug = await walks(['--variant', '3109']);
+    expect(bug.verdict).toBe('fail');
+    expect(bug.counterexample!.property).toBe('leaderEventually');
+    expect(bug.counterexample!.steps.some((s) => s.kind === 'ElectAbandoned')).toBe(true);
+    const fixed = await walks([]);
+    expect(fixed.walks).toBe(300);
+    expect(fixed.verdict).toBe('pass');
+  }, 60_000);
+
+  it('--liveness-steps needs --simulate --liveness, and a positive count', () => {
+    expect(() => parseFlags(['--liveness-steps', '50'])).toThrow(UsageError);
+    expect(() => parseFlags(['--simulate', '--liveness', '--liveness-steps', '0'])).toThrow(/--liveness-steps/);
+    expect(parseFlags(['--simulate', '--liveness', '--liveness-steps', '50']).simulate!.livenessSteps).toBe(50);
   });
 });
