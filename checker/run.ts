@@ -86,7 +86,7 @@ function checkLiveness(config: CheckConfig, spec: AnySpec, onProgress?: (line: R
     properties: spec.liveness ?? [],
     depth: config.depth,
     maxStates: config.maxStates,
-    onProgress: (p) => onProgress?.({ liveness: 1, distinct: p.distinct, edges: p.edges, depth: p.depth }),
+    onProgress: (p) => onProgress?.({ distinct: p.distinct, edges: p.edges, depth: p.depth }),
   });
   const properties = out.verdicts.map(({ lasso, ...v }) => {
     if (lasso === null) return { ...v, counterexample: null };
