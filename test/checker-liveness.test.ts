@@ -125,6 +125,62 @@ describe('liveness on small graphs', () => {
   });
 });
 
+/** Brute force, for small graphs: is there a set of bad states, strongly connected by protocol edges, such that
+ * every class enabled in all of them is taken inside it (a fair cycle), or a bad state with no protocol step? */
+function bruteForce(n: number, edges: readonly Edge[], goal: number): boolean {
+  const bad = (v: number) => v !== goal;
+  const protocol = edges.filter((e) => !e.fault);
+  const reachable = new Set([0]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const e of edges) if (reachable.has(e.from) && !reachable.has(e.to)) (reachable.add(e.to), (grew = true));
+  }
+  for (let v = 0; v < n; v++) if (reachable.has(v) && bad(v) && !protocol.some((e) => e.from === v)) return true;
+  for (let mask = 1; mask < 1 << n; mask++) {
+    const set = [...Array(n).keys()].filter((v) => mask & (1 << v));
+    if (set.some((v) => !bad(v) || !reachable.has(v))) continue;
+    const inside = protocol.filter((e) => mask & (1 << e.from) && mask & (1 << e.to));
+    if (inside.length === 0) continue;
+    const connected = set.every((a) => {
+      const seen = new Set([a]);
+      const todo = [a];
+      for (let x = todo.pop(); x !== undefined; x = todo.pop()) {
+        for (const e of inside) if (e.from === x && !seen.has(e.to)) (seen.add(e.to), todo.push(e.to));
+      }
+      return set.every((b) => seen.has(b));
+    });
+    if (!connected) continue;
+    const enabledEverywhere = [...new Set(protocol.map((e) => e.kind))].filter((k) => set.every((v) => protocol.some((e) => e.from === v && e.kind === k)));
+    if (enabledEverywhere.every((k) => inside.some((e) => e.kind === k))) return true;
+  }
+  return false;
+}
+
+describe('liveness against brute force', () => {
+  it('on 300 random graphs of up to 7 states, a lasso exactly when brute force finds a fair cycle or a dead end', () => {
+    let seed = 12345;
+    const rand = (k: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    let violated = 0;
+    for (let t = 0; t < 300; t++) {
+      const n = 2 + rand(6);
+      const edges: Edge[] = [];
+      for (let m = rand(3 * n) + 1; m > 0; m--) {
+        const kind = ['a', 'b', 'c', 'crash'][rand(4)]!;
+        edges.push({ from: rand(n), to: rand(n), kind, fault: kind === 'crash' });
+      }
+      const goal = rand(n + 1); // n: no goal state at all
+      const v = verdict(edges, goal);
+      expect(v.status === 'violated', JSON.stringify({ edges, goal })).toBe(bruteForce(n, edges, goal));
+      if (v.status === 'violated') violated++;
+    }
+    expect(violated).toBeGreaterThan(30);
+    expect(violated).toBeLessThan(270);
+  });
+});
+
 const check = (flags: readonly string[]) => runCheck(parseFlags([...flags, '--liveness', '--crashes', '0', '--partitions', '0', '--workers', '1', '--out', out]));
 
 describe('ZOOKEEPER-3109 as a liveness bug', () => {
