@@ -126,6 +126,7 @@ export function selectProperties(spec: AnySpec, names: readonly string[] | null)
 
 export async function runCheck(config: CheckConfig, onProgress?: (line: Record<string, number>) => void): Promise<RunResult> {
   const { spec, properties } = await loadChecked(config);
+  if (config.liveness && (spec.liveness ?? []).length === 0) throw new UsageError('--liveness: this spec has no liveness properties (--protocol fle has none)');
   const started = performance.now();
   const base = { spec: spec.name, params: spec.params, properties };
   if (config.simulate === null) {
@@ -141,7 +142,6 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
       onProgress: (p) => onProgress?.({ distinct: p.distinct, queue: p.queue, depth: p.depth, generated: p.generated }),
     });
     const wall = (performance.now() - started) / 1000;
-    if (config.liveness && (spec.liveness ?? []).length === 0) throw new UsageError('--liveness: this spec has no liveness properties');
     const liveness = config.liveness ? checkLiveness(config, spec, onProgress) : null;
     return finishBfs(config, spec, base, out, wall, liveness);
   }
