@@ -26,7 +26,11 @@ export interface CounterexampleStep {
 
 export interface Counterexample {
   readonly property: string;
-  readonly kind: PropertyKind;
+  readonly kind: PropertyKind | 'liveness';
+  /** Liveness: the steps before the lasso's loop (the loop is the steps after them; none: a dead end). */
+  readonly loopStart?: number;
+  /** Liveness in random walks: the goal was short for this many steps at the end of the path, with no fault. */
+  readonly boundedSteps?: number;
   /** The property's explanation of the last state, when it has one. */
   readonly message: string | null;
   readonly path: StatePath;
@@ -37,6 +41,48 @@ export interface Counterexample {
   traceProblem: string | null;
   /** A random walk's counterexample is shrunk (checker/shrink.ts): the walk's own length, else null. */
   shrunkFrom: number | null;
+}
+
+/** A liveness counterexample: the lasso re-executed, explained by the property at the loop's first state. */
+export function buildLassoCounterexample(spec: AnySpec, property: string, path: StatePath, loopStart: number): Counterexample {
+  const prop = spec.liveness?.find((p) => p.name === property);
+  if (prop === undefined) throw new Error(`no liveness property ${property}`);
+  const replayed = replay(spec, { init: path.init, steps: path.steps });
+  const steps = describeSteps(spec, replayed);
+  const entry = replayed[loopStart]!.state;
+  const last = replayed[replayed.length - 1]!.state;
+  if (!isDeepStrictEqual(entry, last)) throw new Error(`internal: the lasso of ${property} does not close its loop`);
+  if (replayed.slice(loopStart).some((r) => prop.goal(r.state) || !prop.assume(r.state))) {
+    throw new Error(`internal: the loop of ${property} meets the goal or leaves the hypothesis`);
+  }
+  return { property, kind: 'liveness', loopStart, message: prop.explain?.(entry) ?? null, path, steps, traceFile: null, traceProblem: null, shrunkFrom: null };
+}
+
+/** The bounded form's counterexample (random walks): a path whose last `bound` steps, faultless, miss the goal. */
+export function buildBoundedCounterexample(spec: AnySpec, property: string, path: StatePath, bound: number): Counterexample {
+  const prop = spec.liveness?.find((p) => p.name === property);
+  if (prop === undefined) throw new Error(`no liveness property ${property}`);
+  const replayed = replay(spec, { init: path.init, steps: path.steps });
+  const last = replayed[replayed.length - 1]!.state;
+  const deadEnd = spec.next(last).every((x) => spec.isFault?.(last, x.action, x.state) ?? (spec.faultKinds ?? []).includes(x.action.kind));
+  const window = deadEnd ? replayed.slice(-1) : replayed.slice(-bound);
+  if ((!deadEnd && replayed.length <= bound) || window.some((r) => prop.goal(r.state) || !prop.assume(r.state))) {
+    throw new Error(`internal: the walk's last ${bound} steps do not all miss the goal of ${property}`);
+  }
+  const steps = describeSteps(spec, replayed);
+  if (deadEnd) return { property, kind: 'liveness', loopStart: steps.length, message: prop.explain?.(last) ?? null, path, steps, traceFile: null, traceProblem: null, shrunkFrom: null };
+  return { property, kind: 'liveness', boundedSteps: bound, message: prop.explain?.(last) ?? null, path, steps, traceFile: null, traceProblem: null, shrunkFrom: null };
+}
+
+function describeSteps(spec: AnySpec, replayed: ReturnType<typeof replay>): CounterexampleStep[] {
+  const steps: CounterexampleStep[] = [];
+  for (let i = 1; i < replayed.length; i++) {
+    const before = replayed[i - 1]!.state;
+    const { action, state: after } = replayed[i]!;
+    const view = spec.describe(before, action!, after);
+    steps.push({ step: i, kind: view.kind, sid: view.sid, params: view.params, recv: view.recv, send: view.send, changes: changedVars(spec, before, after) });
+  }
+  return steps;
 }
 
 export function buildCounterexample(spec: AnySpec, property: string, path: StatePath): Counterexample {
@@ -87,16 +133,28 @@ export function compact(v: unknown): string {
 
 export function formatCounterexample(cx: Counterexample): string[] {
   const shrunk = cx.shrunkFrom !== null && cx.shrunkFrom !== cx.steps.length ? `, shrunk from the walk's ${cx.shrunkFrom}` : '';
-  const lines = [`Counterexample for ${cx.property} (${cx.steps.length} steps${shrunk}, from initial state ${cx.path.init}):`];
+  const lasso = cx.loopStart === undefined ? '' : cx.loopStart === cx.steps.length ? ', a path to a dead end' : `, a lasso: ${cx.loopStart} steps, then a loop of ${cx.steps.length - cx.loopStart}`;
+  const lines = [`Counterexample for ${cx.property} (${cx.steps.length} steps${shrunk}${lasso}, from initial state ${cx.path.init}):`];
   for (const s of cx.steps) {
+    if (cx.loopStart !== undefined && s.step === cx.loopStart + 1) lines.push(`  -- loop: from here the steps repeat forever --`);
     const params = Object.entries(s.params).map(([k, v]) => `${k}=${compact(v)}`).join(' ');
     lines.push(`  ${String(s.step).padStart(3)}. ${s.kind} server ${s.sid}${params === '' ? '' : ` (${params})`}`);
     if (s.recv !== null) lines.push(`       recv ${formatMessage(s.recv)}`);
     for (const m of s.send) lines.push(`       send ${formatMessage(m)}`);
     for (const c of s.changes) lines.push(`       server ${c.sid} ${c.name}: ${compact(c.before)} -> ${compact(c.after)}`);
   }
-  const what = cx.kind === 'invariant' ? 'violates' : 'witnesses';
-  lines.push(`  The last state ${what} ${cx.property}${cx.message === null ? '.' : `: ${cx.message}`}`);
+  if (cx.kind === 'liveness' && cx.boundedSteps !== undefined) {
+    lines.push(`  In the last ${cx.boundedSteps} steps, with no fault among them, no state reaches ${cx.property}${cx.message === null ? '.' : `: ${cx.message}`}`);
+  } else if (cx.kind === 'liveness') {
+    const end =
+      cx.loopStart === cx.steps.length
+        ? `The last state has no step of the protocol left and is short of ${cx.property}`
+        : `The loop returns to the state after step ${cx.loopStart}; no state of it reaches ${cx.property}, and every protocol step enabled all along it is taken in it (weak fairness)`;
+    lines.push(`  ${end}${cx.message === null ? '.' : `: ${cx.message}`}`);
+  } else {
+    const what = cx.kind === 'invariant' ? 'violates' : 'witnesses';
+    lines.push(`  The last state ${what} ${cx.property}${cx.message === null ? '.' : `: ${cx.message}`}`);
+  }
   if (cx.traceFile !== null) lines.push(`  Trace written to ${cx.traceFile}`);
   if (cx.traceProblem !== null) lines.push(`  No trace written: ${cx.traceProblem}`);
   return lines;

@@ -45,6 +45,7 @@ export function formatText(r: RunResult): string {
     }[p.status];
     lines.push(`  ${p.name} (${p.kind}): ${status}`);
   }
+  if (r.liveness !== null) lines.push(...livenessLines(r));
   lines.push(r.mode === 'bfs' ? 'Coverage (transitions generated / leading to a new state):' : 'Coverage (steps taken):');
   const width = Math.max(...r.coverage.map((c) => c.kind.length), 4);
   for (const c of r.coverage) lines.push(`  ${c.kind.padEnd(width)}  ${n(c.fired).padStart(12)}${c.distinct === null ? '' : ` / ${n(c.distinct)}`}`);
@@ -54,12 +55,30 @@ export function formatText(r: RunResult): string {
       lines.push(`Walk ${r.failingWalk.walk} of seed ${b.seed} failed; replay it alone with: --simulate --walks 1 --seed ${r.failingWalk.seed} --depth ${b.depth}`);
     }
     lines.push(...formatCounterexample(r.counterexample));
+  }
+  for (const p of r.liveness?.properties ?? []) if (p.counterexample !== null) lines.push(...formatCounterexample(p.counterexample));
+  if (r.counterexample !== null) {
+    // printed above
   } else if (r.mode === 'simulate') {
     lines.push(`Seed: ${b.seed} (rerun with --seed ${b.seed} to repeat these walks)`);
   }
   const cut = r.verdict === 'pass' && r.stopReason !== null ? ` (within what was explored: the search stopped at a limit, see above)` : '';
   lines.push(`Result: ${r.verdict === 'pass' ? 'PASS' : 'FAIL'}${cut}`);
   return lines.join('\n');
+}
+
+function livenessLines(r: RunResult): string[] {
+  const l = r.liveness!;
+  const reach = l.exhausted ? `exhausted at depth ${l.depthReached}` : `depth bound ${r.bounds.depth} reached: a lasso found is real, but "holds" cannot be claimed`;
+  const lines = [
+    `Liveness (weak fairness of the protocol's steps, faults stopping): ${n(l.distinct)} states, ${n(l.edges)} edges, ${reach}; ${l.seconds.toFixed(2)} s, graph ${formatBytes(l.graphBytes)}`,
+  ];
+  for (const p of l.properties) {
+    const found = `${p.deadEnds} dead ends, ${p.fairComponents} fair of ${p.cyclicComponents} cyclic components short of it`;
+    const status = { holds: 'holds', violated: 'VIOLATED (lasso below)', unknown: 'no lasso within the depth bound (not proven)' }[p.status];
+    lines.push(`  ${p.name} (liveness): ${status}; ${found}`);
+  }
+  return lines;
 }
 
 function searchEnd(r: RunResult): string {

@@ -3,7 +3,9 @@
 // counterexample.
 import type { Property, PropertyKind } from '../spec/model.ts';
 import { runBfs, type BfsOutcome, type StopReason } from './bfs.ts';
-import { buildCounterexample, type Counterexample } from './counterexample.ts';
+import { buildBoundedCounterexample, buildCounterexample, buildLassoCounterexample, type Counterexample } from './counterexample.ts';
+import type { WalkFailure } from './simulation-walks.ts';
+import { runLiveness, type LivenessVerdict } from './liveness.ts';
 import { collisionProbability } from './fingerprint-table.ts';
 import { UsageError, type CheckConfig } from './flags.ts';
 import { shrinkPath } from './shrink.ts';
@@ -60,9 +62,47 @@ export interface RunResult {
   readonly coverage: readonly CoverageEntry[];
   readonly neverFired: readonly string[];
   readonly counterexample: Counterexample | null;
+  /** --liveness: the graph searched again with its edges, and a verdict (with its lasso) per liveness property. */
+  readonly liveness: LivenessResult | null;
   /** Simulation failures: the failing walk and its own seed (replays it with --walks 1 --seed <it>). */
   readonly failingWalk: { readonly walk: number; readonly seed: number } | null;
   readonly verdict: 'pass' | 'fail';
+}
+
+export interface LivenessResult {
+  readonly distinct: number;
+  readonly edges: number;
+  readonly depthReached: number;
+  readonly exhausted: boolean;
+  readonly graphBytes: number;
+  readonly seconds: number;
+  readonly properties: readonly (Omit<LivenessVerdict, 'lasso'> & { readonly counterexample: Counterexample | null })[];
+}
+
+function checkLiveness(config: CheckConfig, spec: AnySpec, onProgress?: (line: Record<string, number>) => void): LivenessResult {
+  const started = performance.now();
+  const out = runLiveness({
+    spec,
+    properties: spec.liveness ?? [],
+    depth: config.depth,
+    maxStates: config.maxStates,
+    onProgress: (p) => onProgress?.({ distinct: p.distinct, edges: p.edges, depth: p.depth }),
+  });
+  const properties = out.verdicts.map(({ lasso, ...v }) => {
+    if (lasso === null) return { ...v, counterexample: null };
+    const cx = buildLassoCounterexample(spec, v.name, lasso.path, lasso.loopStart);
+    attachTrace(config.out, spec, cx, traceParams(config, spec));
+    return { ...v, counterexample: cx };
+  });
+  return {
+    distinct: out.distinct,
+    edges: out.edges,
+    depthReached: out.depthReached,
+    exhausted: out.exhausted,
+    graphBytes: out.graphBytes,
+    seconds: (performance.now() - started) / 1000,
+    properties,
+  };
 }
 
 export async function loadChecked(config: CheckConfig): Promise<{ spec: AnySpec; properties: Property<unknown>[] }> {
@@ -86,6 +126,7 @@ export function selectProperties(spec: AnySpec, names: readonly string[] | null)
 
 export async function runCheck(config: CheckConfig, onProgress?: (line: Record<string, number>) => void): Promise<RunResult> {
   const { spec, properties } = await loadChecked(config);
+  if (config.liveness && (spec.liveness ?? []).length === 0) throw new UsageError('--liveness: this spec has no liveness properties (--protocol fle has none)');
   const started = performance.now();
   const base = { spec: spec.name, params: spec.params, properties };
   if (config.simulate === null) {
@@ -100,7 +141,9 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
       timeLimitSeconds: config.timeLimitSeconds ?? null,
       onProgress: (p) => onProgress?.({ distinct: p.distinct, queue: p.queue, depth: p.depth, generated: p.generated }),
     });
-    return finishBfs(config, spec, base, out, (performance.now() - started) / 1000);
+    const wall = (performance.now() - started) / 1000;
+    const liveness = config.liveness ? checkLiveness(config, spec, onProgress) : null;
+    return finishBfs(config, spec, base, out, wall, liveness);
   }
   const sim = config.simulate;
   const out = await runSimulation({
@@ -110,12 +153,14 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     walks: sim.walks,
     seed: sim.seed,
     depth: config.depth,
+    livenessSteps: config.liveness ? sim.livenessSteps : null,
     workers: config.workers,
     maxMemoryBytes: config.maxMemoryBytes,
     onProgress: (p) => onProgress?.({ walks: p.walks, steps: p.steps }),
   });
   const wallSeconds = (performance.now() - started) / 1000;
-  const failed = out.failure;
+  const live = failedLiveness(config, spec, properties, out.failure);
+  const failed = live === null ? out.failure : null;
   // The walk's path, shrunk to a shorter one that breaks the same invariant (checker/shrink.ts); not counted
   // in the time of the walks.
   const shrunk = failed === null ? null : shrinkPath(spec, properties[failed.prop]!, failurePath(failed));
@@ -124,8 +169,8 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     if (p.kind === 'reachability') return verdict(p, d >= 0 ? 'witnessed' : 'not-reached', d >= 0 ? d : null);
     return failed !== null && failed.prop === i ? verdict(p, 'violated', shrunk!.path.steps.length) : verdict(p, 'holds', null);
   });
-  const counterexample = failed === null ? null : buildCounterexample(spec, properties[failed.prop]!.name, shrunk!.path);
-  if (counterexample !== null) {
+  const counterexample = live ?? (failed === null ? null : buildCounterexample(spec, properties[failed.prop]!.name, shrunk!.path));
+  if (counterexample !== null && live === null) {
     counterexample.shrunkFrom = shrunk!.from;
     attachTrace(config.out, spec, counterexample, traceParams(config, spec));
   }
@@ -140,7 +185,7 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     walks: out.walks,
     depthReached: out.maxDepth,
     exhausted: false,
-    stopReason: failed !== null ? 'violation' : out.stoppedForMemory ? 'max-memory' : null,
+    stopReason: out.failure !== null ? 'violation' : out.stoppedForMemory ? 'max-memory' : null,
     wallSeconds,
     statesPerSecond: out.steps / Math.max(wallSeconds, 1e-9),
     collisionProbability: null,
@@ -148,9 +193,19 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     properties: verdicts,
     ...coverage(spec, out.fired, null),
     counterexample,
-    failingWalk: failed === null ? null : { walk: failed.walk, seed: failed.walkSeed },
-    verdict: passes(verdicts) ? 'pass' : 'fail',
+    liveness: null,
+    failingWalk: out.failure === null ? null : { walk: out.failure.walk, seed: out.failure.walkSeed },
+    verdict: passes(verdicts) && live === null ? 'pass' : 'fail',
   };
+}
+
+/** A walk that broke the bounded form of a liveness property: its path, as a counterexample (not shrunk). */
+function failedLiveness(config: CheckConfig, spec: AnySpec, properties: readonly Property<unknown>[], f: WalkFailure | null): Counterexample | null {
+  if (f === null || f.prop < properties.length) return null;
+  const name = spec.liveness![f.prop - properties.length]!.name;
+  const cx = buildBoundedCounterexample(spec, name, failurePath(f), config.simulate!.livenessSteps);
+  attachTrace(config.out, spec, cx, traceParams(config, spec));
+  return cx;
 }
 
 function finishBfs(
@@ -159,6 +214,7 @@ function finishBfs(
   base: { spec: string; params: Readonly<Record<string, unknown>>; properties: Property<unknown>[] },
   out: BfsOutcome,
   wallSeconds: number,
+  liveness: LivenessResult | null,
 ): RunResult {
   const props = base.properties;
   const verdicts = props.map((p, i): PropertyVerdict => {
@@ -202,8 +258,9 @@ function finishBfs(
     properties: verdicts,
     ...coverage(spec, out.fired, out.firstReached),
     counterexample,
+    liveness,
     failingWalk: null,
-    verdict: passes(verdicts) ? 'pass' : 'fail',
+    verdict: passes(verdicts) && (liveness === null || liveness.properties.every((p) => p.status !== 'violated')) ? 'pass' : 'fail',
   };
 }
 

@@ -16,6 +16,8 @@ export interface SimulateOptions {
   readonly walks: number;
   readonly seed: number;
   readonly depth: number;
+  /** The bounded form of liveness: the goal within this many steps after the last fault (null: off). */
+  readonly livenessSteps?: number | null;
   readonly workers: number;
   readonly maxMemoryBytes: number;
   readonly onProgress?: (p: { walks: number; steps: number }) => void;
@@ -73,7 +75,7 @@ export async function runSimulation(opts: SimulateOptions): Promise<SimulateOutc
           const firstWalk = nextWalk;
           const count = Math.min(chunk, opts.walks - firstWalk);
           nextWalk += count;
-          merge(await t.simulate({ propertyNames: opts.properties.map((p) => p.name), seed: opts.seed, firstWalk, walks: count, depth: opts.depth, stop }));
+          merge(await t.simulate({ propertyNames: opts.properties.map((p) => p.name), seed: opts.seed, firstWalk, walks: count, depth: opts.depth, livenessSteps: opts.livenessSteps ?? null, stop }));
           if (process.memoryUsage.rss() > opts.maxMemoryBytes) stoppedForMemory = true;
           opts.onProgress?.({ walks, steps });
         }

@@ -11,6 +11,11 @@ export interface SimulationRequest {
   readonly firstWalk: number;
   readonly walks: number;
   readonly depth: number;
+  /**
+   * --liveness with --simulate: the bounded form of the spec's liveness properties. After the walk's last fault
+   * (or its start), while the hypothesis holds, the goal must hold within this many steps; null: not checked.
+   */
+  readonly livenessSteps?: number | null;
   /** Walks at or above this index need not run (a lower one already failed); shared flag word. */
   readonly stop: Int32Array | null;
 }
@@ -19,6 +24,7 @@ export interface WalkFailure {
   readonly walk: number;
   /** The walk's own seed: `--simulate --walks 1 --seed <it>` replays this walk alone. */
   readonly walkSeed: number;
+  /** The property's index among those checked; for a liveness property, that count plus its index in spec.liveness. */
   readonly prop: number;
   readonly message: string | null;
   /** Index in spec.init(), then a successor index per step. */
@@ -79,6 +85,9 @@ function choose(succs: readonly { readonly action: { readonly kind: string } }[]
 
 export function runWalks(spec: AnySpec, props: readonly Property<unknown>[], req: SimulationRequest): SimulationResult {
   const faults: ReadonlySet<string> = new Set(spec.faultKinds ?? []);
+  const isFault = spec.isFault?.bind(spec) ?? ((_b: unknown, a: { kind: string }) => faults.has(a.kind));
+  const live = req.livenessSteps == null ? [] : (spec.liveness ?? []);
+  const bound = req.livenessSteps ?? 0;
   const kinds = [...spec.actionKinds];
   const kindIndex = new Map(kinds.map((k, i) => [k, i]));
   const fired = new Array<number>(kinds.length).fill(0);
@@ -95,17 +104,25 @@ export function runWalks(spec: AnySpec, props: readonly Property<unknown>[], req
     const path = [first];
     let state: unknown = inits[first];
     let depth = 0;
+    // Per liveness property: the step since which the hypothesis held and the goal did not, with no fault since.
+    const short = live.map(() => 0);
     for (;;) {
-      const bad = checkState(props, state, depth, witnessDepth);
+      let bad = checkState(props, state, depth, witnessDepth);
+      const succs = depth === req.depth ? [] : spec.next(state);
+      // A state with no step left, short of the goal, is a dead end: a failure whatever the bound.
+      const deadEnd = live.length > 0 && depth < req.depth && succs.every((x) => isFault(state, x.action, x.state));
+      for (let p = 0; p < live.length && bad === null; p++) {
+        if (live[p]!.goal(state) || !live[p]!.assume(state)) short[p] = depth;
+        else if (depth - short[p]! >= bound || deadEnd) bad = props.length + p;
+      }
       if (bad !== null) {
         if (req.stop !== null) Atomics.store(req.stop, 0, Math.min(Atomics.load(req.stop, 0), w));
         const extraKinds = kinds.slice(spec.actionKinds.length);
-        const failure = { walk: w, walkSeed: seed, prop: bad, message: props[bad]!.explain?.(state) ?? null, path };
+        const explain = bad < props.length ? props[bad]!.explain : live[bad - props.length]!.explain;
+        const failure = { walk: w, walkSeed: seed, prop: bad, message: explain?.(state) ?? null, path };
         return { walks: walks + 1, steps, maxDepth: Math.max(maxDepth, depth), fired, extraKinds, witnessDepth, failure };
       }
-      if (depth === req.depth) break;
-      const succs = spec.next(state);
-      if (succs.length === 0) break;
+      if (depth === req.depth || succs.length === 0) break;
       const j = choose(succs, faults, random);
       const { action, state: next } = succs[j]!;
       let k = kindIndex.get(action.kind);
@@ -116,6 +133,7 @@ export function runWalks(spec: AnySpec, props: readonly Property<unknown>[], req
         fired.push(0);
       }
       fired[k]!++;
+      if (live.length > 0 && isFault(state, action, next)) short.fill(depth + 1);
       path.push(j);
       state = next;
       depth++;

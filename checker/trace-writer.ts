@@ -59,7 +59,7 @@ export function traceLines(spec: AnySpec, cx: Counterexample, params: Record<str
       servers: spec.servers.map((s) => ({ sid: s.sid, role: s.role })),
       params,
       created,
-      note: `${cx.kind === 'invariant' ? 'counterexample to' : 'witness of'} ${cx.property} in ${spec.name}, from initial state ${cx.path.init}`,
+      note: `${cx.kind === 'reachability' ? 'witness of' : cx.kind === 'liveness' ? 'lasso against' : 'counterexample to'} ${cx.property} in ${spec.name}, from initial state ${cx.path.init}`,
     }),
   ];
   for (const s of cx.steps) {
@@ -76,7 +76,14 @@ export function traceLines(spec: AnySpec, cx: Counterexample, params: Record<str
     };
     lines.push(ev);
   }
-  lines.push({ type: 'verdict', property: cx.property, kind: cx.kind, holds: cx.kind !== 'invariant', ...(cx.message === null ? {} : { message: cx.message }) });
+  lines.push({
+    type: 'verdict',
+    property: cx.property,
+    kind: cx.kind,
+    holds: cx.kind === 'reachability',
+    ...(cx.message === null ? {} : { message: cx.message }),
+    ...(cx.loopStart === undefined ? {} : { loopAfter: cx.loopStart }),
+  });
   return lines;
 }
 

@@ -7,6 +7,7 @@
 //   accepts it (acceptedEpoch), and L, with a quorum of ACKEPOCH, writes its currentEpoch.
 // - LearnerJoin(j, L): a LOOKING server learns from a quorum that already follows L (outofelection), connects
 //   and completes discovery with L, which has already fixed its epoch.
+// - ElectAbandoned(L, V), variant 3109 only: L decides on the quorum {L, V} but V changes its mind (spec/variants.ts).
 import type { Config } from './config.ts';
 import { isQuorum, isVoter } from './config.ts';
 import { initialVote } from './fle/election.ts';
@@ -19,9 +20,12 @@ import { startLeading, startLearning } from './zab/roles.ts';
 
 export type CoarseAction =
   | { readonly kind: 'ElectAndDiscover'; readonly sid: Sid; readonly quorum: readonly Sid[] }
-  | { readonly kind: 'LearnerJoin'; readonly sid: Sid; readonly peer: Sid };
+  | { readonly kind: 'LearnerJoin'; readonly sid: Sid; readonly peer: Sid }
+  | { readonly kind: 'ElectAbandoned'; readonly sid: Sid; readonly peer: Sid };
 
 export const COARSE_ACTION_KINDS = ['ElectAndDiscover', 'LearnerJoin'] as const;
+/** The coarse step only variant 3109 has. */
+export const COARSE_VARIANT_KINDS = ['ElectAbandoned'] as const;
 
 type Step = { readonly action: CoarseAction; readonly state: ClusterState };
 
@@ -113,6 +117,42 @@ export function learnerJoin(cfg: Config, s: ClusterState, sid: Sid, leaderSid: S
   });
 }
 
+/**
+ * Variant 3109 (ZOOKEEPER-3109): the LOOKING voters L and V, a quorum, agree on L, and L's finalizeWait ends: L
+ * decides and enters Leader.lead(), where getEpochToPropose waits for its voters' FOLLOWERINFO. But V, still in
+ * its own finalizeWait, hears the better vote of a third LOOKING voter W and goes on with it: V and W stay
+ * LOOKING (and may elect W), and nothing brings V back to L. With the fix, V's next LOOKING notification makes L
+ * quit (Leader.reportLookingSid) and look for a leader again, which leaves L as it was before the step: the
+ * fixed spec, at coarse granularity, has no such step.
+ */
+export function electAbandoned(cfg: Config, s: ClusterState, leaderSid: Sid, voter: Sid): ClusterState | null {
+  if (cfg.variant !== '3109' || leaderSid === voter || !isVoter(cfg, voter)) return null;
+  const pair = [leaderSid, voter].sort((a, b) => a - b);
+  if (!isQuorum(cfg, pair)) return null;
+  const l = server(s, leaderSid);
+  const v = server(s, voter);
+  if (!l.online || l.state !== 'LOOKING' || !v.online || v.state !== 'LOOKING') return null;
+  const leaderVote = initialVote(cfg, leaderSid, l);
+  if (totalOrderPredicate(cfg, initialVote(cfg, voter, v), leaderVote)) return null;
+  // The better vote V changes its mind for: a third voter, LOOKING, whose notification reaches V late.
+  const better = cfg.voters.some((w) => {
+    const x = server(s, w);
+    return !pair.includes(w) && x.online && x.state === 'LOOKING' && totalOrderPredicate(cfg, initialVote(cfg, w, x), leaderVote);
+  });
+  if (!better || l.acceptedEpoch + 1 > cfg.bounds.maxEpoch) return null;
+  const round = Math.max(l.logicalclock, v.logicalclock) + 1;
+  const vote: Vote = { ...leaderVote, electionEpoch: round, state: 'LOOKING' };
+  const next = updateServer(s, leaderSid, {
+    state: 'LEADING',
+    fle: 'idle',
+    logicalclock: round,
+    proposal: leaderVote,
+    recvset: cfg.sids.map((sid) => (pair.includes(sid) ? vote : null)),
+    currentVote: { ...leaderVote, electionEpoch: round },
+  });
+  return startLeading(next, leaderSid);
+}
+
 const quorumsCache = new WeakMap<Config, Sid[][][]>();
 
 /** The voter sets each leader could be elected by (subsets containing it), computed once per config. */
@@ -140,6 +180,14 @@ export function coarseSteps(cfg: Config, s: ClusterState): Step[] {
     for (const leaderSid of cfg.voters) {
       const next = learnerJoin(cfg, s, sid, leaderSid);
       if (next !== null) steps.push({ action: { kind: 'LearnerJoin', sid, peer: leaderSid }, state: next });
+    }
+  }
+  if (cfg.variant === '3109') {
+    for (const leaderSid of cfg.voters) {
+      for (const voter of cfg.voters) {
+        const next = electAbandoned(cfg, s, leaderSid, voter);
+        if (next !== null) steps.push({ action: { kind: 'ElectAbandoned', sid: leaderSid, peer: voter }, state: next });
+      }
     }
   }
   return steps;

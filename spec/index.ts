@@ -7,10 +7,11 @@ import { match, P } from 'ts-pattern';
 import type { SpecOptions } from './config.ts';
 import { INITIAL_STATES, MUTATIONS, makeConfig } from './config.ts';
 import type { CoarseAction } from './coarse.ts';
-import { COARSE_ACTION_KINDS, coarseSteps } from './coarse.ts';
+import { COARSE_ACTION_KINDS, COARSE_VARIANT_KINDS, coarseSteps } from './coarse.ts';
 import type { FleAction } from './fle/election.ts';
 import { FLE_ACTION_KINDS, fleSteps } from './fle/election.ts';
 import type { MessageView, Spec, StepView } from './model.ts';
+import { livenessProperties } from './liveness.ts';
 import { electionProperties, zabProperties } from './properties.ts';
 import type { ClusterState, LeaderVars, LearnerVars, Server, Txn } from './state.ts';
 import { delivered, electionChannel, initialState, quorumChannel } from './state.ts';
@@ -53,6 +54,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
     // The steps a variant adds (spec/variants.ts): the second half of NEWLEADER, the CommitProcessor.
     if (cfg.variant === '4643' || cfg.variant === '4685') actionKinds.push(VARIANT_LOCAL_KINDS[0]);
     if (cfg.variant === '3023') actionKinds.push(VARIANT_LOCAL_KINDS[1]);
+    if (cfg.variant === '3109' && coarse) actionKinds.push(COARSE_VARIANT_KINDS[0]);
     if (cfg.leaderLog === 'queued') actionKinds.push(LEADER_LOG_KIND);
     if (cfg.leaderApply === 'queued') actionKinds.push(LEADER_APPLY_KIND);
     if (cfg.observers === 0) {
@@ -84,6 +86,10 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
     actionKinds,
     faultKinds: actionKinds.filter((k) => FAULT_KINDS.has(k)),
     properties: [...electionProperties(cfg), ...(zab ? zabProperties(cfg) : [])],
+    liveness: livenessProperties(cfg),
+    // A timeout the budget pays for (a leader's wait for its quorum) is a fault like the others.
+    isFault: (before, action, after) =>
+      FAULT_KINDS.has(action.kind) || before.budget.crashes !== after.budget.crashes || before.budget.partitions !== after.budget.partitions,
     servers: cfg.sids.map((sid) => ({ sid, role: cfg.learnerType(sid) })),
     init: () => [initialState(cfg)],
     next: (s) => {

@@ -39,6 +39,24 @@ export interface Property<S> {
   readonly explain?: (state: S) => string;
 }
 
+/**
+ * A liveness property, checked with --liveness on the explored state graph (checker/liveness.ts): in every
+ * behaviour whose faults stop, that takes every continuously enabled protocol step eventually (weak fairness of
+ * the steps that are not faults), and that stays where `assume` holds, `goal` holds again and again. A
+ * counterexample is a lasso: a path to a cycle of protocol steps (or to a state with none) that never meets the
+ * goal.
+ */
+export interface LivenessProperty<S> {
+  readonly name: string;
+  /** One sentence: what the property says, in the protocol's words. */
+  readonly description: string;
+  /** The hypothesis (a quorum up, the bounds not in the way): behaviours leaving it are not counterexamples. */
+  readonly assume: (state: S) => boolean;
+  readonly goal: (state: S) => boolean;
+  /** Optional: why a state of the loop is short of the goal. */
+  readonly explain?: (state: S) => string;
+}
+
 /** A message as the checker shows it: its type, its endpoints and its fields. */
 export interface MessageView {
   readonly type: string;
@@ -69,6 +87,14 @@ export interface Spec<S, A extends ActionBase> {
    */
   readonly faultKinds?: readonly string[];
   readonly properties: readonly Property<S>[];
+  /** Optional: the liveness properties (checked with --liveness). */
+  readonly liveness?: readonly LivenessProperty<S>[];
+  /**
+   * Optional: whether a step is the environment's doing (a fault, a timeout the fault budget pays for), not
+   * the protocol's. Liveness assumes faults stop and grants fairness to the other steps only. Default: its kind
+   * is one of faultKinds.
+   */
+  isFault?(before: S, action: A, after: S): boolean;
   readonly servers: readonly { readonly sid: number; readonly role: 'participant' | 'observer' }[];
   init(): readonly S[];
   /** Every enabled step, in a deterministic order. */

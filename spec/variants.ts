@@ -5,7 +5,8 @@
 //
 // The switches live where the affected code differed, each a `cfg.variant === '...'` branch with a comment
 // naming the JIRA: zab/roles.ts (backToLooking), zab/sync.ts (NEWLEADER, COMMIT and UPTODATE during sync),
-// zab/broadcast.ts (the follower's logging pipeline), faults.ts (what a crash loses).
+// zab/broadcast.ts (the follower's logging pipeline), faults.ts (what a crash loses), coarse.ts (a leader its
+// voters abandon during the election: a liveness bug, found with --liveness).
 
 export interface Variant {
   readonly jira: string;
@@ -18,8 +19,10 @@ export interface Variant {
   readonly codePath: string;
   readonly whatGoesWrong: string;
   readonly fix: string;
-  /** The invariant the checker finds violated, and the initial state and bounds it is found from. */
+  /** The invariant the checker finds violated (a liveness property: with --liveness), and the initial state. */
   readonly invariant: string;
+  /** The property is a liveness property (spec/liveness.ts): found as a lasso with --liveness. */
+  readonly liveness?: boolean;
   readonly initial: 'broadcast' | 'inflight';
 }
 
@@ -125,6 +128,20 @@ export const VARIANTS = {
     invariant: 'followerLogPrefix',
     initial: 'inflight',
   },
+  '3109': {
+    jira: 'ZOOKEEPER-3109',
+    affected: '3.4.x, 3.5.0-3.5.9 (every release before 3.6.0)',
+    fixedIn: '3.6.0 (PR #588; active when zookeeper.leader.maxTimeToWaitForEpoch >= 0, off by default)',
+    summary: 'a voter changes its mind at the end of the election: the leader it elected waits for it in discovery',
+    codePath:
+      "FastLeaderElection.lookForLeader: the leader decides on a quorum {itself, V} when finalizeWait ends; V, still in finalizeWait, hears a better vote and moves on with it; Leader.getEpochToPropose waits for V's FOLLOWERINFO until initLimit, and WorkerReceiver only answers V's LOOKING notifications",
+    whatGoesWrong:
+      'the leader stays LEADING in discovery, with no quorum to come, while the others elect and serve another leader: until its initLimit timeout fires (a fault the model charges to --partitions) the ensemble never settles',
+    fix: "WorkerReceiver reports a LOOKING notification from a voter of the leader's vote set (Leader.reportLookingSid): the leader quits waiting for the epoch and looks for a leader again",
+    invariant: 'leaderEventually',
+    liveness: true,
+    initial: 'broadcast',
+  },
 } as const satisfies Record<string, Variant>;
 
 export type VariantName = keyof typeof VARIANTS;
@@ -136,6 +153,9 @@ export function isVariantName(name: string): name is VariantName {
 /** `check --list-variants`: name, JIRA, affected versions, summary. */
 export function listVariants(): string {
   return Object.entries(VARIANTS)
-    .map(([name, v]) => `${name.padEnd(6)}${v.jira.padEnd(16)}affects ${v.affected}\n      ${v.summary} (violates ${v.invariant})`)
+    .map(([name, v]) => {
+      const how = 'liveness' in v ? `violates ${v.invariant}, with --liveness` : `violates ${v.invariant}`;
+      return `${name.padEnd(6)}${v.jira.padEnd(16)}affects ${v.affected}\n      ${v.summary} (${how})`;
+    })
     .join('\n');
 }

@@ -1,7 +1,7 @@
 // The action vocabulary of traces: the spec's actions (each the name of the code that handles one event, see
 // traces/README.md) and the events only the implementation logs. One typed union, so that a name misspelt in
 // the checker is a compile error, and one list, so that a reader can refuse a name no writer uses.
-import { COARSE_ACTION_KINDS } from '../spec/coarse.ts';
+import { COARSE_ACTION_KINDS, COARSE_VARIANT_KINDS } from '../spec/coarse.ts';
 import { FLE_ACTION_KINDS } from '../spec/fle/election.ts';
 import type { Action } from '../spec/index.ts';
 import { LEADER_APPLY_KIND, LEADER_LOG_KIND, VARIANT_LOCAL_KINDS, ZAB_LOCAL_KINDS, ZAB_PEER_KINDS, ZAB_RECEIVE_KINDS } from '../spec/zab/steps.ts';
@@ -21,6 +21,7 @@ export type ActionName = SpecAction | ImplEvent;
 const SPEC_ACTIONS: readonly SpecAction[] = [
   ...FLE_ACTION_KINDS,
   ...COARSE_ACTION_KINDS,
+  ...COARSE_VARIANT_KINDS,
   ...ZAB_LOCAL_KINDS,
   ...ZAB_PEER_KINDS,
   ...ZAB_RECEIVE_KINDS,

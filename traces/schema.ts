@@ -81,9 +81,11 @@ export const TraceEventEnvelope = Schema.Struct(eventFields(Schema.Unknown));
 export const TraceVerdict = Schema.Struct({
   type: Schema.Literal('verdict'),
   property: Schema.String,
-  kind: Schema.Literals(['invariant', 'reachability']),
+  kind: Schema.Literals(['invariant', 'reachability', 'liveness']),
   holds: Schema.Boolean,
   message: Schema.optionalKey(Schema.String),
+  /** Liveness: the lasso's loop is the events after this seq, back to the state after it (none: a dead end). */
+  loopAfter: Schema.optionalKey(Schema.Number),
 });
 export type TraceVerdict = typeof TraceVerdict.Type;
 
