@@ -14,6 +14,7 @@
 import { buildSpec, type Action, type ClusterState } from '../../../spec/index.ts';
 import type { InitialServer, SpecOptions } from '../../../spec/config.ts';
 import { lastLoggedZxid, quorumChannel } from '../../../spec/state.ts';
+import { leaderLastProcessed } from '../../../spec/zab/sync.ts';
 import type { Property } from '../../../spec/model.ts';
 import { stateKey } from '../search.ts';
 import type { Observation } from './mapping.ts';
@@ -763,16 +764,18 @@ function postCheck(before: ClusterState, after: ClusterState, x: Seen, toSpec: R
       if (lastLoggedZxid(learner) !== o.peerLast && learner.online) {
         return `the leader says learner ${o.peerLast === undefined ? '?' : o.peerLast} ... peerLastZxid=${hexZ(o.peerLast)}; the learner's last zxid in the spec is ${hexZ(lastLoggedZxid(learner))}`;
       }
-      // What syncFollower compared with (spec/zab/sync.ts leaderSyncFollower, chooseSync): the leader's applied txns
-      // and its committedLog. ZooKeeper prints maxCommittedLog 0x0 for an empty committedLog, and a leader that has
-      // not applied a txn of its epoch yet has lastProcessedZxid = epoch << 32.
+      // What syncFollower compared with (spec/zab/sync.ts leaderSyncFollower, leaderLastProcessed, chooseSync): the
+      // leader's lastProcessedZxid and its committedLog. ZooKeeper prints maxCommittedLog 0x0 for an empty
+      // committedLog. A leader whose tree came from a SNAP and that has not served yet reports the zxid the SNAP
+      // carried (an epoch's zxid), which the spec's SNAP does not carry (spec/zab/sync.ts chooseSync).
       const L = before.servers[me - 1]!;
       const proposals = [...L.history, ...L.pendingLog];
       const applied = L.zabState === 'BROADCAST' ? L.committed : L.history.length;
-      const lastProcessed = applied === 0 ? 0 : proposals[applied - 1]!.zxid;
+      const lastProcessed = leaderLastProcessed(L, proposals, applied);
       const log = proposals.slice(Math.min(L.committedLogStart, applied), applied);
-      const maxCommitted = log.length === 0 ? lastProcessed : log[log.length - 1]!.zxid;
-      if (o.lastProcessed % EPOCH !== 0 && o.lastProcessed !== lastProcessed) return `the leader's lastProcessedZxid is ${hexZ(o.lastProcessed)}; the last txn the spec's leader applied is ${hexZ(lastProcessed)}`;
+      const maxCommitted = log.length === 0 ? (applied === 0 ? 0 : proposals[applied - 1]!.zxid) : log[log.length - 1]!.zxid;
+      const fromSnap = o.lastProcessed % EPOCH === 0 && L.zabState !== 'BROADCAST';
+      if (!fromSnap && o.lastProcessed !== lastProcessed) return `the leader's lastProcessedZxid is ${hexZ(o.lastProcessed)}; the spec's leader's is ${hexZ(lastProcessed)}`;
       if (o.maxCommitted !== 0 && o.maxCommitted !== maxCommitted) return `the leader's maxCommittedLog is ${hexZ(o.maxCommitted)}; the spec's leader's committedLog ends at ${hexZ(maxCommitted)}`;
       if (x.send !== undefined && open !== undefined) {
         // ZooKeeper's queueCommittedProposals logs "Sending TRUNC" in a case where it sends DIFF (the catch-up case).
@@ -786,7 +789,9 @@ function postCheck(before: ClusterState, after: ClusterState, x: Seen, toSpec: R
     case 'learnerSync': {
       // The packet read: the learner's sync mode is now the logged one; its zxid is the one logged.
       if (v.learner === null || v.learner.syncMode !== o.mode) return `server ${x.sid} read ${o.mode}; the spec's learner is in sync mode ${v.learner?.syncMode ?? 'none'}`;
-      if (o.mode === 'TRUNC' && lastLoggedZxid(v) !== o.zxid) return `server ${x.sid} truncates to ${hexZ(o.zxid)}; the spec's TRUNC leaves its log at ${hexZ(lastLoggedZxid(v))}`;
+      // A TRUNC to an epoch's zxid cuts the log before that epoch (spec/zab/sync.ts learnerProcessSyncOp).
+      const truncOk = o.zxid % EPOCH === 0 ? lastLoggedZxid(v) < o.zxid : lastLoggedZxid(v) === o.zxid;
+      if (o.mode === 'TRUNC' && !truncOk) return `server ${x.sid} truncates to ${hexZ(o.zxid)}; the spec's TRUNC leaves its log at ${hexZ(lastLoggedZxid(v))}`;
       return null;
     }
     case 'quorumOfSupporters': {
