@@ -115,6 +115,24 @@ describe('synchronization', () => {
     );
     holdsEverywhere(spec, end);
   });
+
+  it('a learner joins on the election\'s notifications (joinVotes election) while the leader serves and its follower is not UPTODATE', () => {
+    // The leader's vote takes the new epoch at startZkServer, the follower's only at UPTODATE: their current votes
+    // differ, the notifications they sent in the election do not.
+    const story = `
+      3 ElectAndDiscover [2,3]
+      3 LeaderSyncFollower -> 2
+      2 <- 3 LearnerProcessDIFF
+      2 <- 3 LearnerProcessNEWLEADER
+      3 <- 2 LeaderProcessACKNEWLEADER
+      check 3.zabState = BROADCAST
+      1 LearnerJoin -> 3
+      check 1.state = FOLLOWING
+      `;
+    expect(() => runStory(coarse({ initial: 'empty' }), story)).toThrow(/LearnerJoin/);
+    const spec = coarse({ initial: 'empty', joinVotes: 'election' });
+    holdsEverywhere(spec, runStory(spec, story));
+  });
 });
 
 describe('broadcast and recovery', () => {

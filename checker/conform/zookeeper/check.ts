@@ -150,6 +150,7 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
     maxEpoch: BIG,
     leaderLog: 'queued',
     leaderApply: 'queued',
+    joinVotes: 'election',
   };
   let raw;
   try {
@@ -677,7 +678,10 @@ function holds(s: ClusterState, x: Seen, toSpec: ReadonlyMap<number, number>, el
       // with a peerEpoch no older than that zxid's; a LEADING sender votes for itself, a FOLLOWING one for another.
       if (o.state === 'OBSERVING' || o.zxid >= 2 ** 63) return null; // an observer's vote elects no one
       if (o.state === 'LEADING' && o.leader !== o.from) return `server ${o.from} says it is LEADING but votes for ${o.leader}`;
-      if (o.state === 'FOLLOWING' && o.leader === o.from) return `server ${o.from} says it is FOLLOWING itself`;
+      // QuorumPeer.run sets currentVote when lookForLeader returns, after lookForLeader set the state: a server that
+      // just decided answers with the vote it held before, at its first election its startup vote (itself, round -1).
+      const startupVote = o.round >= 2 ** 63;
+      if (o.state === 'FOLLOWING' && o.leader === o.from && !startupVote) return `server ${o.from} says it is FOLLOWING itself`;
       if (!elections.has(`${o.leader}/${o.zxid}`)) return `a vote for server ${o.leader} with zxid ${hexZ(o.zxid)}: no election of server ${o.leader} started with that zxid (its "New election" lines)`;
       if (o.peerEpoch < epochOf(o.zxid)) return `a vote with peerEpoch ${o.peerEpoch} below the epoch of its zxid ${hexZ(o.zxid)}`;
       const sender = toSpec.get(o.from);
