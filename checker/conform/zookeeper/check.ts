@@ -13,7 +13,7 @@
 // cannot be explained, that is the divergence.
 import { buildSpec, type Action, type ClusterState } from '../../../spec/index.ts';
 import type { InitialServer, SpecOptions } from '../../../spec/config.ts';
-import { lastLoggedZxid, quorumChannel } from '../../../spec/state.ts';
+import { lastLoggedZxid, lastZxidOf, quorumChannel } from '../../../spec/state.ts';
 import { leaderLastProcessed } from '../../../spec/zab/sync.ts';
 import type { Property } from '../../../spec/model.ts';
 import { stateKey } from '../search.ts';
@@ -231,6 +231,32 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
     const r = runOf.get(sid) ?? 0;
     const last = lastOfRun.get(`${sid}/${r}`);
     return last === undefined || (consumedUpTo.get(`${sid}/${r}`) ?? -1) >= last;
+  };
+
+  // The last zxid each run loaded ("Snapshot loaded ... highest zxid"), by ZooKeeper sid and run.
+  const loadedOf = new Map<string, number>();
+  for (const x of merged) if (x.obs.kind === 'loaded' && !loadedOf.has(`${x.sid}/${x.run}`)) loadedOf.set(`${x.sid}/${x.run}`, x.obs.zxid);
+
+  /**
+   * The node with the servers crashed now whose run has no line left and whose log is already what their next run
+   * loads: a killed server logs nothing, so the writes the coming lines need go on without it (crashed late, it
+   * would log them and contradict its next run's load). Null if there is none.
+   */
+  const crashEnded = (n: Node): Node | null => {
+    let s = n.state;
+    let steps = 0;
+    for (let specSid = 1; specSid <= s.servers.length; specSid++) {
+      const v = s.servers[specSid - 1]!;
+      if (!v.online || !ended(specSid)) continue;
+      const sid = toZk(specSid);
+      const loads = loadedOf.get(`${sid}/${(runOf.get(sid) ?? 0) + 1}`);
+      if (loads === undefined || lastZxidOf(v.history) !== loads) continue;
+      const c = spec.next(s).find((y) => y.action.kind === 'Crash' && y.action.sid === specSid);
+      if (c === undefined) continue;
+      s = c.state;
+      steps++;
+    }
+    return steps === 0 ? null : { state: s, inferred: n.inferred + steps, violated: n.violated };
   };
 
   /** Does spec server `specSid`'s current run log its proposals (DEBUG for the quorum package)? Then none is inferred. */
@@ -466,9 +492,12 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
     // drained variants of a path that lost a follower's last PROPOSAL filled every slot.)
     const candidates: Node[] = [];
     for (const n of nodes) {
-      const e = eager(n);
-      if (e !== null) candidates.push(e);
-      candidates.push(n);
+      const c = crashEnded(n);
+      for (const m of c === null ? [n] : [c, n]) {
+        const e = eager(m);
+        if (e !== null) candidates.push(e);
+        candidates.push(m);
+      }
     }
     for (const n of candidates) {
       const r = explain(n, x);
