@@ -12,9 +12,9 @@
 // observations (another server's line may have to come first: clocks differ, threads log late); if it still
 // cannot be explained, that is the divergence.
 import { buildSpec, type Action, type ClusterState } from '../../../spec/index.ts';
-import type { InitialServer, SpecOptions } from '../../../spec/config.ts';
-import { lastLoggedZxid, lastZxidOf, quorumChannel } from '../../../spec/state.ts';
-import { leaderLastProcessed } from '../../../spec/zab/sync.ts';
+import { makeConfig, type InitialServer, type SpecOptions } from '../../../spec/config.ts';
+import { lastLoggedZxid, lastZxidOf, quorumChannel, updateServer } from '../../../spec/state.ts';
+import { leaderLastProcessed, leaderSyncFollower } from '../../../spec/zab/sync.ts';
 import type { Property } from '../../../spec/model.ts';
 import { stateKey } from '../search.ts';
 import type { Observation } from './mapping.ts';
@@ -153,8 +153,10 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
     joinVotes: 'election',
   };
   let raw;
+  let cfg;
   try {
     raw = buildSpec(specOptions);
+    cfg = makeConfig(specOptions);
   } catch (e) {
     throw new ZkLogError(`${files[0]}:1: ${(e as Error).message}`);
   }
@@ -397,6 +399,27 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
   };
 
   const check = (s: ClusterState, x: Seen): string | null => holds(s, x, toSpec, elections);
+  /**
+   * Leader.startZkServer logs "Have quorum of supporters ... setting last processed zxid" first and sets it last
+   * (after zk.startup and updateElectionVote), and the leader enters BROADCAST after it returns: a LearnerHandler
+   * that syncs in between still compares with the last txn applied. The spec's step is atomic; for a sync decision
+   * of a leader that serves an epoch it has applied nothing of, this is the step as the handler took it then: the
+   * spec's LeaderSyncFollower from the leader as it was before it started serving. With the state it ran from.
+   */
+  const windowSync = (s: ClusterState, x: Seen): { before: ClusterState; action: Action; state: ClusterState } | null => {
+    if (x.obs.kind !== 'syncDecision') return null;
+    const me = toSpec.get(x.sid);
+    const peer = toSpec.get(x.obs.peer);
+    if (me === undefined || peer === undefined) return null;
+    const L = s.servers[me - 1]!;
+    if (L.zabState !== 'BROADCAST' || L.leader === null) return null;
+    const proposals = [...L.history, ...L.pendingLog];
+    if (L.committed !== L.history.length || leaderLastProcessed(L, proposals, L.committed) === lastZxidOf(L.history)) return null;
+    const before = updateServer(s, me, { zabState: 'SYNCHRONIZATION' });
+    const after = leaderSyncFollower(cfg, before, me, peer);
+    if (after === null) return null;
+    return { before, action: { kind: 'LeaderSyncFollower', sid: me, peer } as Action, state: updateServer(after, me, { zabState: 'BROADCAST' }) };
+  };
   const stepMatch = (before: ClusterState, a: Action, after: ClusterState, x: Seen): boolean => matches(before, a, after, x, toSpec);
 
   /** Explain one observation from a node: states after it, with the spec steps inferred. */
@@ -416,10 +439,12 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
         if (c === null) out.push({ state: g.state, inferred: n.inferred + g.steps, violated: n.violated });
         else if (c !== 'step') why = why || c;
         if (c === 'step') {
-          const succ = spec.next(g.state);
-                    for (const y of succ) {
+          const succ: { action: Action; state: ClusterState; before?: ClusterState }[] = [...spec.next(g.state)];
+          const w = windowSync(g.state, x);
+          if (w !== null) succ.push(w);
+          for (const y of succ) {
             if (!stepMatch(g.state, y.action, y.state, x)) continue;
-            const post = postCheck(g.state, y.state, x, toSpec);
+            const post = postCheck(y.before ?? g.state, y.state, x, toSpec);
             if (post !== null) {
               why = why || post;
               continue;
