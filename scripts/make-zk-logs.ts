@@ -24,6 +24,8 @@
 //                    leader restarted, a write
 //   three-restarts   3 servers, DEBUG: writes; a follower killed and restarted while a client keeps writing, then
 //                    the other follower, the same way
+//   three-leader-churn 3 servers, INFO: writes; the leader killed, a write under the next leader, the old one
+//                    restarted, a write; the same once more
 //
 // Every process is started and killed by PID by the harness; each temp directory is removed at the end.
 import { spawnSync } from 'node:child_process';
@@ -192,6 +194,28 @@ const SCENARIOS: Record<string, Scenario> = {
         await waitFormed(ens, P);
         await write(ens, L, '/f');
         return `leader ${L} killed after 3 writes; ${L2} elected, 2 writes; ${L} restarted, a write through it`;
+      }),
+  },
+  'three-leader-churn': {
+    what: '3 servers, INFO: writes; the leader killed, writes under the next, the old leader back; the same once more (not kept: --out)',
+    run: (cp, sp) =>
+      withEnsemble('three-leader-churn', cp, sp, { sids: [1, 2, 3] }, async (ens) => {
+        const P = [1, 2, 3];
+        for (const sid of P) ens.start(sid);
+        let L = await waitFormed(ens, P);
+        await write(ens, L, '/a');
+        const leaders = [L];
+        for (const round of [1, 2]) {
+          await kill9(ens.srv(L));
+          say(`  killed leader ${L}`);
+          const next = await waitFormed(ens, P.filter((s) => s !== L));
+          await write(ens, next, `/k${round}`);
+          ens.start(L);
+          L = await waitFormed(ens, P);
+          await write(ens, L, `/b${round}`);
+          leaders.push(L);
+        }
+        return `leaders in turn ${leaders.join(', ')}; each killed, the next elected and written to, the old one restarted`;
       }),
   },
   'three-restarts': {

@@ -86,7 +86,10 @@ export function electAndDiscover(cfg: Config, s: ClusterState, leaderSid: Sid, q
 
 /**
  * A LOOKING server can learn leader L through outofelection when a quorum of voters (L included) report
- * FOLLOWING/LEADING L with the same peerEpoch; L must have fixed its epoch and the server must accept it.
+ * FOLLOWING/LEADING L with the same vote; L must have fixed its epoch and the server must accept it. The quorum
+ * agrees on L's current vote or, with joinVotes 'election' (config.ts JOIN_VOTES), on the vote of that election
+ * (same leader, zxid and round) with a peerEpoch a server of it still holds, counting the servers already serving
+ * (whose peerEpoch is the new epoch) as having sent it before; the learner takes the vote it decided on.
  */
 export function learnerJoin(cfg: Config, s: ClusterState, sid: Sid, leaderSid: Sid): ClusterState | null {
   const me = server(s, sid);
@@ -95,16 +98,24 @@ export function learnerJoin(cfg: Config, s: ClusterState, sid: Sid, leaderSid: S
   if (!l.online || l.state !== 'LEADING' || l.leader === null || l.zabState === 'DISCOVERY') return null;
   const epoch = l.leader.newEpoch;
   if (me.acceptedEpoch > epoch) return null;
+  const lv0 = l.currentVote;
   const agreeing = cfg.sids.filter((x) => {
     const v = server(s, x);
-    return isVoter(cfg, x) && v.online && v.state !== 'LOOKING' && v.currentVote.leader === leaderSid && v.currentVote.peerEpoch === l.currentVote.peerEpoch;
+    return isVoter(cfg, x) && v.online && v.state !== 'LOOKING' && v.currentVote.leader === leaderSid && v.currentVote.peerEpoch === lv0.peerEpoch;
   });
-  if (!isQuorum(cfg, agreeing)) return null;
+  let peerEpoch = lv0.peerEpoch;
+  if (!isQuorum(cfg, agreeing)) {
+    if (cfg.joinVotes !== 'election') return null;
+    const older = electionVoteEpoch(cfg, s, leaderSid, epoch);
+    if (older === null) return null;
+    peerEpoch = older;
+  }
+  const vote = peerEpoch === lv0.peerEpoch ? lv0 : { ...lv0, peerEpoch };
   let next = updateServer(s, sid, {
     state: cfg.learnerType(sid) === 'observer' ? 'OBSERVING' : 'FOLLOWING',
     fle: 'idle',
-    logicalclock: l.currentVote.electionEpoch,
-    currentVote: l.currentVote,
+    logicalclock: vote.electionEpoch,
+    currentVote: vote,
   });
   next = startLearning(next, sid, leaderSid);
   next = writeAcceptedEpoch(next, sid, epoch);
@@ -151,6 +162,27 @@ export function electAbandoned(cfg: Config, s: ClusterState, leaderSid: Sid, vot
     currentVote: { ...leaderVote, electionEpoch: round },
   });
   return startLeading(next, leaderSid);
+}
+
+/**
+ * joinVotes 'election': the older peerEpoch a quorum of L's election (same leader, zxid and round as L's vote)
+ * agrees on, counting a server that already serves (peerEpoch = the new epoch) as having sent it, or null.
+ */
+function electionVoteEpoch(cfg: Config, s: ClusterState, leaderSid: Sid, epoch: number): number | null {
+  const lv = server(s, leaderSid).currentVote;
+  const inElection = cfg.sids.filter((x) => {
+    const v = server(s, x);
+    const cv = v.currentVote;
+    return isVoter(cfg, x) && v.online && v.state !== 'LOOKING' && cv.leader === leaderSid && cv.zxid === lv.zxid && cv.electionEpoch === lv.electionEpoch;
+  });
+  const older = inElection.map((x) => server(s, x).currentVote.peerEpoch).filter((pe) => pe < epoch);
+  if (older.length === 0) return null;
+  const peerEpoch = Math.max(...older);
+  const agreeing = inElection.filter((x) => {
+    const pe = server(s, x).currentVote.peerEpoch;
+    return pe === peerEpoch || pe === epoch;
+  });
+  return isQuorum(cfg, agreeing) ? peerEpoch : null;
 }
 
 const quorumsCache = new WeakMap<Config, Sid[][][]>();

@@ -60,6 +60,19 @@ export const LEADER_APPLY = {
 } as const;
 export type LeaderApplyMode = keyof typeof LEADER_APPLY;
 
+/**
+ * Which votes the coarse LearnerJoin decides on. ZooKeeper's learner decides on the notifications it received,
+ * which may be older than the votes the servers hold now: a vote's peerEpoch becomes the new epoch when its
+ * server starts serving (the leader at startZkServer, a learner at UPTODATE: ZOOKEEPER-1732).
+ */
+export const JOIN_VOTES = {
+  current:
+    'the votes the servers hold when the learner joins: each coarse step is one the fine-grained spec reaches from the same state (test/coarse.test.ts)',
+  election:
+    "also the election's vote (same leader, zxid and round) with the peerEpoch a server of it still holds, counting the servers already serving as having sent it: the notifications they sent before they started serving, which a learner that was already looking reads later (the conformance of ZooKeeper's own logs)",
+} as const;
+export type JoinVotesMode = keyof typeof JOIN_VOTES;
+
 /** Named initial states: what the servers hold on disk when the run starts. */
 export const INITIAL_STATES = {
   fresh:
@@ -120,6 +133,8 @@ export interface SpecOptions {
   readonly leaderLog?: LeaderLogMode;
   /** When the leader applies what it commits (LEADER_APPLY); 'atomic' by default. */
   readonly leaderApply?: LeaderApplyMode;
+  /** Which votes the coarse LearnerJoin decides on (JOIN_VOTES); 'current' by default. */
+  readonly joinVotes?: JoinVotesMode;
 }
 
 export const DEFAULT_BOUNDS: Bounds = { txns: 1, crashes: 1, partitions: 1, maxEpoch: 3 };
@@ -146,6 +161,7 @@ export interface Config {
   readonly fixes: ReadonlySet<FixName>;
   readonly leaderLog: LeaderLogMode;
   readonly leaderApply: LeaderApplyMode;
+  readonly joinVotes: JoinVotesMode;
 }
 
 const t = (epoch: number, counter: number): Txn => ({ zxid: makeZxid(epoch, counter), value: counter });
@@ -205,6 +221,9 @@ export function makeConfig(options: SpecOptions): Config {
   if (options.leaderApply !== undefined && !(options.leaderApply in LEADER_APPLY)) {
     throw new Error(`unknown leader apply mode "${options.leaderApply}" (known: ${Object.keys(LEADER_APPLY).join(', ')})`);
   }
+  if (options.joinVotes !== undefined && !(options.joinVotes in JOIN_VOTES)) {
+    throw new Error(`unknown join votes mode "${options.joinVotes}" (known: ${Object.keys(JOIN_VOTES).join(', ')})`);
+  }
   if (options.variant !== undefined && !isVariantName(options.variant)) {
     throw new Error(`unknown variant "${options.variant}" (known: ${Object.keys(VARIANTS).join(', ')})`);
   }
@@ -255,6 +274,7 @@ export function makeConfig(options: SpecOptions): Config {
     fixes: new Set((options.fixes ?? []) as FixName[]),
     leaderLog: options.leaderLog ?? 'atomic',
     leaderApply: options.leaderApply ?? 'atomic',
+    joinVotes: options.joinVotes ?? 'current',
   };
 }
 

@@ -114,6 +114,18 @@ describe('tampered copies are refused at the right line', () => {
     expect(r.divergence!.enabled.length).toBeGreaterThan(0);
   });
 
+  it("a FOLLOWING server's notification for itself: its startup vote (round -1) passes, any other is refused", { timeout: 120_000 }, () => {
+    // QuorumPeer.run sets currentVote when lookForLeader returns, after lookForLeader set the state: a server that
+    // just decided may still answer with its startup vote (a five-leader-kill run showed it).
+    const vote = (round: string) => (l: string[]) =>
+      l.splice(63, 0, l[62]!.replace('n.leader:2, n.round:0x1, n.peerEpoch:0x1', `n.leader:1, n.round:0x${round}, n.peerEpoch:0x0`));
+    expect(checkZooKeeperLogs({ paths: tampered('snap', 'server3.log', vote('ffffffffffffffff')) }).ok).toBe(true);
+    const r = checkZooKeeperLogs({ paths: tampered('snap', 'server3.log', vote('1')) });
+    expect(r.ok).toBe(false);
+    expect(r.divergence!.seen).toMatchObject({ line: 64, sid: 3 });
+    expect(r.divergence!.why).toMatch(/server 1 says it is FOLLOWING itself/);
+  });
+
   it('a notification with a vote nobody cast', { timeout: 120_000 }, () => {
     const paths = tampered('snap', 'server3.log', (l) => (l[59] = l[59]!.replace('n.zxid:0x0,', 'n.zxid:0x100000007,')));
     const r = checkZooKeeperLogs({ paths });

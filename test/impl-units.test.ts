@@ -178,6 +178,13 @@ describe('syncFollower decision', () => {
   it('SNAP when the learner is behind the window', () => {
     expect(planSync(z(1, 1), z(1, 9), log([z(1, 5), z(1, 9)])).mode).toBe('SNAP');
   });
+  it('SNAP from a leader serving an epoch it applied nothing of, with an empty window, even to a learner where it is', () => {
+    // Before the leader serves, the same learner gets an empty DIFF; with txns in the window, a DIFF of them.
+    expect(planSync(z(1, 5), z(1, 5), [], z(2, 0))).toEqual({ mode: 'SNAP', zxid: z(1, 5) });
+    expect(planSync(0, 0, [], z(1, 0))).toEqual({ mode: 'SNAP', zxid: 0 });
+    expect(planSync(z(1, 5), z(1, 5), [], 0)).toEqual({ mode: 'DIFF', zxid: z(1, 5), txns: [] });
+    expect(planSync(z(1, 5), z(1, 5), log([z(1, 4), z(1, 5)]), z(2, 0)).mode).toBe('DIFF');
+  });
 });
 
 describe('syncFollower and the ACKs of a rejoining learner (docs/findings.md #1)', () => {

@@ -87,6 +87,52 @@ describe('synchronization', () => {
     );
     holdsEverywhere(spec, end);
   });
+
+  it('a leader serving an epoch it has applied no txn of, with an empty committedLog, sends a SNAP even to an empty learner', () => {
+    // LearnerHandler.syncFollower compares the learner's last zxid with lastProcessedZxid, which startZkServer
+    // sets to epoch << 32: before the leader serves, the same learner gets an empty DIFF.
+    const spec = coarse({ initial: 'empty' });
+    const end = runStory(
+      spec,
+      `
+      3 ElectAndDiscover [2,3]
+      3 LeaderSyncFollower -> 2
+      check %3->2 = DIFF,NEWLEADER
+      2 <- 3 LearnerProcessDIFF
+      2 <- 3 LearnerProcessNEWLEADER
+      3 <- 2 LeaderProcessACKNEWLEADER
+      check 3.zabState = BROADCAST
+      2 <- 3 LearnerProcessUPTODATE
+      1 LearnerJoin -> 3
+      3 LeaderSyncFollower -> 1
+      check %3->1 = SNAP,NEWLEADER
+      1 <- 3 LearnerProcessSNAP
+      1 <- 3 LearnerProcessNEWLEADER
+      3 <- 1 LeaderProcessACKNEWLEADER
+      1 <- 3 LearnerProcessUPTODATE
+      check 1.zabState = BROADCAST
+      `,
+    );
+    holdsEverywhere(spec, end);
+  });
+
+  it('a learner joins on the election\'s notifications (joinVotes election) while the leader serves and its follower is not UPTODATE', () => {
+    // The leader's vote takes the new epoch at startZkServer, the follower's only at UPTODATE: their current votes
+    // differ, the notifications they sent in the election do not.
+    const story = `
+      3 ElectAndDiscover [2,3]
+      3 LeaderSyncFollower -> 2
+      2 <- 3 LearnerProcessDIFF
+      2 <- 3 LearnerProcessNEWLEADER
+      3 <- 2 LeaderProcessACKNEWLEADER
+      check 3.zabState = BROADCAST
+      1 LearnerJoin -> 3
+      check 1.state = FOLLOWING
+      `;
+    expect(() => runStory(coarse({ initial: 'empty' }), story)).toThrow(/LearnerJoin/);
+    const spec = coarse({ initial: 'empty', joinVotes: 'election' });
+    holdsEverywhere(spec, runStory(spec, story));
+  });
 });
 
 describe('broadcast and recovery', () => {

@@ -12,16 +12,21 @@ export type SyncPlan =
   | { readonly mode: 'SNAP'; readonly zxid: Zxid };
 
 /**
- * peerLastZxid: the learner's last logged zxid (from ACKEPOCH). committed: the leader's window, oldest first,
- * ending at lastProcessed (the leader applies its whole log when it starts leading).
+ * peerLastZxid: the learner's last logged zxid (from ACKEPOCH). lastProcessed: the last txn the leader applied.
+ * committed: the leader's window, oldest first, ending at lastProcessed (the leader applies its whole log when it
+ * starts leading). epochZxid: the epoch's zxid (epoch << 32) once the leader serves, else 0. ZooKeeper compares
+ * the learner with the tree's lastProcessedZxid, which startZkServer sets to epochZxid and applied txns raise:
+ * a leader serving an epoch it has applied nothing of, with an empty window, sends a SNAP even to a learner whose
+ * log ends where its own does (spec/zab/sync.ts chooseSync). The SNAP carries the last txn applied.
  */
-export function planSync(peerLastZxid: Zxid, lastProcessed: Zxid, committed: readonly Txn[]): SyncPlan {
-  if (peerLastZxid === lastProcessed) return { mode: 'DIFF', zxid: peerLastZxid, txns: [] };
+export function planSync(peerLastZxid: Zxid, lastProcessed: Zxid, committed: readonly Txn[], epochZxid: Zxid = 0): SyncPlan {
+  const treeZxid = Math.max(lastProcessed, epochZxid);
+  if (peerLastZxid === treeZxid) return { mode: 'DIFF', zxid: peerLastZxid, txns: [] };
   const min = committed[0]?.zxid;
   const max = committed[committed.length - 1]?.zxid;
   if (min === undefined || max === undefined) {
     // No window (a leader fresh from a snapshot): only an empty or longer history can be handled without SNAP.
-    if (peerLastZxid > lastProcessed) return { mode: 'TRUNC', zxid: lastProcessed, txns: [] };
+    if (peerLastZxid > treeZxid) return { mode: 'TRUNC', zxid: treeZxid, txns: [] };
     return { mode: 'SNAP', zxid: lastProcessed };
   }
   if (peerLastZxid > max) return { mode: 'TRUNC', zxid: truncPoint(max), txns: [] };
@@ -59,7 +64,7 @@ function truncPoint(z: Zxid): Zxid {
 /** LeaderSyncFollower: send the plan, forward what is in flight, then NEWLEADER. */
 export function syncFollower(p: QuorumPeer, h: LearnerHandler): void {
   const leader = p.leader!;
-  let plan = planSync(h.peerLastZxid, p.db.lastProcessedZxid, p.db.committedLog());
+  let plan = planSync(h.peerLastZxid, p.db.lastProcessedZxid, p.db.committedLog(), leader.phase === 'broadcast' ? makeZxid(leader.epoch, 0) : 0);
   if (plan.mode === 'TRUNC' && broken('skipTrunc')) plan = { mode: 'DIFF', zxid: plan.zxid, txns: plan.txns };
   if (plan.mode === 'SNAP') {
     p.sendPacket(h.conn, h.sid, { type: 'SNAP', zxid: plan.zxid, data: p.db.serialize() });

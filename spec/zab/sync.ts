@@ -24,13 +24,35 @@ import { learnerShutdown } from './roles.ts';
 export type SyncChoice = { readonly op: QuorumPacket; readonly from: Zxid };
 
 /**
- * syncFollower's choice for a learner whose last zxid is `peer`, given the leader's log (`history`), how much
- * of it is committed, and where its committedLog starts. Returns the opening packet and the zxid after which
- * committed proposals are queued (PROPOSAL + COMMIT) and outstanding ones forwarded.
+ * The leader's lastProcessedZxid (ZKDatabase.getDataTreeLastProcessedZxid), which syncFollower compares a
+ * learner's last zxid with: Leader.startZkServer sets it to the new epoch's zxid (epoch << 32, a zxid that names
+ * no txn), and each txn applied after that raises it; before the leader serves, it is the last txn it loaded
+ * (its whole log). `committed` is how many txns of `proposals` syncFollower counts as applied.
  */
-export function chooseSync(cfg: Config, history: readonly Txn[], committed: number, logStart: number, peer: Zxid): SyncChoice {
-  const lastProcessed = committed === 0 ? 0 : history[committed - 1]!.zxid;
-  const snap = (): SyncChoice => ({ op: { type: 'SNAP', zxid: lastProcessed, snapshot: history.slice(0, committed) }, from: lastProcessed });
+export function leaderLastProcessed(me: Server, proposals: readonly Txn[], committed: number): Zxid {
+  const lastApplied = committed === 0 ? 0 : proposals[committed - 1]!.zxid;
+  if (me.zabState !== 'BROADCAST' || me.leader === null) return lastApplied;
+  return Math.max(lastApplied, makeZxid(me.leader.newEpoch, 0));
+}
+
+/**
+ * syncFollower's choice for a learner whose last zxid is `peer`, given the leader's log (`history`), how much
+ * of it is applied (`committed`), where its committedLog starts, and its `lastProcessed` (leaderLastProcessed).
+ * An empty committedLog counts as one that starts and ends at lastProcessed; then, in this order:
+ * - peer = lastProcessed: an empty DIFF;
+ * - peer past the committedLog (and not an epoch's zxid): TRUNC to its last txn;
+ * - peer within the committedLog: queueCommittedProposals (below);
+ * - else a SNAP (syncing from the txn log on disk is not modelled).
+ * So a leader that serves an epoch in which it has applied no txn yet, with an empty committedLog (a fresh
+ * ensemble, or a leader loaded from a snapshot alone), sends a SNAP even to a learner whose log ends where its
+ * own does. Returns the opening packet and the zxid after which
+ * committed proposals are queued (PROPOSAL + COMMIT) and outstanding ones forwarded. A SNAP carries the zxid of
+ * the snapshot's last txn (ZooKeeper's carries lastProcessedZxid, which the learner's tree then reports as its
+ * last zxid; the spec knows a log's end by its last txn, and the learner ignores the SNAP's zxid).
+ */
+export function chooseSync(cfg: Config, history: readonly Txn[], committed: number, logStart: number, lastProcessed: Zxid, peer: Zxid): SyncChoice {
+  const snapZxid = committed === 0 ? 0 : history[committed - 1]!.zxid;
+  const snap = (): SyncChoice => ({ op: { type: 'SNAP', zxid: snapZxid, snapshot: history.slice(0, committed) }, from: snapZxid });
   const log = history.slice(Math.min(logStart, committed), committed);
   const minCommitted = log.length === 0 ? lastProcessed : log[0]!.zxid;
   const maxCommitted = log.length === 0 ? lastProcessed : log[log.length - 1]!.zxid;
@@ -52,7 +74,6 @@ export function chooseSync(cfg: Config, history: readonly Txn[], committed: numb
     if (cfg.mutations.has('skipTrunc')) return { op: { type: 'DIFF', zxid: maxCommitted }, from: prev };
     return { op: { type: 'TRUNC', zxid: prev }, from: prev };
   }
-  // Behind the committedLog (syncing from the txn log on disk is not modelled): a snapshot.
   return snap();
 }
 
@@ -76,7 +97,8 @@ export function leaderSyncFollower(cfg: Config, s: ClusterState, sid: Sid, learn
   // committed but still in toBeApplied counts as uncommitted, and a learner that has it is TRUNCated
   // (docs/findings.md #2). The proposed fix counts toBeApplied as committed.
   const committed = cfg.fixes.has('countToBeApplied') ? applied + applying : applied;
-  const { op, from } = chooseSync(cfg, proposals, committed, me.committedLogStart, target.lastZxid);
+  const lastProcessed = leaderLastProcessed(me, proposals, committed);
+  const { op, from } = chooseSync(cfg, proposals, committed, me.committedLogStart, lastProcessed, target.lastZxid);
   const packets: QuorumPacket[] = [op];
   if (op.type !== 'SNAP') {
     for (const txn of proposals.slice(0, committed)) {
@@ -115,8 +137,12 @@ export function learnerProcessSyncOp(_cfg: Config, s0: ClusterState, sid: Sid, f
       // deserializeSnapshot: the data tree is replaced in memory; it reaches the disk at NEWLEADER.
       return updateLearner(s, sid, { syncMode: 'SNAP', syncTree: p.snapshot });
     case 'TRUNC': {
-      // truncateLog: the txn log is cut after zxid (durably); a zxid it does not have is fatal.
-      const keep = p.zxid === 0 ? 0 : me.history.findIndex((t) => t.zxid === p.zxid) + 1;
+      // truncateLog: the txn log is cut after zxid (durably); a zxid it does not have is fatal, except an epoch's
+      // zxid (epoch << 32, counter 0), which names no txn: syncFollower sends one as maxCommittedLog when its
+      // committedLog is empty in an epoch it has applied nothing of (chooseSync), and the log is cut before that
+      // epoch's txns. (ZooKeeper 3.8's FileTxnLog.truncate cuts after the first txn at or past the zxid, where its
+      // iterator stops, so it keeps that one txn, which the leader then sends again; the spec cuts it.)
+      const keep = counterOf(p.zxid) === 0 ? me.history.filter((t) => t.zxid < p.zxid).length : me.history.findIndex((t) => t.zxid === p.zxid) + 1;
       if (keep === 0 && p.zxid !== 0) return addViolation(updateServer(s, sid, { online: false, leader: null, learner: null }), 'truncateFailed');
       const history = me.history.slice(0, keep);
       // ZKDatabase.truncateLog clears the database and loads it again: the committedLog starts at the snapshot.

@@ -12,8 +12,9 @@
 // observations (another server's line may have to come first: clocks differ, threads log late); if it still
 // cannot be explained, that is the divergence.
 import { buildSpec, type Action, type ClusterState } from '../../../spec/index.ts';
-import type { InitialServer, SpecOptions } from '../../../spec/config.ts';
-import { lastLoggedZxid, quorumChannel } from '../../../spec/state.ts';
+import { makeConfig, type InitialServer, type SpecOptions } from '../../../spec/config.ts';
+import { lastLoggedZxid, lastZxidOf, quorumChannel, updateServer } from '../../../spec/state.ts';
+import { leaderLastProcessed, leaderSyncFollower } from '../../../spec/zab/sync.ts';
 import type { Property } from '../../../spec/model.ts';
 import { stateKey } from '../search.ts';
 import type { Observation } from './mapping.ts';
@@ -149,10 +150,13 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
     maxEpoch: BIG,
     leaderLog: 'queued',
     leaderApply: 'queued',
+    joinVotes: 'election',
   };
   let raw;
+  let cfg;
   try {
     raw = buildSpec(specOptions);
+    cfg = makeConfig(specOptions);
   } catch (e) {
     throw new ZkLogError(`${files[0]}:1: ${(e as Error).message}`);
   }
@@ -229,6 +233,32 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
     const r = runOf.get(sid) ?? 0;
     const last = lastOfRun.get(`${sid}/${r}`);
     return last === undefined || (consumedUpTo.get(`${sid}/${r}`) ?? -1) >= last;
+  };
+
+  // The last zxid each run loaded ("Snapshot loaded ... highest zxid"), by ZooKeeper sid and run.
+  const loadedOf = new Map<string, number>();
+  for (const x of merged) if (x.obs.kind === 'loaded' && !loadedOf.has(`${x.sid}/${x.run}`)) loadedOf.set(`${x.sid}/${x.run}`, x.obs.zxid);
+
+  /**
+   * The node with the servers crashed now whose run has no line left and whose log is already what their next run
+   * loads: a killed server logs nothing, so the writes the coming lines need go on without it (crashed late, it
+   * would log them and contradict its next run's load). Null if there is none.
+   */
+  const crashEnded = (n: Node): Node | null => {
+    let s = n.state;
+    let steps = 0;
+    for (let specSid = 1; specSid <= s.servers.length; specSid++) {
+      const v = s.servers[specSid - 1]!;
+      if (!v.online || !ended(specSid)) continue;
+      const sid = toZk(specSid);
+      const loads = loadedOf.get(`${sid}/${(runOf.get(sid) ?? 0) + 1}`);
+      if (loads === undefined || lastZxidOf(v.history) !== loads) continue;
+      const c = spec.next(s).find((y) => y.action.kind === 'Crash' && y.action.sid === specSid);
+      if (c === undefined) continue;
+      s = c.state;
+      steps++;
+    }
+    return steps === 0 ? null : { state: s, inferred: n.inferred + steps, violated: n.violated };
   };
 
   /** Does spec server `specSid`'s current run log its proposals (DEBUG for the quorum package)? Then none is inferred. */
@@ -369,6 +399,27 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
   };
 
   const check = (s: ClusterState, x: Seen): string | null => holds(s, x, toSpec, elections);
+  /**
+   * Leader.startZkServer logs "Have quorum of supporters ... setting last processed zxid" first and sets it last
+   * (after zk.startup and updateElectionVote), and the leader enters BROADCAST after it returns: a LearnerHandler
+   * that syncs in between still compares with the last txn applied. The spec's step is atomic; for a sync decision
+   * of a leader that serves an epoch it has applied nothing of, this is the step as the handler took it then: the
+   * spec's LeaderSyncFollower from the leader as it was before it started serving. With the state it ran from.
+   */
+  const windowSync = (s: ClusterState, x: Seen): { before: ClusterState; action: Action; state: ClusterState } | null => {
+    if (x.obs.kind !== 'syncDecision') return null;
+    const me = toSpec.get(x.sid);
+    const peer = toSpec.get(x.obs.peer);
+    if (me === undefined || peer === undefined) return null;
+    const L = s.servers[me - 1]!;
+    if (L.zabState !== 'BROADCAST' || L.leader === null) return null;
+    const proposals = [...L.history, ...L.pendingLog];
+    if (L.committed !== L.history.length || leaderLastProcessed(L, proposals, L.committed) === lastZxidOf(L.history)) return null;
+    const before = updateServer(s, me, { zabState: 'SYNCHRONIZATION' });
+    const after = leaderSyncFollower(cfg, before, me, peer);
+    if (after === null) return null;
+    return { before, action: { kind: 'LeaderSyncFollower', sid: me, peer } as Action, state: updateServer(after, me, { zabState: 'BROADCAST' }) };
+  };
   const stepMatch = (before: ClusterState, a: Action, after: ClusterState, x: Seen): boolean => matches(before, a, after, x, toSpec);
 
   /** Explain one observation from a node: states after it, with the spec steps inferred. */
@@ -388,10 +439,12 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
         if (c === null) out.push({ state: g.state, inferred: n.inferred + g.steps, violated: n.violated });
         else if (c !== 'step') why = why || c;
         if (c === 'step') {
-          const succ = spec.next(g.state);
-                    for (const y of succ) {
+          const succ: { action: Action; state: ClusterState; before?: ClusterState }[] = [...spec.next(g.state)];
+          const w = windowSync(g.state, x);
+          if (w !== null) succ.push(w);
+          for (const y of succ) {
             if (!stepMatch(g.state, y.action, y.state, x)) continue;
-            const post = postCheck(g.state, y.state, x, toSpec);
+            const post = postCheck(y.before ?? g.state, y.state, x, toSpec);
             if (post !== null) {
               why = why || post;
               continue;
@@ -464,9 +517,12 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
     // drained variants of a path that lost a follower's last PROPOSAL filled every slot.)
     const candidates: Node[] = [];
     for (const n of nodes) {
-      const e = eager(n);
-      if (e !== null) candidates.push(e);
-      candidates.push(n);
+      const c = crashEnded(n);
+      for (const m of c === null ? [n] : [c, n]) {
+        const e = eager(m);
+        if (e !== null) candidates.push(e);
+        candidates.push(m);
+      }
     }
     for (const n of candidates) {
       const r = explain(n, x);
@@ -676,7 +732,10 @@ function holds(s: ClusterState, x: Seen, toSpec: ReadonlyMap<number, number>, el
       // with a peerEpoch no older than that zxid's; a LEADING sender votes for itself, a FOLLOWING one for another.
       if (o.state === 'OBSERVING' || o.zxid >= 2 ** 63) return null; // an observer's vote elects no one
       if (o.state === 'LEADING' && o.leader !== o.from) return `server ${o.from} says it is LEADING but votes for ${o.leader}`;
-      if (o.state === 'FOLLOWING' && o.leader === o.from) return `server ${o.from} says it is FOLLOWING itself`;
+      // QuorumPeer.run sets currentVote when lookForLeader returns, after lookForLeader set the state: a server that
+      // just decided answers with the vote it held before, at its first election its startup vote (itself, round -1).
+      const startupVote = o.round >= 2 ** 63;
+      if (o.state === 'FOLLOWING' && o.leader === o.from && !startupVote) return `server ${o.from} says it is FOLLOWING itself`;
       if (!elections.has(`${o.leader}/${o.zxid}`)) return `a vote for server ${o.leader} with zxid ${hexZ(o.zxid)}: no election of server ${o.leader} started with that zxid (its "New election" lines)`;
       if (o.peerEpoch < epochOf(o.zxid)) return `a vote with peerEpoch ${o.peerEpoch} below the epoch of its zxid ${hexZ(o.zxid)}`;
       const sender = toSpec.get(o.from);
@@ -763,16 +822,18 @@ function postCheck(before: ClusterState, after: ClusterState, x: Seen, toSpec: R
       if (lastLoggedZxid(learner) !== o.peerLast && learner.online) {
         return `the leader says learner ${o.peerLast === undefined ? '?' : o.peerLast} ... peerLastZxid=${hexZ(o.peerLast)}; the learner's last zxid in the spec is ${hexZ(lastLoggedZxid(learner))}`;
       }
-      // What syncFollower compared with (spec/zab/sync.ts leaderSyncFollower, chooseSync): the leader's applied txns
-      // and its committedLog. ZooKeeper prints maxCommittedLog 0x0 for an empty committedLog, and a leader that has
-      // not applied a txn of its epoch yet has lastProcessedZxid = epoch << 32.
+      // What syncFollower compared with (spec/zab/sync.ts leaderSyncFollower, leaderLastProcessed, chooseSync): the
+      // leader's lastProcessedZxid and its committedLog. ZooKeeper prints maxCommittedLog 0x0 for an empty
+      // committedLog. A leader whose tree came from a SNAP and that has not served yet reports the zxid the SNAP
+      // carried (an epoch's zxid), which the spec's SNAP does not carry (spec/zab/sync.ts chooseSync).
       const L = before.servers[me - 1]!;
       const proposals = [...L.history, ...L.pendingLog];
       const applied = L.zabState === 'BROADCAST' ? L.committed : L.history.length;
-      const lastProcessed = applied === 0 ? 0 : proposals[applied - 1]!.zxid;
+      const lastProcessed = leaderLastProcessed(L, proposals, applied);
       const log = proposals.slice(Math.min(L.committedLogStart, applied), applied);
-      const maxCommitted = log.length === 0 ? lastProcessed : log[log.length - 1]!.zxid;
-      if (o.lastProcessed % EPOCH !== 0 && o.lastProcessed !== lastProcessed) return `the leader's lastProcessedZxid is ${hexZ(o.lastProcessed)}; the last txn the spec's leader applied is ${hexZ(lastProcessed)}`;
+      const maxCommitted = log.length === 0 ? (applied === 0 ? 0 : proposals[applied - 1]!.zxid) : log[log.length - 1]!.zxid;
+      const fromSnap = o.lastProcessed % EPOCH === 0 && L.zabState !== 'BROADCAST';
+      if (!fromSnap && o.lastProcessed !== lastProcessed) return `the leader's lastProcessedZxid is ${hexZ(o.lastProcessed)}; the spec's leader's is ${hexZ(lastProcessed)}`;
       if (o.maxCommitted !== 0 && o.maxCommitted !== maxCommitted) return `the leader's maxCommittedLog is ${hexZ(o.maxCommitted)}; the spec's leader's committedLog ends at ${hexZ(maxCommitted)}`;
       if (x.send !== undefined && open !== undefined) {
         // ZooKeeper's queueCommittedProposals logs "Sending TRUNC" in a case where it sends DIFF (the catch-up case).
@@ -786,7 +847,9 @@ function postCheck(before: ClusterState, after: ClusterState, x: Seen, toSpec: R
     case 'learnerSync': {
       // The packet read: the learner's sync mode is now the logged one; its zxid is the one logged.
       if (v.learner === null || v.learner.syncMode !== o.mode) return `server ${x.sid} read ${o.mode}; the spec's learner is in sync mode ${v.learner?.syncMode ?? 'none'}`;
-      if (o.mode === 'TRUNC' && lastLoggedZxid(v) !== o.zxid) return `server ${x.sid} truncates to ${hexZ(o.zxid)}; the spec's TRUNC leaves its log at ${hexZ(lastLoggedZxid(v))}`;
+      // A TRUNC to an epoch's zxid cuts the log before that epoch (spec/zab/sync.ts learnerProcessSyncOp).
+      const truncOk = o.zxid % EPOCH === 0 ? lastLoggedZxid(v) < o.zxid : lastLoggedZxid(v) === o.zxid;
+      if (o.mode === 'TRUNC' && !truncOk) return `server ${x.sid} truncates to ${hexZ(o.zxid)}; the spec's TRUNC leaves its log at ${hexZ(lastLoggedZxid(v))}`;
       return null;
     }
     case 'quorumOfSupporters': {
