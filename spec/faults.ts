@@ -82,7 +82,10 @@ export function leaderStepDown(cfg: Config, s: ClusterState, sid: Sid): ClusterS
     if (isQuorum(cfg, [sid, ...me.leader.learners.filter((j) => isVoter(cfg, j))])) return null;
     return leaderShutdown(cfg, s, sid);
   }
-  // A wait for the quorum timing out is a fault the budget pays for.
+  // A wait for the quorum timing out (initLimit): certain when the leader and the voters up that follow it (or
+  // try to) are no quorum, since nobody else can join a leader without one; otherwise a fault the budget pays for.
+  const coming = cfg.sids.filter((j) => j !== sid && isVoter(cfg, j) && server(s, j).online && server(s, j).learner?.leader === sid);
+  if (!isQuorum(cfg, [sid, ...coming])) return leaderShutdown(cfg, s, sid);
   if (s.budget.partitions >= cfg.bounds.partitions) return null;
   const next: ClusterState = { ...s, budget: { ...s.budget, partitions: s.budget.partitions + 1 } };
   return leaderShutdown(cfg, next, sid);
