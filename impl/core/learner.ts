@@ -3,7 +3,7 @@
 // broadcast: log and ACK proposals, apply commits in order, forward client writes as REQUEST.
 import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
-import { type ConnId, type QuorumPacket, type Request, type Sid, type TimerName, type Txn, epochOf, makeZxid, zxidToHex } from './types.ts';
+import { type ConnId, type QuorumPacket, type Request, type Sid, type TimerName, type Txn, counterOf, epochOf, makeZxid, zxidToHex } from './types.ts';
 import { encodeRequest } from '../zk/request.ts';
 import { OpCode } from '../zkwire/codes.ts';
 
@@ -96,7 +96,10 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
       p.db.reset(rec.data, rec.snapshotZxid);
       for (const t of rec.txns) p.db.apply(t);
       p.lastLoggedZxid = p.db.lastProcessedZxid;
-      if (p.lastLoggedZxid !== msg.zxid) {
+      // An epoch's zxid (counter 0) names no txn: a leader serving an epoch it has applied nothing of sends it
+      // (its lastProcessedZxid, spec/zab/sync.ts chooseSync), and the log is cut before that epoch's txns.
+      const beforeEpoch = counterOf(msg.zxid) === 0 && p.lastLoggedZxid < msg.zxid;
+      if (p.lastLoggedZxid !== msg.zxid && !beforeEpoch) {
         // Our log does not reach the truncation point: the leader's view of us is wrong; start over.
         return giveUp(p, `TRUNC to ${zxidToHex(msg.zxid)} left the log at ${zxidToHex(p.lastLoggedZxid)}`);
       }
