@@ -100,7 +100,7 @@
     const svg = document.getElementById('svg');
     const n = data.events.length;
     const width = LEFT + data.servers.length * COL + 20;
-    const height = y(n) + 16;
+    const height = y(n) + rowH() * 1.5 + 16;
     heads.style.width = width + 'px';
     heads.textContent = '';
     for (const s of data.servers) {
@@ -121,7 +121,9 @@
       if (e.broken && e.broken.length > 0) el('rect', { class: 'rowbroken', x: 0, y: y(i) - rowH() / 2, width, height: rowH() }, rows);
     });
     if (data.divergence && data.divergence.at !== null) {
-      el('rect', { class: 'rowdiv', id: 'divrow', x: 0, y: y(data.divergence.at) - rowH() / 2, width, height: rowH() }, rows);
+      const hgt = Math.max(6, rowH());
+      el('rect', { class: 'rowdiv', id: 'divrow', x: 0, y: y(data.divergence.at) - hgt / 2, width, height: hgt }, rows);
+      el('path', { class: 'divmark', d: 'M2,' + (y(data.divergence.at) - 7) + ' l12,7 l-12,7 z' }, rows);
     }
     el('rect', { class: 'rowsel', id: 'rowsel', x: 0, y: -100, width, height: rowH() }, rows);
     const gb = el('g', { id: 'bands' }, svg);
@@ -182,7 +184,9 @@
         p = el('line', { x1, y1, x2: ex, y2: ey, class: cls }, g);
         el('path', { class: 'lostmark', d: 'M' + (ex - 5) + ',' + (ey - 5) + ' l10,10 m0,-10 l-10,10' }, g);
       } else {
-        p = el('line', { x1, y1, x2: x1 + (x2 - x1) * 0.9, y2: y(n), class: cls }, g);
+        // Still in flight at the end: toward its receiver, below the last row.
+        const yEnd = y(n) + rowH();
+        p = el('line', { x1, y1, x2: x1 + (x2 - x1) * 0.85, y2: yEnd, class: cls, 'marker-end': 'url(#head)' }, g);
       }
       p.setAttribute('data-id', a.id);
       p.setAttribute('data-type', a.type);
@@ -317,6 +321,12 @@
     return b >= 0 ? b : data.events.length - 1;
   }
 
+  // Jump to a row, zooming in first when the rows are too thin to read.
+  function jump(i) {
+    if (rowH() < 14) { selected = i; setZoom(1); }
+    select(i, true);
+  }
+
   function setZoom(z) {
     const chart = document.getElementById('chart');
     const mid = (chart.scrollTop + chart.clientHeight / 2) / rowH();
@@ -331,7 +341,7 @@
   }
 
   function key(ev) {
-    if (ev.target && (ev.target.tagName === 'INPUT' || ev.target.tagName === 'TEXTAREA')) return false;
+    if (!data || (ev.target && (ev.target.tagName === 'INPUT' || ev.target.tagName === 'TEXTAREA'))) return false;
     const n = data.events.length;
     const go = (i) => select(Math.max(-1, Math.min(n - 1, i)), true);
     switch (ev.key) {
@@ -341,7 +351,7 @@
       case 'PageUp': go(selected - 20); break;
       case 'Home': go(-1); break;
       case 'End': go(n - 1); break;
-      case 'd': go(firstTrouble()); break;
+      case 'd': jump(firstTrouble()); break;
       case '+': case '=': setZoom(zoom * 1.25); break;
       case '-': setZoom(zoom / 1.25); break;
       case '0': setZoom(1); break;
@@ -358,7 +368,7 @@
     b('zoom-in', () => setZoom(zoom * 1.25));
     b('zoom-out', () => setZoom(zoom / 1.25));
     b('zoom-fit', fit);
-    b('jump-trouble', () => select(firstTrouble(), true));
+    b('jump-trouble', () => jump(firstTrouble()));
     b('jump-end', () => select(data.events.length - 1, true));
   }
 
