@@ -249,7 +249,7 @@
       const e = data.events[i];
       add(h('h2', { id: 'step-title' }, 'Step ' + (i + 1) + ' of ' + n + ': ' + e.action + ' by server ' + e.sid));
       if (e.params) add(h('div', { class: 'mono' }, e.params));
-      if (e.where) add(h('div', { class: 'mono' }, e.where + (e.time ? ' · ' + new Date(e.time).toISOString() : '')));
+      if (e.where) add(h('div', { class: 'mono', title: e.where }, e.where.split('/').pop() + (e.time ? ' · ' + new Date(e.time).toISOString() : '')));
       if (e.recv) add(h('div', { class: 'mono' }, 'recv ' + e.recv.text));
       for (const m of e.send) add(h('div', { class: 'mono' }, 'send ' + m.text));
       if (e.processEnds) add(h('div', { class: 'box bad' }, "server " + e.sid + "'s process ends here (its log file ends; the next start is a ServerStart)"));
