@@ -138,21 +138,20 @@ export function arrowsOf(events: readonly ChartEvent[]): ChartArrow[] {
   // A message never received, on a channel where a later one was: it was dropped (the channel is FIFO). Also
   // one whose receiver crashed after it was sent, or, for a quorum packet, whose connection closed (a crash of
   // either end, a lost connection, a role given up).
-  const lastRecvSent = new Map<string, number>();
-  for (const a of arrows) {
-    if (a.recvAt === null) continue;
-    const ch = `${a.from}>${a.to}`;
-    lastRecvSent.set(ch, Math.max(lastRecvSent.get(ch) ?? -2, a.sentAt));
-  }
+  // Arrows are in the order of their sends (those sent before the chart, appended at their receive, aside).
+  const lastReceived = new Map<string, number>();
+  arrows.forEach((a, k) => {
+    if (a.recvAt !== null && a.sentAt >= 0) lastReceived.set(`${a.from}>${a.to}`, k);
+  });
   const endsOf = (sid: number, quorum: boolean): number[] =>
     events.flatMap((e, i) => (e.sid === sid && (e.action === 'Crash' || e.processEnds === true || (quorum && CONNECTION_ENDS.has(e.action))) ? [i] : []));
-  const lost = (a: ChartArrow): boolean => {
-    if ((lastRecvSent.get(`${a.from}>${a.to}`) ?? -2) > a.sentAt) return true;
+  const lost = (a: ChartArrow, k: number): boolean => {
+    if ((lastReceived.get(`${a.from}>${a.to}`) ?? -1) > k) return true;
     const quorum = a.type !== 'NOTIFICATION';
     const ends = [...endsOf(a.to, quorum), ...(quorum ? endsOf(a.from, true) : [])];
     return ends.some((i) => i >= a.sentAt);
   };
-  return arrows.map((a) => (a.recvAt === null && lost(a) ? { ...a, lost: true } : a));
+  return arrows.map((a, k) => (a.recvAt === null && lost(a, k) ? { ...a, lost: true } : a));
 }
 
 /** Steps that close a server's quorum connections. */
