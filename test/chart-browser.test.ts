@@ -18,6 +18,7 @@ import { compact } from '../checker/counterexample.ts';
 import { parseFlags } from '../checker/flags.ts';
 import { loadChecked, runCheck } from '../checker/run.ts';
 import { writeFileSync } from 'node:fs';
+import { protocolWalk } from './support/walk.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE = existsSync(CHROMIUM);
@@ -158,12 +159,21 @@ describe.skipIf(!HAVE)(`charts and explorer in headless Chromium${HAVE ? '' : ` 
       await page.keyboard.press('b');
       state = before;
       await expectShown(3);
+      // A newcomer's walk from the start: an election, discovery and a DIFF sync, one click per step.
+      await page.locator('#reset').click();
+      state = spec.init()[0];
+      await expectShown(0);
+      const walk = protocolWalk(spec, 'LearnerProcessUPTODATE');
+      expect(walk.kinds).toContain('LearnerProcessDIFF');
+      for (const [k, i] of walk.indices.entries()) {
+        await page.locator(`#enabled li[data-index="${i}"]`).click();
+        await page.locator(`#enabled-title:has-text("at depth ${k + 1}")`).waitFor();
+        state = spec.next(state)[i]!.state;
+      }
+      await expectShown(walk.indices.length);
+      expect(await page.locator('[data-action]').evaluateAll((es) => es.map((e) => e.getAttribute('data-action')))).toEqual(walk.kinds);
       if (SHOTS) {
-        for (let k = 0; k < 5; k++) {
-          await page.keyboard.press('1');
-          state = spec.next(state)[0]!.state;
-          await expectShown(4 + k);
-        }
+        await page.locator('[data-action="LearnerProcessDIFF"]').first().click();
         mkdirSync(join(ROOT, 'docs', 'img'), { recursive: true });
         await page.screenshot({ path: join(ROOT, 'docs', 'img', 'explorer.png') });
       }

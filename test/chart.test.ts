@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { arrowsOf, type ChartEvent, type ChartMessage } from '../checker/chart/data.ts';
-import { Explorer } from '../checker/chart/explore.ts';
+import { Explorer, shownProperties } from '../checker/chart/explore.ts';
 import { chartOfCheckTrace } from '../checker/chart/sources.ts';
 import { parseFlags } from '../checker/flags.ts';
 import { loadChecked } from '../checker/run.ts';
 import { parseTrace } from '../checker/trace-reader.ts';
+import { protocolWalk } from './support/walk.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -60,6 +61,27 @@ describe('the explorer', () => {
     expect(y.view().enabled).toEqual(x.view().enabled);
     x.back();
     expect(x.view().depth).toBe(3);
+  });
+
+  it('walks an election, discovery and a DIFF sync by taking enabled steps, and shows the servers serving', async () => {
+    const { spec, properties } = await loadChecked(parseFlags(['--granularity', 'fine', '--initial', 'fresh']));
+    const x = new Explorer(spec, shownProperties(spec, properties, false));
+    const walk = protocolWalk(spec, 'LearnerProcessUPTODATE');
+    for (const [k, i] of walk.indices.entries()) {
+      expect(x.view().enabled[i]!.kind).toBe(walk.kinds[k]);
+      x.step(i);
+      // In the middle of the DIFF sync, the explorer shows the reachability property syncByDIFF witnessed.
+      if (walk.kinds[k] === 'LearnerProcessDIFF') expect(x.view().properties.find((p) => p.name === 'syncByDIFF')?.holds).toBe(true);
+    }
+    const v = x.view();
+    expect(v.chart.events.map((e) => e.action)).toEqual(walk.kinds);
+    for (const k of ['FLEDecide', 'LeaderProcessACKEPOCH', 'LearnerProcessDIFF', 'LearnerProcessNEWLEADER', 'LearnerProcessUPTODATE']) expect(walk.kinds).toContain(k);
+    expect(v.properties.filter((p) => p.kind === 'invariant' && !p.holds)).toEqual([]);
+    let state: unknown = spec.init()[0];
+    for (const i of walk.indices) state = spec.next(state)[i]!.state;
+    const roles = spec.servers.map(({ sid }) => spec.serverVars(state, sid)).map((s) => `${s['state']}/${s['zabState']}`);
+    expect(roles).toContain('LEADING/BROADCAST');
+    expect(roles).toContain('FOLLOWING/BROADCAST');
   });
 });
 

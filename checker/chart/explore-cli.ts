@@ -8,7 +8,7 @@ import { SpecLoadError } from '../spec-source.ts';
 import { TraceFormatError } from '../trace-reader.ts';
 import { ReplayError } from '../replay.ts';
 import { flagProblem, formatUsage, intFlag, wantsHelp, type Usage } from '../../impl/usage.ts';
-import { ExploreError, Explorer, serveExplorer } from './explore.ts';
+import { ExploreError, Explorer, serveExplorer, shownProperties } from './explore.ts';
 
 export const EXPLORE_USAGE: Usage = {
   usage: 'npm run explore -- [flags]',
@@ -72,9 +72,7 @@ async function main(): Promise<void> {
   try {
     const config = parseFlags(rest);
     const { spec, properties } = await loadChecked(config);
-    // Every property of the spec is shown, the checked ones (default or --invariant) first.
-    const shown = [...properties, ...spec.properties.filter((p) => !properties.includes(p) && config.propertyNames === null && p.kind === 'reachability')];
-    explorer = new Explorer(spec, shown);
+    explorer = new Explorer(spec, shownProperties(spec, properties, config.propertyNames !== null));
     if (flags.data.trace !== undefined) {
       let text: string;
       try {

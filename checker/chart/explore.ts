@@ -173,6 +173,11 @@ export class Explorer {
 
 export class ExploreError extends Error {}
 
+/** The properties the explorer shows: the checked ones (check's defaults, or --invariant's), then, by default, every other reachability property. */
+export function shownProperties(spec: AnySpec, checked: readonly Property<unknown>[], named: boolean): Property<unknown>[] {
+  return [...checked, ...(named ? [] : spec.properties.filter((p) => !checked.includes(p) && p.kind === 'reachability'))];
+}
+
 /** Only this page's own requests: a Host of 127.0.0.1 or localhost at our port (no DNS rebinding). */
 function hostAllowed(req: IncomingMessage, port: number): boolean {
   const host = req.headers.host ?? '';
