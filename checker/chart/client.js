@@ -99,7 +99,7 @@
     const heads = document.getElementById('heads');
     const svg = document.getElementById('svg');
     const n = data.events.length;
-    const width = LEFT + data.servers.length * COL + 20;
+    const width = LEFT + data.servers.length * COL + 140;
     const height = y(n) + rowH() * 1.5 + 16;
     heads.style.width = width + 'px';
     heads.textContent = '';
@@ -113,7 +113,7 @@
     svg.setAttribute('height', height);
     svg.textContent = '';
     const defs = el('defs', {}, svg);
-    const marker = el('marker', { id: 'head', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' }, defs);
+    const marker = el('marker', { id: 'head', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '8', markerHeight: '8', markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' }, defs);
     el('path', { d: 'M0,0 L10,5 L0,10 z', fill: 'context-stroke' }, marker);
     const rows = el('g', { id: 'rows' }, svg);
     // Rows of broken invariants and of the divergence, and the selection.
@@ -184,9 +184,11 @@
         p = el('line', { x1, y1, x2: ex, y2: ey, class: cls }, g);
         el('path', { class: 'lostmark', d: 'M' + (ex - 5) + ',' + (ey - 5) + ' l10,10 m0,-10 l-10,10' }, g);
       } else {
-        // Still in flight at the end: toward its receiver, below the last row.
-        const yEnd = y(n) + rowH();
-        p = el('line', { x1, y1, x2: x1 + (x2 - x1) * 0.85, y2: yEnd, class: cls, 'marker-end': 'url(#head)' }, g);
+        // Not received by the end: sent near the end, toward its receiver below the last row; sent long
+        // before, a short stub (a line across thousands of rows would hide the others).
+        const near = n - a.sentAt <= 30;
+        const dx = a.from === a.to ? 30 : (x2 - x1) * (near ? 0.85 : 0.35);
+        p = el('line', { x1, y1, x2: x1 + dx, y2: near ? y(n) + rowH() : y1 + rowH(), class: cls, 'marker-end': 'url(#head)' }, g);
       }
       p.setAttribute('data-id', a.id);
       p.setAttribute('data-type', a.type);
