@@ -17,6 +17,7 @@ import { Explorer, serveExplorer } from '../checker/chart/explore.ts';
 import { compact } from '../checker/counterexample.ts';
 import { parseFlags } from '../checker/flags.ts';
 import { loadChecked, runCheck } from '../checker/run.ts';
+import { parseTrace } from '../checker/trace-reader.ts';
 import { writeFileSync } from 'node:fs';
 import { protocolWalk } from './support/walk.ts';
 
@@ -123,7 +124,7 @@ describe.skipIf(!HAVE)(`charts and explorer in headless Chromium${HAVE ? '' : ` 
     await page.close();
   }, SLOW);
 
-  it('the explorer: steps taken by click and by key show the spec\'s state, back undoes one, and the page talks only to its server', async () => {
+  it('the explorer: steps taken by click and by key show the spec\'s state, back undoes one, a trace opened continues and saves as the same run, and the page talks only to its server', async () => {
     const config = parseFlags(['--granularity', 'fine', '--initial', 'fresh']);
     const { spec, properties } = await loadChecked(config);
     let server: Server | null = null;
@@ -177,6 +178,19 @@ describe.skipIf(!HAVE)(`charts and explorer in headless Chromium${HAVE ? '' : ` 
         mkdirSync(join(ROOT, 'docs', 'img'), { recursive: true });
         await page.screenshot({ path: join(ROOT, 'docs', 'img', 'explorer.png') });
       }
+      // Open a finding's trace (5 servers, other options): the explorer continues from its end, with its spec;
+      // the path saved again is the same run, ending in the same violation.
+      const name = 'stale-ack-after-trunc.ndjson';
+      const text = readFileSync(join(ROOT, 'traces', 'samples', 'findings', name), 'utf8');
+      const original = parseTrace(text, name);
+      await page.locator('#open').setInputFiles({ name, mimeType: 'application/x-ndjson', buffer: Buffer.from(text) });
+      await page.locator(`#enabled-title:has-text("at depth ${original.events.length}")`).waitFor();
+      expect(await page.locator('#status').textContent()).toContain(`opened ${name}: ${original.events.length} steps`);
+      expect(await page.locator('line.lifeline').count()).toBe(original.header.servers.length);
+      expect(await page.locator(`#properties li[data-property="${original.verdict!.property}"]`).getAttribute('data-holds')).toBe('false');
+      const saved = parseTrace(await page.evaluate(() => fetch('/api/trace').then((r) => r.text())), 'saved');
+      expect(saved.events.map((e) => `${e.action}@${e.sid}`)).toEqual(original.events.map((e) => `${e.action}@${e.sid}`));
+      expect(saved.verdict?.property).toBe(original.verdict!.property);
       expect(errors).toEqual([]);
       expect(foreign).toEqual([]);
       await page.close();
