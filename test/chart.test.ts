@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { arrowsOf, type ChartEvent, type ChartMessage } from '../checker/chart/data.ts';
 import { Explorer, shownProperties } from '../checker/chart/explore.ts';
-import { chartOfCheckTrace } from '../checker/chart/sources.ts';
+import { chartOfCheckTrace, chartOfInputs } from '../checker/chart/sources.ts';
+import { readZooKeeperLogs } from '../checker/conform/zookeeper/observe.ts';
 import { parseFlags } from '../checker/flags.ts';
 import { loadChecked } from '../checker/run.ts';
 import { parseTrace } from '../checker/trace-reader.ts';
@@ -117,4 +118,23 @@ describe('npm run view', () => {
     }
     expect(existsSync(join(dir, 'missing.html'))).toBe(false);
   }, 120_000);
+});
+
+describe("a chart of Apache ZooKeeper's own logs", () => {
+  it('has a row per protocol line conform reads, and an arrow per sync decision from the leader to the learner that took it', () => {
+    const dirOf = join(ROOT, 'traces', 'samples', 'zookeeper', 'trunc');
+    const files = ['server1.log', 'server2.log', 'server3.log'].map((f) => join(dirOf, f));
+    const data = chartOfInputs(files);
+    const seen = readZooKeeperLogs(files).servers.reduce((n, s) => n + s.seen.length, 0);
+    expect(data.events).toHaveLength(seen);
+    expect(data.servers.map((s) => s.sid)).toEqual([1, 2, 3]);
+    expect(data.arrows.length).toBeGreaterThan(0);
+    for (const a of data.arrows) {
+      expect(a.recvAt, a.text).not.toBeNull();
+      expect(data.events[a.sentAt]!.sid).toBe(a.from);
+      expect(data.events[a.recvAt!]!.action).toBe(`LearnerProcess${a.type}`);
+    }
+    for (const a of data.arrows) expect(['DIFF', 'TRUNC', 'SNAP']).toContain(a.type);
+    expect(data.notes.join(' ')).toMatch(/conform: CONFORMS/);
+  });
 });

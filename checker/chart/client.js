@@ -131,8 +131,8 @@
       const top = b.from < 0 ? 10 : y(b.from);
       const bottom = b.to >= n ? y(n) : y(b.to);
       const r = el('rect', { class: 'band band-' + (['LOOKING', 'FOLLOWING', 'LEADING', 'OBSERVING', 'down'].includes(b.role) ? b.role : 'other'), x: x(b.sid) - 8, y: top, width: 16, height: Math.max(1, bottom - top), 'data-sid': b.sid, 'data-role': b.role, 'data-epoch': b.epoch }, gb);
-      el('title', {}, r, 'server ' + b.sid + ': ' + (b.role === 'down' ? 'down' : b.role + ', epoch ' + b.epoch));
-      if (rowH() >= 14 && bottom - top > 24 && b.role !== 'down') el('text', { class: 'muted', x: x(b.sid) - 11, y: top + 12, 'text-anchor': 'end' }, gb, b.role.slice(0, 4) + ' e' + b.epoch);
+      el('title', {}, r, 'server ' + b.sid + ': ' + (b.role === 'down' ? 'down' : b.role + (b.epoch === '?' ? '' : ', epoch ' + b.epoch)));
+      if (rowH() >= 14 && bottom - top > 24 && b.role !== 'down') el('text', { class: 'muted', x: x(b.sid) - 11, y: top + 12, 'text-anchor': 'end' }, gb, b.role.slice(0, 4) + (b.epoch === '?' ? '' : ' e' + b.epoch));
     }
     const gl = el('g', { id: 'lifelines' }, svg);
     for (const s of data.servers) el('line', { class: 'lifeline', 'data-sid': s.sid, x1: x(s.sid), x2: x(s.sid), y1: 10, y2: y(n) }, gl);
@@ -279,7 +279,7 @@
     for (const s of data.servers) {
       const v = after[s.sid] || {};
       const box = add(h('div', { class: 'box server', 'data-sid': String(s.sid) }));
-      box.appendChild(h('strong', {}, 'server ' + s.sid + ': ' + (v.online === 'false' ? 'down' : (v.state || '?')) + ', epoch ' + epochOf(v) + (v.zabState ? ', ' + v.zabState : '')));
+      box.appendChild(h('strong', {}, 'server ' + s.sid + ': ' + (v.online === 'false' ? 'down' : (v.state || '?')) + (epochOf(v) === '?' ? '' : ', epoch ' + epochOf(v)) + (v.zabState ? ', ' + v.zabState : '')));
       const t = h('table', {});
       const show = ['history', 'delivered', 'lastZxid', 'pendingLog'].filter((k) => v[k] !== undefined);
       for (const k of show) {

@@ -11,6 +11,9 @@ import { replayEvents } from '../replay.ts';
 import type { AnySpec } from '../spec-source.ts';
 import { readTrace, type Trace } from '../trace-reader.ts';
 import { chartPage } from './page.ts';
+import { chartOfZooKeeperLogs } from './zookeeper.ts';
+import { areZooKeeperLogs } from '../conform/zookeeper/report.ts';
+import { ZkLogError } from '../conform/zookeeper/log.ts';
 import { arrowsOf, chartMessage, paramsText, specEvents, specInit, type ChartChange, type ChartData, type ChartDivergence, type ChartEvent } from './data.ts';
 
 export class ChartInputError extends Error {}
@@ -192,9 +195,17 @@ export function chartOfConformReport(file: string): ChartData {
   return chartOfLogs(r.files, { result: r });
 }
 
-/** Any of the inputs `npm run view` takes: a .json conform report, a check trace, or impl logs. */
+/** Any of the inputs `npm run view` takes: a .json conform report, a check trace, impl logs, or ZooKeeper's own logs. */
 export function chartOfInputs(paths: readonly string[], options: LogChartOptions = {}): ChartData {
   if (paths.length === 1 && paths[0]!.endsWith('.json')) return chartOfConformReport(paths[0]!);
+  if (areZooKeeperLogs(paths)) {
+    try {
+      return chartOfZooKeeperLogs(paths, { conform: options.conform !== false });
+    } catch (e) {
+      if (e instanceof ZkLogError) throw new ChartInputError(e.message);
+      throw e;
+    }
+  }
   return chartOfLogs(paths, options);
 }
 

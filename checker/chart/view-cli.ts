@@ -19,7 +19,8 @@ restarts and lost connections marked, role and epoch as bands, and for the step 
 committed txns and what the step changed; the violated invariant at the end, or conform's divergence with the
 steps the spec allowed there. TRACE: traces written by \`npm run check\` (each gets its own chart, TRACE.html next
 to it), or the logs of the implementation's servers (files, a dataDir or a cluster dir: one chart of them all,
-in conform's causal order, with conform's verdict), or a report of \`npm run conform -- --json\`.`,
+in conform's causal order, with conform's verdict), Apache ZooKeeper's own server logs (one file per server), or a
+report of \`npm run conform -- --json\`.`,
   flags: [
     { flag: 'out', metavar: 'FILE', help: 'where to write the chart (default: next to the trace, its name with .html; for logs, chart.html in the first directory or next to the first file)' },
     { flag: 'no-conform', help: 'for implementation logs: draw them without running conform (no divergence marked)' },
@@ -32,6 +33,7 @@ in conform's causal order, with conform's verdict), or a report of \`npm run con
   examples: [
     'npm run view -- traces/counterexamples/committedNeverLost-*.ndjson   # a counterexample of npm run check',
     'npm run view -- /tmp/zk --out /tmp/zk.html                          # the logs of npm run cluster -- --dir /tmp/zk',
+    'npm run view -- traces/samples/zookeeper/trunc/server*.log          # Apache ZooKeeper\'s own logs',
   ],
 };
 
