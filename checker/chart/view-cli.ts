@@ -1,7 +1,7 @@
 // `npm run view -- TRACE...`: a message sequence chart (one self-contained HTML file) of a trace written by
 // `check`, of implementation logs (files or a directory, as `npm run conform` takes them), or of a conformance
 // report (`npm run conform -- --json > report.json`). Exit status: 0 written, 2 bad usage or unreadable input.
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { readHeader } from '../../traces/reader.ts';
@@ -22,7 +22,7 @@ to it), or the logs of the implementation's servers (files, a dataDir or a clust
 in conform's causal order, with conform's verdict), Apache ZooKeeper's own server logs (one file per server), or a
 report of \`npm run conform -- --json\`.`,
   flags: [
-    { flag: 'out', metavar: 'FILE', help: 'where to write the chart (default: next to the trace, its name with .html; for logs, chart.html in the first directory or next to the first file)' },
+    { flag: 'out', metavar: 'FILE', help: 'where to write the chart (default: next to the trace or the first log file, its name with .html; for a directory, chart.html in it)' },
     { flag: 'no-conform', help: 'for implementation logs: draw them without running conform (no divergence marked)' },
     { flag: 'json', help: 'print what was written as one JSON object: {charts: [{file, inputs, servers, events, arrows, lost}]}' },
   ],
@@ -50,9 +50,14 @@ function fail(msg: string): never {
 
 /** The default file of a chart: the trace's name with .html, or chart.html beside the logs. */
 export function chartFileFor(input: string): string {
-  if (/\.ndjson$/.test(input)) return input.replace(/\.ndjson$/, '.html');
-  if (/\.json$/.test(input)) return input.replace(/\.json$/, '.html');
-  return input.replace(/\/+$/, '') + '/chart.html';
+  let dir = false;
+  try {
+    dir = statSync(input).isDirectory();
+  } catch {
+    // not there: named as a file
+  }
+  if (dir) return input.replace(/\/+$/, '') + '/chart.html';
+  return input.replace(/\.(ndjson|json|log)$/, '') + '.html';
 }
 
 function isCheckTrace(file: string): boolean {
