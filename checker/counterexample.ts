@@ -39,6 +39,9 @@ export interface Counterexample {
   traceFile: string | null;
   /** Why no trace file could be written (the violation stands all the same), else null. */
   traceProblem: string | null;
+  /** The chart of the trace (checker/chart/), once written; or why it could not be. */
+  chartFile?: string | null;
+  chartProblem?: string | null;
   /** A random walk's counterexample is shrunk (checker/shrink.ts): the walk's own length, else null. */
   shrunkFrom: number | null;
 }
@@ -157,5 +160,7 @@ export function formatCounterexample(cx: Counterexample): string[] {
   }
   if (cx.traceFile !== null) lines.push(`  Trace written to ${cx.traceFile}`);
   if (cx.traceProblem !== null) lines.push(`  No trace written: ${cx.traceProblem}`);
+  if (cx.chartFile != null) lines.push(`  Chart written to ${cx.chartFile} (open it in a browser)`);
+  if (cx.chartProblem != null) lines.push(`  No chart written: ${cx.chartProblem}`);
   return lines;
 }

@@ -12,6 +12,7 @@ import { shrinkPath } from './shrink.ts';
 import { failurePath, runSimulation } from './simulate.ts';
 import { loadMutations, loadSpec, type AnySpec } from './spec-source.ts';
 import { attachTrace } from './trace-writer.ts';
+import { attachChart } from './chart/sources.ts';
 
 export type PropertyStatus = 'holds' | 'violated' | 'witnessed' | 'not-reached';
 
@@ -173,6 +174,7 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
   if (counterexample !== null && live === null) {
     counterexample.shrunkFrom = shrunk!.from;
     attachTrace(config.out, spec, counterexample, traceParams(config, spec));
+    attachChart(spec, counterexample);
   }
   return {
     spec: base.spec,
@@ -231,6 +233,7 @@ function finishBfs(
   if (violated !== undefined) {
     counterexample = buildCounterexample(spec, violated.p.name, violated.hit!.path);
     attachTrace(config.out, spec, counterexample, traceParams(config, spec));
+    attachChart(spec, counterexample);
   }
   const kept = out.tableBytes + out.parentBytes;
   return {

@@ -30,6 +30,8 @@ const DOCS: Readonly<Record<string, string>> = {
   zkcli: 'impl/README.md',
   'diff:zk': 'impl/README.md',
   mutation: 'docs/mutation.md',
+  view: 'checker/chart/README.md',
+  explore: 'checker/chart/README.md',
 };
 /** Scripts that are not commands of ours. */
 const NOT_COMMANDS = new Set(['test', 'test:readme', 'typecheck']);

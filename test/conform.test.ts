@@ -133,7 +133,7 @@ describe('conform on traces written by check', () => {
     ]) {
       const out = tmp();
       spawnSync(process.execPath, ['--import', 'tsx', 'checker/cli.ts', ...args, '--workers', '1', '--out', out], { encoding: 'utf8' });
-      const files = readdirSync(out);
+      const files = readdirSync(out).filter((f) => f.endsWith('.ndjson')); // check writes NAME.html beside it
       expect(files, args.join(' ')).toHaveLength(1);
       const r = conform({ paths: [join(out, files[0]!)] });
       expect(r.ok, JSON.stringify(r.divergence)).toBe(true);
@@ -158,7 +158,7 @@ describe('conform on traces written by check', () => {
   it('reports a tampered event at that event, with the field that differs', () => {
     const out = tmp();
     spawnSync(process.execPath, ['--import', 'tsx', 'checker/cli.ts', '--protocol', 'fle', '--initial', 'fresh', '--mutation', 'quorum', '--workers', '1', '--out', out], { encoding: 'utf8' });
-    const file = join(out, readdirSync(out)[0]!);
+    const file = join(out, readdirSync(out).find((f) => f.endsWith('.ndjson'))!);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     const i = lines.findIndex((l) => l.includes('"logicalclock"'));
     const tampered = JSON.parse(lines[i]!);

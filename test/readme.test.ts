@@ -57,6 +57,7 @@ const BOUNDED: readonly (readonly [RegExp, string])[] = [
   [/--nodes 5 --initial inflight .* --depth 14 /, '5 servers to depth 11: 668,050 states, a minute'],
   [/^npm run conform:faults -- --seed \d+ --runs \d+$/, 'real servers under faults: about 25 s per run'],
   [/^npm run nemesis(:seeds)? -- .*--time 60s/, 'clients under a nemesis for 60 s per seed'],
+  [/^npm run explore /, 'a web server for the browser: it serves until Ctrl-C'],
 ];
 
 /** Print a counterexample on purpose: exit status 1 (a violation), not 0. */

@@ -104,7 +104,7 @@ function view(e: LoggedEvent): EventView {
 const BIG = 1_000_000_000;
 
 /** The spec options a check trace was written with (its header's params). */
-function checkSpecOptions(params: Readonly<Record<string, unknown>>, file: string): SpecOptions {
+export function checkSpecOptions(params: Readonly<Record<string, unknown>>, file: string): SpecOptions {
   const n = (k: string) => (typeof params[k] === 'number' ? (params[k] as number) : undefined);
   const nodes = n('nodes');
   if (nodes === undefined) throw new ConformUsageError(`${file}:1: the header's params do not say how many nodes (params.nodes)`);
