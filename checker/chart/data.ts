@@ -62,7 +62,8 @@ export interface ChartArrow {
 
 export interface ChartVerdict {
   readonly property: string;
-  readonly kind: 'invariant' | 'reachability';
+  /** A liveness verdict's trace is a lasso (prefix, then the loop that never reaches the goal). */
+  readonly kind: 'invariant' | 'reachability' | 'liveness';
   readonly message: string | null;
 }
 
