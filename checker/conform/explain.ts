@@ -378,8 +378,12 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
   }
   if (ev.action === 'LeaderProcessACK') return leaderAck(ctx, g, ev);
   // A leader's connection that closes takes the ACKs it had received on it along (they stay counted in ZooKeeper).
+  // Only that connection's: the ACKs waiting on the others stay in the spec's channels until ours commits them
+  // (taking them now would commit in the spec, and send COMMIT, before the PROPOSALs ours sends first). A step
+  // down closes every connection.
   if (ev.acksReceived !== undefined && me.leader !== null) {
-    const taken = takeReceivedAcks(ctx, g, ev, (j, zxid) => zxid <= (ev.acksReceived![j] ?? 0));
+    const closing = ev.action === 'LeaderStepDown' ? null : (ev.params['peer'] ?? ev.params['leader']);
+    const taken = takeReceivedAcks(ctx, g, ev, (j, zxid) => (closing === null || j === closing) && zxid <= (ev.acksReceived![j] ?? 0));
     if (taken.steps > 0) g = { state: taken.state, specSteps: g.specSteps + taken.steps, bridges: g.bridges };
     explored += taken.explored;
   }
