@@ -34,7 +34,7 @@ failing seed runs again exactly with --seed.`,
   ],
   exit: [
     [0, 'every run passed (--every-break: none failed without a breakage, and each breakage was caught)'],
-    [1, 'a run failed: a conformance divergence, STALLED, an acknowledged write lost, or a server not serving again by the end (the seed is printed); --every-break: a false alarm, or a breakage never caught'],
+    [1, 'a run failed: a conformance divergence, STALLED, OVERDUE, an acknowledged write lost, or a server not serving again by the end (the seed is printed); --every-break: a false alarm, or a breakage never caught'],
     [2, 'bad usage'],
   ],
   examples: ['npm run simulate -- --seeds 20 --every-break', 'npm run simulate -- --seed 4', 'npm run simulate -- --seeds 200 --time 10000', 'npm run simulate -- --seeds 20 --break ackBeforeLog --keep /tmp/sim'],
@@ -63,6 +63,7 @@ function fail(msg: string): never {
 /** One line for a failed run: which verdict, and where. */
 function failureLine(r: VoprResult): string {
   if (r.conform.verdict === 'stalled') return `seed ${r.seed}: STALLED: ${r.conform.obligations[0]!.what}`;
+  if (r.conform.verdict === 'overdue') return `seed ${r.seed}: OVERDUE: ${r.conform.overdue[0]!.what}`;
   if (!r.conform.ok) {
     const d = r.conform.divergence;
     // A run's logs are gone unless kept: name the file within the run (server<S>/transitions.<N>.ndjson).
