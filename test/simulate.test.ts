@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TEST_BREAKS, broken } from '../impl/core/breaks.ts';
 import { runSeed } from '../checker/vopr/run.ts';
+import { coverageSummary } from '../checker/conform/coverage.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -30,6 +31,15 @@ describe('the simulator', () => {
       expect(r.stats.elections).toBeGreaterThan(3);
       expect(r.stats.acked).toBeGreaterThan(100);
       expect(r.conform.stats.events).toBeGreaterThan(1000);
+      // The coverage of the spec's actions counts what the logs show, with the branches a log tells apart.
+      const c = r.conform.coverage;
+      expect(c['LeaderProcessACK'] ?? 0).toBeGreaterThan(100);
+      expect(c['LeaderSyncFollower'] ?? 0).toBe(['DIFF', 'TRUNC', 'SNAP'].reduce((n, m) => n + (c[`LeaderSyncFollower:${m}`] ?? 0), 0));
+      expect(c['Crash']).toBe(c['Restart']);
+      const sum = coverageSummary(r.conform.spec.actionKinds ?? [], c);
+      expect(sum.of).toBeGreaterThan(20);
+      expect(sum.actions + sum.never.length).toBe(sum.of);
+      expect(sum.never).not.toContain('LeaderProcessRequest');
     }
   });
 

@@ -10,7 +10,8 @@ import { CausalMerger } from './merge.ts';
 import { ConformUsageError, findLogFiles, loggedSteps, planInput, type InputProblem, type LoggedEvent, type LoggedStep } from './reader.ts';
 import { pendingObligations, type Obligation } from './obligations.ts';
 import { search, type SearchStats } from './search.ts';
-import { overdueSteps, timedConfig, type Overdue } from './timed.ts';
+import { eventsByTime, overdueEvents, timedConfig, type Overdue } from './timed.ts';
+import { countCoverage, type Coverage } from './coverage.ts';
 
 export interface ConformOptions {
   readonly paths: readonly string[];
@@ -86,7 +87,7 @@ export interface ConformResult {
   readonly incomplete: Incompleteness;
   readonly source: 'check' | 'impl';
   readonly files: readonly string[];
-  readonly spec: { readonly name: string; readonly params: Readonly<Record<string, unknown>> };
+  readonly spec: { readonly name: string; readonly params: Readonly<Record<string, unknown>>; readonly actionKinds?: readonly string[] };
   readonly problems: readonly InputProblem[];
   readonly stats: SearchStats & { readonly timeMs: number; readonly orphans: number };
   readonly divergence: Divergence | null;
@@ -94,6 +95,8 @@ export interface ConformResult {
   readonly obligations: readonly Obligation[];
   /** Timed obligations unmet (timed.ts), in the order their bounds ran out (empty: none). */
   readonly overdue: readonly Overdue[];
+  /** impl logs: the logged events by spec action and branch (coverage.ts); the spec's actions are spec.actionKinds. */
+  readonly coverage: Coverage;
 }
 
 function view(e: LoggedEvent): EventView {
@@ -148,7 +151,7 @@ export function conform(options: ConformOptions): ConformResult {
   if (malformed.length > 0) {
     const none: Incompleteness = { orphans: 0, firstOrphan: null, gaps: scan.filter((p) => p.kind === 'gap'), torn: scan.filter((p) => p.kind === 'torn') };
     const stats = { steps: 0, events: 0, specStepsOnPath: 0, statesExplored: 0, maxNodesPerLevel: 0, maxBuffered: 0, bridges: 0, bounded: false, nodesExpanded: 0, rewinds: 0, timeMs: Date.now() - started, orphans: 0 };
-    return { ok: false, verdict: 'input-error', incomplete: none, source: input.source, files, spec: { name: '(not built)', params: {} }, problems: malformed, stats, divergence: null, obligations: [], overdue: [] };
+    return { ok: false, verdict: 'input-error', incomplete: none, source: input.source, files, spec: { name: '(not built)', params: {} }, problems: malformed, stats, divergence: null, obligations: [], overdue: [], coverage: {} };
   }
   const iterators = input.streams.map((s) => loggedSteps(s, problems));
   const merger = new CausalMerger(iterators, input.streams.map((s) => s.sid));
@@ -236,13 +239,23 @@ export function conform(options: ConformOptions): ConformResult {
     torn: problems.filter((p) => p.kind === 'torn'),
   };
   const missing = incomplete.orphans > 0 || incomplete.gaps.length > 0 || (options.strict === true && incomplete.torn.length > 0);
-  const base = { source: input.source, files, spec: { name: spec.name, params: spec.params }, problems, incomplete };
+  // One more pass over the logs, in time order: the coverage of the spec's actions and the timed obligations.
+  const coverage: Coverage = {};
+  let late: Overdue[] = [];
+  if (input.source === 'impl') {
+    const counted = (function* (events: Iterable<LoggedEvent>) {
+      for (const e of events) {
+        countCoverage(coverage, e);
+        yield e;
+      }
+    })(eventsByTime(input.streams.map((st) => loggedSteps(st, []))));
+    const timing = timedConfig(input.params);
+    if (timing !== null) late = overdueEvents(timing, new Set(participants), counted);
+    else for (const _ of counted);
+  }
+  const base = { source: input.source, files, spec: { name: spec.name, params: spec.params, actionKinds: spec.actionKinds }, problems, incomplete, coverage };
   if (result.ok) {
-    const timing = input.source === 'impl' && !missing ? timedConfig(input.params) : null;
-    if (timing !== null) {
-      const late = overdueSteps(timing, new Set(participants), input.streams.flatMap((st) => [...loggedSteps(st, [])]));
-      if (late.length > 0) return { ok: false, verdict: 'overdue', ...base, stats, divergence: null, obligations: [], overdue: late };
-    }
+    if (late.length > 0 && !missing) return { ok: false, verdict: 'overdue', ...base, stats, divergence: null, obligations: [], overdue: late };
     // Among the explanations found, the one that owes least: the run is judged by the best reading of its logs.
     const owed = options.settled === true && !missing ? result.finals.map((s) => pendingObligations(cfg, s, (l, j) => merger.ackReceived(l, j))).sort((a, b) => a.length - b.length)[0] ?? [] : [];
     if (owed.length > 0) return { ok: false, verdict: 'stalled', ...base, stats, divergence: null, obligations: owed, overdue: [] };

@@ -14,7 +14,7 @@
 //
 // Each bound gets one tick more for the timer that notices it (ZooKeeper checks on its ticks). A run whose logs
 // carry no time or no configuration has no timed obligation. Observers never count toward a quorum.
-import type { LoggedStep } from './reader.ts';
+import type { LoggedEvent, LoggedStep } from './reader.ts';
 
 export interface Overdue {
   /** The server that owed the step. */
@@ -67,13 +67,29 @@ interface Following {
 }
 
 /**
- * The timed obligations the logs show unmet. `steps`: every server's logged steps, each server's in its order
- * (as loggedSteps gives them); they are put in time order here.
+ * Every server's logged events in time order, streamed: `streams` gives each server's steps in its own order (as
+ * loggedSteps does); the next event is the earliest head (ties: the first stream). Events without a time are left out.
  */
-export function overdueSteps(cfg: TimedConfig, participants: ReadonlySet<number>, steps: Iterable<LoggedStep>): Overdue[] {
-  const events = [...steps].flatMap((s) => s.events).filter((e) => typeof e.time === 'number');
-  // Stable: each server's events stay in their order.
-  events.sort((a, b) => a.time! - b.time!);
+export function* eventsByTime(streams: readonly Iterator<LoggedStep>[]): Generator<LoggedEvent> {
+  const queues: LoggedEvent[][] = streams.map(() => []);
+  const fill = (i: number): boolean => {
+    while (queues[i]!.length === 0) {
+      const n = streams[i]!.next();
+      if (n.done === true) return false;
+      queues[i]!.push(...n.value.events.filter((e) => typeof e.time === 'number'));
+    }
+    return true;
+  };
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < streams.length; i++) if (fill(i) && (best < 0 || queues[i]![0]!.time! < queues[best]![0]!.time!)) best = i;
+    if (best < 0) return;
+    yield queues[best]!.shift()!;
+  }
+}
+
+/** The timed obligations the logs show unmet. `events`: every server's logged events in time order (eventsByTime). */
+export function overdueEvents(cfg: TimedConfig, participants: ReadonlySet<number>, events: Iterable<LoggedEvent>): Overdue[] {
   const out: Overdue[] = [];
   const quorum = Math.floor(participants.size / 2) + 1;
   const tick = cfg.tickTime;
@@ -121,7 +137,8 @@ export function overdueSteps(cfg: TimedConfig, participants: ReadonlySet<number>
   let end: Where | null = null;
   const lastOf = new Map<number, Where>();
   for (const e of events) {
-    const at: Where = { file: e.file, line: e.line, time: e.time! };
+    if (e.time === undefined) continue;
+    const at: Where = { file: e.file, line: e.line, time: e.time };
     end = at;
     const sid = e.sid;
     if (e.action === 'ServerStart') {

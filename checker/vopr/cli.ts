@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { OBSERVER_BREAKS, TEST_BREAKS, type TestBreak } from '../../impl/core/breaks.ts';
 import { argsProblem, flagProblem, formatUsage, intFlag, wantsHelp, type Usage } from '../../impl/usage.ts';
+import { addCoverage, coverageSummary, type Coverage } from '../conform/coverage.ts';
 import { formatResult } from '../conform/report.ts';
 import { progressLine } from '../progress.ts';
 import type { VoprResult } from './run.ts';
@@ -60,6 +61,23 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
+/** The coverage of the spec's actions and branches over the runs' logs (conform's counts, added up). */
+function coverageOf(results: readonly VoprResult[]): { counts: Coverage; actions: number; of: number; never: string[]; branchesNever: string[] } {
+  const counts: Coverage = {};
+  for (const r of results) addCoverage(counts, r.conform.coverage);
+  const kinds = results[0]?.conform.spec.actionKinds ?? [];
+  return { counts, ...coverageSummary(kinds, counts) };
+}
+
+/** The coverage, as lines: the spec's actions and branches the logs never showed. */
+function coverageLines(c: ReturnType<typeof coverageOf>): string[] {
+  const sync = ['DIFF', 'TRUNC', 'SNAP'].map((m) => `${m} ${c.counts[`LeaderSyncFollower:${m}`] ?? 0}`).join(', ');
+  return [
+    `coverage: ${c.actions} of ${c.of} spec actions the impl logs were exercised${c.never.length > 0 ? `; never: ${c.never.join(', ')}` : ''}`,
+    `  syncs ${sync}; branches never taken: ${c.branchesNever.length > 0 ? c.branchesNever.join(', ') : 'none'}`,
+  ];
+}
+
 /** One line for a failed run: which verdict, and where. */
 function failureLine(r: VoprResult): string {
   if (r.conform.verdict === 'stalled') return `seed ${r.seed}: STALLED: ${r.conform.obligations[0]!.what}`;
@@ -83,6 +101,7 @@ function failureLine(r: VoprResult): string {
  */
 async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, workers: number, json: boolean): Promise<void> {
   const rows: { break: string; runs: number; caught: number; by: Record<string, number>; firstSeed: number | null }[] = [];
+  const cleanResults: VoprResult[] = [];
   const progress = json ? null : progressLine();
   const withObserver = Math.max(1, opts.observers);
   const cleanRows = opts.observers > 0 ? ['(none)'] : ['(none)', `(none, ${withObserver} observer)`];
@@ -90,6 +109,7 @@ async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, wor
     const observers = name.startsWith('(none, ') || OBSERVER_BREAKS.has(name as TestBreak) ? withObserver : opts.observers;
     const breaks = name.startsWith('(none') ? [] : [name];
     const results = await runSeeds(seeds, { ...opts, observers, breaks }, workers, () => progress?.update({ runs: rows.length * seeds.length }));
+    if (breaks.length === 0) cleanResults.push(...results);
     const failed = results.filter((r) => !r.ok).sort((a, b) => a.seed - b.seed);
     const by: Record<string, number> = {};
     for (const r of failed) {
@@ -105,7 +125,8 @@ async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, wor
   const runs = broken.reduce((n, r) => n + r.runs, 0);
   const caughtRuns = broken.reduce((n, r) => n + r.caught, 0);
   const caughtAny = broken.filter((r) => r.caught > 0).length;
-  if (json) console.log(JSON.stringify({ seeds: [seeds[0], seeds[seeds.length - 1]], falseAlarms, caughtBreaks: caughtAny, breaks: broken.length, caughtRuns, runs, rows: broken }));
+  const coverage = coverageOf(cleanResults);
+  if (json) console.log(JSON.stringify({ seeds: [seeds[0], seeds[seeds.length - 1]], falseAlarms, caughtBreaks: caughtAny, breaks: broken.length, caughtRuns, runs, rows: broken, coverage }));
   else {
     console.log(`simulate --every-break: seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${opts.timeMs} + ${opts.settleMs} ms virtual each`);
     for (const c of clean) {
@@ -118,6 +139,7 @@ async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, wor
       console.log(`  ${(r.break + obs).padEnd(28)} caught in ${String(r.caught).padStart(3)} of ${r.runs} runs${how ? ` (${how}; first seed ${r.firstSeed})` : ''}`);
     }
     console.log(`  ${caughtAny} of ${broken.length} breakages caught on at least one seed; ${caughtRuns} of ${runs} runs caught (${((100 * caughtRuns) / Math.max(runs, 1)).toFixed(1)} %)`);
+    for (const line of coverageLines(coverage)) console.log(`  ${line} (the runs without a breakage)`.replace(/^  {2}syncs/, '    syncs'));
   }
   process.exit(falseAlarms === 0 && broken.every((r) => r.caught > 0) ? 0 : 1);
 }
@@ -175,7 +197,8 @@ async function main(): Promise<void> {
   const checked = results.reduce((n, r) => n + r.conform.stats.events, 0);
   if (f.json) {
     const brief = (r: VoprResult) => ({ seed: r.seed, ok: r.ok, verdict: r.conform.verdict, durability: r.durability, liveness: r.liveness, stats: r.stats, eventsChecked: r.conform.stats.events, dir: r.dir, timeMs: r.timeMs });
-    const out = seeds.length === 1 ? { ...brief(results[0]!), conform: results[0]!.conform } : { runs: results.length, passed: results.length - bad.length, failed: bad.map((r) => r.seed), seconds: secs, results: results.map(brief) };
+    const coverage = coverageOf(results);
+    const out = seeds.length === 1 ? { ...brief(results[0]!), conform: results[0]!.conform, coverage } : { runs: results.length, passed: results.length - bad.length, failed: bad.map((r) => r.seed), seconds: secs, results: results.map(brief), coverage };
     console.log(JSON.stringify(out));
   } else if (seeds.length === 1) {
     const r = results[0]!;
@@ -185,6 +208,7 @@ async function main(): Promise<void> {
     console.log(formatResult(r.conform));
     console.log(r.durability.length === 0 ? `durability: every acknowledged write (${s.acked}) on every serving server, replicas identical` : `DURABILITY: ${r.durability.join('; ')}`);
     console.log(r.liveness === null ? `liveness: every server serves ${f.settle} ms after the faults stopped` : `LIVENESS: ${r.liveness}`);
+    for (const line of coverageLines(coverageOf(results))) console.log(line);
     if (r.dir !== null) console.log(`logs kept in ${r.dir}`);
     console.log(`${r.ok ? 'PASS' : 'FAIL'} (${(r.timeMs / 1000).toFixed(2)} s)`);
   } else {
@@ -193,6 +217,7 @@ async function main(): Promise<void> {
       `simulate: ${results.length} runs (seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${f.participants} participant(s)${f.observers ? `, ${f.observers} observer(s)` : ''}, ${f.time} + ${f.settle} ms virtual each${f.break.length ? `, breaks: ${f.break.join(', ')}` : ''}): ${results.length - bad.length} passed, ${bad.length} failed`,
     );
     console.log(`  ${checked.toLocaleString('en-US')} logged events checked against the spec; ${secs.toFixed(1)} s with ${Math.min(workers, seeds.length)} worker(s), ${rate} runs/min`);
+    for (const line of coverageLines(coverageOf(results))) console.log(`  ${line}`);
     if (bad.length > 0) console.log(`  failing seeds: ${bad.map((r) => r.seed).join(', ')} (npm run simulate -- --seed S${f.break.length ? f.break.map((b) => ` --break ${b}`).join('') : ''}${f.time !== 20000 ? ` --time ${f.time}` : ''} shows one)`);
   }
   process.exit(bad.length === 0 ? 0 : 1);
