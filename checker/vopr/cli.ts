@@ -8,7 +8,7 @@ import { argsProblem, flagProblem, formatUsage, intFlag, wantsHelp, type Usage }
 import { addCoverage, coverageSummary, type Coverage } from '../conform/coverage.ts';
 import { formatResult } from '../conform/report.ts';
 import { progressLine } from '../progress.ts';
-import type { VoprResult } from './run.ts';
+import { SCHEDULES, type VoprResult } from './run.ts';
 import { runSeeds, type SeedOptions } from './swarm.ts';
 
 export const SIMULATE_USAGE: Usage = {
@@ -28,6 +28,7 @@ failing seed runs again exactly with --seed.`,
     { flag: 'participants', metavar: 'N', help: 'voting servers', default: 3 },
     { flag: 'observers', metavar: 'N', help: 'non-voting servers', default: 0 },
     { flag: 'break', metavar: 'NAME', help: `a test-only breakage in every server, repeatable: ${TEST_BREAKS.join(', ')}` },
+    { flag: 'schedule', metavar: 'KIND', help: "random: the seed's faults; guided: also scripted episodes aimed at spec situations random faults seldom reach (a TRUNC after an isolated leader took writes; votes whose epoch and zxid orders disagree)", default: 'random' },
     { flag: 'workers', metavar: 'N', help: 'worker threads for a swarm', default: 'the cores, at most 4' },
     { flag: 'every-break', help: 'the catch rate: the seeds run clean, then once with each breakage; a table of what was caught, and how' },
     { flag: 'keep', metavar: 'DIR', help: "copy a failing run's logs to DIR/seed-S (for npm run conform)" },
@@ -38,7 +39,7 @@ failing seed runs again exactly with --seed.`,
     [1, 'a run failed: a conformance divergence, STALLED, OVERDUE, an acknowledged write lost, or a server not serving again by the end (the seed is printed); --every-break: a false alarm, or a breakage never caught'],
     [2, 'bad usage'],
   ],
-  examples: ['npm run simulate -- --seeds 20 --every-break', 'npm run simulate -- --seed 4', 'npm run simulate -- --seeds 200 --time 10000', 'npm run simulate -- --seeds 20 --break ackBeforeLog --keep /tmp/sim'],
+  examples: ['npm run simulate -- --seeds 20 --every-break', 'npm run simulate -- --seed 4', 'npm run simulate -- --seeds 200 --time 10000', 'npm run simulate -- --seeds 20 --break ackBeforeLog --keep /tmp/sim', 'npm run simulate -- --seeds 20 --schedule guided'],
 };
 
 const FLAGS = z.object({
@@ -50,6 +51,7 @@ const FLAGS = z.object({
   participants: intFlag(1, 9).default(3),
   observers: intFlag(0, 9).default(0),
   workers: intFlag(1, 64).optional(),
+  schedule: z.enum(SCHEDULES, `must be one of ${SCHEDULES.join(', ')}`).default('random'),
   break: z.array(z.enum(TEST_BREAKS, `must be one of ${TEST_BREAKS.join(', ')}`)).default([]),
   keep: z.string().min(1, 'must name a folder').optional(),
   json: z.boolean().default(false),
@@ -128,7 +130,7 @@ async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, wor
   const coverage = coverageOf(cleanResults);
   if (json) console.log(JSON.stringify({ seeds: [seeds[0], seeds[seeds.length - 1]], falseAlarms, caughtBreaks: caughtAny, breaks: broken.length, caughtRuns, runs, rows: broken, coverage }));
   else {
-    console.log(`simulate --every-break: seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${opts.timeMs} + ${opts.settleMs} ms virtual each`);
+    console.log(`simulate --every-break: seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${opts.timeMs} + ${opts.settleMs} ms virtual each${opts.schedule === 'guided' ? ', guided schedule' : ''}`);
     for (const c of clean) {
       const label = c.break === '(none)' ? 'without a breakage' : `without a breakage, ${withObserver} observer`;
       console.log(`  ${label}: ${c.runs - c.caught} of ${c.runs} pass${c.caught ? ` (${c.caught} fail: seeds to read before trusting the rates below)` : ''}`);
@@ -170,9 +172,9 @@ async function main(): Promise<void> {
   const workers = f.workers ?? Math.min(4, availableParallelism());
   if (f['every-break']) {
     if (f.break.length > 0) fail('--every-break runs each breakage in turn: leave out --break (see --help)');
-    return catchRate(seeds, { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, keepFailing: f.keep }, workers, f.json);
+    return catchRate(seeds, { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, keepFailing: f.keep, schedule: f.schedule }, workers, f.json);
   }
-  const opts = { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, breaks: f.break, keepFailing: f.keep };
+  const opts = { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, breaks: f.break, keepFailing: f.keep, schedule: f.schedule };
   const progress = f.json ? null : progressLine();
   const started = performance.now();
   let done = 0;
