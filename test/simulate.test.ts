@@ -101,6 +101,19 @@ describe('the simulator', () => {
     caught('applyOnPropose', 3, 'FollowerProcessPROPOSAL', /applied 0x[0-9a-f]+ to its data tree in FollowerProcessPROPOSAL; the spec's server knows committed only up to 0x[0-9a-f]+/);
   }, 120_000);
 
+  it('a guided schedule reaches the TRUNC random faults seldom reach, passes without a breakage, and catches the breakages hidden there', () => {
+    const clean = runSeed({ ...base, seed: 2, schedule: 'guided' });
+    expect(clean.ok, 'guided seed 2 without breakage').toBe(true);
+    expect(clean.conform.coverage['LeaderSyncFollower:TRUNC'] ?? 0).toBeGreaterThan(0);
+    expect(clean.conform.coverage['LearnerProcessTRUNC'] ?? 0).toBeGreaterThan(0);
+    // The same seed's random schedule is the run it always was: the episodes draw from their own generator.
+    expect(runSeed({ ...base, seed: 2, timeMs: 4_000 }).stats).toEqual(runSeed({ ...base, seed: 2, timeMs: 4_000, schedule: 'random' }).stats);
+    for (const name of ['skipTrunc', 'truncOffByOne']) {
+      const r = runSeed({ ...base, seed: 2, schedule: 'guided', breaks: [name] });
+      expect(r.conform.verdict, name).toBe('divergence');
+    }
+  }, 120_000);
+
   it('npm run simulate: a swarm names its failing seeds, keeps their logs where asked, and exits 1; --json; bad usage exits 2', async () => {
     const keep = mkdtempSync(join(tmpdir(), 'simulate-keep-'));
     try {
