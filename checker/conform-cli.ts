@@ -46,7 +46,7 @@ it is about. Damaged or incomplete input is never judged as the servers' behavio
   ],
   exit: [
     [0, 'PASS: every logged event is explained and nothing is missing (last lines cut short are counted)'],
-    [1, 'DIVERGENCE: an event no spec path explains, in an input that misses nothing'],
+    [1, 'DIVERGENCE: an event no spec path explains, in an input that misses nothing; OVERDUE: every event explained, but a leader kept leading without a quorum, or a learner following a leader that was gone, longer than the logged configuration (tickTime, initLimit, syncLimit) allows'],
     [2, 'bad usage, or damaged input: a file or a line that does not decode (INPUT ERROR: file:line: what)'],
     [
       3,
@@ -60,7 +60,7 @@ it is about. Damaged or incomplete input is never judged as the servers' behavio
   ],
 };
 
-const EXIT: Record<ConformResult['verdict'], number> = { pass: 0, divergence: 1, stalled: 1, 'input-error': 2, incomplete: 3 };
+const EXIT: Record<ConformResult['verdict'], number> = { pass: 0, divergence: 1, stalled: 1, overdue: 1, 'input-error': 2, incomplete: 3 };
 
 function fail(msg: string): never {
   console.error(`conform: ${msg}`);

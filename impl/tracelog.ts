@@ -37,6 +37,7 @@ const L_ACTION = lit(',"action":');
 const L_TIME = lit(',"time":');
 const L_PARAMS = lit(',"params":');
 const L_APPENDED = lit(',"appended":[');
+const L_APPLIED = lit(',"applied":[');
 const L_RID = lit(',"rid":');
 const L_SEND = lit(',"send":[');
 const L_ID = lit('{"id":');
@@ -282,8 +283,10 @@ export class LineEncoder {
     const recv = e.recv;
     const send = e.send;
     const appended = e.appended;
+    const applied = e.applied;
     let need = 160 + 6 * e.action.length;
     if (appended) need += 24 * appended.length;
+    if (applied) need += 16 + 24 * applied.length;
     if (recv) need += 16 + 6 * recv.id.length;
     if (send) for (let i = 0; i < send.length; i++) need += 320 + 6 * send[i]!.id.length;
     this.room(need);
@@ -313,6 +316,14 @@ export class LineEncoder {
       for (let i = 0; i < appended.length; i++) {
         if (i > 0) buf[p++] = 0x2c;
         p = this.putZxid(buf, p, appended[i]!);
+      }
+      buf[p++] = 0x5d;
+    }
+    if (applied) {
+      p = putBytes(buf, p, L_APPLIED);
+      for (let i = 0; i < applied.length; i++) {
+        if (i > 0) buf[p++] = 0x2c;
+        p = this.putZxid(buf, p, applied[i]!);
       }
       buf[p++] = 0x5d;
     }

@@ -17,6 +17,7 @@ function reference(seq: number, sid: Sid, time: number, raw: RawTraceEvent): str
   const event: Record<string, unknown> = { type: 'event', seq, sid, action: e.action, time };
   if (e.params) event['params'] = e.params;
   if (e.appended) event['appended'] = e.appended;
+  if (e.applied) event['applied'] = e.applied;
   if (e.rid) event['rid'] = e.rid;
   if (e.send) event['send'] = e.send;
   if (e.post && Object.keys(e.post).length) event['post'] = e.post;
@@ -84,6 +85,8 @@ describe('transition log encoder', () => {
         expect(actions, a).toContain(a);
       // Appends folded into a step's event (version 2), and messages that carry no txn operation.
       expect(events.some((e) => (e.event.appended?.length ?? 0) > 0)).toBe(true);
+      // Applies to the data tree, named in the step that made them.
+      expect(events.some((e) => (e.event.applied?.length ?? 0) > 0)).toBe(true);
       // A REQUEST (a learner forwarding a write) is not traced, like a PING.
       expect(types).not.toContain('REQUEST');
       for (const t of ['NOTIFICATION', 'FOLLOWERINFO', 'OBSERVERINFO', 'LEADERINFO', 'ACKEPOCH', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'ACK', 'NEWLEADER', 'UPTODATE', 'INFORM'])

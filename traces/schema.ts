@@ -57,6 +57,11 @@ const eventFields = <M extends Schema.Top>(message: M) =>
      * `TxnLogAppend` event of that zxid, logged just before this one, whose `post` is `{lastZxid: zxid}`.
      */
     appended: Schema.optionalKey(Schema.Array(ZxidText)),
+    /**
+     * (`impl`, version 3) Txns the step applied to the server's data tree (ZooKeeper's FinalRequestProcessor), in
+     * order. Absent: none, or a log written before applies were logged.
+     */
+    applied: Schema.optionalKey(Schema.Array(ZxidText)),
     /** The message the step consumed, if any. */
     recv: Schema.optionalKey(message),
     /** (`impl`, from version 2) The message the step consumed, by id, instead of `recv`: its `send` has the rest. */

@@ -18,7 +18,7 @@ import { zxidToHex, zxidValue } from '../../traces/zxid.ts';
 import type { ActionName } from '../../traces/actions.ts';
 import { abstractLoggedMessage, abstractNotification, abstractPacket, abstractServer, diffServers, sameMessage, specServer, type FieldDiff, type MessageAbstract } from './abstraction.ts';
 import type { LoggedEvent, LoggedStep } from './reader.ts';
-import { DURABLE_WRITES } from '../../traces/actions.ts';
+import { DURABLE_WRITES, ROLE_ENDINGS } from '../../traces/actions.ts';
 
 export type ConformSpec = Spec<ClusterState, Action>;
 
@@ -217,8 +217,41 @@ function explainStepAt(ctx: ExplainContext, start: ClusterState, step: LoggedSte
       });
       if (frontier.length === 0) return { results: [], explored, failedAt: events.length - 1 };
     }
+    const applied = appliedInStep(step);
+    if (applied !== null) {
+      frontier = frontier.filter((f) => appliedBeyond(f.state.servers[step.sid - 1]!, applied.zxids) === null);
+      if (frontier.length === 0) return { results: [], explored, failedAt: applied.event };
+    }
   }
   return { results: frontier, explored, failedAt: -1 };
+}
+
+/**
+ * The txns a step applied to its data tree (the events' `applied`), and the event that applied the last. null: none,
+ * or a step that ends a role: Follower.shutdown and Leader.shutdown apply the txns still in their log
+ * (fastForwardDataBase), which the spec does not model (the next leader commits them, or TRUNC removes them).
+ */
+export function appliedInStep(step: LoggedStep): { zxids: number[]; event: number } | null {
+  if (step.events.some((e) => ROLE_ENDINGS.has(e.action))) return null;
+  const zxids: number[] = [];
+  let event = -1;
+  step.events.forEach((e, i) => {
+    if (e.applied === undefined || e.applied.length === 0) return;
+    zxids.push(...e.applied);
+    event = i;
+  });
+  return zxids.length === 0 ? null : { zxids, event };
+}
+
+/**
+ * The first zxid applied that the spec server does not know committed; null: none. Known committed: delivered (or
+ * installed by a sync), or, during a sync, a COMMIT taken and kept for NEWLEADER (packetsCommitted: ours applies
+ * it as it comes, ZooKeeper 3.9 and the spec at NEWLEADER; both only what the leader committed).
+ */
+function appliedBeyond(me: ClusterState['servers'][number], zxids: readonly number[]): number | null {
+  const last = lastDelivered(me);
+  const kept = me.learner?.packetsCommitted ?? [];
+  return zxids.find((z) => z > last && !kept.includes(z)) ?? null;
 }
 
 /** Explain one event from one state: as few silent steps as possible, then the event's own step. */
@@ -378,8 +411,12 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
   }
   if (ev.action === 'LeaderProcessACK') return leaderAck(ctx, g, ev);
   // A leader's connection that closes takes the ACKs it had received on it along (they stay counted in ZooKeeper).
+  // Only that connection's: the ACKs waiting on the others stay in the spec's channels until ours commits them
+  // (taking them now would commit in the spec, and send COMMIT, before the PROPOSALs ours sends first). A step
+  // down closes every connection.
   if (ev.acksReceived !== undefined && me.leader !== null) {
-    const taken = takeReceivedAcks(ctx, g, ev, (j, zxid) => zxid <= (ev.acksReceived![j] ?? 0));
+    const closing = ev.action === 'LeaderStepDown' ? null : (ev.params['peer'] ?? ev.params['leader']);
+    const taken = takeReceivedAcks(ctx, g, ev, (j, zxid) => (closing === null || j === closing) && zxid <= (ev.acksReceived![j] ?? 0));
     if (taken.steps > 0) g = { state: taken.state, specSteps: g.specSteps + taken.steps, bridges: g.bridges };
     explored += taken.explored;
   }
@@ -594,8 +631,11 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
   };
   let best: { action: string; diff: FieldDiff[]; score: number } | null = null as { action: string; diff: FieldDiff[]; score: number } | null;
   consider('(no step)', state, false);
+  // The server after the spec's step of the logged kind (for the applies: what it has delivered then).
+  let specAfter: ClusterState['servers'][number] | undefined;
   for (const s of ctx.spec.next(state)) {
     if (s.action.sid !== step.sid && !('peer' in s.action && s.action.peer === step.sid)) continue;
+    if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid) specAfter ??= s.state.servers[step.sid - 1];
     consider(`${s.action.kind}@${s.action.sid}${'from' in s.action ? `<-${s.action.from}` : ''}${'peer' in s.action ? `/${s.action.peer}` : ''}`, s.state, s.action.kind === main?.action);
     if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid) syncNote ??= finalizeWaitDiffers(main, s.state) ?? undefined;
     if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid && SENDS_CHECKED.has(main.action)) {
@@ -615,7 +655,11 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
   if (syncNote !== undefined) out.message = syncNote;
   const skipped = ctx.mode === 'impl' ? epochWithoutWrite(step) : null;
   const restartedAt = main?.action === 'ServerStart' ? zxidValue(main.post['lastZxid']) : NaN;
-  if (main?.vouched !== undefined && restartedAt < main.vouched) {
+  const applied = ctx.mode === 'impl' ? appliedInStep(step) : null;
+  const beyond = applied === null ? null : appliedBeyond(specAfter ?? state.servers[step.sid - 1]!, applied.zxids);
+  if (beyond !== null) {
+    out.message = `server ${step.sid} applied ${zxidToHex(beyond)} to its data tree in ${step.events[applied!.event]!.action}; the spec's server knows committed only up to ${zxidToHex(lastDelivered(specAfter ?? state.servers[step.sid - 1]!))}`;
+  } else if (main?.vouched !== undefined && restartedAt < main.vouched) {
     out.message = `server ${step.sid} restarted with its log at ${zxidToHex(restartedAt)}, but it had ACKed up to ${zxidToHex(main.vouched)} before (an ACK vouches that the txn is on disk)`;
   } else if (skipped !== null) {
     out.message = `${step.events[skipped.event]!.action} changed ${skipped.file} to ${JSON.stringify(skipped.value)} without writing it to disk (no EpochFileWrite)`;

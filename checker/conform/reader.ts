@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import { DURABLE_WRITES, ROLE_ENDINGS, type ActionName } from '../../traces/actions.ts';
 import { isInMemory, readHeader, readTraceFile, unfoldAppended, type FileReport, type InputProblem } from '../../traces/reader.ts';
 import type { TraceHeader, TraceMessage } from '../../traces/schema.ts';
+import { zxidValue } from '../../traces/zxid.ts';
 
 export type { InputProblem } from '../../traces/reader.ts';
 export { DURABLE_WRITES } from '../../traces/actions.ts';
@@ -33,6 +34,8 @@ export interface LoggedEvent {
   /** The id of the message consumed, when the log gave only that (`rid`). */
   readonly rid?: string | undefined;
   readonly send: readonly TraceMessage[];
+  /** Txns the step applied to the server's data tree (zxids, in order); absent when it logged none. */
+  readonly applied?: readonly number[];
   readonly post: Readonly<Record<string, unknown>>;
   readonly time: number | undefined;
   readonly file: string;
@@ -208,6 +211,7 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
         recv: 'recv' in u ? (u.recv as TraceMessage | undefined) : undefined,
         rid: 'recv' in u && u.recv !== undefined ? undefined : 'rid' in u ? u.rid : undefined,
         send: 'send' in u ? ((u.send ?? []) as readonly TraceMessage[]) : [],
+        ...('applied' in u && u.applied !== undefined ? { applied: u.applied.map(zxidValue) } : {}),
         post: u.post ?? {},
         time: e.time,
         file,

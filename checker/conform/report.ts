@@ -46,6 +46,9 @@ export function formatResult(r: ConformResult): string {
     out.push(`INCOMPLETE: ${first} (${missingSummary(r)}: no verdict on the system${r.divergence !== null ? '; the search also stopped at an event it could not explain, below' : '; every event that was logged is explained'})`);
   } else if (r.verdict === 'stalled') {
     out.push(`STALLED: every logged event is explained, but the run ended quiet with ${r.obligations.length} step(s) the protocol still owed; the first: ${r.obligations[0]!.what}`);
+  } else if (r.verdict === 'overdue') {
+    const o = r.overdue[0]!;
+    out.push(`OVERDUE: every logged event is explained, but ${r.overdue.length} timed obligation(s) were not met; the first: server ${o.sid} owed ${o.action} within ${o.boundMs} ms of ${o.since.file}:${o.since.line}: ${o.what}`);
   } else if (r.verdict === 'pass') {
     out.push(`PASS: every logged event is explained by a spec path${s.bounded ? ' (BOUNDED: the search dropped nodes past --max-nodes; a divergence could have been missed only in that sense: the path found is real)' : ''}`);
   } else {
@@ -65,6 +68,7 @@ export function formatResult(r: ConformResult): string {
   const d = r.divergence;
   if (d === null) {
     for (const o of r.obligations) out.push(`owed: ${o.what}`);
+    for (const o of r.overdue) out.push(`overdue: ${o.what}`);
     out.push(counts);
     return out.join('\n');
   }

@@ -10,6 +10,8 @@ import { CausalMerger } from './merge.ts';
 import { ConformUsageError, findLogFiles, loggedSteps, planInput, type InputProblem, type LoggedEvent, type LoggedStep } from './reader.ts';
 import { pendingObligations, type Obligation } from './obligations.ts';
 import { search, type SearchStats } from './search.ts';
+import { eventsByTime, overdueEvents, timedConfig, type Overdue } from './timed.ts';
+import { countCoverage, type Coverage } from './coverage.ts';
 
 export interface ConformOptions {
   readonly paths: readonly string[];
@@ -35,8 +37,10 @@ export interface ConformOptions {
  * input-error: a line that does not decode (not the last line of its file): nothing is judged.
  * stalled: every event explained, but a run that ended quiet (`settled`) left steps undone that the protocol
  * owed (obligations.ts): a server that stopped doing its part.
+ * overdue: every event explained, but a server kept a role longer than its configuration allows (timed.ts): a
+ * leader without a quorum that did not step down, a learner that did not give up on a leader that was gone.
  */
-export type Verdict = 'pass' | 'divergence' | 'incomplete' | 'input-error' | 'stalled';
+export type Verdict = 'pass' | 'divergence' | 'incomplete' | 'input-error' | 'stalled' | 'overdue';
 
 /** What the input misses: each counted, and where the first is. */
 export interface Incompleteness {
@@ -83,12 +87,16 @@ export interface ConformResult {
   readonly incomplete: Incompleteness;
   readonly source: 'check' | 'impl';
   readonly files: readonly string[];
-  readonly spec: { readonly name: string; readonly params: Readonly<Record<string, unknown>> };
+  readonly spec: { readonly name: string; readonly params: Readonly<Record<string, unknown>>; readonly actionKinds?: readonly string[] };
   readonly problems: readonly InputProblem[];
   readonly stats: SearchStats & { readonly timeMs: number; readonly orphans: number };
   readonly divergence: Divergence | null;
   /** With `settled`: the steps still owed at the end of the explained path (empty: none, or not settled). */
   readonly obligations: readonly Obligation[];
+  /** Timed obligations unmet (timed.ts), in the order their bounds ran out (empty: none). */
+  readonly overdue: readonly Overdue[];
+  /** impl logs: the logged events by spec action and branch (coverage.ts); the spec's actions are spec.actionKinds. */
+  readonly coverage: Coverage;
 }
 
 function view(e: LoggedEvent): EventView {
@@ -143,7 +151,7 @@ export function conform(options: ConformOptions): ConformResult {
   if (malformed.length > 0) {
     const none: Incompleteness = { orphans: 0, firstOrphan: null, gaps: scan.filter((p) => p.kind === 'gap'), torn: scan.filter((p) => p.kind === 'torn') };
     const stats = { steps: 0, events: 0, specStepsOnPath: 0, statesExplored: 0, maxNodesPerLevel: 0, maxBuffered: 0, bridges: 0, bounded: false, nodesExpanded: 0, rewinds: 0, timeMs: Date.now() - started, orphans: 0 };
-    return { ok: false, verdict: 'input-error', incomplete: none, source: input.source, files, spec: { name: '(not built)', params: {} }, problems: malformed, stats, divergence: null, obligations: [] };
+    return { ok: false, verdict: 'input-error', incomplete: none, source: input.source, files, spec: { name: '(not built)', params: {} }, problems: malformed, stats, divergence: null, obligations: [], overdue: [], coverage: {} };
   }
   const iterators = input.streams.map((s) => loggedSteps(s, problems));
   const merger = new CausalMerger(iterators, input.streams.map((s) => s.sid));
@@ -231,12 +239,27 @@ export function conform(options: ConformOptions): ConformResult {
     torn: problems.filter((p) => p.kind === 'torn'),
   };
   const missing = incomplete.orphans > 0 || incomplete.gaps.length > 0 || (options.strict === true && incomplete.torn.length > 0);
-  const base = { source: input.source, files, spec: { name: spec.name, params: spec.params }, problems, incomplete };
+  // One more pass over the logs, in time order: the coverage of the spec's actions and the timed obligations.
+  const coverage: Coverage = {};
+  let late: Overdue[] = [];
+  if (input.source === 'impl') {
+    const counted = (function* (events: Iterable<LoggedEvent>) {
+      for (const e of events) {
+        countCoverage(coverage, e);
+        yield e;
+      }
+    })(eventsByTime(input.streams.map((st) => loggedSteps(st, []))));
+    const timing = timedConfig(input.params);
+    if (timing !== null) late = overdueEvents(timing, new Set(participants), counted);
+    else for (const _ of counted);
+  }
+  const base = { source: input.source, files, spec: { name: spec.name, params: spec.params, actionKinds: spec.actionKinds }, problems, incomplete, coverage };
   if (result.ok) {
+    if (late.length > 0 && !missing) return { ok: false, verdict: 'overdue', ...base, stats, divergence: null, obligations: [], overdue: late };
     // Among the explanations found, the one that owes least: the run is judged by the best reading of its logs.
     const owed = options.settled === true && !missing ? result.finals.map((s) => pendingObligations(cfg, s, (l, j) => merger.ackReceived(l, j))).sort((a, b) => a.length - b.length)[0] ?? [] : [];
-    if (owed.length > 0) return { ok: false, verdict: 'stalled', ...base, stats, divergence: null, obligations: owed };
-    return { ok: !missing, verdict: missing ? 'incomplete' : 'pass', ...base, stats, divergence: null, obligations: [] };
+    if (owed.length > 0) return { ok: false, verdict: 'stalled', ...base, stats, divergence: null, obligations: owed, overdue: [] };
+    return { ok: !missing, verdict: missing ? 'incomplete' : 'pass', ...base, stats, divergence: null, obligations: [], overdue: [] };
   }
 
   const state = result.node.state;
@@ -257,7 +280,7 @@ export function conform(options: ConformOptions): ConformResult {
     logged: input.source === 'impl' ? (abstractServer(step.vars) as Record<string, unknown>) : Object.assign({}, ...step.events.map((e) => e.post)),
     preceding: result.preceding.flatMap((r) => r.step.events.map(view)),
   };
-  return { ok: false, verdict: missing ? 'incomplete' : 'divergence', ...base, stats, divergence, obligations: [] };
+  return { ok: false, verdict: missing ? 'incomplete' : 'divergence', ...base, stats, divergence, obligations: [], overdue: [] };
 }
 
 function serverSummary(state: ClusterState, sid: number, full: boolean): Record<string, unknown> {

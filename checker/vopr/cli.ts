@@ -5,9 +5,10 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { OBSERVER_BREAKS, TEST_BREAKS, type TestBreak } from '../../impl/core/breaks.ts';
 import { argsProblem, flagProblem, formatUsage, intFlag, wantsHelp, type Usage } from '../../impl/usage.ts';
+import { addCoverage, coverageSummary, type Coverage } from '../conform/coverage.ts';
 import { formatResult } from '../conform/report.ts';
 import { progressLine } from '../progress.ts';
-import type { VoprResult } from './run.ts';
+import { SCHEDULES, type VoprResult } from './run.ts';
 import { runSeeds, type SeedOptions } from './swarm.ts';
 
 export const SIMULATE_USAGE: Usage = {
@@ -27,6 +28,7 @@ failing seed runs again exactly with --seed.`,
     { flag: 'participants', metavar: 'N', help: 'voting servers', default: 3 },
     { flag: 'observers', metavar: 'N', help: 'non-voting servers', default: 0 },
     { flag: 'break', metavar: 'NAME', help: `a test-only breakage in every server, repeatable: ${TEST_BREAKS.join(', ')}` },
+    { flag: 'schedule', metavar: 'KIND', help: "random: the seed's faults; guided: also scripted episodes aimed at spec situations random faults seldom reach (a TRUNC after an isolated leader took writes; votes whose epoch and zxid orders disagree)", default: 'random' },
     { flag: 'workers', metavar: 'N', help: 'worker threads for a swarm', default: 'the cores, at most 4' },
     { flag: 'every-break', help: 'the catch rate: the seeds run clean, then once with each breakage; a table of what was caught, and how' },
     { flag: 'keep', metavar: 'DIR', help: "copy a failing run's logs to DIR/seed-S (for npm run conform)" },
@@ -34,10 +36,10 @@ failing seed runs again exactly with --seed.`,
   ],
   exit: [
     [0, 'every run passed (--every-break: none failed without a breakage, and each breakage was caught)'],
-    [1, 'a run failed: a conformance divergence, STALLED, an acknowledged write lost, or a server not serving again by the end (the seed is printed); --every-break: a false alarm, or a breakage never caught'],
+    [1, 'a run failed: a conformance divergence, STALLED, OVERDUE, an acknowledged write lost, or a server not serving again by the end (the seed is printed); --every-break: a false alarm, or a breakage never caught'],
     [2, 'bad usage'],
   ],
-  examples: ['npm run simulate -- --seeds 20 --every-break', 'npm run simulate -- --seed 4', 'npm run simulate -- --seeds 200 --time 10000', 'npm run simulate -- --seeds 20 --break ackBeforeLog --keep /tmp/sim'],
+  examples: ['npm run simulate -- --seeds 20 --every-break', 'npm run simulate -- --seed 4', 'npm run simulate -- --seeds 200 --time 10000', 'npm run simulate -- --seeds 20 --break ackBeforeLog --keep /tmp/sim', 'npm run simulate -- --seeds 20 --schedule guided'],
 };
 
 const FLAGS = z.object({
@@ -49,6 +51,7 @@ const FLAGS = z.object({
   participants: intFlag(1, 9).default(3),
   observers: intFlag(0, 9).default(0),
   workers: intFlag(1, 64).optional(),
+  schedule: z.enum(SCHEDULES, `must be one of ${SCHEDULES.join(', ')}`).default('random'),
   break: z.array(z.enum(TEST_BREAKS, `must be one of ${TEST_BREAKS.join(', ')}`)).default([]),
   keep: z.string().min(1, 'must name a folder').optional(),
   json: z.boolean().default(false),
@@ -60,9 +63,27 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
+/** The coverage of the spec's actions and branches over the runs' logs (conform's counts, added up). */
+function coverageOf(results: readonly VoprResult[]): { counts: Coverage; actions: number; of: number; never: string[]; branchesNever: string[] } {
+  const counts: Coverage = {};
+  for (const r of results) addCoverage(counts, r.conform.coverage);
+  const kinds = results[0]?.conform.spec.actionKinds ?? [];
+  return { counts, ...coverageSummary(kinds, counts) };
+}
+
+/** The coverage, as lines: the spec's actions and branches the logs never showed. */
+function coverageLines(c: ReturnType<typeof coverageOf>): string[] {
+  const sync = ['DIFF', 'TRUNC', 'SNAP'].map((m) => `${m} ${c.counts[`LeaderSyncFollower:${m}`] ?? 0}`).join(', ');
+  return [
+    `coverage: ${c.actions} of ${c.of} spec actions the impl logs were exercised${c.never.length > 0 ? `; never: ${c.never.join(', ')}` : ''}`,
+    `  syncs ${sync}; branches never taken: ${c.branchesNever.length > 0 ? c.branchesNever.join(', ') : 'none'}`,
+  ];
+}
+
 /** One line for a failed run: which verdict, and where. */
 function failureLine(r: VoprResult): string {
   if (r.conform.verdict === 'stalled') return `seed ${r.seed}: STALLED: ${r.conform.obligations[0]!.what}`;
+  if (r.conform.verdict === 'overdue') return `seed ${r.seed}: OVERDUE: ${r.conform.overdue[0]!.what}`;
   if (!r.conform.ok) {
     const d = r.conform.divergence;
     // A run's logs are gone unless kept: name the file within the run (server<S>/transitions.<N>.ndjson).
@@ -82,6 +103,7 @@ function failureLine(r: VoprResult): string {
  */
 async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, workers: number, json: boolean): Promise<void> {
   const rows: { break: string; runs: number; caught: number; by: Record<string, number>; firstSeed: number | null }[] = [];
+  const cleanResults: VoprResult[] = [];
   const progress = json ? null : progressLine();
   const withObserver = Math.max(1, opts.observers);
   const cleanRows = opts.observers > 0 ? ['(none)'] : ['(none)', `(none, ${withObserver} observer)`];
@@ -89,6 +111,7 @@ async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, wor
     const observers = name.startsWith('(none, ') || OBSERVER_BREAKS.has(name as TestBreak) ? withObserver : opts.observers;
     const breaks = name.startsWith('(none') ? [] : [name];
     const results = await runSeeds(seeds, { ...opts, observers, breaks }, workers, () => progress?.update({ runs: rows.length * seeds.length }));
+    if (breaks.length === 0) cleanResults.push(...results);
     const failed = results.filter((r) => !r.ok).sort((a, b) => a.seed - b.seed);
     const by: Record<string, number> = {};
     for (const r of failed) {
@@ -104,9 +127,10 @@ async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, wor
   const runs = broken.reduce((n, r) => n + r.runs, 0);
   const caughtRuns = broken.reduce((n, r) => n + r.caught, 0);
   const caughtAny = broken.filter((r) => r.caught > 0).length;
-  if (json) console.log(JSON.stringify({ seeds: [seeds[0], seeds[seeds.length - 1]], falseAlarms, caughtBreaks: caughtAny, breaks: broken.length, caughtRuns, runs, rows: broken }));
+  const coverage = coverageOf(cleanResults);
+  if (json) console.log(JSON.stringify({ seeds: [seeds[0], seeds[seeds.length - 1]], falseAlarms, caughtBreaks: caughtAny, breaks: broken.length, caughtRuns, runs, rows: broken, coverage }));
   else {
-    console.log(`simulate --every-break: seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${opts.timeMs} + ${opts.settleMs} ms virtual each`);
+    console.log(`simulate --every-break: seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${opts.timeMs} + ${opts.settleMs} ms virtual each${opts.schedule === 'guided' ? ', guided schedule' : ''}`);
     for (const c of clean) {
       const label = c.break === '(none)' ? 'without a breakage' : `without a breakage, ${withObserver} observer`;
       console.log(`  ${label}: ${c.runs - c.caught} of ${c.runs} pass${c.caught ? ` (${c.caught} fail: seeds to read before trusting the rates below)` : ''}`);
@@ -117,6 +141,7 @@ async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, wor
       console.log(`  ${(r.break + obs).padEnd(28)} caught in ${String(r.caught).padStart(3)} of ${r.runs} runs${how ? ` (${how}; first seed ${r.firstSeed})` : ''}`);
     }
     console.log(`  ${caughtAny} of ${broken.length} breakages caught on at least one seed; ${caughtRuns} of ${runs} runs caught (${((100 * caughtRuns) / Math.max(runs, 1)).toFixed(1)} %)`);
+    for (const line of coverageLines(coverage)) console.log(`  ${line} (the runs without a breakage)`.replace(/^  {2}syncs/, '    syncs'));
   }
   process.exit(falseAlarms === 0 && broken.every((r) => r.caught > 0) ? 0 : 1);
 }
@@ -147,9 +172,9 @@ async function main(): Promise<void> {
   const workers = f.workers ?? Math.min(4, availableParallelism());
   if (f['every-break']) {
     if (f.break.length > 0) fail('--every-break runs each breakage in turn: leave out --break (see --help)');
-    return catchRate(seeds, { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, keepFailing: f.keep }, workers, f.json);
+    return catchRate(seeds, { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, keepFailing: f.keep, schedule: f.schedule }, workers, f.json);
   }
-  const opts = { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, breaks: f.break, keepFailing: f.keep };
+  const opts = { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, breaks: f.break, keepFailing: f.keep, schedule: f.schedule };
   const progress = f.json ? null : progressLine();
   const started = performance.now();
   let done = 0;
@@ -174,7 +199,8 @@ async function main(): Promise<void> {
   const checked = results.reduce((n, r) => n + r.conform.stats.events, 0);
   if (f.json) {
     const brief = (r: VoprResult) => ({ seed: r.seed, ok: r.ok, verdict: r.conform.verdict, durability: r.durability, liveness: r.liveness, stats: r.stats, eventsChecked: r.conform.stats.events, dir: r.dir, timeMs: r.timeMs });
-    const out = seeds.length === 1 ? { ...brief(results[0]!), conform: results[0]!.conform } : { runs: results.length, passed: results.length - bad.length, failed: bad.map((r) => r.seed), seconds: secs, results: results.map(brief) };
+    const coverage = coverageOf(results);
+    const out = seeds.length === 1 ? { ...brief(results[0]!), conform: results[0]!.conform, coverage } : { runs: results.length, passed: results.length - bad.length, failed: bad.map((r) => r.seed), seconds: secs, results: results.map(brief), coverage };
     console.log(JSON.stringify(out));
   } else if (seeds.length === 1) {
     const r = results[0]!;
@@ -184,6 +210,7 @@ async function main(): Promise<void> {
     console.log(formatResult(r.conform));
     console.log(r.durability.length === 0 ? `durability: every acknowledged write (${s.acked}) on every serving server, replicas identical` : `DURABILITY: ${r.durability.join('; ')}`);
     console.log(r.liveness === null ? `liveness: every server serves ${f.settle} ms after the faults stopped` : `LIVENESS: ${r.liveness}`);
+    for (const line of coverageLines(coverageOf(results))) console.log(line);
     if (r.dir !== null) console.log(`logs kept in ${r.dir}`);
     console.log(`${r.ok ? 'PASS' : 'FAIL'} (${(r.timeMs / 1000).toFixed(2)} s)`);
   } else {
@@ -192,6 +219,7 @@ async function main(): Promise<void> {
       `simulate: ${results.length} runs (seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${f.participants} participant(s)${f.observers ? `, ${f.observers} observer(s)` : ''}, ${f.time} + ${f.settle} ms virtual each${f.break.length ? `, breaks: ${f.break.join(', ')}` : ''}): ${results.length - bad.length} passed, ${bad.length} failed`,
     );
     console.log(`  ${checked.toLocaleString('en-US')} logged events checked against the spec; ${secs.toFixed(1)} s with ${Math.min(workers, seeds.length)} worker(s), ${rate} runs/min`);
+    for (const line of coverageLines(coverageOf(results))) console.log(`  ${line}`);
     if (bad.length > 0) console.log(`  failing seeds: ${bad.map((r) => r.seed).join(', ')} (npm run simulate -- --seed S${f.break.length ? f.break.map((b) => ` --break ${b}`).join('') : ''}${f.time !== 20000 ? ` --time ${f.time}` : ''} shows one)`);
   }
   process.exit(bad.length === 0 ? 0 : 1);

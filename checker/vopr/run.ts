@@ -36,7 +36,15 @@ export interface VoprOptions {
    * `<keepFailing>/seed-<S>` (to read them, or to run `npm run conform` on them).
    */
   readonly keepFailing?: string | undefined;
+  /**
+   * 'random' (the default): the faults of the seed only. 'guided': also episodes aimed at the spec's situations
+   * random faults seldom reach (episodes below), each a scripted sequence of the spec's environment steps.
+   */
+  readonly schedule?: Schedule;
 }
+
+export const SCHEDULES = ['random', 'guided'] as const;
+export type Schedule = (typeof SCHEDULES)[number];
 
 /** What the run did, as counts. */
 export interface VoprStats {
@@ -138,21 +146,29 @@ function run(opts: VoprOptions, started: number): VoprResult {
   };
   const up = () => sids.filter((s) => !down.has(s));
 
+  // Guided episodes draw from their own generator: the random schedule of a seed stays the same with them.
+  const guided = opts.schedule === 'guided' ? new Episodes(mulberry32((Math.imul(opts.seed, 0x85ebca6b) ^ 0x91d) >>> 0), sim, sids, cuts, down) : null;
+  const writeTo = (sid: Sid) => {
+    const key = `k${++req}`;
+    writes++;
+    pending.set(req, { sid, key });
+    sim.write(sid, req, createRequest(key, `v${req}`));
+  };
+
   sim.start();
   for (let t = 0; t < opts.timeMs; t += STEP) {
+    const hold = guided?.step(t, writeTo, sessionAcked) ?? false;
     // Client writes: the session first (every write after it is made in it), then creates of fresh znodes.
-    if (!sessionAcked) {
+    if (hold) {
+      // An episode holds the clients' writes (it needs a new epoch without a txn yet).
+    } else if (!sessionAcked) {
       if (t % 500 === 0 && up().length > 0) {
         const sid = pick(up());
         pending.set(++req, { sid, key: '' });
         sim.write(sid, req, sessionRequest());
       }
     } else if (rand() < 0.3) {
-      const sid = pick(up().length > 0 ? up() : sids);
-      const key = `k${++req}`;
-      writes++;
-      pending.set(req, { sid, key });
-      sim.write(sid, req, createRequest(key, `v${req}`));
+      writeTo(pick(up().length > 0 ? up() : sids));
     }
     // kill -9 of a server now and then (any server, a majority too: safety must hold regardless), back later.
     if (rand() < 1 / 250 && up().length > 0) {
@@ -274,4 +290,74 @@ function checkDurability(sim: SimCluster, sids: readonly Sid[], acked: ReadonlyS
     }
   }
   return { durability: out, liveness };
+}
+
+/**
+ * Spec-guided episodes: scripted sequences of the spec's environment steps (a lost connection, a client write, a
+ * crash), each aimed at a situation of the spec that the random faults seldom reach, found by the coverage report
+ * (npm run simulate prints which spec actions and branches no log showed):
+ *
+ * - trunc (LeaderSyncFollower's TRUNC, LearnerProcessTRUNC: the spec's syncByTRUNC): the serving leader is cut off
+ *   from every other server and takes writes it cannot commit; the clients' writes are held until the others
+ *   serve in a new epoch, then the old leader's connections heal: it comes back with txns the new leader never
+ *   had, before any txn of the new epoch, and must be TRUNCed.
+ * - votes (a vote whose epoch order and zxid order disagree): the same, but the new leader is killed as the old
+ *   one comes back, so the old leader (older epoch, larger zxid) and the new epoch's follower (newer epoch, smaller
+ *   zxid) vote against each other.
+ */
+class Episodes {
+  private episode: { kind: 'trunc' | 'votes'; old: Sid; phase: 'write' | 'elect' | 'settle'; at: number; writes: number } | null = null;
+
+  constructor(
+    private readonly rand: () => number,
+    private readonly sim: SimCluster,
+    private readonly sids: readonly Sid[],
+    private readonly cuts: Map<string, number>,
+    private readonly down: Map<Sid, number>,
+  ) {}
+
+  /** Advance the episode at virtual time t; true while the clients' writes are held. */
+  step(t: number, writeTo: (sid: Sid) => void, sessionAcked: boolean): boolean {
+    const e = this.episode;
+    if (e === null) {
+      // About one episode every 3 s, once the clients have a session and a leader serves.
+      if (!sessionAcked || this.rand() >= STEP / 3000) return false;
+      const old = this.sim.leaders()[0];
+      if (old === undefined || this.down.has(old)) return false;
+      for (const b of this.sids) {
+        if (b === old) continue;
+        this.sim.partition(old, b, true);
+        // The random schedule's healing is the episode's safety net.
+        this.cuts.set([old, b].sort().join('-'), t + 60 * TICK);
+      }
+      this.episode = { kind: this.rand() < 0.5 ? 'trunc' : 'votes', old, phase: 'write', at: t, writes: 0 };
+      return true;
+    }
+    if (e.phase === 'write') {
+      if (t - e.at >= 3 * STEP * e.writes && e.writes < 3) {
+        writeTo(e.old);
+        e.writes++;
+      }
+      if (e.writes === 3) Object.assign(e, { phase: 'elect', at: t });
+      return true;
+    }
+    if (e.phase === 'elect') {
+      const other = this.sim.leaders().find((s) => s !== e.old);
+      if (other === undefined && t - e.at < 40 * TICK) return true;
+      for (const b of this.sids) {
+        if (b === e.old) continue;
+        const key = [e.old, b].sort().join('-');
+        if (this.cuts.delete(key)) this.sim.partition(e.old, b, false);
+      }
+      if (e.kind === 'votes' && other !== undefined && !this.down.has(other)) {
+        this.sim.crash(other);
+        this.down.set(other, t + 10 * TICK + Math.floor(this.rand() * 10 * TICK));
+      }
+      Object.assign(e, { phase: 'settle', at: t });
+      return true;
+    }
+    if (t - e.at < 15 * TICK) return true;
+    this.episode = null;
+    return false;
+  }
 }

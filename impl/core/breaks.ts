@@ -7,7 +7,7 @@
 // - acceptLowerEpoch: a learner accepts a LEADERINFO whose epoch is lower than its acceptedEpoch.
 // - skipTrunc: the leader sends DIFF where TRUNC is due.
 // - neverStepDown: a leader that has lost its quorum of synced participants stays LEADING (an omission: caught
-//   by conform's obligations at the end of a quiet run, checker/conform/obligations.ts).
+//   by conform's timed obligations, checker/conform/timed.ts: OVERDUE past syncLimit ticks).
 // - silentFollower: a follower logs every PROPOSAL after its third in broadcast but never ACKs it (an omission
 //   too: the others' ACKs still commit).
 //

@@ -91,6 +91,8 @@ export class QuorumPeer {
   private stepSends: (Notification | QuorumPacket)[] = [];
   /** Txns logged since the last event whose TxnLogAppend changed only lastZxid: folded into the next event. */
   private stepAppends: Zxid[] = [];
+  /** Txns applied to the data tree since the last event: the next event's `applied`. */
+  private stepApplies: Zxid[] = [];
   private traced: Record<string, string> = {};
   /** The scalar traced variables as of the last event (NaN: never traced). */
   private tracedScalars: { state: ServerState | null; logicalclock: number; currentEpoch: number; acceptedEpoch: number; lastZxid: Zxid } = {
@@ -288,6 +290,7 @@ export class QuorumPeer {
   commitTxn(txn: Txn): void {
     const applied = this.db.apply(txn);
     if (!applied) return;
+    if (this.cfg.trace) this.stepApplies.push(txn.zxid);
     this.out.push({ kind: 'applied', zxid: txn.zxid, applied });
     if (txn.origin?.sid === this.myid) this.reply(txn.origin.req, { ok: true, zxid: txn.zxid, applied });
     if (this.db.txnsSinceSnapshot >= this.cfg.snapCount) {
@@ -355,12 +358,14 @@ export class QuorumPeer {
       action,
       params: ev.params,
       appended: this.stepAppends.length ? this.stepAppends : undefined,
+      applied: this.stepApplies.length ? this.stepApplies : undefined,
       recv: ev.recv,
       send: this.stepSends.length ? this.stepSends : undefined,
       post: this.changedVars(allVars),
     };
     if (this.stepSends.length) this.stepSends = [];
     if (this.stepAppends.length) this.stepAppends = [];
+    if (this.stepApplies.length) this.stepApplies = [];
     this.out.push({ kind: 'trace', event });
   }
 
@@ -368,13 +373,13 @@ export class QuorumPeer {
   emitWrite(action: string, params: Record<string, unknown>): void {
     if (!this.cfg.trace) return;
     if (this.stepAppends.length) this.flushAppends();
-    this.out.push({ kind: 'trace', event: { action, params, appended: undefined, recv: undefined, send: undefined, post: this.changedVars(false) } });
+    this.out.push({ kind: 'trace', event: { action, params, appended: undefined, applied: undefined, recv: undefined, send: undefined, post: this.changedVars(false) } });
   }
 
   /** Folded appends that will not reach an event (another write comes first, or the step ends): one event each. */
   private flushAppends(): void {
     for (const z of this.stepAppends) {
-      const event: RawTraceEvent = { ...txnLogAppend(zxidToHex(z)), appended: undefined, recv: undefined, send: undefined };
+      const event: RawTraceEvent = { ...txnLogAppend(zxidToHex(z)), appended: undefined, applied: undefined, recv: undefined, send: undefined };
       this.out.push({ kind: 'trace', event });
     }
     this.stepAppends = [];
@@ -439,6 +444,7 @@ export function toTraceEvent(e: RawTraceEvent): CoreTraceEvent {
     action: e.action,
     ...(e.params ? { params: e.params } : {}),
     ...(e.appended ? { appended: e.appended.map(zxidToHex) } : {}),
+    ...(e.applied ? { applied: e.applied.map(zxidToHex) } : {}),
     ...(e.recv ? { recv: traceMessage(e.recv) } : {}),
     ...(e.send ? { send: e.send.map(traceMessage) } : {}),
     ...(e.post ? { post: e.post } : {}),

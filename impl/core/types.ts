@@ -149,6 +149,8 @@ export interface RawTraceEvent {
    * `lastZxid`), folded into the event instead of one event each (trace version 2, traces/README.md).
    */
   readonly appended?: Zxid[];
+  /** Txns the step applied to the data tree (FinalRequestProcessor), in order (traces/README.md, `applied`). */
+  readonly applied?: Zxid[];
   readonly recv?: Notification | QuorumPacket;
   readonly send?: (Notification | QuorumPacket)[];
   readonly post?: Record<string, unknown>;
@@ -159,6 +161,7 @@ export interface CoreTraceEvent {
   readonly action: string;
   readonly params?: Record<string, unknown>;
   readonly appended?: string[];
+  readonly applied?: string[];
   readonly recv?: TraceMessage;
   readonly send?: TraceMessage[];
   readonly post?: Record<string, unknown>;
