@@ -1,7 +1,7 @@
 // `npm run nemesis:seeds -- --target T --from 1 --count 50 [--time 60s] [more nemesis flags]`: one nemesis run per
 // seed, each its own process (npm run nemesis -- ... --json), one summary line per seed and the totals.
 // Exit status: 0 every run OK, 1 some run was not, 2 bad usage.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
@@ -53,9 +53,40 @@ let bad = 0;
 const kinds: Record<string, number> = {};
 const totals = { ok: 0, fail: 0, info: 0, anomalies: 0, notLive: 0, notConforming: 0 };
 let worstRecovery = 0;
+// Ctrl-C or SIGTERM: the running seed's nemesis stops its servers and removes its folders (it has the signal too,
+// or gets it from here); this process waits for it, then exits 130.
+let stopping: NodeJS.Signals | null = null;
+let running: ReturnType<typeof spawn> | null = null;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    stopping = sig;
+    running?.kill(sig);
+  });
+}
+/** One seed's run of nemesis/cli.ts, bounded at 30 minutes. */
+function runSeed(argv: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    running = child;
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const bound = setTimeout(() => child.kill('SIGTERM'), 30 * 60_000);
+    child.on('close', (status) => {
+      clearTimeout(bound);
+      running = null;
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
 for (let seed = from; seed < from + count; seed++) {
   const out = join(tmpdir(), `nemesis-${target}-seed${seed}.ndjson`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'nemesis/cli.ts', ...args, '--seed', String(seed), '--out', out, '--json'], { encoding: 'utf8', timeout: 30 * 60_000 });
+  const r = await runSeed(['--import', 'tsx', 'nemesis/cli.ts', ...args, '--seed', String(seed), '--out', out, '--json']);
+  if (stopping !== null) {
+    console.error(`nemesis:seeds: ${stopping}: stopped during seed ${seed} (its servers stopped and its folders removed)`);
+    process.exit(130);
+  }
   let rep: any;
   try {
     rep = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '');
