@@ -92,13 +92,7 @@ export function buildCounterexample(spec: AnySpec, property: string, path: State
   const prop = spec.properties.find((p) => p.name === property);
   if (prop === undefined) throw new Error(`no property ${property}`);
   const replayed = replay(spec, { init: path.init, steps: path.steps });
-  const steps: CounterexampleStep[] = [];
-  for (let i = 1; i < replayed.length; i++) {
-    const before = replayed[i - 1]!.state;
-    const { action, state: after } = replayed[i]!;
-    const view = spec.describe(before, action!, after);
-    steps.push({ step: i, kind: view.kind, sid: view.sid, params: view.params, recv: view.recv, send: view.send, changes: changedVars(spec, before, after) });
-  }
+  const steps = describeSteps(spec, replayed);
   const last = replayed[replayed.length - 1]!.state;
   const holds = prop.check(last);
   if (prop.kind === 'invariant' ? holds : !holds) {
