@@ -93,6 +93,7 @@ function checkLiveness(config: CheckConfig, spec: AnySpec, onProgress?: (line: R
     if (lasso === null) return { ...v, counterexample: null };
     const cx = buildLassoCounterexample(spec, v.name, lasso.path, lasso.loopStart);
     attachTrace(config.out, spec, cx, traceParams(config, spec));
+    attachChart(spec, cx);
     return { ...v, counterexample: cx };
   });
   return {
@@ -207,6 +208,7 @@ function failedLiveness(config: CheckConfig, spec: AnySpec, properties: readonly
   const name = spec.liveness![f.prop - properties.length]!.name;
   const cx = buildBoundedCounterexample(spec, name, failurePath(f), config.simulate!.livenessSteps);
   attachTrace(config.out, spec, cx, traceParams(config, spec));
+  attachChart(spec, cx);
   return cx;
 }
 

@@ -197,6 +197,9 @@ describe('ZOOKEEPER-3109 as a liveness bug', () => {
     const trace = readFileSync(cx.traceFile!, 'utf8').trim().split('\n');
     const last = JSON.parse(trace[trace.length - 1]!) as Record<string, unknown>;
     expect(last).toMatchObject({ type: 'verdict', property: 'leaderEventually', kind: 'liveness', holds: false, loopAfter: cx.loopStart });
+    // Its chart beside it, as for a safety counterexample, saying which goal the lasso never reaches.
+    expect(cx.chartFile).toBe(cx.traceFile!.replace(/\.ndjson$/, '.html'));
+    expect(readFileSync(cx.chartFile!, 'utf8')).toContain('leaderEventually');
   }, 60_000);
 
   it('the fixed spec satisfies both liveness properties at the same bounds, on the whole graph', async () => {

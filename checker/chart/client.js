@@ -146,7 +146,7 @@
     end.textContent = '';
     end.style.width = width + 'px';
     if (data.verdict) {
-      const text = (data.verdict.kind === 'invariant' ? 'violates ' : data.verdict.kind === 'liveness' ? 'loops without reaching ' : 'witnesses ') + data.verdict.property + (data.verdict.message ? ': ' + data.verdict.message : '');
+      const text = (data.verdict.kind === 'invariant' ? 'violates ' : data.verdict.kind === 'liveness' ? 'never reaches (a lasso: a loop or a dead end) ' : 'witnesses ') + data.verdict.property + (data.verdict.message ? ': ' + data.verdict.message : '');
       const v = h('div', { class: 'box bad', id: 'verdict', 'data-property': data.verdict.property });
       v.appendChild(h('strong', {}, 'The last state ' + text));
       end.appendChild(v);
@@ -271,7 +271,7 @@
       for (const sid in d.specState) b.appendChild(h('div', { class: 'mono' }, 'spec, server ' + sid + ' before it: ' + d.specState[sid]));
     }
     if (data.verdict && i === n - 1) {
-      add(h('div', { class: 'box bad' }, 'The last state ' + (data.verdict.kind === 'invariant' ? 'violates ' : data.verdict.kind === 'liveness' ? 'loops without reaching ' : 'witnesses ') + data.verdict.property + (data.verdict.message ? ': ' + data.verdict.message : '')));
+      add(h('div', { class: 'box bad' }, 'The last state ' + (data.verdict.kind === 'invariant' ? 'violates ' : data.verdict.kind === 'liveness' ? 'never reaches (a lasso: a loop or a dead end) ' : 'witnesses ') + data.verdict.property + (data.verdict.message ? ': ' + data.verdict.message : '')));
     }
     add(h('h2', {}, i < 0 ? 'Servers at the start' : 'Servers after this step'));
     const after = snaps[i + 1];
