@@ -135,7 +135,12 @@ export interface SpecOptions {
   readonly leaderApply?: LeaderApplyMode;
   /** Which votes the coarse LearnerJoin decides on (JOIN_VOTES); 'current' by default. */
   readonly joinVotes?: JoinVotesMode;
+  /** ZooKeeper's commitLogCount: how many committed txns the leader keeps to sync a learner by DIFF (500). */
+  readonly commitLogCount?: number;
 }
+
+/** ZooKeeper's default commitLogCount (ZKDatabase.DEFAULT_COMMIT_LOG_COUNT). */
+export const DEFAULT_COMMIT_LOG_COUNT = 500;
 
 export const DEFAULT_BOUNDS: Bounds = { txns: 1, crashes: 1, partitions: 1, maxEpoch: 3 };
 
@@ -162,6 +167,11 @@ export interface Config {
   readonly leaderLog: LeaderLogMode;
   readonly leaderApply: LeaderApplyMode;
   readonly joinVotes: JoinVotesMode;
+  /**
+   * ZKDatabase's committedLog keeps the last commitLogCount committed txns (addCommittedProposal drops the
+   * oldest): a learner behind them gets a SNAP. Far above the model checker's bounds; conform takes the servers'.
+   */
+  readonly commitLogCount: number;
 }
 
 const t = (epoch: number, counter: number): Txn => ({ zxid: makeZxid(epoch, counter), value: counter });
@@ -221,6 +231,9 @@ export function makeConfig(options: SpecOptions): Config {
   if (options.leaderApply !== undefined && !(options.leaderApply in LEADER_APPLY)) {
     throw new Error(`unknown leader apply mode "${options.leaderApply}" (known: ${Object.keys(LEADER_APPLY).join(', ')})`);
   }
+  if (options.commitLogCount !== undefined && !(Number.isInteger(options.commitLogCount) && options.commitLogCount > 0)) {
+    throw new Error(`commitLogCount must be a positive integer, not ${options.commitLogCount}`);
+  }
   if (options.joinVotes !== undefined && !(options.joinVotes in JOIN_VOTES)) {
     throw new Error(`unknown join votes mode "${options.joinVotes}" (known: ${Object.keys(JOIN_VOTES).join(', ')})`);
   }
@@ -275,6 +288,7 @@ export function makeConfig(options: SpecOptions): Config {
     leaderLog: options.leaderLog ?? 'atomic',
     leaderApply: options.leaderApply ?? 'atomic',
     joinVotes: options.joinVotes ?? 'current',
+    commitLogCount: options.commitLogCount ?? DEFAULT_COMMIT_LOG_COUNT,
   };
 }
 

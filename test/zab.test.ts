@@ -50,6 +50,24 @@ describe('synchronization', () => {
     holdsEverywhere(spec, end);
   });
 
+  it('the committedLog keeps the last commitLogCount txns: a learner behind them gets SNAP, not DIFF', () => {
+    // The story above with a window of one txn: learner 2 lacks 0x100000002, the only txn the leader keeps.
+    const spec = coarse({ commitLogCount: 1 });
+    const end = runStory(
+      spec,
+      `
+      1 ElectAndDiscover [1,2]
+      1 LeaderSyncFollower -> 2
+      check %1->2 = SNAP,NEWLEADER
+      2 <- 1 LearnerProcessSNAP
+      2 <- 1 LearnerProcessNEWLEADER
+      check 2.history = 0x100000001=1,0x100000002=2
+      `,
+    );
+    holdsEverywhere(spec, end);
+    expect(() => coarse({ commitLogCount: 0 })).toThrow(/commitLogCount must be a positive integer/);
+  });
+
   it('a former leader with a txn nobody else logged gets TRUNC, and an empty learner gets SNAP', () => {
     const spec = coarse();
     const end = runStory(

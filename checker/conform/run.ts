@@ -195,6 +195,8 @@ export function conform(options: ConformOptions): ConformResult {
       crashes: restarts,
       partitions: BIG,
       maxEpoch: BIG,
+      // The servers' own window of committed txns for DIFF (a learner behind it gets SNAP), when the logs say it.
+      ...(typeof input.params['commitLogCount'] === 'number' ? { commitLogCount: input.params['commitLogCount'] } : {}),
     };
   }
   let spec: ConformSpec;

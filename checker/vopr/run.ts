@@ -11,6 +11,7 @@
 //     tree of every server, and every server applied the same txns (ZooKeeper's promise to its clients);
 //   - liveness: by the end of the quiet phase every server serves again (a bound in virtual time, not a proof).
 // A failing seed reruns exactly: `npm run simulate -- --seed S`.
+import { DEFAULT_COMMIT_LOG_COUNT } from '../../spec/config.ts';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTestBreaks } from '../../impl/core/breaks.ts';
@@ -106,6 +107,7 @@ function run(opts: VoprOptions, started: number): VoprResult {
     seed: opts.seed,
     servers,
     tickTime: TICK,
+    commitLogCount: DEFAULT_COMMIT_LOG_COUNT,
     trace: true,
     // A slow disk now and then: the fsync of a log append takes up to a few ticks.
     fsyncDelay: () => {
@@ -233,7 +235,7 @@ function run(opts: VoprOptions, started: number): VoprResult {
       source: 'impl',
       sid: log.sid,
       servers: serverList,
-      params: { tickTime: TICK, initLimit: 10, syncLimit: 5, incarnation: log.incarnation, simulated: true, seed: opts.seed },
+      params: { tickTime: TICK, initLimit: 10, syncLimit: 5, commitLogCount: DEFAULT_COMMIT_LOG_COUNT, incarnation: log.incarnation, simulated: true, seed: opts.seed },
     });
     const name = join(`server${log.sid}`, `transitions.${String(log.incarnation).padStart(4, '0')}.ndjson`);
     files.set(name, Buffer.concat([Buffer.from(header + '\n'), log.enc.buf.subarray(0, log.enc.pos)]));

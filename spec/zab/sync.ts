@@ -98,7 +98,9 @@ export function leaderSyncFollower(cfg: Config, s: ClusterState, sid: Sid, learn
   // (docs/findings.md #2). The proposed fix counts toBeApplied as committed.
   const committed = cfg.fixes.has('countToBeApplied') ? applied + applying : applied;
   const lastProcessed = leaderLastProcessed(me, proposals, committed);
-  const { op, from } = chooseSync(cfg, proposals, committed, me.committedLogStart, lastProcessed, target.lastZxid);
+  // The committedLog holds at most the last commitLogCount committed txns (ZKDatabase.addCommittedProposal).
+  const logStart = Math.max(me.committedLogStart, committed - cfg.commitLogCount);
+  const { op, from } = chooseSync(cfg, proposals, committed, logStart, lastProcessed, target.lastZxid);
   const packets: QuorumPacket[] = [op];
   if (op.type !== 'SNAP') {
     for (const txn of proposals.slice(0, committed)) {
