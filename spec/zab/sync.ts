@@ -36,6 +36,14 @@ export function leaderLastProcessed(me: Server, proposals: readonly Txn[], commi
 }
 
 /**
+ * Where the leader's committedLog starts in its log, `committed` txns of which are applied: at the snapshot it
+ * loaded, and never more than the last commitLogCount txns back (ZKDatabase.addCommittedProposal drops the oldest).
+ */
+export function committedLogStart(cfg: Config, me: Server, committed: number): number {
+  return Math.max(me.committedLogStart, committed - cfg.commitLogCount);
+}
+
+/**
  * syncFollower's choice for a learner whose last zxid is `peer`, given the leader's log (`history`), how much
  * of it is applied (`committed`), where its committedLog starts, and its `lastProcessed` (leaderLastProcessed).
  * An empty committedLog counts as one that starts and ends at lastProcessed; then, in this order:
@@ -98,9 +106,7 @@ export function leaderSyncFollower(cfg: Config, s: ClusterState, sid: Sid, learn
   // (docs/findings.md #2). The proposed fix counts toBeApplied as committed.
   const committed = cfg.fixes.has('countToBeApplied') ? applied + applying : applied;
   const lastProcessed = leaderLastProcessed(me, proposals, committed);
-  // The committedLog holds at most the last commitLogCount committed txns (ZKDatabase.addCommittedProposal).
-  const logStart = Math.max(me.committedLogStart, committed - cfg.commitLogCount);
-  const { op, from } = chooseSync(cfg, proposals, committed, logStart, lastProcessed, target.lastZxid);
+  const { op, from } = chooseSync(cfg, proposals, committed, committedLogStart(cfg, me, committed), lastProcessed, target.lastZxid);
   const packets: QuorumPacket[] = [op];
   if (op.type !== 'SNAP') {
     for (const txn of proposals.slice(0, committed)) {

@@ -12,9 +12,10 @@
 // observations (another server's line may have to come first: clocks differ, threads log late); if it still
 // cannot be explained, that is the divergence.
 import { buildSpec, type Action, type ClusterState } from '../../../spec/index.ts';
-import { makeConfig, type InitialServer, type SpecOptions } from '../../../spec/config.ts';
+import { makeConfig, type Config, type InitialServer, type SpecOptions } from '../../../spec/config.ts';
 import { lastLoggedZxid, lastZxidOf, quorumChannel, updateServer } from '../../../spec/state.ts';
-import { leaderLastProcessed, leaderSyncFollower } from '../../../spec/zab/sync.ts';
+import { counterOf, epochOf } from '../../../traces/zxid.ts';
+import { committedLogStart, leaderLastProcessed, leaderSyncFollower } from '../../../spec/zab/sync.ts';
 import type { Property } from '../../../spec/model.ts';
 import { stateKey } from '../search.ts';
 import type { Observation } from './mapping.ts';
@@ -22,8 +23,6 @@ import { readZooCfg, readZooKeeperLogs, type ObservedRun, type Problem, type See
 import { ZkLogError } from './log.ts';
 
 const BIG = 1_000_000_000;
-const EPOCH = 2 ** 32;
-const epochOf = (z: number) => Math.floor(z / EPOCH);
 export const hexZ = (z: number) => `0x${z.toString(16)}`;
 
 export interface ZkCheckOptions {
@@ -284,7 +283,7 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
     }
   };
   const setTargets = (i: number) => {
-    targets = [...new Set(merged.slice(i, i + 40).flatMap((y) => zxidsOf(y.obs)))].filter((z) => z % EPOCH !== 0).sort((a, b) => a - b);
+    targets = [...new Set(merged.slice(i, i + 40).flatMap((y) => zxidsOf(y.obs)))].filter((z) => counterOf(z) !== 0).sort((a, b) => a - b);
   };
   /**
    * Client writes at the serving leader until its last zxid is `target`, each broadcast to quiescence; with `last`
@@ -444,7 +443,7 @@ export function checkZooKeeperLogs(options: ZkCheckOptions): ZkCheckResult {
           if (w !== null) succ.push(w);
           for (const y of succ) {
             if (!stepMatch(g.state, y.action, y.state, x)) continue;
-            const post = postCheck(y.before ?? g.state, y.state, x, toSpec);
+            const post = postCheck(cfg, y.before ?? g.state, y.state, x, toSpec);
             if (post !== null) {
               why = why || post;
               continue;
@@ -808,7 +807,7 @@ function matches(before: ClusterState, a: Action, after: ClusterState, x: Seen, 
 }
 
 /** What the step's line says beyond its kind: null if the spec's step agrees, else why not. */
-function postCheck(before: ClusterState, after: ClusterState, x: Seen, toSpec: ReadonlyMap<number, number>): string | null {
+function postCheck(cfg: Config, before: ClusterState, after: ClusterState, x: Seen, toSpec: ReadonlyMap<number, number>): string | null {
   const me = toSpec.get(x.sid)!;
   const v = after.servers[me - 1]!;
   const o = x.obs;
@@ -830,9 +829,9 @@ function postCheck(before: ClusterState, after: ClusterState, x: Seen, toSpec: R
       const proposals = [...L.history, ...L.pendingLog];
       const applied = L.zabState === 'BROADCAST' ? L.committed : L.history.length;
       const lastProcessed = leaderLastProcessed(L, proposals, applied);
-      const log = proposals.slice(Math.min(L.committedLogStart, applied), applied);
+      const log = proposals.slice(Math.min(committedLogStart(cfg, L, applied), applied), applied);
       const maxCommitted = log.length === 0 ? (applied === 0 ? 0 : proposals[applied - 1]!.zxid) : log[log.length - 1]!.zxid;
-      const fromSnap = o.lastProcessed % EPOCH === 0 && L.zabState !== 'BROADCAST';
+      const fromSnap = counterOf(o.lastProcessed) === 0 && L.zabState !== 'BROADCAST';
       if (!fromSnap && o.lastProcessed !== lastProcessed) return `the leader's lastProcessedZxid is ${hexZ(o.lastProcessed)}; the spec's leader's is ${hexZ(lastProcessed)}`;
       if (o.maxCommitted !== 0 && o.maxCommitted !== maxCommitted) return `the leader's maxCommittedLog is ${hexZ(o.maxCommitted)}; the spec's leader's committedLog ends at ${hexZ(maxCommitted)}`;
       if (x.send !== undefined && open !== undefined) {
@@ -848,7 +847,7 @@ function postCheck(before: ClusterState, after: ClusterState, x: Seen, toSpec: R
       // The packet read: the learner's sync mode is now the logged one; its zxid is the one logged.
       if (v.learner === null || v.learner.syncMode !== o.mode) return `server ${x.sid} read ${o.mode}; the spec's learner is in sync mode ${v.learner?.syncMode ?? 'none'}`;
       // A TRUNC to an epoch's zxid cuts the log before that epoch (spec/zab/sync.ts learnerProcessSyncOp).
-      const truncOk = o.zxid % EPOCH === 0 ? lastLoggedZxid(v) < o.zxid : lastLoggedZxid(v) === o.zxid;
+      const truncOk = counterOf(o.zxid) === 0 ? lastLoggedZxid(v) < o.zxid : lastLoggedZxid(v) === o.zxid;
       if (o.mode === 'TRUNC' && !truncOk) return `server ${x.sid} truncates to ${hexZ(o.zxid)}; the spec's TRUNC leaves its log at ${hexZ(lastLoggedZxid(v))}`;
       return null;
     }
