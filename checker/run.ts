@@ -92,8 +92,7 @@ function checkLiveness(config: CheckConfig, spec: AnySpec, onProgress?: (line: R
   const properties = out.verdicts.map(({ lasso, ...v }) => {
     if (lasso === null) return { ...v, counterexample: null };
     const cx = buildLassoCounterexample(spec, v.name, lasso.path, lasso.loopStart);
-    attachTrace(config.out, spec, cx, traceParams(config, spec));
-    attachChart(spec, cx);
+    writeTraceAndChart(config, spec, cx);
     return { ...v, counterexample: cx };
   });
   return {
@@ -174,8 +173,7 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
   const counterexample = live ?? (failed === null ? null : buildCounterexample(spec, properties[failed.prop]!.name, shrunk!.path));
   if (counterexample !== null && live === null) {
     counterexample.shrunkFrom = shrunk!.from;
-    attachTrace(config.out, spec, counterexample, traceParams(config, spec));
-    attachChart(spec, counterexample);
+    writeTraceAndChart(config, spec, counterexample);
   }
   return {
     spec: base.spec,
@@ -207,8 +205,7 @@ function failedLiveness(config: CheckConfig, spec: AnySpec, properties: readonly
   if (f === null || f.prop < properties.length) return null;
   const name = spec.liveness![f.prop - properties.length]!.name;
   const cx = buildBoundedCounterexample(spec, name, failurePath(f), config.simulate!.livenessSteps);
-  attachTrace(config.out, spec, cx, traceParams(config, spec));
-  attachChart(spec, cx);
+  writeTraceAndChart(config, spec, cx);
   return cx;
 }
 
@@ -234,8 +231,7 @@ function finishBfs(
     .sort((a, b) => a.hit!.depth - b.hit!.depth)[0];
   if (violated !== undefined) {
     counterexample = buildCounterexample(spec, violated.p.name, violated.hit!.path);
-    attachTrace(config.out, spec, counterexample, traceParams(config, spec));
-    attachChart(spec, counterexample);
+    writeTraceAndChart(config, spec, counterexample);
   }
   const kept = out.tableBytes + out.parentBytes;
   return {
@@ -280,6 +276,12 @@ function passes(verdicts: readonly PropertyVerdict[]): boolean {
 function coverage(spec: AnySpec, fired: ReadonlyMap<string, number>, firstReached: ReadonlyMap<string, number> | null) {
   const entries = [...fired.entries()].map(([kind, n]) => ({ kind, fired: n, distinct: firstReached?.get(kind) ?? null }));
   return { coverage: entries, neverFired: spec.actionKinds.filter((k) => (fired.get(k) ?? 0) === 0) };
+}
+
+/** A counterexample's trace file and, beside it, its chart (check prints both paths). */
+function writeTraceAndChart(config: CheckConfig, spec: AnySpec, cx: Counterexample): void {
+  attachTrace(config.out, spec, cx, traceParams(config, spec));
+  attachChart(spec, cx);
 }
 
 /** The trace header's params: the spec's own, and the run's bounds. */
