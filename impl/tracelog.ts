@@ -311,22 +311,8 @@ export class LineEncoder {
       buf = this.buf;
       p = this.pos;
     }
-    if (appended) {
-      p = putBytes(buf, p, L_APPENDED);
-      for (let i = 0; i < appended.length; i++) {
-        if (i > 0) buf[p++] = 0x2c;
-        p = this.putZxid(buf, p, appended[i]!);
-      }
-      buf[p++] = 0x5d;
-    }
-    if (applied) {
-      p = putBytes(buf, p, L_APPLIED);
-      for (let i = 0; i < applied.length; i++) {
-        if (i > 0) buf[p++] = 0x2c;
-        p = this.putZxid(buf, p, applied[i]!);
-      }
-      buf[p++] = 0x5d;
-    }
+    if (appended) p = this.putZxidList(buf, p, L_APPENDED, appended);
+    if (applied) p = this.putZxidList(buf, p, L_APPLIED, applied);
     if (recv) {
       // The message received, by id: its send, in the sender's log, has the rest (trace version 2).
       p = putBytes(buf, p, L_RID);
@@ -349,6 +335,17 @@ export class LineEncoder {
       if (this.pos === open + 2) this.pos = mark; // {} : the step changed no traced variable
     }
     this.raw('}\n');
+  }
+
+  /** `label` (a field's name and its opening bracket), the zxids in hex, comma-separated, and the closing bracket. */
+  private putZxidList(buf: Buffer, p: number, label: Uint8Array, zxids: readonly number[]): number {
+    p = putBytes(buf, p, label);
+    for (let i = 0; i < zxids.length; i++) {
+      if (i > 0) buf[p++] = 0x2c;
+      p = this.putZxid(buf, p, zxids[i]!);
+    }
+    buf[p++] = 0x5d;
+    return p;
   }
 
   private putZxid(buf: Buffer, p: number, z: number): number {
