@@ -54,6 +54,12 @@
     });
   }
 
+  /** What the last state does to the verdict's property, for the end of the chart and the last step's panel. */
+  function verdictText(v) {
+    const what = v.kind === 'invariant' ? 'violates ' : v.kind === 'liveness' ? 'never reaches (a lasso: a loop or a dead end) ' : 'witnesses ';
+    return what + v.property + (v.message ? ': ' + v.message : '');
+  }
+
   function roleOf(vars) {
     if (vars.online === 'false') return 'down';
     return vars.state || 'other';
@@ -146,7 +152,7 @@
     end.textContent = '';
     end.style.width = width + 'px';
     if (data.verdict) {
-      const text = (data.verdict.kind === 'invariant' ? 'violates ' : data.verdict.kind === 'liveness' ? 'never reaches (a lasso: a loop or a dead end) ' : 'witnesses ') + data.verdict.property + (data.verdict.message ? ': ' + data.verdict.message : '');
+      const text = verdictText(data.verdict);
       const v = h('div', { class: 'box bad', id: 'verdict', 'data-property': data.verdict.property });
       v.appendChild(h('strong', {}, 'The last state ' + text));
       end.appendChild(v);
@@ -271,7 +277,7 @@
       for (const sid in d.specState) b.appendChild(h('div', { class: 'mono' }, 'spec, server ' + sid + ' before it: ' + d.specState[sid]));
     }
     if (data.verdict && i === n - 1) {
-      add(h('div', { class: 'box bad' }, 'The last state ' + (data.verdict.kind === 'invariant' ? 'violates ' : data.verdict.kind === 'liveness' ? 'never reaches (a lasso: a loop or a dead end) ' : 'witnesses ') + data.verdict.property + (data.verdict.message ? ': ' + data.verdict.message : '')));
+      add(h('div', { class: 'box bad' }, 'The last state ' + verdictText(data.verdict)));
     }
     add(h('h2', {}, i < 0 ? 'Servers at the start' : 'Servers after this step'));
     const after = snaps[i + 1];
