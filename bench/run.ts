@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { RunResult } from '../checker/run.ts';
-import { formatBytes } from '../checker/report.ts';
+import { formatBytes } from '../checker/report/report.ts';
 import { argsProblem, formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 
 const ROOT = join(import.meta.dirname, '..');

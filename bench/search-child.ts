@@ -1,7 +1,7 @@
 // One measurement of `npm run bench`, in its own process so that its peak memory is its own: runs the checker
 // with the flags given (and, for the bench only, a time budget) and prints the RunResult as JSON.
 import { parseFlags } from '../checker/flags.ts';
-import { formatJson } from '../checker/report.ts';
+import { formatJson } from '../checker/report/report.ts';
 import { runCheck } from '../checker/run.ts';
 
 const { flags, timeLimitSeconds } = JSON.parse(process.argv[2] ?? '{}') as { flags: string[]; timeLimitSeconds?: number };

@@ -1,8 +1,8 @@
 // `npm run check -- [flags]`: parse the flags, run the checker, print the verdict. Exit status: 0 pass,
 // 1 a violation or a vacuous reachability property, 2 bad usage, 3 the spec or the checker failed.
 import { helpText, parseFlags, UsageError } from './flags.ts';
-import { progressLine } from './progress.ts';
-import { formatJson, formatText } from './report.ts';
+import { progressLine } from './report/progress.ts';
+import { formatJson, formatText } from './report/report.ts';
 import { runCheck } from './run.ts';
 import { DEFAULT_SPEC_MODULE, loadMutations, SpecLoadError } from './spec-source.ts';
 import { listVariants } from '../spec/variants.ts';

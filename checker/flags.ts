@@ -93,7 +93,7 @@ export interface CheckConfig {
   readonly json: boolean;
   readonly simulate: SimulationConfig | null;
   readonly out: string;
-  /** --liveness: also check the spec's liveness properties on the explored graph (checker/liveness.ts). */
+  /** --liveness: also check the spec's liveness properties on the explored graph (checker/search/liveness.ts). */
   readonly liveness: boolean;
   /** Not a flag: the benchmark's budget for one search (seconds). */
   readonly timeLimitSeconds?: number | null;

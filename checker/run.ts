@@ -2,16 +2,16 @@
 // text or JSON): load the spec, select its properties, search (BFS or random walks), rebuild and write the
 // counterexample.
 import type { Property, PropertyKind } from '../spec/model.ts';
-import { runBfs, type BfsOutcome, type StopReason } from './bfs.ts';
-import { buildBoundedCounterexample, buildCounterexample, buildLassoCounterexample, type Counterexample } from './counterexample.ts';
-import type { WalkFailure } from './simulation-walks.ts';
-import { runLiveness, type LivenessVerdict } from './liveness.ts';
-import { collisionProbability } from './fingerprint-table.ts';
+import { runBfs, type BfsOutcome, type StopReason } from './search/bfs.ts';
+import { buildBoundedCounterexample, buildCounterexample, buildLassoCounterexample, type Counterexample } from './report/counterexample.ts';
+import type { WalkFailure } from './simulation/walks.ts';
+import { runLiveness, type LivenessVerdict } from './search/liveness.ts';
+import { collisionProbability } from './store/fingerprint-table.ts';
 import { UsageError, type CheckConfig } from './flags.ts';
-import { shrinkPath } from './shrink.ts';
-import { failurePath, runSimulation } from './simulate.ts';
+import { shrinkPath } from './simulation/shrink.ts';
+import { failurePath, runSimulation } from './simulation/simulate.ts';
 import { loadMutations, loadSpec, type AnySpec } from './spec-source.ts';
-import { attachTrace } from './trace-writer.ts';
+import { attachTrace } from './report/trace-writer.ts';
 import { attachChart } from './chart/sources.ts';
 
 export type PropertyStatus = 'holds' | 'violated' | 'witnessed' | 'not-reached';
@@ -162,7 +162,7 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
   const wallSeconds = (performance.now() - started) / 1000;
   const live = failedLiveness(config, spec, properties, out.failure);
   const failed = live === null ? out.failure : null;
-  // The walk's path, shrunk to a shorter one that breaks the same invariant (checker/shrink.ts); not counted
+  // The walk's path, shrunk to a shorter one that breaks the same invariant (checker/simulation/shrink.ts); not counted
   // in the time of the walks.
   const shrunk = failed === null ? null : shrinkPath(spec, properties[failed.prop]!, failurePath(failed));
   const verdicts = properties.map((p, i): PropertyVerdict => {

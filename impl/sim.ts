@@ -6,6 +6,7 @@ import { unfoldAppended } from '../traces/format.ts';
 import { QuorumPeer, toTraceEvent, type PeerConfig } from './core/peer.ts';
 import type { ConnId, Effect, Input, LearnerType, Request, Sid, TimerName, CoreTraceEvent, RawTraceEvent, ClientResult } from './core/types.ts';
 import { CreateMode, OpCode, Perms } from './zkwire/codes.ts';
+import { mulberry32Unit } from '../traces/random.ts';
 
 /** The session the simulated clients write with (created by `sessionRequest`, committed like any txn). */
 export const SIM_SESSION = 0x100n;
@@ -296,14 +297,5 @@ export class SimCluster {
   }
 }
 
-/** mulberry32: a small seeded generator, so that a seed reruns the same schedule. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulator's generator, a fraction in [0, 1): traces/random.ts's mulberry32, so that a seed reruns the same schedule. */
+export const mulberry32 = mulberry32Unit;

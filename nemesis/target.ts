@@ -1,5 +1,5 @@
 // The two ensembles the nemesis runs against, behind one seam: Apache ZooKeeper 3.8 from Debian's package (the
-// reproductions' harness, scripts/zk-harness.ts: every learner->leader quorum link through a proxy of ours, the
+// reproductions' harness, harness/zookeeper/: every learner->leader quorum link through a proxy of ours, the
 // fsync shim LD_PRELOADed), and ours (impl/ensemble.ts, `npm run cluster`'s launcher, transition logs on, the
 // servers' test fault switch for partitions). Every process is started here and stopped by its PID in close().
 import { spawnSync } from 'node:child_process';
@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ensemble as OurEnsemble } from '../impl/ensemble.ts';
-import { Ensemble as ZkEnsemble, alive, preflight, type ZkServer } from '../scripts/zk-harness.ts';
+import { FSYNC_HOLD_SRC, ZkEnsemble, alive, preflight, type ZkServer } from '../harness/zookeeper/index.ts';
 
-const SHIM_SRC = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'fsync-hold.c');
 /** Every packet type of the quorum protocol: a Direction holding on all of them holds everything. */
 const ALL_PACKETS = Array.from({ length: 19 }, (_, i) => i + 1);
 
@@ -53,7 +52,7 @@ export interface Target {
 
 function compileShim(dir: string): string | null {
   const so = join(dir, 'fsync-hold.so');
-  const cc = spawnSync('gcc', ['-shared', '-fPIC', '-O2', '-o', so, SHIM_SRC, '-ldl'], { encoding: 'utf8', timeout: 60_000 });
+  const cc = spawnSync('gcc', ['-shared', '-fPIC', '-O2', '-o', so, FSYNC_HOLD_SRC, '-ldl'], { encoding: 'utf8', timeout: 60_000 });
   return cc.status === 0 ? so : null;
 }
 

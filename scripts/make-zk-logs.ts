@@ -1,5 +1,5 @@
 // Makes the Apache ZooKeeper 3.8 server logs that `npm run conform` is tested on (traces/samples/zookeeper/):
-// real ensembles of Debian's `zookeeper` package on loopback (scripts/zk-harness.ts starts them, with a proxy on
+// real ensembles of Debian's `zookeeper` package on loopback (harness/zookeeper/ starts them, with a proxy on
 // every learner->leader link), logging with ZooKeeper's own layout (`DATE [myid:N] - LEVEL [thread:Class@line] -
 // message`), and each scenario's logs kept as they are, one file per server (restarts appended to it), with the
 // zoo.cfg of server 1.
@@ -33,17 +33,17 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
-import { Ensemble, hex, kill9, killAllNow, loggedZxids, preflight, PROPOSAL, say, sleep, waitFor, INIT_LIMIT, SYNC_LIMIT, TICK_MS } from './zk-harness.ts';
+import { ZkEnsemble, hex, kill9, killAllNow, loggedZxids, preflight, PROPOSAL, say, sleep, waitFor, INIT_LIMIT, SYNC_LIMIT, TICK_MS } from '../harness/zookeeper/index.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLES = join(ROOT, 'traces', 'samples', 'zookeeper');
 /** Where the scenarios' logs go: the kept samples, or --out DIR (runs made to check conform on, not kept). */
 let OUT = SAMPLES;
 
-type Status = Awaited<ReturnType<Ensemble['status']>>;
+type Status = Awaited<ReturnType<ZkEnsemble['status']>>;
 
 /** Every server of `parts` answers as leader or follower (exactly one leader) and every one of `obs` as observer. */
-async function formed(ens: Ensemble, parts: readonly number[], obs: readonly number[] = []): Promise<Status | null> {
+async function formed(ens: ZkEnsemble, parts: readonly number[], obs: readonly number[] = []): Promise<Status | null> {
   const m = await ens.status([...parts, ...obs]);
   const modes = parts.map((s) => m.get(s)?.mode);
   if (modes.filter((x) => x === 'leader').length !== 1 || modes.filter((x) => x === 'follower').length !== parts.length - 1) return null;
@@ -51,7 +51,7 @@ async function formed(ens: Ensemble, parts: readonly number[], obs: readonly num
   return m;
 }
 
-async function waitFormed(ens: Ensemble, parts: readonly number[], obs: readonly number[] = []): Promise<number> {
+async function waitFormed(ens: ZkEnsemble, parts: readonly number[], obs: readonly number[] = []): Promise<number> {
   const m = await waitFor('ensemble', 90_000, () => formed(ens, parts, obs), 500);
   if (m === null) throw new Error(`no ensemble of ${parts.join(',')} (+ observers ${obs.join(',') || 'none'}) within 90 s: ${ens.showStatus(await ens.status([...parts, ...obs]))}`);
   const L = [...m].find(([, x]) => x?.mode === 'leader')![0];
@@ -59,7 +59,7 @@ async function waitFormed(ens: Ensemble, parts: readonly number[], obs: readonly
   return L;
 }
 
-async function write(ens: Ensemble, sid: number, path: string): Promise<void> {
+async function write(ens: ZkEnsemble, sid: number, path: string): Promise<void> {
   const c = await ens.connectClient(sid);
   await c.create(path, Buffer.from(path));
   await c.close().catch(() => {});
@@ -97,7 +97,7 @@ function trimCopy(from: string, to: string): void {
 }
 
 /** Copies each server's log (and server 1's zoo.cfg, with the proxy ports as they were) into OUT/name. */
-function keep(ens: Ensemble, name: string, note: string): void {
+function keep(ens: ZkEnsemble, name: string, note: string): void {
   const dir = join(OUT, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -112,8 +112,8 @@ interface Scenario {
   readonly run: (classpath: string, setpriv: boolean) => Promise<void>;
 }
 
-async function withEnsemble(name: string, classpath: string, setpriv: boolean, opts: { sids: number[]; observers?: number[]; debug?: boolean }, body: (ens: Ensemble) => Promise<string>): Promise<void> {
-  const ens = new Ensemble(
+async function withEnsemble(name: string, classpath: string, setpriv: boolean, opts: { sids: number[]; observers?: number[]; debug?: boolean }, body: (ens: ZkEnsemble) => Promise<string>): Promise<void> {
+  const ens = new ZkEnsemble(
     {
       sids: opts.sids, tickMs: TICK_MS, initLimit: INIT_LIMIT, syncLimit: SYNC_LIMIT, tmpPrefix: `zk-logs-${name}-`,
       observers: opts.observers ?? [], debugLoggers: opts.debug === true ? ['org.apache.zookeeper.server.quorum'] : [],

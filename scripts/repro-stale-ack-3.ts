@@ -19,10 +19,10 @@
 // REPRODUCED (with the step that went otherwise than the spec predicts, and why), or INCONCLUSIVE (the harness
 // itself failed).
 //
-// How it forces the timing (scripts/zk-harness.ts has the wiring: every learner->leader quorum link goes through
+// How it forces the timing (harness/zookeeper/ has the wiring: every learner->leader quorum link goes through
 // a proxy of ours that parses the QuorumPacket stream and can hold one direction from a packet type on):
 // - the slow follower: L->G is held from the PROPOSAL of /x on (and dropped when the connection closes);
-// - the slow leader disk: scripts/fsync-hold.c, compiled here with gcc into the temp directory, is LD_PRELOADed
+// - the slow leader disk: harness/zookeeper/fsync-hold.c, compiled here with gcc into the temp directory, is LD_PRELOADed
 //   into every server; it makes fsync/fdatasync block while the server's hold file exists. The script creates L's
 //   hold file just before the write and removes it to let L's fsync finish. The shim logs every call, hold and
 //   release, and ZooKeeper itself warns "fsync-ing the write ahead log ... took N ms" (fsync.warningthresholdms
@@ -46,17 +46,17 @@ import {
   aftermath,
   createInBackground,
   formThree,
-  ACK, ACKEPOCH, COMMIT, DIFF, Diverged, Ensemble, hex, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome, preflight, PROPOSAL, proxyOutput,
+  ACK, ACKEPOCH, COMMIT, DIFF, Diverged, ZkEnsemble, hex, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome, preflight, PROPOSAL, proxyOutput,
   handleArgs, reproUsage, runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor, type ZkServer,
   INIT_LIMIT, SYNC_LIMIT, TICK_MS,
   waitAgreed,
-} from './zk-harness.ts';
+  FSYNC_HOLD_SRC,
+} from '../harness/zookeeper/index.ts';
 
 const SIDS = [1, 2, 3] as const;
 const RUN_LIMIT_MS = 170_000;
 /** The leader's fsync is held at least this long, so that ZooKeeper's own warning (over 1000 ms) confirms it. */
 const MIN_HOLD_MS = 2000;
-const SHIM_SRC = join(dirname(fileURLToPath(import.meta.url)), 'fsync-hold.c');
 
 /** One line of the shim's log: "<ms> call|held|released <fn> fd=<n> <path>[ after <ms> ms]". */
 interface ShimLine {
@@ -91,7 +91,7 @@ async function main(): Promise<Outcome> {
   say(`Apache ZooKeeper ${pre.version} (Debian package), 3 servers on loopback, tickTime ${TICK_MS} ms, initLimit ${INIT_LIMIT}, syncLimit ${SYNC_LIMIT}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const holdFile = (s: ZkServer) => join(s.dir, 'fsync-hold');
   let shim = '';
-  const ens = new Ensemble(
+  const ens = new ZkEnsemble(
     {
       sids: SIDS, tickMs: TICK_MS, initLimit: INIT_LIMIT, syncLimit: SYNC_LIMIT, tmpPrefix: 'zk-stale-ack-3-',
       env: (s) => ({ LD_PRELOAD: shim, FSYNC_HOLD_FILE: holdFile(s), FSYNC_HOLD_LOG: join(s.dir, 'fsync.log'), FSYNC_HOLD_MAX_MS: '60000' }),
@@ -104,9 +104,9 @@ async function main(): Promise<Outcome> {
   try {
     // ---- Step 0: the shim
     shim = join(ens.root, 'fsync-hold.so');
-    const cc = spawnSync('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-o', shim, SHIM_SRC, '-ldl'], { encoding: 'utf8', timeout: 60_000 });
-    if (cc.status !== 0 || !existsSync(shim)) return { verdict: 'INCONCLUSIVE', why: `could not compile ${SHIM_SRC}: ${cc.error?.message ?? cc.stderr}`, facts };
-    say(`step 0: compiled the fsync hold shim (${SHIM_SRC} -> ${shim}), LD_PRELOADed into every server`);
+    const cc = spawnSync('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-o', shim, FSYNC_HOLD_SRC, '-ldl'], { encoding: 'utf8', timeout: 60_000 });
+    if (cc.status !== 0 || !existsSync(shim)) return { verdict: 'INCONCLUSIVE', why: `could not compile ${FSYNC_HOLD_SRC}: ${cc.error?.message ?? cc.stderr}`, facts };
+    say(`step 0: compiled the fsync hold shim (${FSYNC_HOLD_SRC} -> ${shim}), LD_PRELOADed into every server`);
     await ens.setup();
 
     // ---- Step 1: the ensemble

@@ -1,7 +1,7 @@
 // Finding #1 of docs/findings.md (a stale ACK counted after a TRUNC) tried against a real Apache ZooKeeper 3.8.0
 // ensemble: Debian's package, 5 servers on loopback, each learner->leader quorum connection through a TCP proxy of
 // ours that parses ZooKeeper's quorum stream and can hold one direction from a given packet type on
-// (scripts/zk-harness.ts: the wiring, the stream parser, the proxies, the servers' start and stop).
+// (harness/zookeeper/: the wiring, the stream parser, the proxies, the servers' start and stop).
 //
 // Run: `npx tsx scripts/repro-stale-ack.ts` (needs `bash bench/zookeeper-install.sh` once). It prints a
 // step-by-step log and one verdict line: REPRODUCED, NOT REPRODUCED (with the step that went otherwise than the spec
@@ -14,11 +14,11 @@ import { loadavg } from 'node:os';
 import { srvr } from '../impl/zkwire/four-letter.ts';
 import {
   createInBackground,
-  ACK, DIFF, Diverged, Ensemble, hex, kill9, logLines, loggedZxids, type Outcome, preflight, PROPOSAL, proxyOutput, handleArgs, reproUsage, runScenario, say, sleep,
+  ACK, DIFF, Diverged, ZkEnsemble, hex, kill9, logLines, loggedZxids, type Outcome, preflight, PROPOSAL, proxyOutput, handleArgs, reproUsage, runScenario, say, sleep,
   SNAP, TRUNC, typeName, waitFor,
   INIT_LIMIT, SYNC_LIMIT, TICK_MS,
   waitAgreed,
-} from './zk-harness.ts';
+} from '../harness/zookeeper/index.ts';
 
 const SIDS = [1, 2, 3, 4, 5] as const;
 const RUN_LIMIT_MS = 175_000;
@@ -28,7 +28,7 @@ async function main(): Promise<Outcome> {
   const pre = preflight();
   if (!pre.ok) return { verdict: 'INCONCLUSIVE', why: pre.why, facts };
   say(`Apache ZooKeeper ${pre.version} (Debian package), 5 servers on loopback, tickTime ${TICK_MS} ms, initLimit ${INIT_LIMIT}, syncLimit ${SYNC_LIMIT}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const ens = new Ensemble({ sids: SIDS, tickMs: TICK_MS, initLimit: INIT_LIMIT, syncLimit: SYNC_LIMIT, tmpPrefix: 'zk-stale-ack-' }, pre.classpath, pre.setpriv);
+  const ens = new ZkEnsemble({ sids: SIDS, tickMs: TICK_MS, initLimit: INIT_LIMIT, syncLimit: SYNC_LIMIT, tmpPrefix: 'zk-stale-ack-' }, pre.classpath, pre.setpriv);
   const srv = (sid: number) => ens.srv(sid);
   const proxy = (from: number, to: number) => ens.proxy(from, to);
   const start = (sid: number) => ens.start(sid);

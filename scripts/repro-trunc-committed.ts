@@ -25,7 +25,7 @@
 // REPRODUCED (with the step that went otherwise than the spec predicts, and why), or INCONCLUSIVE (the harness
 // itself failed). Needs a JDK's jdb (Debian: openjdk-17-jdk-headless).
 //
-// How it forces the timing (scripts/zk-harness.ts has the wiring: every learner->leader quorum link goes through
+// How it forces the timing (harness/zookeeper/ has the wiring: every learner->leader quorum link goes through
 // a proxy of ours that parses the QuorumPacket stream and can hold one direction from a packet type on):
 // - the slow follower: L->G is held from the PROPOSAL of /x on (and dropped when the connection closes);
 // - the slow apply of the leader: every server's JVM runs a JDWP agent on a loopback port (suspend=n: nothing
@@ -69,11 +69,11 @@ import { join } from 'node:path';
 import type { ZkWireClient } from '../impl/zkwire/client.ts';
 import {
   aftermath, formThree,
-  ACK, ACKEPOCH, COMMIT, createInBackground, DIFF, Diverged, Ensemble, freePort, hex, Jdb, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome,
+  ACK, ACKEPOCH, COMMIT, createInBackground, DIFF, Diverged, ZkEnsemble, freePort, hex, Jdb, lastWithNext, lastZ, logLines, loggedZxids, NEWLEADER, type Outcome,
   preflight, PROPOSAL, proxyOutput, handleArgs, reproUsage, runScenario, say, type Seen, sleep, SNAP, stamp, tail, TRUNC, typeName, waitFor,
   INIT_LIMIT, SYNC_LIMIT, TICK_MS,
   waitAgreed,
-} from './zk-harness.ts';
+} from '../harness/zookeeper/index.ts';
 
 const SIDS = [1, 2, 3] as const;
 const RUN_LIMIT_MS = 200_000;
@@ -142,7 +142,7 @@ async function main(): Promise<Outcome> {
   if (jdbVersion.status !== 0) return { verdict: 'INCONCLUSIVE', why: `no working jdb (a JDK's debugger): ${jdbVersion.error?.message ?? jdbVersion.stderr}`, facts };
   say(`Apache ZooKeeper ${pre.version} (Debian package), 3 servers on loopback, tickTime ${TICK_MS} ms, initLimit ${INIT_LIMIT}, syncLimit ${SYNC_LIMIT}; ${(jdbVersion.stdout + jdbVersion.stderr).trim()}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const jdwpPorts = new Map<number, number>();
-  const ens = new Ensemble(
+  const ens = new ZkEnsemble(
     {
       sids: SIDS, tickMs: TICK_MS, initLimit: INIT_LIMIT, syncLimit: SYNC_LIMIT, tmpPrefix: 'zk-trunc-committed-',
       jvmArgs: (s) => [`-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:${jdwpPorts.get(s.sid)}`],

@@ -1,4 +1,4 @@
-// What must eventually happen once the faults stop (checked with `check --liveness`, checker/liveness.ts).
+// What must eventually happen once the faults stop (checked with `check --liveness`, checker/search/liveness.ts).
 //
 // Both properties assume what ZooKeeper needs to make progress: a quorum of voters up (connections come back on
 // their own in this model: a lost one makes the learner look for its leader again), and the run's epoch bound

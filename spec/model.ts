@@ -40,7 +40,7 @@ export interface Property<S> {
 }
 
 /**
- * A liveness property, checked with --liveness on the explored state graph (checker/liveness.ts): in every
+ * A liveness property, checked with --liveness on the explored state graph (checker/search/liveness.ts): in every
  * behaviour whose faults stop, that takes every continuously enabled protocol step eventually (weak fairness of
  * the steps that are not faults), and that stays where `assume` holds, `goal` holds again and again. A
  * counterexample is a lasso: a path to a cycle of protocol steps (or to a state with none) that never meets the

@@ -14,10 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chartPage } from '../checker/chart/page.ts';
 import { chartOfLogs } from '../checker/chart/sources.ts';
 import { Explorer, serveExplorer } from '../checker/chart/explore.ts';
-import { compact } from '../checker/counterexample.ts';
+import { compact } from '../checker/report/counterexample.ts';
 import { parseFlags } from '../checker/flags.ts';
 import { loadChecked, runCheck } from '../checker/run.ts';
-import { parseTrace } from '../checker/trace-reader.ts';
+import { parseTrace } from '../checker/report/trace-reader.ts';
 import { writeFileSync } from 'node:fs';
 import { protocolWalk } from './support/walk.ts';
 

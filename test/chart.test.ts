@@ -12,7 +12,7 @@ import { chartOfCheckTrace, chartOfInputs } from '../checker/chart/sources.ts';
 import { readZooKeeperLogs } from '../checker/conform/zookeeper/observe.ts';
 import { parseFlags } from '../checker/flags.ts';
 import { loadChecked } from '../checker/run.ts';
-import { parseTrace } from '../checker/trace-reader.ts';
+import { parseTrace } from '../checker/report/trace-reader.ts';
 import { protocolWalk } from './support/walk.ts';
 
 const ROOT = join(import.meta.dirname, '..');

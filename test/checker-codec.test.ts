@@ -2,9 +2,9 @@
 // that copies the bytes of objects shared with the last decoded state gives the same bytes as a full walk.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SharedInterner } from '../checker/interner.ts';
-import { findNotPlainData } from '../checker/plain-data.ts';
-import { createStateCodec } from '../checker/state-codec.ts';
+import { SharedInterner } from '../checker/store/interner.ts';
+import { findNotPlainData } from '../checker/store/plain-data.ts';
+import { createStateCodec } from '../checker/store/state-codec.ts';
 
 const plain = fc.letrec((tie) => ({
   value: fc.oneof(

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../checker/flags.ts';
-import { replay } from '../checker/replay.ts';
+import { replay } from '../checker/report/replay.ts';
 import { runCheck } from '../checker/run.ts';
 import { loadSpec } from '../checker/spec-source.ts';
-import { replayTraceFile } from '../checker/trace-reader.ts';
+import { replayTraceFile } from '../checker/report/trace-reader.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'checker-fle-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

@@ -1,12 +1,12 @@
-// Liveness under weak fairness (checker/liveness.ts): fair and unfair cycles and dead ends on small specs
+// Liveness under weak fairness (checker/search/liveness.ts): fair and unfair cycles and dead ends on small specs
 // written here, then ZOOKEEPER-3109 put back (spec/variants.ts) found as a lasso, the fixed spec passing.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags, UsageError } from '../checker/flags.ts';
-import { runLiveness } from '../checker/liveness.ts';
-import { replay } from '../checker/replay.ts';
+import { runLiveness } from '../checker/search/liveness.ts';
+import { replay } from '../checker/report/replay.ts';
 import { runCheck } from '../checker/run.ts';
 import type { AnySpec } from '../checker/spec-source.ts';
 

@@ -1,6 +1,6 @@
 // The progress line: drawn only on a terminal, at most a few times a second, erased before the summary.
 import { describe, expect, it } from 'vitest';
-import { progressLine } from '../checker/progress.ts';
+import { progressLine } from '../checker/report/progress.ts';
 
 function stream(isTTY: boolean): NodeJS.WriteStream & { text: string } {
   const s = { isTTY, text: '', write(chunk: string) { s.text += chunk; return true; } };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../checker/flags.ts';
-import { replay } from '../checker/replay.ts';
+import { replay } from '../checker/report/replay.ts';
 import { runCheck, type RunResult } from '../checker/run.ts';
 import { loadSpec } from '../checker/spec-source.ts';
 

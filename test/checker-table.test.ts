@@ -1,9 +1,9 @@
 // The fingerprint table agrees with a Set of the same 64-bit values, through growth; parent links read back.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { collisionProbability, FingerprintTable, MIN_CAPACITY } from '../checker/fingerprint-table.ts';
-import { fmix } from '../checker/interner.ts';
-import { ParentStore } from '../checker/parent-store.ts';
+import { collisionProbability, FingerprintTable, MIN_CAPACITY } from '../checker/store/fingerprint-table.ts';
+import { fmix } from '../checker/store/interner.ts';
+import { ParentStore } from '../checker/store/parent-store.ts';
 
 const word = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
 

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../checker/flags.ts';
-import { replayEvents } from '../checker/replay.ts';
+import { replayEvents } from '../checker/report/replay.ts';
 import { runCheck } from '../checker/run.ts';
 import { loadSpec } from '../checker/spec-source.ts';
-import { MessageIds } from '../checker/trace-writer.ts';
-import { parseTrace, readTrace, replayTraceFile, TraceFormatError } from '../checker/trace-reader.ts';
+import { MessageIds } from '../checker/report/trace-writer.ts';
+import { parseTrace, readTrace, replayTraceFile, TraceFormatError } from '../checker/report/trace-reader.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'checker-trace-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

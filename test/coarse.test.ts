@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Action, ClusterState, SpecOptions } from '../spec/index.ts';
 import { buildSpec } from '../spec/index.ts';
 import { electionChannel, quorumChannel } from '../spec/state.ts';
-import { makeRandom } from '../checker/simulation-walks.ts';
+import { makeRandom } from '../checker/simulation/walks.ts';
 
 const base: SpecOptions = { nodes: 3, observers: 0, mutations: [], protocol: 'zab', initial: 'broadcast', txns: 1, crashes: 1, partitions: 1 };
 

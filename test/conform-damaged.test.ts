@@ -30,7 +30,7 @@ function leaderFile(): string {
 }
 const follower = () => readdirSync(CLEAN).find((f) => f !== leaderFile() && !f.startsWith('server4'))!;
 
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'checker/conform-cli.ts', ...args], { encoding: 'utf8' });
+const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'checker/conform/cli.ts', ...args], { encoding: 'utf8' });
 
 describe('damaged input', () => {
   it('a malformed line in the middle of a log is an input error at that line, not a divergence (exit 2)', () => {

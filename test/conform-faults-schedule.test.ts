@@ -1,7 +1,7 @@
 // conform:faults' seeded schedule: every run of three rounds or more applies every kind of fault (seeds 11
 // and 12 once dropped no connection), fewer rounds get distinct kinds, and the report names what was applied.
 import { describe, expect, it } from 'vitest';
-import { describeKinds, faultSchedule, type FaultKind } from '../checker/conform/faults.ts';
+import { describeKinds, faultSchedule, type FaultKind } from '../harness/conform-faults/cluster.ts';
 import { mulberry32 as rng } from '../impl/sim.ts';
 
 const KINDS: readonly FaultKind[] = ['killFollower', 'killLeader', 'dropConnections'];

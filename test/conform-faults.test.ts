@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { faultRun, type FaultRunOptions } from '../checker/conform/faults.ts';
+import { faultRun, type FaultRunOptions } from '../harness/conform-faults/cluster.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'conform-faults-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));

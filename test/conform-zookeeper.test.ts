@@ -136,7 +136,7 @@ describe('tampered copies are refused at the right line', () => {
 });
 
 describe('npm run conform on ZooKeeper logs', () => {
-  const cli = (args: string[]) => spawnSync('npx', ['tsx', 'checker/conform-cli.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const cli = (args: string[]) => spawnSync('npx', ['tsx', 'checker/conform/cli.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
 
   it('recognises them by their content and says how much it observed', { timeout: 120_000 }, () => {
     const r = cli(logsOf(join(SAMPLES, 'snap')));

@@ -259,7 +259,7 @@ describe('conform on implementation logs', () => {
 });
 
 describe('npm run conform', () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'checker/conform-cli.ts', ...args], { encoding: 'utf8' });
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'checker/conform/cli.ts', ...args], { encoding: 'utf8' });
 
   it('exits 0 on a pass, 1 on a divergence, 2 on bad usage with one line', () => {
     const pass = cli(join(SAMPLES, 'clean'));
@@ -273,6 +273,6 @@ describe('npm run conform', () => {
       expect(r.status, bad.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
-    expect(execFileSync(process.execPath, ['--import', 'tsx', 'checker/conform-cli.ts', '--help'], { encoding: 'utf8' })).toMatch(/Exit status/);
+    expect(execFileSync(process.execPath, ['--import', 'tsx', 'checker/conform/cli.ts', '--help'], { encoding: 'utf8' })).toMatch(/Exit status/);
   });
 });

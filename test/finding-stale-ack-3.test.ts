@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseFlags } from '../checker/flags.ts';
 import { runCheck } from '../checker/run.ts';
-import { readTrace, replayTraceFile } from '../checker/trace-reader.ts';
+import { readTrace, replayTraceFile } from '../checker/report/trace-reader.ts';
 import { buildSpec } from '../spec/index.ts';
 import type { ClusterState } from '../spec/state.ts';
 import { runStory } from './support/story.ts';

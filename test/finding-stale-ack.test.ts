@@ -13,8 +13,8 @@
 // fix (`--fix forgetStaleAcks`) the same search passes to depth 14 (5.4 million states) and so do the walks.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { replay } from '../checker/replay.ts';
-import { readTrace, replayTraceFile } from '../checker/trace-reader.ts';
+import { replay } from '../checker/report/replay.ts';
+import { readTrace, replayTraceFile } from '../checker/report/trace-reader.ts';
 import { buildSpec } from '../spec/index.ts';
 import type { ClusterState } from '../spec/state.ts';
 

@@ -330,7 +330,7 @@ describe('a long generated history', () => {
 });
 
 describe('npm run history', () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'checker/history-cli.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'checker/history/cli.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
   it('a lost acknowledged write: exit 1, the window printed and written as a history file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'history-cli-'));
     try {

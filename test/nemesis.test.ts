@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseHistory } from '../checker/history/format.ts';
 import { runOnce } from '../nemesis/run.ts';
 import type { Target } from '../nemesis/target.ts';
-import { preflight } from '../scripts/zk-harness.ts';
+import { preflight } from '../harness/zookeeper/index.ts';
 
 const zk = preflight();
 if (!zk.ok) console.warn(`test/nemesis: the Apache ZooKeeper run is skipped: ${zk.why}`);

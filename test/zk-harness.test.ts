@@ -4,7 +4,7 @@
 // vector<Id> authinfo), with the snapshot that follows a SNAP ending in LearnerHandler's "BenWasHere".
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ACK, COMMIT, NEWLEADER, PING, PROPOSAL, QuorumStreamParser, RAW, SNAP, SNAPSHOT_BLOB, TRUNC, type Unit } from '../scripts/zk-harness.ts';
+import { ACK, COMMIT, NEWLEADER, PING, PROPOSAL, QuorumStreamParser, RAW, SNAP, SNAPSHOT_BLOB, TRUNC, type Unit } from '../harness/zookeeper/index.ts';
 
 const int = (v: number) => {
   const b = Buffer.alloc(4);

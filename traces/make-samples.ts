@@ -1,7 +1,7 @@
 // `npm run samples -- [--only NAME]... [--seed S]`: writes traces/samples/ again, in the current trace version.
 //
 // The implementation's samples come from real servers on 127.0.0.1 (the harness of `npm run conform:faults`,
-// checker/conform/faults.ts), each checked by conform before it is kept: `clean` (3 servers and an observer,
+// harness/conform-faults/cluster.ts), each checked by conform before it is kept: `clean` (3 servers and an observer,
 // writes through every server, no fault: PASS), `faults` (kill -9 of a follower, kill -9 of the leader, both
 // restarted, dropped connections of a server: PASS), `diverging-commit-without-quorum` (the leader runs with the
 // test-only breakage commitWithoutQuorum: a DIVERGENCE at its commit on its own ACK). A run whose verdict is not
@@ -12,12 +12,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { faultRun, type FaultRunOptions } from '../checker/conform/faults.ts';
+import { faultRun, type FaultRunOptions } from '../harness/conform-faults/cluster.ts';
 import { findLogFiles } from '../checker/conform/reader.ts';
 import type { ConformResult } from '../checker/conform/run.ts';
 import { parseFlags } from '../checker/flags.ts';
 import { runCheck } from '../checker/run.ts';
-import { readTrace } from '../checker/trace-reader.ts';
+import { readTrace } from '../checker/report/trace-reader.ts';
 import { readHeader } from './reader.ts';
 import { argsProblem, formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 

@@ -7,7 +7,7 @@
 // every step, and every invariant is evaluated there), implementation logs (put in one causal order by conform's
 // merge; the variables are those the servers logged), and the explorer's path (checker/chart/explore.ts).
 import type { MessageView } from '../../spec/model.ts';
-import { changedVars, compact, formatMessage } from '../counterexample.ts';
+import { changedVars, compact, formatMessage } from '../report/counterexample.ts';
 import type { AnySpec } from '../spec-source.ts';
 
 /** A message as the chart labels it. */

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import { parseFlags, SPEC_FLAGS, UsageError } from '../flags.ts';
 import { loadChecked } from '../run.ts';
 import { SpecLoadError } from '../spec-source.ts';
-import { TraceFormatError } from '../trace-reader.ts';
-import { ReplayError } from '../replay.ts';
+import { TraceFormatError } from '../report/trace-reader.ts';
+import { ReplayError } from '../report/replay.ts';
 import { flagProblem, formatUsage, intFlag, wantsHelp, type Usage } from '../../impl/usage.ts';
 import { ExploreError, Explorer, serveExplorer, shownProperties } from './explore.ts';
 

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { readHeader } from '../../traces/reader.ts';
 import { argsProblem, flagProblem, formatUsage, wantsHelp, type Usage } from '../../impl/usage.ts';
-import { TraceFormatError } from '../trace-reader.ts';
+import { TraceFormatError } from '../report/trace-reader.ts';
 import type { ChartData } from './data.ts';
 import { chartPage } from './page.ts';
 import { ChartInputError, chartOfCheckTrace, chartOfInputs } from './sources.ts';

@@ -6,7 +6,7 @@
 import { checkZooKeeperLogs, hexZ, type ZkCheckResult } from '../conform/zookeeper/check.ts';
 import type { Observation } from '../conform/zookeeper/mapping.ts';
 import { readZooKeeperLogs, type Seen } from '../conform/zookeeper/observe.ts';
-import { compact } from '../counterexample.ts';
+import { compact } from '../report/counterexample.ts';
 import { arrowsOf, type ChartChange, type ChartData, type ChartDivergence, type ChartEvent, type ChartMessage } from './data.ts';
 
 /** An observation as an event: a name, its params, and the variables it tells. */

@@ -7,7 +7,7 @@ import { OBSERVER_BREAKS, TEST_BREAKS, type TestBreak } from '../../impl/core/br
 import { argsProblem, flagProblem, formatUsage, intFlag, wantsHelp, type Usage } from '../../impl/usage.ts';
 import { addCoverage, coverageSummary, type Coverage } from '../conform/coverage.ts';
 import { formatResult } from '../conform/report.ts';
-import { progressLine } from '../progress.ts';
+import { progressLine } from '../report/progress.ts';
 import { SCHEDULES, type VoprResult } from './run.ts';
 import { runSeeds, type SeedOptions } from './swarm.ts';
 

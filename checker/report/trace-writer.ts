@@ -4,12 +4,12 @@
 // same content; earlier ones were lost).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MessageView } from '../spec/model.ts';
-import type { ActionName } from '../traces/actions.ts';
-import type { TraceEvent, TraceLine, TraceMessage } from '../traces/schema.ts';
-import { lineText, makeHeader } from '../traces/writer.ts';
+import type { MessageView } from '../../spec/model.ts';
+import type { ActionName } from '../../traces/actions.ts';
+import type { TraceEvent, TraceLine, TraceMessage } from '../../traces/schema.ts';
+import { lineText, makeHeader } from '../../traces/writer.ts';
 import type { Counterexample } from './counterexample.ts';
-import type { AnySpec } from './spec-source.ts';
+import type { AnySpec } from '../spec-source.ts';
 
 /** Assigns message ids along a path. */
 export class MessageIds {

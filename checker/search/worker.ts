@@ -1,9 +1,9 @@
 // A worker thread of the search: rebuilds the spec from its SpecSource and serves the coordinator's requests
 // (expand a chunk, hand over a level, swap in a grown table, look up a parent link, run random walks).
 import { parentPort, workerData } from 'node:worker_threads';
-import { FingerprintTable } from './fingerprint-table.ts';
-import { SharedInterner } from './interner.ts';
-import { loadSpec, type SpecSource } from './spec-source.ts';
+import { FingerprintTable } from '../store/fingerprint-table.ts';
+import { SharedInterner } from '../store/interner.ts';
+import { loadSpec, type SpecSource } from '../spec-source.ts';
 import { LocalThread } from './threads.ts';
 
 interface Init {

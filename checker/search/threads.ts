@@ -2,14 +2,14 @@
 // all) or worker_threads, each rebuilding the spec from its SpecSource and sharing the fingerprint table,
 // the interner and the stop flag through SharedArrayBuffers.
 import { Worker } from 'node:worker_threads';
-import type { Property } from '../spec/model.ts';
+import type { Property } from '../../spec/model.ts';
 import { Expander, type ExpandResult, type LevelOutput } from './expander.ts';
-import type { FingerprintTable } from './fingerprint-table.ts';
+import type { FingerprintTable } from '../store/fingerprint-table.ts';
 import type { Chunk } from './frontier.ts';
-import type { SharedInterner } from './interner.ts';
-import type { SimulationRequest, SimulationResult } from './simulation-walks.ts';
-import { runWalks } from './simulation-walks.ts';
-import type { AnySpec, SpecSource } from './spec-source.ts';
+import type { SharedInterner } from '../store/interner.ts';
+import type { SimulationRequest, SimulationResult } from '../simulation/walks.ts';
+import { runWalks } from '../simulation/walks.ts';
+import type { AnySpec, SpecSource } from '../spec-source.ts';
 
 export interface SearchThread {
   expand(chunk: Chunk): Promise<ExpandResult>;

@@ -1,13 +1,13 @@
 // Simulation (--simulate): random walks spread over the threads in chunks of walk indices. Walks are
 // independent and seeded by their index, so the result does not depend on the number of threads: when walks
 // fail, the one reported is the failing walk with the least index, and every walk below it has run.
-import type { Property } from '../spec/model.ts';
-import type { StatePath } from './bfs.ts';
-import { FingerprintTable } from './fingerprint-table.ts';
-import { SharedInterner } from './interner.ts';
-import type { SimulationResult, WalkFailure } from './simulation-walks.ts';
-import type { AnySpec, SpecSource } from './spec-source.ts';
-import { startThreads } from './threads.ts';
+import type { Property } from '../../spec/model.ts';
+import type { StatePath } from '../search/bfs.ts';
+import { FingerprintTable } from '../store/fingerprint-table.ts';
+import { SharedInterner } from '../store/interner.ts';
+import type { SimulationResult, WalkFailure } from './walks.ts';
+import type { AnySpec, SpecSource } from '../spec-source.ts';
+import { startThreads } from '../search/threads.ts';
 
 export interface SimulateOptions {
   readonly source: SpecSource;

@@ -2,14 +2,14 @@
 // enumerate its successors, keep the ones whose fingerprint is new (bytes for the next level, parent link for
 // counterexamples) and check the properties on them. The same code runs in the main thread (one worker) and in
 // each worker thread; the coordinator (bfs.ts) hands out chunks and merges the results.
-import type { ActionBase, Property } from '../spec/model.ts';
-import type { FingerprintTable } from './fingerprint-table.ts';
+import type { ActionBase, Property } from '../../spec/model.ts';
+import type { FingerprintTable } from '../store/fingerprint-table.ts';
 import { FrontierWriter, type Chunk, type Segment } from './frontier.ts';
-import type { SharedInterner } from './interner.ts';
-import { MAX_SUCCESSORS, ParentStore } from './parent-store.ts';
-import type { AnySpec } from './spec-source.ts';
-import { findNotPlainData, NotPlainDataError } from './plain-data.ts';
-import { createStateCodec, type StateCodec } from './state-codec.ts';
+import type { SharedInterner } from '../store/interner.ts';
+import { MAX_SUCCESSORS, ParentStore } from '../store/parent-store.ts';
+import type { AnySpec } from '../spec-source.ts';
+import { findNotPlainData, NotPlainDataError } from '../store/plain-data.ts';
+import { createStateCodec, type StateCodec } from '../store/state-codec.ts';
 
 /** A state that violates an invariant or witnesses a reachability property: reached by `succ` from `parent`. */
 export interface Found {

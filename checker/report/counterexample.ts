@@ -2,10 +2,10 @@
 // its server, the message it consumed and those it sent (spec.describe), and every server variable it changed
 // (spec.serverVars before and after).
 import { isDeepStrictEqual } from 'node:util';
-import type { MessageView, PropertyKind } from '../spec/model.ts';
-import type { StatePath } from './bfs.ts';
+import type { MessageView, PropertyKind } from '../../spec/model.ts';
+import type { StatePath } from '../search/bfs.ts';
 import { replay } from './replay.ts';
-import type { AnySpec } from './spec-source.ts';
+import type { AnySpec } from '../spec-source.ts';
 
 export interface VarChange {
   readonly sid: number;
@@ -42,7 +42,7 @@ export interface Counterexample {
   /** The chart of the trace (checker/chart/), once written; or why it could not be. */
   chartFile?: string | null;
   chartProblem?: string | null;
-  /** A random walk's counterexample is shrunk (checker/shrink.ts): the walk's own length, else null. */
+  /** A random walk's counterexample is shrunk (checker/simulation/shrink.ts): the walk's own length, else null. */
   shrunkFrom: number | null;
 }
 

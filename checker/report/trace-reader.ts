@@ -1,10 +1,10 @@
 // Reads a trace file whole, for replay: every line must decode (traces/reader.ts, any version), and the first
 // problem is thrown as one line naming the file, the line number, and what is wrong there.
 import { readFileSync } from 'node:fs';
-import { parseLine } from '../traces/reader.ts';
-import type { TraceEvent, TraceHeader, TraceVerdict } from '../traces/schema.ts';
+import { parseLine } from '../../traces/reader.ts';
+import type { TraceEvent, TraceHeader, TraceVerdict } from '../../traces/schema.ts';
 import { replayEvents, type ReplayedStep } from './replay.ts';
-import type { AnySpec } from './spec-source.ts';
+import type { AnySpec } from '../spec-source.ts';
 
 export class TraceFormatError extends Error {}
 

@@ -2,8 +2,9 @@
 // step at random until the depth bound or a state with no successor, checking the properties on every state.
 // Walk i draws from its own generator, seeded from the run's seed and i, so a walk does not depend on which
 // thread runs it or on the walks before it: a failure is reproduced by its walk's seed alone.
-import type { Property } from '../spec/model.ts';
-import type { AnySpec } from './spec-source.ts';
+import type { Property } from '../../spec/model.ts';
+import type { AnySpec } from '../spec-source.ts';
+import { mulberry32 } from '../../traces/random.ts';
 
 export interface SimulationRequest {
   readonly propertyNames: readonly string[];
@@ -51,16 +52,8 @@ export function walkSeed(seed: number, walk: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** mulberry32: a small, fast 32-bit generator; plenty to pick among a few dozen successors. */
-export function makeRandom(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+/** A walk's generator: traces/random.ts's mulberry32 (one generator for every seed the project prints). */
+export const makeRandom = mulberry32;
 
 /**
  * A walk takes one of the environment's steps (spec.faultKinds) 1 time in FAULT_ODDS when the protocol could

@@ -5,10 +5,10 @@
 import { parseArgs } from 'node:util';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { describeKinds, faultRun, runDir } from './conform/faults.ts';
-import { formatResult } from './conform/report.ts';
-import { TEST_BREAKS } from '../impl/core/breaks.ts';
-import { argsProblem, formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
+import { describeKinds, faultRun, runDir } from './cluster.ts';
+import { formatResult } from '../../checker/conform/report.ts';
+import { TEST_BREAKS } from '../../impl/core/breaks.ts';
+import { argsProblem, formatUsage, wantsHelp, type Usage } from '../../impl/usage.ts';
 import { join } from 'node:path';
 
 export const CONFORM_FAULTS_USAGE: Usage = {

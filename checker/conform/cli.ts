@@ -1,11 +1,11 @@
 // `npm run conform -- <log files | a dataDir | a cluster dir>`: check that logged runs are runs of the spec.
 // Exit status: 0 pass, 1 divergence, 2 bad usage or damaged input, 3 incomplete input (see CONFORM_USAGE).
 import { parseArgs } from 'node:util';
-import { conform, type ConformResult } from './conform/run.ts';
-import { formatResult } from './conform/report.ts';
-import { ConformUsageError } from './conform/reader.ts';
-import { areZooKeeperLogs, runZooKeeperConform } from './conform/zookeeper/report.ts';
-import { argsProblem, formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
+import { conform, type ConformResult } from './run.ts';
+import { formatResult } from './report.ts';
+import { ConformUsageError } from './reader.ts';
+import { areZooKeeperLogs, runZooKeeperConform } from './zookeeper/report.ts';
+import { argsProblem, formatUsage, wantsHelp, type Usage } from '../../impl/usage.ts';
 
 export const CONFORM_USAGE: Usage = {
   usage: 'npm run conform -- [flags] <log files | a dataDir | a cluster dir>...',

@@ -1,6 +1,6 @@
 // Prints a RunResult: a human summary (text) or the whole result as one JSON object (--json).
 import { compact, formatCounterexample } from './counterexample.ts';
-import type { RunResult } from './run.ts';
+import type { RunResult } from '../run.ts';
 
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 

@@ -18,8 +18,8 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { globSync } from 'tinyglobby';
 import { z } from 'zod';
-import { flagProblem, formatUsage, intFlag, wantsHelp } from '../impl/usage.ts';
-import { REPO_ROOT } from './spec-source.ts';
+import { flagProblem, formatUsage, intFlag, wantsHelp } from '../../impl/usage.ts';
+import { REPO_ROOT } from '../spec-source.ts';
 
 export const DEFAULTS = { files: 'spec/**/*.ts', depth: 18, concurrency: 2, seed: 1 } as const;
 /** A mutant's run may take this many times the plain run, and at least MIN_TIMEOUT_S, unless --timeout says. */
@@ -370,7 +370,7 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
 
   const all = await instrument(files, root);
   const coverageFile = join(root, 'coverage.json');
-  const plain = await runCheck(root, cfg, { ZAB_MUTATION_COVERAGE: coverageFile }, null, [join(root, 'checker', 'mutation-coverage.mjs')]);
+  const plain = await runCheck(root, cfg, { ZAB_MUTATION_COVERAGE: coverageFile }, null, [join(root, 'checker', 'mutation', 'coverage.mjs')]);
   if (plain.code !== 0) {
     const why = plain.code === 1 ? 'a property fails or is vacuous at these bounds (raise --depth?)' : firstLine(plain.stderr);
     if (plain.code === 2) throw new UsageError(`check flags: ${firstLine(plain.stderr).replace(/^check: /, '')}`);

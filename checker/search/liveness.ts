@@ -17,12 +17,12 @@
 //
 // Soundness with a depth bound: only expanded states count, and every edge of an expanded state is known, so a
 // lasso found in a truncated graph is a real one; "holds" is claimed only when the graph was exhausted.
-import type { LivenessProperty } from '../spec/model.ts';
+import type { LivenessProperty } from '../../spec/model.ts';
 import type { StatePath } from './bfs.ts';
-import { SharedInterner } from './interner.ts';
-import type { AnySpec } from './spec-source.ts';
+import { SharedInterner } from '../store/interner.ts';
+import type { AnySpec } from '../spec-source.ts';
 import { FrontierWriter, type Segment } from './frontier.ts';
-import { createStateCodec } from './state-codec.ts';
+import { createStateCodec } from '../store/state-codec.ts';
 
 /** Marks a fault edge in the class array: faults get no fairness. */
 const FAULT = 0xffff;

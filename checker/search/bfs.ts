@@ -4,14 +4,14 @@
 // level d is found before any of level d+1: the first violation found is at the least depth, whatever the
 // number of threads, and the distinct states found are the same set. Between chunks the coordinator grows
 // the table, watches memory, reports progress and stops the search on a violation or a limit.
-import type { Property } from '../spec/model.ts';
+import type { Property } from '../../spec/model.ts';
 import type { ExpandResult, Found } from './expander.ts';
 import { STOP } from './expander.ts';
-import { FingerprintTable, GROW_LOAD, GROWTH } from './fingerprint-table.ts';
+import { FingerprintTable, GROW_LOAD, GROWTH } from '../store/fingerprint-table.ts';
 import { FrontierWriter, segmentBytes, type Chunk, type Segment } from './frontier.ts';
-import { SharedInterner } from './interner.ts';
-import type { AnySpec, SpecSource } from './spec-source.ts';
-import { createStateCodec } from './state-codec.ts';
+import { SharedInterner } from '../store/interner.ts';
+import type { AnySpec, SpecSource } from '../spec-source.ts';
+import { createStateCodec } from '../store/state-codec.ts';
 import { startThreads, type SearchThread } from './threads.ts';
 
 export interface BfsOptions {

@@ -2,9 +2,9 @@
 // Exit status: 0 valid, 1 an anomaly, 2 bad usage or input, 3 unknown (a search reached its budget).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { checkHistory, formatResult, windowFile } from './history/check.ts';
-import { HistoryError, opToLine, parseHistory } from './history/format.ts';
-import { argsProblem, formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
+import { checkHistory, formatResult, windowFile } from './check.ts';
+import { HistoryError, opToLine, parseHistory } from './format.ts';
+import { argsProblem, formatUsage, wantsHelp, type Usage } from '../../impl/usage.ts';
 
 export const HISTORY_USAGE: Usage = {
   usage: 'npm run history -- [flags] FILE',

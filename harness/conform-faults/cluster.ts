@@ -10,7 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ensemble } from '../../impl/ensemble.ts';
 import type { ZkClient } from '../../impl/client.ts';
-import { conform, type ConformResult } from './run.ts';
+import { conform, type ConformResult } from '../../checker/conform/run.ts';
 import { mulberry32 as rng } from '../../impl/sim.ts';
 
 export interface FaultRunOptions {

@@ -4,10 +4,10 @@
 // invariant; the path is cut at the first such state. Chunks of steps go first, then single steps (ddmin, as
 // property-based testing tools shrink). Bounded in time; the result is always a real path of the spec.
 import { isDeepStrictEqual } from 'node:util';
-import type { ActionBase, Property } from '../spec/model.ts';
-import type { StatePath } from './bfs.ts';
-import { replay } from './replay.ts';
-import type { AnySpec } from './spec-source.ts';
+import type { ActionBase, Property } from '../../spec/model.ts';
+import type { StatePath } from '../search/bfs.ts';
+import { replay } from '../report/replay.ts';
+import type { AnySpec } from '../spec-source.ts';
 
 export interface Shrunk {
   readonly path: StatePath;

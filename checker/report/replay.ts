@@ -2,8 +2,8 @@
 // (it keeps only a parent link and a successor index per state), and tests use it to show that a
 // counterexample really leads to the violation.
 import { isDeepStrictEqual } from 'node:util';
-import type { ActionBase } from '../spec/model.ts';
-import type { AnySpec } from './spec-source.ts';
+import type { ActionBase } from '../../spec/model.ts';
+import type { AnySpec } from '../spec-source.ts';
 
 /** A step as recorded: the index of the successor in spec.next's order, or the action taken. */
 export type RecordedStep = number | ActionBase;
