@@ -6,7 +6,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { FIXES, LEADER_APPLY, LEADER_LOG } from '../spec/config.ts';
+import { DEFAULT_GRANULARITY, FIXES, LEADER_APPLY, LEADER_LOG } from '../spec/config.ts';
 import { VARIANTS } from '../spec/variants.ts';
 import { DEFAULT_SPEC_EXPORT, DEFAULT_SPEC_MODULE, type SpecSource } from './spec-source.ts';
 import { formatUsage, intFlag, type FlagHelp } from '../impl/usage.ts';
@@ -32,7 +32,7 @@ export const SPEC_FLAGS: readonly {
   { flag: 'nodes', schema: int(2, 7), default: 3, help: 'participants (voting servers), 2 to 7' },
   { flag: 'observers', schema: int(0, 7), default: 0, help: 'observers (non-voting servers)' },
   { flag: 'protocol', metavar: 'P', schema: z.enum(['zab', 'fle'], 'must be zab or fle'), default: 'zab', help: 'zab: election, discovery, sync, broadcast, faults; fle: FastLeaderElection alone' },
-  { flag: 'granularity', metavar: 'G', schema: z.enum(['coarse', 'fine'], 'must be coarse or fine'), default: 'coarse', help: 'coarse: election+discovery as one step; fine: every step of the real code' },
+  { flag: 'granularity', metavar: 'G', schema: z.enum(['coarse', 'fine'], 'must be coarse or fine'), default: DEFAULT_GRANULARITY, help: 'coarse: election+discovery as one step; fine: every step of the real code' },
   { flag: 'initial', metavar: 'NAME', schema: z.enum(['broadcast', 'fresh', 'empty', 'inflight'], 'must be broadcast, fresh, empty or inflight'), default: 'broadcast', help: 'initial state: broadcast (1 txn committed, 1 proposed), fresh, empty, inflight (serving, 1 proposal in flight)' },
   { flag: 'txns', schema: int(0, 1000), default: 1, simulateDefault: 40, help: 'client writes the leaders may propose (zab)' },
   { flag: 'crashes', schema: int(0, 1000), default: 1, simulateDefault: 10, help: 'crashes, each with its restart (zab)' },

@@ -116,7 +116,7 @@ export interface SpecOptions {
   readonly mutations: readonly string[];
   /** 'fle': FastLeaderElection alone. 'zab' (default): election, discovery, sync, broadcast and faults. */
   readonly protocol?: 'fle' | 'zab';
-  /** 'fine' (default): every step of the real code. 'coarse': election and discovery as one atomic step. */
+  /** 'coarse' (DEFAULT_GRANULARITY): election and discovery as one atomic step. 'fine': every step of the real code. */
   readonly granularity?: 'fine' | 'coarse';
   /** A named initial state, or the durable state of each server (participants then observers). */
   readonly initial?: InitialStateName | readonly InitialServer[];
@@ -215,6 +215,9 @@ function presetInitial(name: InitialStateName, nodes: number, observers: number)
   }
 }
 
+/** The granularity of ZAB when none is given (the check's default too): election and discovery as one step. */
+export const DEFAULT_GRANULARITY = 'coarse';
+
 export function makeConfig(options: SpecOptions): Config {
   const total = options.nodes + options.observers;
   const sids = Array.from({ length: total }, (_, i) => i + 1);
@@ -268,7 +271,7 @@ export function makeConfig(options: SpecOptions): Config {
     observers: options.observers,
     protocol,
     // Coarse steps fold election into discovery: FastLeaderElection alone is always fine-grained.
-    granularity: protocol === 'fle' ? 'fine' : (options.granularity ?? 'fine'),
+    granularity: protocol === 'fle' ? 'fine' : (options.granularity ?? DEFAULT_GRANULARITY),
     sids,
     voters,
     learnerType: (sid) => (sid <= options.nodes ? 'participant' : 'observer'),
