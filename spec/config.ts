@@ -1,6 +1,7 @@
 // The parameters of a spec instance: cluster shape, protocol scope, bounds, initial state and breakages.
-import type { CommittedTxn, Txn } from './state.ts';
-import type { LearnerType, Sid } from './types.ts';
+import { INITIAL_STATES, presetInitial, type InitialServer, type InitialStateName } from './initial.ts';
+export { INITIAL_STATES, type InitialServer, type InitialStateName } from './initial.ts';
+import type { CommittedTxn, LearnerType, Sid, Txn } from './types.ts';
 import { makeZxid } from './types.ts';
 import type { VariantName } from './variants.ts';
 import { isVariantName, VARIANTS } from './variants.ts';
@@ -72,29 +73,6 @@ export const JOIN_VOTES = {
     "also the election's vote (same leader, zxid and round) with the peerEpoch a server of it still holds, counting the servers already serving as having sent it: the notifications they sent before they started serving, which a learner that was already looking reads later (the conformance of ZooKeeper's own logs)",
 } as const;
 export type JoinVotesMode = keyof typeof JOIN_VOTES;
-
-/** Named initial states: what the servers hold on disk when the run starts. */
-export const INITIAL_STATES = {
-  fresh:
-    'every server has logged txn 0x100000001 in epoch 1 and server 1 also 0x100000002 (the right leader is 1, not the highest sid)',
-  broadcast:
-    'a cluster that was in broadcast in epoch 1 and restarts: 0x100000001 committed on a quorum, 0x100000002 proposed by server 1 but logged nowhere else, the last server empty',
-  empty: 'a brand-new ensemble: empty logs, epochs 0',
-  inflight:
-    'server 3 leads epoch 1 in BROADCAST, 1 and 2 follow: 0x100000001 committed and applied everywhere, 0x100000002 logged by the leader and in flight to both followers (S0 of docs/bugs.md)',
-} as const;
-export type InitialStateName = keyof typeof INITIAL_STATES;
-
-/** What a server holds when the run starts: its epoch files, its log, and the round it remembers. */
-export interface InitialServer {
-  readonly currentEpoch: number;
-  readonly acceptedEpoch: number;
-  readonly history: readonly Txn[];
-  /** How many txns of history the last snapshot covers (the leader's committedLog starts after them). */
-  readonly snapshotIndex: number;
-  /** The election round kept in memory from earlier elections (0 for a server that just booted). */
-  readonly logicalclock: number;
-}
 
 export interface Bounds {
   /** Client writes the leaders may propose in all. */
@@ -172,47 +150,6 @@ export interface Config {
    * oldest): a learner behind them gets a SNAP. Far above the model checker's bounds; conform takes the servers'.
    */
   readonly commitLogCount: number;
-}
-
-const t = (epoch: number, counter: number): Txn => ({ zxid: makeZxid(epoch, counter), value: counter });
-
-function presetInitial(name: InitialStateName, nodes: number, observers: number) {
-  const total = nodes + observers;
-  const server = (history: Txn[], epoch: number): InitialServer => ({
-    currentEpoch: epoch,
-    acceptedEpoch: epoch,
-    history,
-    snapshotIndex: 0,
-    logicalclock: 0,
-  });
-  const majority = Math.floor(nodes / 2) + 1;
-  switch (name) {
-    case 'fresh':
-      return {
-        servers: Array.from({ length: total }, (_, i) => server(i === 0 ? [t(1, 1), t(1, 2)] : [t(1, 1)], 1)),
-        proposed: [t(1, 1), t(1, 2)],
-        committed: [{ ...t(1, 1), epoch: 1 }],
-      };
-    case 'broadcast':
-      return {
-        servers: Array.from({ length: total }, (_, i) => {
-          if (i === 0) return server([t(1, 1), t(1, 2)], 1);
-          if (i < majority) return server([t(1, 1)], 1);
-          return server([], 1);
-        }),
-        proposed: [t(1, 1), t(1, 2)],
-        committed: [{ ...t(1, 1), epoch: 1 }],
-      };
-    case 'empty':
-      return { servers: Array.from({ length: total }, () => server([], 0)), proposed: [], committed: [] };
-    case 'inflight':
-      // The durable part; spec/state.ts builds the running cluster on top of it (initialState).
-      return {
-        servers: Array.from({ length: total }, (_, i) => server(i === nodes - 1 ? [t(1, 1), t(1, 2)] : [t(1, 1)], 1)),
-        proposed: [t(1, 1), t(1, 2)],
-        committed: [{ ...t(1, 1), epoch: 1 }],
-      };
-  }
 }
 
 /** The granularity of ZAB when none is given (the check's default too): election and discovery as one step. */

@@ -1,8 +1,9 @@
 // The spec as the checker sees it: buildSpec(options) composes the protocol's phases into one state machine.
 //
-// Reading order, as ZooKeeper runs them: fle/ (FastLeaderElection), zab/roles.ts (entering a role),
-// zab/discovery.ts, zab/sync.ts, zab/broadcast.ts, faults.ts; coarse.ts folds election and discovery into one
-// step; properties.ts states what must hold.
+// Reading order, as ZooKeeper runs them: initial.ts (the states a run starts from), fle/ (FastLeaderElection),
+// zab/roles.ts (entering a role), zab/discovery.ts, zab/sync.ts, zab/broadcast.ts, faults.ts; coarse.ts folds
+// election and discovery into one step; properties.ts states what must hold. Imports run one way:
+// types.ts <- zab/packets.ts <- state.ts <- initial.ts <- config.ts <- the phases.
 import { match, P } from 'ts-pattern';
 import type { SpecOptions } from './config.ts';
 import { INITIAL_STATES, MUTATIONS, makeConfig } from './config.ts';
@@ -14,7 +15,8 @@ import type { MessageView, Spec, StepView } from './model.ts';
 import { livenessProperties } from './liveness.ts';
 import { electionProperties, zabProperties } from './properties.ts';
 import type { ClusterState, LeaderVars, LearnerVars, Server, Txn } from './state.ts';
-import { delivered, electionChannel, initialState, quorumChannel } from './state.ts';
+import { delivered, electionChannel, quorumChannel } from './state.ts';
+import { initialState } from './initial.ts';
 import type { Notification, Sid, Vote } from './types.ts';
 import { zxidToHex } from '../traces/zxid.ts';
 import type { QuorumPacket } from './zab/packets.ts';

@@ -3,9 +3,9 @@
 // Grouped as ZooKeeper's TLA+ specs group their variables: per server (what QuorumPeer, FastLeaderElection,
 // Leader/LearnerHandler and Learner hold), the network, the fault budget, and variables that exist only to
 // state the invariants. Plain data only (see spec/model.ts).
-import type { Config } from './config.ts';
 import type { QuorumPacket } from './zab/packets.ts';
-import type { Notification, Proposal, ServerState, Sid, Vote, Zxid } from './types.ts';
+import type { CommittedTxn, Notification, Proposal, ServerState, Sid, Txn, Vote, Zxid } from './types.ts';
+export type { CommittedTxn, Txn } from './types.ts';
 import { NONE } from './types.ts';
 
 /** Where a server is inside FastLeaderElection.lookForLeader. */
@@ -19,17 +19,6 @@ export type ElectionPhase =
 
 /** The ZAB phase a server is in (the TLA+ specs' zabState). */
 export type ZabState = 'ELECTION' | 'DISCOVERY' | 'SYNCHRONIZATION' | 'BROADCAST';
-
-/** A transaction: its zxid and the (unique) value a client wrote. */
-export interface Txn {
-  readonly zxid: Zxid;
-  readonly value: number;
-}
-
-/** A committed txn and the epoch of the leader that committed it. */
-export interface CommittedTxn extends Txn {
-  readonly epoch: number;
-}
 
 /** What a leader holds while it leads (Leader and its LearnerHandlers). Gone when it stops leading. */
 export interface LeaderVars {
@@ -190,119 +179,9 @@ export interface ClusterState {
   readonly ghost: Ghost;
 }
 
-export function emptyRoundVotes(cfg: Config): readonly (Vote | null)[] {
+/** A round's votes, one slot per server, none yet. */
+export function emptyRoundVotes(cfg: { readonly sids: readonly Sid[] }): readonly (Vote | null)[] {
   return cfg.sids.map(() => null);
-}
-
-export function initialServer(cfg: Config, sid: Sid): Server {
-  const disk = cfg.initial[sid - 1]!;
-  const last = disk.history.length === 0 ? 0 : disk.history[disk.history.length - 1]!.zxid;
-  return {
-    online: true,
-    state: 'LOOKING',
-    currentVote: { leader: sid, zxid: last, peerEpoch: disk.currentEpoch, electionEpoch: NONE },
-    zabState: 'ELECTION',
-    fle: 'idle',
-    logicalclock: disk.logicalclock,
-    proposal: { leader: NONE, zxid: NONE, peerEpoch: NONE },
-    recvset: emptyRoundVotes(cfg),
-    outofelection: emptyRoundVotes(cfg),
-    currentEpoch: disk.currentEpoch,
-    acceptedEpoch: disk.acceptedEpoch,
-    history: disk.history,
-    snapshotIndex: disk.snapshotIndex,
-    pendingLog: [],
-    committedLogStart: disk.snapshotIndex,
-    committed: 0,
-    treeZxid: null,
-    orphanLog: [],
-    leader: null,
-    learner: null,
-  };
-}
-
-export function initialState(cfg: Config): ClusterState {
-  const total = cfg.sids.length;
-  return {
-    servers: cfg.initialName === 'inflight' ? inflightServers(cfg) : cfg.sids.map((sid) => initialServer(cfg, sid)),
-    election: Array.from({ length: total * total }, () => []),
-    quorum: cfg.initialName === 'inflight' ? inflightChannels(cfg) : Array.from({ length: total * total }, () => []),
-    budget: { txns: 0, crashes: 0, partitions: 0 },
-    ghost: {
-      established: cfg.initialName === 'inflight' ? [{ epoch: 1, sid: cfg.nodes }] : [],
-      proposed: cfg.initialProposed,
-      committed: cfg.initialCommitted,
-      crashedLeaderEpoch: NONE,
-      violations: [],
-    },
-  };
-}
-
-/**
- * The `inflight` initial state (S0 of docs/bugs.md, the remix TLA+ specs' SetInitState): the last participant
- * L leads epoch 1 and every other participant follows it, all in BROADCAST after an election of round 1 in
- * which all voted for L. 0x100000001 is committed and applied everywhere; L has also logged 0x100000002 and
- * ACKed it itself, and its PROPOSAL is in flight to every follower.
- */
-function inflightServers(cfg: Config): Server[] {
-  if (cfg.protocol !== 'zab' || cfg.observers > 0) throw new Error('the inflight initial state is for ZAB without observers');
-  const l = cfg.nodes;
-  const vote: Vote = { leader: l, zxid: 0, peerEpoch: 1, electionEpoch: 1, state: 'LOOKING' };
-  return cfg.sids.map((sid) => {
-    const base = initialServer(cfg, sid);
-    const common = {
-      ...base,
-      state: (sid === l ? 'LEADING' : 'FOLLOWING') as ServerState,
-      zabState: 'BROADCAST' as ZabState,
-      logicalclock: 1,
-      proposal: { leader: l, zxid: 0, peerEpoch: 1 },
-      recvset: cfg.sids.map(() => vote),
-      currentVote: { leader: l, zxid: 0, peerEpoch: 1, electionEpoch: 1 },
-      committed: 1,
-    };
-    if (sid !== l) {
-      const learner: LearnerVars = {
-        leader: l,
-        connected: true,
-        newEpoch: 1,
-        syncMode: 'NONE',
-        newLeaderSeen: true,
-        syncTree: null,
-        packetsNotLogged: [],
-        packetsCommitted: [],
-        newLeaderAckDue: null,
-      };
-      return { ...common, learner };
-    }
-    const followers = cfg.sids.filter((x) => x !== l);
-    const leader: LeaderVars = {
-      learners: followers,
-      connecting: [...cfg.sids],
-      waitingForEpoch: [],
-      epochToPropose: 1,
-      newEpoch: 1,
-      electing: [...cfg.sids],
-      toSync: [],
-      awaitingNewLeaderAck: [],
-      newLeaderAcks: [...cfg.sids],
-      awaitingUpToDate: [],
-      forwarding: followers,
-      outstanding: [{ zxid: base.history[1]!.zxid, acks: [l] }],
-      toBeApplied: 0,
-    };
-    return { ...common, leader };
-  });
-}
-
-function inflightChannels(cfg: Config): (readonly QuorumPacket[])[] {
-  const total = cfg.sids.length;
-  const l = cfg.nodes;
-  const txn = cfg.initial[l - 1]!.history[1]!;
-  return Array.from({ length: total * total }, (_, i) => {
-    const from = Math.floor(i / total) + 1;
-    const to = (i % total) + 1;
-    return from === l && to !== l ? [{ type: 'PROPOSAL', txn } as QuorumPacket] : [];
-  });
 }
 
 export function server(s: ClusterState, sid: Sid): Server {

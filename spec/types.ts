@@ -30,3 +30,14 @@ export interface Notification {
   readonly state: ServerState;
   readonly peerEpoch: number;
 }
+
+/** A transaction: its zxid and the (unique) value a client wrote. */
+export interface Txn {
+  readonly zxid: Zxid;
+  readonly value: number;
+}
+
+/** A committed txn and the epoch of the leader that committed it. */
+export interface CommittedTxn extends Txn {
+  readonly epoch: number;
+}

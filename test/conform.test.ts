@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeConfig } from '../spec/config.ts';
-import { initialServer } from '../spec/state.ts';
+import { initialServer } from '../spec/initial.ts';
 import { abstractLoggedMessage, abstractServer, diffServers, specServer } from '../checker/conform/abstraction.ts';
 import { CausalMerger } from '../checker/conform/merge.ts';
 import type { TraceMessage } from '../traces/packets.ts';

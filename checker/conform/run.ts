@@ -1,5 +1,6 @@
 // conform: read the logs, build the spec and its initial state, search, and shape the result.
-import type { InitialServer, SpecOptions } from '../../spec/config.ts';
+import type { SpecOptions } from '../../spec/config.ts';
+import type { InitialServer } from '../../spec/initial.ts';
 import { makeConfig } from '../../spec/config.ts';
 import { buildSpec, serverView, type ClusterState } from '../../spec/index.ts';
 import type { Txn } from '../../spec/state.ts';

@@ -1,6 +1,5 @@
 // The packets of the quorum port (Leader's QuorumPacket types), as the spec carries them.
-import type { Txn } from '../state.ts';
-import type { Zxid } from '../types.ts';
+import type { Txn, Zxid } from '../types.ts';
 
 export type QuorumPacket =
   /** Learner.registerWithLeader: its acceptedEpoch (OBSERVERINFO for an observer). */
