@@ -28,6 +28,7 @@ import { freemem, hostname, totalmem } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { argsProblem, flagProblem, formatUsage, wantsHelp, type Usage } from './usage.ts';
+import { zxidToHex } from '../traces/zxid.ts';
 
 const LEADER_PACKETS: ReadonlySet<string> = new Set(['LEADERINFO', 'DIFF', 'TRUNC', 'SNAP', 'PROPOSAL', 'COMMIT', 'INFORM', 'NEWLEADER', 'UPTODATE', 'PING', 'SYNC']);
 
@@ -338,8 +339,8 @@ export class ZooServer {
       leader: p.currentVote?.leader ?? null,
       currentEpoch: p.currentEpoch,
       acceptedEpoch: p.acceptedEpoch,
-      lastZxid: '0x' + p.lastLoggedZxid.toString(16),
-      lastProcessedZxid: '0x' + p.db.lastProcessedZxid.toString(16),
+      lastZxid: zxidToHex(p.lastLoggedZxid),
+      lastProcessedZxid: zxidToHex(p.db.lastProcessedZxid),
       size: p.db.size,
       trace: this.trace?.path ?? null,
     };

@@ -47,6 +47,11 @@ export function zxidToHex(zxid: Zxid): string {
   return '0x' + epoch.toString(16) + HEX_PAD.slice(low.length) + low;
 }
 
+/** The same text for a zxid held as a 64-bit long (impl/'s bigints, a client's Stat, ZooKeeper's own). */
+export function longZxidToHex(zxid: bigint): string {
+  return zxid < 0n ? LONG_MIN_HEX : '0x' + zxid.toString(16);
+}
+
 /**
  * The inverse of zxidToHex; NaN for text that is not a zxid. Reads "0x-1" as NONE: implementation logs printed
  * NONE that way before they printed Long.MIN_VALUE, and such logs exist.

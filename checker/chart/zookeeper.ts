@@ -3,11 +3,12 @@
 // their timestamps. ZooKeeper does not log its packets, so the only arrows are the sync decisions: the leader's
 // "Sending DIFF/TRUNC/SNAP" to the learner's line that it got one. Conform's check of the logs marks where no
 // spec path explains a line, and where an invariant breaks.
-import { checkZooKeeperLogs, hexZ, type ZkCheckResult } from '../conform/zookeeper/check.ts';
+import { checkZooKeeperLogs, type ZkCheckResult } from '../conform/zookeeper/check.ts';
 import type { Observation } from '../conform/zookeeper/mapping.ts';
 import { readZooKeeperLogs, type Seen } from '../conform/zookeeper/observe.ts';
 import { compact } from '../report/counterexample.ts';
 import { arrowsOf, type ChartChange, type ChartData, type ChartDivergence, type ChartEvent, type ChartMessage } from './data.ts';
+import { zxidToHex } from '../../traces/zxid.ts';
 
 /** An observation as an event: a name, its params, and the variables it tells. */
 function describe(o: Observation): { action: string; params: string; vars: Record<string, string> } {
@@ -15,13 +16,13 @@ function describe(o: Observation): { action: string; params: string; vars: Recor
     case 'start':
       return { action: 'ServerStart', params: `myid=${o.myid}`, vars: { online: 'true', state: 'LOOKING' } };
     case 'loaded':
-      return { action: 'LoadedDatabase', params: `zxid=${hexZ(o.zxid)}`, vars: { lastZxid: hexZ(o.zxid) } };
+      return { action: 'LoadedDatabase', params: `zxid=${zxidToHex(o.zxid)}`, vars: { lastZxid: zxidToHex(o.zxid) } };
     case 'looking':
       return { action: 'LOOKING', params: '', vars: { state: 'LOOKING' } };
     case 'newElection':
-      return { action: 'FLEStartElection', params: `id=${o.id} zxid=${hexZ(o.zxid)}`, vars: {} };
+      return { action: 'FLEStartElection', params: `id=${o.id} zxid=${zxidToHex(o.zxid)}`, vars: {} };
     case 'notification':
-      return { action: 'FLENotification', params: `from=${o.from} leader=${o.leader} round=${o.round} state=${o.state} peerEpoch=${o.peerEpoch} zxid=${hexZ(o.zxid)}`, vars: {} };
+      return { action: 'FLENotification', params: `from=${o.from} leader=${o.leader} round=${o.round} state=${o.state} peerEpoch=${o.peerEpoch} zxid=${zxidToHex(o.zxid)}`, vars: {} };
     case 'peerState':
       return { action: 'PeerState', params: `${o.role}${o.zab === null ? '' : ` ${o.zab}`}${o.sync === null ? '' : ` ${o.sync}`}`, vars: { state: o.role.toUpperCase(), ...(o.zab === null ? {} : { zabState: o.zab }) } };
     case 'observingLeader':
@@ -29,23 +30,23 @@ function describe(o: Observation): { action: string; params: string; vars: Recor
     case 'learnerInfo':
       return { action: 'LeaderProcessFOLLOWERINFO', params: `peer=${o.peer}`, vars: {} };
     case 'syncDecision':
-      return { action: 'LeaderSyncFollower', params: `peer=${o.peer} maxCommitted=${hexZ(o.maxCommitted)} minCommitted=${hexZ(o.minCommitted)} peerLast=${hexZ(o.peerLast)}`, vars: {} };
+      return { action: 'LeaderSyncFollower', params: `peer=${o.peer} maxCommitted=${zxidToHex(o.maxCommitted)} minCommitted=${zxidToHex(o.minCommitted)} peerLast=${zxidToHex(o.peerLast)}`, vars: {} };
     case 'syncSend':
-      return { action: `Send${o.mode}`, params: `peer=${o.peer} zxid=${hexZ(o.zxid)}`, vars: {} };
+      return { action: `Send${o.mode}`, params: `peer=${o.peer} zxid=${zxidToHex(o.zxid)}`, vars: {} };
     case 'learnerSync':
-      return { action: `LearnerProcess${o.mode}`, params: `zxid=${hexZ(o.zxid)}`, vars: {} };
+      return { action: `LearnerProcess${o.mode}`, params: `zxid=${zxidToHex(o.zxid)}`, vars: {} };
     case 'newLeader':
       return { action: 'LearnerProcessNEWLEADER', params: '', vars: {} };
     case 'upToDate':
       return { action: 'LearnerProcessUPTODATE', params: '', vars: {} };
     case 'quorumOfSupporters':
-      return { action: 'LeaderQuorumOfSupporters', params: `sids=${o.sids.join(',')} zxid=${hexZ(o.zxid)}`, vars: {} };
+      return { action: 'LeaderQuorumOfSupporters', params: `sids=${o.sids.join(',')} zxid=${zxidToHex(o.zxid)}`, vars: {} };
     case 'learnerLost':
       return { action: 'ConnectionLost', params: `why=${JSON.stringify(o.why)}`, vars: {} };
     case 'leaderShutdown':
       return { action: 'LeaderStepDown', params: `why=${JSON.stringify(o.why)}`, vars: {} };
     case 'proposing':
-      return { action: 'LeaderProcessRequest', params: `zxid=${hexZ(o.zxid)}`, vars: { lastZxid: hexZ(o.zxid) } };
+      return { action: 'LeaderProcessRequest', params: `zxid=${zxidToHex(o.zxid)}`, vars: { lastZxid: zxidToHex(o.zxid) } };
     default: {
       const never: never = o;
       return { action: String((never as { kind: string }).kind), params: '', vars: {} };
@@ -67,7 +68,7 @@ export function chartOfZooKeeperLogs(paths: readonly string[], options: { confor
     // The opening packet: its own "Sending ..." line, or that line folded into the sync decision.
     const opening = s.obs.kind === 'syncSend' ? s.obs : s.send;
     if (opening !== undefined) {
-      const m = { id: `${s.sid}:sync-${++n}`, from: s.sid, to: opening.peer, type: opening.mode, text: `${opening.mode} ${s.sid}->${opening.peer} {zxid:${hexZ(opening.zxid)}}` };
+      const m = { id: `${s.sid}:sync-${++n}`, from: s.sid, to: opening.peer, type: opening.mode, text: `${opening.mode} ${s.sid}->${opening.peer} {zxid:${zxidToHex(opening.zxid)}}` };
       pending.set(opening.peer, m);
       send = [m];
     } else if (s.obs.kind === 'learnerSync') {

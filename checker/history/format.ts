@@ -26,6 +26,7 @@
 //             when the znode did not exist (NONODE is a read of absence, not a failure)
 //   stat      for an ok set: {"version":n,"czxid":"0x..","mzxid":"0x.."} of the znode after the write
 import { z } from 'zod';
+import { longZxidToHex } from '../../traces/zxid.ts';
 
 export const OP_KINDS = ['create', 'set', 'delete', 'get', 'sync-get', 'final-get'] as const;
 export type OpKind = (typeof OP_KINDS)[number];
@@ -122,7 +123,6 @@ export function toOp(o: OpLineT, line: number): Op {
   };
 }
 
-const hex = (z: bigint) => `0x${z.toString(16)}`;
 
 /** The NDJSON line of an operation (the inverse of toOp). */
 export function opToLine(o: Op): string {
@@ -136,9 +136,9 @@ export function opToLine(o: Op): string {
   x['complete'] = o.complete === Infinity ? null : round(o.complete);
   x['result'] = o.result;
   if (o.error !== undefined) x['error'] = o.error;
-  if (o.zxid !== undefined) x['zxid'] = hex(o.zxid);
-  if (o.read !== undefined) x['read'] = o.read === null ? null : { value: o.read.value, version: o.read.version, czxid: hex(o.read.czxid), mzxid: hex(o.read.mzxid) };
-  if (o.stat !== undefined) x['stat'] = { version: o.stat.version, czxid: hex(o.stat.czxid), mzxid: hex(o.stat.mzxid) };
+  if (o.zxid !== undefined) x['zxid'] = longZxidToHex(o.zxid);
+  if (o.read !== undefined) x['read'] = o.read === null ? null : { value: o.read.value, version: o.read.version, czxid: longZxidToHex(o.read.czxid), mzxid: longZxidToHex(o.read.mzxid) };
+  if (o.stat !== undefined) x['stat'] = { version: o.stat.version, czxid: longZxidToHex(o.stat.czxid), mzxid: longZxidToHex(o.stat.mzxid) };
   return JSON.stringify(x);
 }
 
@@ -190,7 +190,7 @@ export function formatOp(o: Op): string {
     `${o.f} ${o.key}`;
   let out: string = o.result;
   if (o.result !== 'ok' && o.error !== undefined) out += ` ${o.error}`;
-  if (o.result === 'ok' && o.read !== undefined) out += o.read === null ? ' -> absent' : ` -> ${o.read.value} (version ${o.read.version}, mzxid ${hex(o.read.mzxid)})`;
-  if (o.result === 'ok' && o.stat !== undefined) out += ` -> version ${o.stat.version} (mzxid ${hex(o.stat.mzxid)})`;
-  return `#${o.id} p${o.process}${o.server !== undefined ? `@${o.server}` : ''} [${t(o.invoke)}, ${t(o.complete)}] ${what}: ${out}${o.zxid !== undefined ? ` zxid ${hex(o.zxid)}` : ''}${o.line > 0 ? ` (line ${o.line})` : ''}`;
+  if (o.result === 'ok' && o.read !== undefined) out += o.read === null ? ' -> absent' : ` -> ${o.read.value} (version ${o.read.version}, mzxid ${longZxidToHex(o.read.mzxid)})`;
+  if (o.result === 'ok' && o.stat !== undefined) out += ` -> version ${o.stat.version} (mzxid ${longZxidToHex(o.stat.mzxid)})`;
+  return `#${o.id} p${o.process}${o.server !== undefined ? `@${o.server}` : ''} [${t(o.invoke)}, ${t(o.complete)}] ${what}: ${out}${o.zxid !== undefined ? ` zxid ${longZxidToHex(o.zxid)}` : ''}${o.line > 0 ? ` (line ${o.line})` : ''}`;
 }

@@ -18,6 +18,7 @@
 //   replicas-differ  the servers disagree about a znode
 //   lost-write       an acknowledged setData newer than the final state of its znode
 import { formatOp, type Op, type ReadValue } from './format.ts';
+import { longZxidToHex } from '../../traces/zxid.ts';
 
 export interface Anomaly {
   readonly kind: 'zxid-order' | 'read-own-write' | 'monotonic-read' | 'stale-read' | 'read-mismatch' | 'replicas-differ' | 'lost-write' | 'not-linearizable';
@@ -26,12 +27,11 @@ export interface Anomaly {
   readonly ops: readonly Op[];
 }
 
-const hex = (z: bigint) => `0x${z.toString(16)}`;
 const isWrite = (o: Op) => o.f === 'create' || o.f === 'set' || o.f === 'delete';
 const isRead = (o: Op) => o.f === 'get' || o.f === 'sync-get' || o.f === 'final-get';
 const same = (a: ReadValue | null, b: ReadValue | null) =>
   a === null || b === null ? a === b : a.value === b.value && a.version === b.version && a.czxid === b.czxid && a.mzxid === b.mzxid;
-const show = (r: ReadValue | null) => (r === null ? 'absent' : `${JSON.stringify(r.value)} version ${r.version} czxid ${hex(r.czxid)} mzxid ${hex(r.mzxid)}`);
+const show = (r: ReadValue | null) => (r === null ? 'absent' : `${JSON.stringify(r.value)} version ${r.version} czxid ${longZxidToHex(r.czxid)} mzxid ${longZxidToHex(r.mzxid)}`);
 
 /** A modification of a znode whose zxid the history knows exactly. */
 interface Known {
@@ -54,7 +54,7 @@ export function sessionChecks(ops: readonly Op[], limit = 50): Anomaly[] {
     const had = m.get(k.zxid);
     if (had === undefined) m.set(k.zxid, k);
     else if (had.value !== k.value || had.version !== k.version)
-      add({ kind: 'read-mismatch', key, message: `${key}: the modification at zxid ${hex(k.zxid)} seen as ${JSON.stringify(had.value)} version ${had.version} and as ${JSON.stringify(k.value)} version ${k.version}`, ops: [had.op, k.op] });
+      add({ kind: 'read-mismatch', key, message: `${key}: the modification at zxid ${longZxidToHex(k.zxid)} seen as ${JSON.stringify(had.value)} version ${had.version} and as ${JSON.stringify(k.value)} version ${k.version}`, ops: [had.op, k.op] });
   };
   for (const o of ops) {
     if (o.result !== 'ok') continue;
@@ -74,12 +74,12 @@ export function sessionChecks(ops: readonly Op[], limit = 50): Anomaly[] {
     const Z = o.zxid;
     if (o.read !== null) {
       if (o.read.mzxid > Z) {
-        add({ kind: 'stale-read', key: o.key, message: `${o.key}: read answered at zxid ${hex(Z)} shows a modification at ${hex(o.read.mzxid)}, after it`, ops: [o] });
+        add({ kind: 'stale-read', key: o.key, message: `${o.key}: read answered at zxid ${longZxidToHex(Z)} shows a modification at ${longZxidToHex(o.read.mzxid)}, after it`, ops: [o] });
         continue;
       }
       const newer = mods.find((m) => m.zxid > o.read!.mzxid && m.zxid <= Z);
       if (newer !== undefined)
-        add({ kind: 'stale-read', key: o.key, message: `${o.key}: read answered at zxid ${hex(Z)} shows mzxid ${hex(o.read.mzxid)}, but ${hex(newer.zxid)} (${JSON.stringify(newer.value)}) modified it before that`, ops: [newer.op, o] });
+        add({ kind: 'stale-read', key: o.key, message: `${o.key}: read answered at zxid ${longZxidToHex(Z)} shows mzxid ${longZxidToHex(o.read.mzxid)}, but ${longZxidToHex(newer.zxid)} (${JSON.stringify(newer.value)}) modified it before that`, ops: [newer.op, o] });
     } else {
       let before: Known | undefined;
       for (const m of mods) if (m.zxid <= Z) before = m;
@@ -88,7 +88,7 @@ export function sessionChecks(ops: readonly Op[], limit = 50): Anomaly[] {
       const dels = deletes.get(o.key) ?? [];
       const explained = dels.some((d) => d.invoke <= o.complete && (d.result === 'info' || d.zxid === undefined || d.zxid > before.zxid));
       if (!explained)
-        add({ kind: 'stale-read', key: o.key, message: `${o.key}: read answered at zxid ${hex(Z)} found no znode, but ${hex(before.zxid)} (${JSON.stringify(before.value)}) wrote it before that and no delete can have followed`, ops: [before.op, o] });
+        add({ kind: 'stale-read', key: o.key, message: `${o.key}: read answered at zxid ${longZxidToHex(Z)} found no znode, but ${longZxidToHex(before.zxid)} (${JSON.stringify(before.value)}) wrote it before that and no delete can have followed`, ops: [before.op, o] });
     }
   }
 
@@ -102,14 +102,14 @@ export function sessionChecks(ops: readonly Op[], limit = 50): Anomaly[] {
     const ownWrite = new Map<string, Op>();
     for (const o of list) {
       if (o.result !== 'info' && o.zxid !== undefined) {
-        if (last !== null && o.zxid < last.zxid!) add({ kind: 'zxid-order', key: null, message: `session p${o.process} got a reply at zxid ${hex(o.zxid)} after one at ${hex(last.zxid!)}: an older view`, ops: [last, o] });
+        if (last !== null && o.zxid < last.zxid!) add({ kind: 'zxid-order', key: null, message: `session p${o.process} got a reply at zxid ${longZxidToHex(o.zxid)} after one at ${longZxidToHex(last.zxid!)}: an older view`, ops: [last, o] });
         if (last === null || o.zxid > last.zxid!) last = o;
       }
       if (o.result !== 'ok') continue;
       if (isRead(o) && o.read !== undefined) {
         const prev = lastRead.get(o.key);
         if (prev !== undefined && prev.read && o.read && o.read.mzxid < prev.read.mzxid)
-          add({ kind: 'monotonic-read', key: o.key, message: `${o.key}: session p${o.process} read mzxid ${hex(o.read.mzxid)} after having read ${hex(prev.read.mzxid)}`, ops: [prev, o] });
+          add({ kind: 'monotonic-read', key: o.key, message: `${o.key}: session p${o.process} read mzxid ${longZxidToHex(o.read.mzxid)} after having read ${longZxidToHex(prev.read.mzxid)}`, ops: [prev, o] });
         const own = ownWrite.get(o.key);
         if (own !== undefined) {
           const bad =
@@ -139,7 +139,7 @@ export function sessionChecks(ops: readonly Op[], limit = 50): Anomaly[] {
       for (const o of ops) {
         if (o.key !== key || o.f !== 'set' || o.result !== 'ok' || o.stat === undefined) continue;
         const lost = r === null ? !dels.some((d) => d.complete >= o.invoke) : r.mzxid < o.stat.mzxid;
-        if (lost) add({ kind: 'lost-write', key, message: `${key}: acknowledged setData ${JSON.stringify(o.value)} (mzxid ${hex(o.stat.mzxid)}) is missing from server ${f.server}'s final state (${show(r)})`, ops: [o, f] });
+        if (lost) add({ kind: 'lost-write', key, message: `${key}: acknowledged setData ${JSON.stringify(o.value)} (mzxid ${longZxidToHex(o.stat.mzxid)}) is missing from server ${f.server}'s final state (${show(r)})`, ops: [o, f] });
       }
     }
   }

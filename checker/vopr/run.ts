@@ -21,6 +21,7 @@ import { LineEncoder } from '../../impl/tracelog.ts';
 import { holdInMemory } from '../../traces/reader.ts';
 import { headerText } from '../../traces/writer.ts';
 import { conform, type ConformResult } from '../conform/run.ts';
+import { zxidToHex } from '../../traces/zxid.ts';
 
 export interface VoprOptions {
   readonly seed: number;
@@ -287,7 +288,7 @@ function checkDurability(sim: SimCluster, sids: readonly Sid[], acked: ReadonlyS
     if (first !== undefined && sid !== first) {
       const a = sim.nodes.get(first)!.peer.db;
       if (a.lastProcessedZxid !== db.lastProcessedZxid || a.tree.digest() !== db.tree.digest()) {
-        out.push(`servers ${first} and ${sid} differ: zxid 0x${a.lastProcessedZxid.toString(16)} and 0x${db.lastProcessedZxid.toString(16)}${a.tree.digest() === db.tree.digest() ? '' : ', trees differ'}`);
+        out.push(`servers ${first} and ${sid} differ: zxid ${zxidToHex(a.lastProcessedZxid)} and ${zxidToHex(db.lastProcessedZxid)}${a.tree.digest() === db.tree.digest() ? '' : ', trees differ'}`);
       }
     }
   }

@@ -14,7 +14,7 @@
 import { buildSpec, type Action, type ClusterState } from '../../../spec/index.ts';
 import { makeConfig, type Config, type InitialServer, type SpecOptions } from '../../../spec/config.ts';
 import { lastLoggedZxid, lastZxidOf, quorumChannel, updateServer } from '../../../spec/state.ts';
-import { counterOf, epochOf } from '../../../traces/zxid.ts';
+import { counterOf, epochOf, zxidToHex } from '../../../traces/zxid.ts';
 import { committedLogStart, leaderLastProcessed, leaderSyncFollower } from '../../../spec/zab/sync.ts';
 import type { Property } from '../../../spec/model.ts';
 import { stateKey } from '../search.ts';
@@ -23,7 +23,6 @@ import { readZooCfg, readZooKeeperLogs, type ObservedRun, type Problem, type See
 import { ZkLogError } from './log.ts';
 
 const BIG = 1_000_000_000;
-export const hexZ = (z: number) => `0x${z.toString(16)}`;
 
 export interface ZkCheckOptions {
   readonly paths: readonly string[];
@@ -94,7 +93,7 @@ function summary(s: ClusterState, specSid: number, zk: (spec: number) => number)
     role,
     currentEpoch: v.currentEpoch,
     acceptedEpoch: v.acceptedEpoch,
-    lastZxid: hexZ(lastLoggedZxid(v)),
+    lastZxid: zxidToHex(lastLoggedZxid(v)),
     committed: v.committed,
   };
 }
@@ -716,7 +715,7 @@ function holds(s: ClusterState, x: Seen, toSpec: ReadonlyMap<number, number>, el
       return x.run === 0 ? null : 'step';
     case 'loaded':
       if (x.run === 0) return null;
-      return lastLoggedZxid(v) === o.zxid ? null : `server ${x.sid} loaded a log ending at ${hexZ(o.zxid)}; its log in the spec ends at ${hexZ(lastLoggedZxid(v))}`;
+      return lastLoggedZxid(v) === o.zxid ? null : `server ${x.sid} loaded a log ending at ${zxidToHex(o.zxid)}; its log in the spec ends at ${zxidToHex(lastLoggedZxid(v))}`;
     case 'looking':
       return v.online && v.state === 'LOOKING' ? null : `server ${x.sid} is ${v.online ? v.state : 'down'} in the spec, not LOOKING`;
     case 'newElection': {
@@ -724,7 +723,7 @@ function holds(s: ClusterState, x: Seen, toSpec: ReadonlyMap<number, number>, el
       if (v.online && v.state === 'LOOKING' && o.zxid >= 2 ** 63) return null;
       if (!v.online || v.state !== 'LOOKING') return `server ${x.sid} starts an election but is ${v.online ? v.state : 'down'} in the spec`;
       const last = lastLoggedZxid(v);
-      return last === o.zxid ? null : `server ${x.sid} votes for itself with zxid ${hexZ(o.zxid)}; its last logged zxid in the spec is ${hexZ(last)}`;
+      return last === o.zxid ? null : `server ${x.sid} votes for itself with zxid ${zxidToHex(o.zxid)}; its last logged zxid in the spec is ${zxidToHex(last)}`;
     }
     case 'notification': {
       // The vote must be one a server could send: a candidate's (leader, zxid) of one of its "New election" lines,
@@ -735,8 +734,8 @@ function holds(s: ClusterState, x: Seen, toSpec: ReadonlyMap<number, number>, el
       // just decided answers with the vote it held before, at its first election its startup vote (itself, round -1).
       const startupVote = o.round >= 2 ** 63;
       if (o.state === 'FOLLOWING' && o.leader === o.from && !startupVote) return `server ${o.from} says it is FOLLOWING itself`;
-      if (!elections.has(`${o.leader}/${o.zxid}`)) return `a vote for server ${o.leader} with zxid ${hexZ(o.zxid)}: no election of server ${o.leader} started with that zxid (its "New election" lines)`;
-      if (o.peerEpoch < epochOf(o.zxid)) return `a vote with peerEpoch ${o.peerEpoch} below the epoch of its zxid ${hexZ(o.zxid)}`;
+      if (!elections.has(`${o.leader}/${o.zxid}`)) return `a vote for server ${o.leader} with zxid ${zxidToHex(o.zxid)}: no election of server ${o.leader} started with that zxid (its "New election" lines)`;
+      if (o.peerEpoch < epochOf(o.zxid)) return `a vote with peerEpoch ${o.peerEpoch} below the epoch of its zxid ${zxidToHex(o.zxid)}`;
       const sender = toSpec.get(o.from);
       if (sender === undefined) return `a notification from server ${o.from}, which is not in the ensemble`;
       return null;
@@ -819,7 +818,7 @@ function postCheck(cfg: Config, before: ClusterState, after: ClusterState, x: Se
       const open = ch.find((p) => p.type === 'DIFF' || p.type === 'TRUNC' || p.type === 'SNAP');
       const learner = after.servers[peer - 1]!;
       if (lastLoggedZxid(learner) !== o.peerLast && learner.online) {
-        return `the leader says learner ${o.peerLast === undefined ? '?' : o.peerLast} ... peerLastZxid=${hexZ(o.peerLast)}; the learner's last zxid in the spec is ${hexZ(lastLoggedZxid(learner))}`;
+        return `the leader says learner ${o.peerLast === undefined ? '?' : o.peerLast} ... peerLastZxid=${zxidToHex(o.peerLast)}; the learner's last zxid in the spec is ${zxidToHex(lastLoggedZxid(learner))}`;
       }
       // What syncFollower compared with (spec/zab/sync.ts leaderSyncFollower, leaderLastProcessed, chooseSync): the
       // leader's lastProcessedZxid and its committedLog. ZooKeeper prints maxCommittedLog 0x0 for an empty
@@ -832,14 +831,14 @@ function postCheck(cfg: Config, before: ClusterState, after: ClusterState, x: Se
       const log = proposals.slice(Math.min(committedLogStart(cfg, L, applied), applied), applied);
       const maxCommitted = log.length === 0 ? (applied === 0 ? 0 : proposals[applied - 1]!.zxid) : log[log.length - 1]!.zxid;
       const fromSnap = counterOf(o.lastProcessed) === 0 && L.zabState !== 'BROADCAST';
-      if (!fromSnap && o.lastProcessed !== lastProcessed) return `the leader's lastProcessedZxid is ${hexZ(o.lastProcessed)}; the spec's leader's is ${hexZ(lastProcessed)}`;
-      if (o.maxCommitted !== 0 && o.maxCommitted !== maxCommitted) return `the leader's maxCommittedLog is ${hexZ(o.maxCommitted)}; the spec's leader's committedLog ends at ${hexZ(maxCommitted)}`;
+      if (!fromSnap && o.lastProcessed !== lastProcessed) return `the leader's lastProcessedZxid is ${zxidToHex(o.lastProcessed)}; the spec's leader's is ${zxidToHex(lastProcessed)}`;
+      if (o.maxCommitted !== 0 && o.maxCommitted !== maxCommitted) return `the leader's maxCommittedLog is ${zxidToHex(o.maxCommitted)}; the spec's leader's committedLog ends at ${zxidToHex(maxCommitted)}`;
       if (x.send !== undefined && open !== undefined) {
         // ZooKeeper's queueCommittedProposals logs "Sending TRUNC" in a case where it sends DIFF (the catch-up case).
         const loggedMode = x.send.mode;
         const okMode = open.type === loggedMode || (loggedMode === 'TRUNC' && open.type === 'DIFF');
-        if (!okMode) return `the leader sends ${loggedMode} ${hexZ(x.send.zxid)}; the spec's syncFollower opens with ${open.type} ${hexZ(open.zxid)}`;
-        if (open.type !== 'SNAP' && open.zxid !== x.send.zxid) return `the leader sends ${loggedMode} ${hexZ(x.send.zxid)}; the spec's syncFollower opens with ${open.type} ${hexZ(open.zxid)}`;
+        if (!okMode) return `the leader sends ${loggedMode} ${zxidToHex(x.send.zxid)}; the spec's syncFollower opens with ${open.type} ${zxidToHex(open.zxid)}`;
+        if (open.type !== 'SNAP' && open.zxid !== x.send.zxid) return `the leader sends ${loggedMode} ${zxidToHex(x.send.zxid)}; the spec's syncFollower opens with ${open.type} ${zxidToHex(open.zxid)}`;
       }
       return null;
     }
@@ -848,7 +847,7 @@ function postCheck(cfg: Config, before: ClusterState, after: ClusterState, x: Se
       if (v.learner === null || v.learner.syncMode !== o.mode) return `server ${x.sid} read ${o.mode}; the spec's learner is in sync mode ${v.learner?.syncMode ?? 'none'}`;
       // A TRUNC to an epoch's zxid cuts the log before that epoch (spec/zab/sync.ts learnerProcessSyncOp).
       const truncOk = counterOf(o.zxid) === 0 ? lastLoggedZxid(v) < o.zxid : lastLoggedZxid(v) === o.zxid;
-      if (o.mode === 'TRUNC' && !truncOk) return `server ${x.sid} truncates to ${hexZ(o.zxid)}; the spec's TRUNC leaves its log at ${hexZ(lastLoggedZxid(v))}`;
+      if (o.mode === 'TRUNC' && !truncOk) return `server ${x.sid} truncates to ${zxidToHex(o.zxid)}; the spec's TRUNC leaves its log at ${zxidToHex(lastLoggedZxid(v))}`;
       return null;
     }
     case 'quorumOfSupporters': {
@@ -862,7 +861,7 @@ function postCheck(cfg: Config, before: ClusterState, after: ClusterState, x: Se
     case 'proposing': {
       const last = lastLoggedZxid(v);
       const pend = v.pendingLog.length > 0 ? v.pendingLog[v.pendingLog.length - 1]!.zxid : last;
-      return Math.max(last, pend) === o.zxid ? null : `the leader proposes ${hexZ(o.zxid)}; the spec's next proposal is ${hexZ(Math.max(last, pend))}`;
+      return Math.max(last, pend) === o.zxid ? null : `the leader proposes ${zxidToHex(o.zxid)}; the spec's next proposal is ${zxidToHex(Math.max(last, pend))}`;
     }
     default:
       return null;
