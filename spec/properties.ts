@@ -345,6 +345,20 @@ function wrongStartupVote(s: ClusterState): Sid | null {
   return null;
 }
 
+/** Which bound a path has overstepped (a budget above its --txns, --crashes, --partitions, or an epoch above --max-epoch), or null. */
+function overBudget(cfg: Config, s: ClusterState): string | null {
+  const b = s.budget;
+  const bounds = cfg.bounds;
+  if (b.txns < 0 || b.txns > bounds.txns) return `${b.txns} client writes, the bound is ${bounds.txns}`;
+  if (b.crashes < 0 || b.crashes > bounds.crashes) return `${b.crashes} crashes, the bound is ${bounds.crashes}`;
+  if (b.partitions < 0 || b.partitions > bounds.partitions) return `${b.partitions} lost connections or timeouts, the bound is ${bounds.partitions}`;
+  for (let i = 0; i < s.servers.length; i++) {
+    const e = s.servers[i]!.acceptedEpoch;
+    if (e > bounds.maxEpoch && e > cfg.initial[i]!.acceptedEpoch) return `server ${i + 1} accepted epoch ${e}, the bound is ${bounds.maxEpoch}`;
+  }
+  return null;
+}
+
 function violationProperty(name: string, description: string, flags: readonly string[]): Property<ClusterState> {
   return {
     name,
@@ -439,6 +453,15 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
       byDefault: true,
       check: (s) => illFormed(s) === null,
       explain: (s) => illFormed(s) ?? 'holds',
+    },
+    {
+      name: 'withinBounds',
+      kind: 'invariant',
+      description:
+        'No path uses more client writes, crashes, or lost connections and timeouts than its bounds, and no server accepts an epoch above --max-epoch: every fault and write is paid for, so the space stays the bounded one.',
+      byDefault: true,
+      check: (s) => overBudget(cfg, s) === null,
+      explain: (s) => overBudget(cfg, s) ?? 'holds',
     },
     {
       name: 'startupVote',
