@@ -397,6 +397,33 @@ function unackedLoggedTxn(cfg: Config, s: ClusterState): [Sid, Sid, Zxid] | null
   return null;
 }
 
+/**
+ * A serving follower that holds a txn its serving leader has applied, but has not applied it, though no COMMIT
+ * of it is on its way: [follower, leader, zxid].
+ */
+function unappliedCommit(cfg: Config, s: ClusterState): [Sid, Sid, Zxid] | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const f = s.servers[i]!;
+    if (f.zabState !== 'BROADCAST' || !isVoter(cfg, i + 1)) continue;
+    const l = syncedLeader(s, f);
+    if (l === null) continue;
+    const leader = s.servers[l - 1]!;
+    if (leader.zabState !== 'BROADCAST') continue;
+    const applied = delivered(leader);
+    if (applied.length <= f.committed) continue;
+    const held = f.pendingLog.length === 0 ? f.history : [...f.history, ...f.pendingLog];
+    const inFlight = s.quorum[(l - 1) * s.servers.length + i]!;
+    // Variant 3023: the sync's COMMITs wait in the CommitProcessor's queue after UPTODATE.
+    const queued = cfg.variant === '3023' ? f.learner!.packetsCommitted : [];
+    for (let k = f.committed; k < held.length; k++) {
+      const t = held[k]!;
+      if (!applied.some((u) => sameTxn(u, t))) continue;
+      if (!inFlight.some((q) => q.type === 'COMMIT' && q.zxid === t.zxid) && !queued.includes(t.zxid)) return [i + 1, l, t.zxid];
+    }
+  }
+  return null;
+}
+
 function violationProperty(name: string, description: string, flags: readonly string[]): Property<ClusterState> {
   return {
     name,
@@ -527,6 +554,20 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
         if (found === null) return 'holds';
         const [f, l, z] = found;
         return `server ${f} has logged ${zxidToHex(z)}, which leader ${l} still waits for, and no ACK of it is counted or in flight`;
+      },
+    },
+    {
+      name: 'commitsApplied',
+      kind: 'invariant',
+      description:
+        "A follower that serves under its serving leader has applied every txn of its log that the leader has applied, unless the COMMIT is still on its way: UPTODATE applies the COMMITs read during sync, FollowerZooKeeperServer.commit the later ones.",
+      byDefault: true,
+      check: (s) => unappliedCommit(cfg, s) === null,
+      explain: (s) => {
+        const found = unappliedCommit(cfg, s);
+        if (found === null) return 'holds';
+        const [f, l, z] = found;
+        return `server ${f} holds ${zxidToHex(z)}, which leader ${l} has applied, but has applied only ${showTxns(delivered(s.servers[f - 1]!))} and no COMMIT of it is on its way`;
       },
     },
     {
