@@ -36,6 +36,39 @@ function moreRecent(a: Server, b: Server): boolean {
   return a.currentEpoch > b.currentEpoch || (a.currentEpoch === b.currentEpoch && lastLoggedZxid(a) > lastLoggedZxid(b));
 }
 
+/**
+ * The property, made total: a state its check cannot even read (a field missing, a record that is not one) fails
+ * an invariant and witnesses no reachability check, and the explanation (where the property has one) says what
+ * could not be read. So an ill-formed state is reported as a violation with its trace, not as the checker's crash.
+ */
+export function total<S>(p: Property<S>): Property<S> {
+  const check = p.check;
+  const explain = p.explain;
+  const unreadable = (e: unknown) => `the state cannot be read: ${e instanceof Error ? e.message : String(e)}`;
+  const guarded: Property<S> = {
+    ...p,
+    check: (s) => {
+      try {
+        return check(s);
+      } catch {
+        return false;
+      }
+    },
+  };
+  if (explain === undefined) return guarded;
+  return {
+    ...guarded,
+    explain: (s) => {
+      try {
+        check(s);
+        return explain(s);
+      } catch (e) {
+        return unreadable(e);
+      }
+    },
+  };
+}
+
 export function electionProperties(cfg: Config): Property<ClusterState>[] {
   const props: Property<ClusterState>[] = [
     {

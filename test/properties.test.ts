@@ -84,3 +84,15 @@ describe('withinBounds', () => {
     expect(prop('withinBounds').explain?.(at(4))).toBe('server 1 accepted epoch 4, the bound is 3');
   });
 });
+
+describe('a state a property cannot read', () => {
+  it('violates the invariant, and the explanation says why, instead of throwing', () => {
+    const broken = { ...init, ghost: {} } as unknown as ClusterState;
+    expect(prop('leaderUniqueness').check(broken)).toBe(false);
+    expect(prop('leaderUniqueness').explain?.(broken)).toMatch(/^the state cannot be read: /);
+    expect(prop('leaderUniqueness').check(init)).toBe(true);
+  });
+  it('witnesses no reachability check', () => {
+    expect(prop('newLeaderAfterCrash').check({ ...init, ghost: {} } as unknown as ClusterState)).toBe(false);
+  });
+});
