@@ -13,7 +13,7 @@ import type { FleAction } from './fle/election.ts';
 import { FLE_ACTION_KINDS, fleSteps } from './fle/election.ts';
 import type { MessageView, Spec, StepView } from './model.ts';
 import { livenessProperties } from './liveness.ts';
-import { electionProperties, zabProperties } from './properties.ts';
+import { electionProperties, total, zabProperties } from './properties.ts';
 import type { ClusterState, LeaderVars, LearnerVars, Server, Txn } from './state.ts';
 import { delivered, electionChannel, quorumChannel } from './state.ts';
 import { initialState } from './initial.ts';
@@ -139,7 +139,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
     },
     actionKinds,
     faultKinds: actionKinds.filter((k) => FAULT_KINDS.has(k)),
-    properties: [...electionProperties(cfg), ...(zab ? zabProperties(cfg) : [])],
+    properties: [...electionProperties(cfg), ...(zab ? zabProperties(cfg) : [])].map(total),
     liveness: livenessProperties(cfg),
     // A timeout the budget pays for (a leader's wait for its quorum) is a fault like the others.
     isFault: (before, action, after) =>

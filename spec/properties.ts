@@ -1,9 +1,10 @@
 // What must hold in every reachable state (invariants) and what must be reachable (so a pass is not vacuous).
 import type { Config } from './config.ts';
+import { isVoter } from './config.ts';
 import type { Property } from './model.ts';
 import type { ClusterState, Server, Txn } from './state.ts';
 import { delivered, lastLoggedZxid, lastZxidOf } from './state.ts';
-import type { Sid, Vote } from './types.ts';
+import type { Sid, Vote, Zxid } from './types.ts';
 import type { PacketType } from './zab/packets.ts';
 import { epochOf, NONE } from './types.ts';
 import { zxidToHex } from '../traces/zxid.ts';
@@ -33,6 +34,39 @@ function leaders(s: ClusterState): Sid[] {
 /** (peerEpoch, zxid) of a server's own history, in the order FLE is meant to prefer. */
 function moreRecent(a: Server, b: Server): boolean {
   return a.currentEpoch > b.currentEpoch || (a.currentEpoch === b.currentEpoch && lastLoggedZxid(a) > lastLoggedZxid(b));
+}
+
+/**
+ * The property, made total: a state its check cannot even read (a field missing, a record that is not one) fails
+ * an invariant and witnesses no reachability check, and the explanation (where the property has one) says what
+ * could not be read. So an ill-formed state is reported as a violation with its trace, not as the checker's crash.
+ */
+export function total<S>(p: Property<S>): Property<S> {
+  const check = p.check;
+  const explain = p.explain;
+  const unreadable = (e: unknown) => `the state cannot be read: ${e instanceof Error ? e.message : String(e)}`;
+  const guarded: Property<S> = {
+    ...p,
+    check: (s) => {
+      try {
+        return check(s);
+      } catch {
+        return false;
+      }
+    },
+  };
+  if (explain === undefined) return guarded;
+  return {
+    ...guarded,
+    explain: (s) => {
+      try {
+        check(s);
+        return explain(s);
+      } catch (e) {
+        return unreadable(e);
+      }
+    },
+  };
 }
 
 export function electionProperties(cfg: Config): Property<ClusterState>[] {
@@ -304,6 +338,9 @@ function illFormed(s: ClusterState): string | null {
   for (const channel of s.quorum) {
     for (const p of channel) if (!PACKET_TYPES.has(p.type)) return `a packet of type ${JSON.stringify(p.type)} is in flight`;
   }
+  for (const c of s.ghost.committed) {
+    if (!Number.isInteger(c.epoch) || !wasProposed(s.ghost.proposed, c)) return `the record of committed txns holds ${JSON.stringify(c)}, not a proposed txn with its epoch`;
+  }
   return null;
 }
 
@@ -341,6 +378,81 @@ function wrongStartupVote(s: ClusterState): Sid | null {
     const v = srv.currentVote;
     if (!srv.online || v.electionEpoch !== NONE) continue;
     if (v.leader !== i + 1 || v.zxid !== lastZxidOf(srv.history) || v.peerEpoch !== srv.currentEpoch) return i + 1;
+  }
+  return null;
+}
+
+/** Which bound a path has overstepped (a budget above its --txns, --crashes, --partitions, or an epoch above --max-epoch), or null. */
+function overBudget(cfg: Config, s: ClusterState): string | null {
+  const b = s.budget;
+  const bounds = cfg.bounds;
+  // Written as "not within" so that a budget that is not a number at all fails too.
+  if (!(b.txns >= 0 && b.txns <= bounds.txns)) return `${b.txns} client writes, the bound is ${bounds.txns}`;
+  if (!(b.crashes >= 0 && b.crashes <= bounds.crashes)) return `${b.crashes} crashes, the bound is ${bounds.crashes}`;
+  if (!(b.partitions >= 0 && b.partitions <= bounds.partitions)) return `${b.partitions} lost connections or timeouts, the bound is ${bounds.partitions}`;
+  for (let i = 0; i < s.servers.length; i++) {
+    const e = s.servers[i]!.acceptedEpoch;
+    if (e > bounds.maxEpoch && e > cfg.initial[i]!.acceptedEpoch) return `server ${i + 1} accepted epoch ${e}, the bound is ${bounds.maxEpoch}`;
+  }
+  return null;
+}
+
+/** A serving learner that still holds packets it buffered during sync (after UPTODATE handed them on). */
+function undrainedLearner(cfg: Config, s: ClusterState): Sid | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const srv = s.servers[i]!;
+    const l = srv.learner;
+    if (!srv.online || srv.zabState !== 'BROADCAST' || l === null) continue;
+    // Variant 3023 leaves the sync's COMMITs for its CommitProcessor to apply after UPTODATE (spec/variants.ts).
+    if (l.packetsNotLogged.length > 0 || (l.packetsCommitted.length > 0 && cfg.variant !== '3023')) return i + 1;
+  }
+  return null;
+}
+
+/**
+ * A serving follower whose log holds a proposal its leader still waits for, with no ACK of it counted or in
+ * flight: [follower, leader, zxid]. (Its queue must be empty: a txn handed to the logger is ACKed at the flush.)
+ */
+function unackedLoggedTxn(cfg: Config, s: ClusterState): [Sid, Sid, Zxid] | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const f = s.servers[i]!;
+    if (f.zabState !== 'BROADCAST' || f.pendingLog.length > 0 || !isVoter(cfg, i + 1)) continue;
+    const l = syncedLeader(s, f);
+    if (l === null) continue;
+    const leader = s.servers[l - 1]!;
+    if (leader.zabState !== 'BROADCAST') continue;
+    const inFlight = s.quorum[i * s.servers.length + l - 1]!;
+    for (const p of leader.leader!.outstanding) {
+      if (p.acks.includes(i + 1) || !f.history.some((t) => t.zxid === p.zxid)) continue;
+      if (!inFlight.some((q) => q.type === 'ACK' && q.zxid === p.zxid)) return [i + 1, l, p.zxid];
+    }
+  }
+  return null;
+}
+
+/**
+ * A serving follower that holds a txn its serving leader has applied, but has not applied it, though no COMMIT
+ * of it is on its way: [follower, leader, zxid].
+ */
+function unappliedCommit(cfg: Config, s: ClusterState): [Sid, Sid, Zxid] | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const f = s.servers[i]!;
+    if (f.zabState !== 'BROADCAST' || !isVoter(cfg, i + 1)) continue;
+    const l = syncedLeader(s, f);
+    if (l === null) continue;
+    const leader = s.servers[l - 1]!;
+    if (leader.zabState !== 'BROADCAST') continue;
+    const applied = delivered(leader);
+    if (applied.length <= f.committed) continue;
+    const held = f.pendingLog.length === 0 ? f.history : [...f.history, ...f.pendingLog];
+    const inFlight = s.quorum[(l - 1) * s.servers.length + i]!;
+    // Variant 3023: the sync's COMMITs wait in the CommitProcessor's queue after UPTODATE.
+    const queued = cfg.variant === '3023' ? f.learner!.packetsCommitted : [];
+    for (let k = f.committed; k < held.length; k++) {
+      const t = held[k]!;
+      if (!applied.some((u) => sameTxn(u, t))) continue;
+      if (!inFlight.some((q) => q.type === 'COMMIT' && q.zxid === t.zxid) && !queued.includes(t.zxid)) return [i + 1, l, t.zxid];
+    }
   }
   return null;
 }
@@ -441,6 +553,57 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
       explain: (s) => illFormed(s) ?? 'holds',
     },
     {
+      name: 'withinBounds',
+      kind: 'invariant',
+      description:
+        'No path uses more client writes, crashes, or lost connections and timeouts than its bounds, and no server accepts an epoch above --max-epoch: every fault and write is paid for, so the space stays the bounded one.',
+      byDefault: true,
+      check: (s) => overBudget(cfg, s) === null,
+      explain: (s) => overBudget(cfg, s) ?? 'holds',
+    },
+    {
+      name: 'syncBuffersDrained',
+      kind: 'invariant',
+      description:
+        "A learner that serves holds no packet buffered during sync: UPTODATE hands packetsNotLogged to the logger and applies packetsCommitted (Learner.syncWithLeader), and later PROPOSALs go straight to the logger.",
+      byDefault: true,
+      check: (s) => undrainedLearner(cfg, s) === null,
+      explain: (s) => {
+        const i = undrainedLearner(cfg, s);
+        if (i === null) return 'holds';
+        const l = s.servers[i - 1]!.learner!;
+        return `server ${i} serves with ${showTxns(l.packetsNotLogged)} not logged and [${l.packetsCommitted.map(zxidToHex).join(', ')}] committed from its sync`;
+      },
+    },
+    {
+      name: 'loggedProposalsAcked',
+      kind: 'invariant',
+      description:
+        'A follower that serves and has logged a proposal its serving leader still waits for has ACKed it: the ACK is counted or on its way (SyncRequestProcessor then SendAckRequestProcessor: every logged proposal is ACKed).',
+      byDefault: true,
+      check: (s) => unackedLoggedTxn(cfg, s) === null,
+      explain: (s) => {
+        const found = unackedLoggedTxn(cfg, s);
+        if (found === null) return 'holds';
+        const [f, l, z] = found;
+        return `server ${f} has logged ${zxidToHex(z)}, which leader ${l} still waits for, and no ACK of it is counted or in flight`;
+      },
+    },
+    {
+      name: 'commitsApplied',
+      kind: 'invariant',
+      description:
+        "A follower that serves under its serving leader has applied every txn of its log that the leader has applied, unless the COMMIT is still on its way: UPTODATE applies the COMMITs read during sync, FollowerZooKeeperServer.commit the later ones.",
+      byDefault: true,
+      check: (s) => unappliedCommit(cfg, s) === null,
+      explain: (s) => {
+        const found = unappliedCommit(cfg, s);
+        if (found === null) return 'holds';
+        const [f, l, z] = found;
+        return `server ${f} holds ${zxidToHex(z)}, which leader ${l} has applied, but has applied only ${showTxns(delivered(s.servers[f - 1]!))} and no COMMIT of it is on its way`;
+      },
+    },
+    {
       name: 'startupVote',
       kind: 'invariant',
       description:
@@ -534,6 +697,13 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
       check: (s) => s.servers.some((srv) => srv.online && srv.state === 'LEADING' && srv.zabState === 'BROADCAST'),
     },
   ];
+  props.push({
+    name: 'syncByDIFFWithTxns',
+    kind: 'reachability',
+    description: "A learner behind its leader is synced by DIFF and sent the txns it lacks (queueCommittedProposals), not a SNAP.",
+    byDefault: cfg.initialName === 'broadcast',
+    check: (s) => s.servers.some((srv) => srv.online && srv.learner !== null && srv.learner.syncMode === 'DIFF' && srv.learner.packetsNotLogged.length > 0),
+  });
   props.push(
     syncModeReached(cfg, 'DIFF', "A learner is synced by DIFF: its log is a prefix of the leader's committedLog (syncFollower's first choice)."),
     syncModeReached(cfg, 'TRUNC', 'A learner is synced by TRUNC: it holds txns the leader does not, which it cuts from its log.'),

@@ -65,3 +65,34 @@ describe('invariants over delivered txns', () => {
     );
   });
 });
+
+describe('withinBounds', () => {
+  // txns 9, and the default crashes 1, partitions 1, maxEpoch 3.
+  const holds = (s: ClusterState) => prop('withinBounds').check(s);
+  it('holds at the bounds and fails one past any of them', () => {
+    expect(holds(init)).toBe(true);
+    expect(holds({ ...init, budget: { txns: 9, crashes: 1, partitions: 1 } })).toBe(true);
+    expect(holds({ ...init, budget: { txns: 10, crashes: 1, partitions: 1 } })).toBe(false);
+    expect(holds({ ...init, budget: { txns: 0, crashes: 2, partitions: 0 } })).toBe(false);
+    expect(holds({ ...init, budget: { txns: 0, crashes: 0, partitions: 2 } })).toBe(false);
+    expect(holds({ ...init, budget: { txns: 0, crashes: -1, partitions: 0 } })).toBe(false);
+  });
+  it('fails when a server accepts an epoch above --max-epoch', () => {
+    const at = (e: number) => ({ ...init, servers: init.servers.map((srv, i) => (i === 0 ? { ...srv, acceptedEpoch: e } : srv)) });
+    expect(holds(at(3))).toBe(true);
+    expect(holds(at(4))).toBe(false);
+    expect(prop('withinBounds').explain?.(at(4))).toBe('server 1 accepted epoch 4, the bound is 3');
+  });
+});
+
+describe('a state a property cannot read', () => {
+  it('violates the invariant, and the explanation says why, instead of throwing', () => {
+    const broken = { ...init, ghost: {} } as unknown as ClusterState;
+    expect(prop('leaderUniqueness').check(broken)).toBe(false);
+    expect(prop('leaderUniqueness').explain?.(broken)).toMatch(/^the state cannot be read: /);
+    expect(prop('leaderUniqueness').check(init)).toBe(true);
+  });
+  it('witnesses no reachability check', () => {
+    expect(prop('newLeaderAfterCrash').check({ ...init, ghost: {} } as unknown as ClusterState)).toBe(false);
+  });
+});

@@ -103,11 +103,10 @@ export function leaderProcessACK(cfg: Config, s0: ClusterState, sid: Sid, from: 
  */
 function tryToCommit(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
   let next = s;
-  for (;;) {
+  // One pass over the proposals outstanding now: each turn commits the head, so at most all of them commit.
+  for (const head of server(s, sid).leader!.outstanding) {
     const me = server(next, sid);
     const l = me.leader!;
-    const head = l.outstanding[0];
-    if (head === undefined) return next;
     if (!isQuorum(cfg, head.acks) && !cfg.mutations.has('commitWithoutQuorum')) return next;
     // The txn may still be in the leader's queue (leaderLog 'queued'): a quorum of followers ACKed before its fsync.
     const at = me.committed + l.toBeApplied;
@@ -125,6 +124,7 @@ function tryToCommit(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
       next = sendPackets(next, sid, j, [isVoter(cfg, j) ? { type: 'COMMIT', zxid: txn.zxid } : { type: 'INFORM', txn }]);
     }
   }
+  return next;
 }
 
 /**

@@ -229,7 +229,7 @@ export function learnerProcessNEWLEADER(cfg: Config, s0: ClusterState, sid: Sid,
   const snapshotIndex = l.syncTree !== null ? history.length : me.snapshotIndex;
   // SNAP replaced the database (deserializeSnapshot clears it): the committedLog starts after the snapshot.
   const committedLogStart = l.syncMode === 'SNAP' ? snapshotIndex : me.committedLogStart;
-  const variant = newLeaderOfVariant(cfg, s, sid, from, zxid, history, snapshotIndex, committedLogStart);
+  const variant = cfg.variant === null ? null : newLeaderOfVariant(cfg, s, sid, from, zxid, history, snapshotIndex, committedLogStart);
   if (variant !== null) return variant;
   const persisted = logCommittedPackets(history, l.packetsNotLogged, l.packetsCommitted);
   history = persisted.history;
