@@ -33,6 +33,8 @@ export interface LeaderState {
   /** Proposals sent and not yet committed, in zxid order. */
   outstanding: Map<number, Outstanding>;
   lastProposed: number;
+  /** How far this leader's own log is flushed and its own ACK counted (LeaderFlushLog); none yet: epoch's 0. */
+  flushed: number;
   tick: number;
   /** The leader's own (currentEpoch, lastZxid) when discovery began: no follower may be ahead of it. */
   summary: { currentEpoch: number; lastZxid: number };
@@ -53,6 +55,7 @@ export function becomeLeader(p: QuorumPeer): void {
     handlers: new Map(),
     outstanding: new Map(),
     lastProposed: 0,
+    flushed: 0,
     tick: 0,
     summary: { currentEpoch: p.currentEpoch, lastZxid: p.lastLoggedZxid },
     syncs: [],
@@ -71,6 +74,7 @@ function getEpochToPropose(p: QuorumPeer, sid: Sid, lastAcceptedEpoch: number): 
   if (!l.connectingFollowers.has(p.myid) || !p.isQuorum(l.connectingFollowers)) return;
   l.epoch = l.maxAcceptedEpoch;
   l.lastProposed = makeZxid(l.epoch, 0);
+  l.flushed = l.lastProposed;
   p.setAcceptedEpoch(l.epoch);
   // Every handler that was waiting in getEpochToPropose now sends LEADERINFO.
   for (const h of l.handlers.values()) if (h.phase === 'info') sendLeaderInfo(p, h);
