@@ -629,7 +629,10 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
   const restartedAt = main?.action === 'ServerStart' ? zxidValue(main.post['lastZxid']) : NaN;
   const applied = ctx.mode === 'impl' ? appliedInStep(step) : null;
   const beyond = applied === null ? null : appliedBeyond(specAfter ?? state.servers[step.sid - 1]!, applied.zxids);
-  if (beyond !== null) {
+  const commitNote = main !== undefined && ctx.mode === 'impl' ? commitMismatch(state, main) : null;
+  if (commitNote !== null) {
+    out.message = commitNote;
+  } else if (beyond !== null) {
     out.message = `server ${step.sid} applied ${zxidToHex(beyond)} to its data tree in ${step.events[applied!.event]!.action}; the spec's server knows committed only up to ${zxidToHex(lastDelivered(specAfter ?? state.servers[step.sid - 1]!))}`;
   } else if (main?.vouched !== undefined && restartedAt < main.vouched) {
     out.message = `server ${step.sid} restarted with its log at ${zxidToHex(restartedAt)}, but it had ACKed up to ${zxidToHex(main.vouched)} before (an ACK vouches that the txn is on disk)`;
@@ -650,6 +653,19 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
     }
   }
   return out;
+}
+
+/** For the report: a leader's event that committed what the spec's leader has no quorum for. null: not that. */
+function commitMismatch(state: ClusterState, ev: LoggedEvent): string | null {
+  if (ev.action !== 'LeaderProcessACK' && ev.action !== 'LeaderFlushLog') return null;
+  const c = ev.params['committed'];
+  const me = state.servers[ev.sid - 1]!;
+  if (!Array.isArray(c) || c.length === 0 || me.leader === null) return null;
+  const z = zxidValue(c[0]);
+  const p = me.leader.outstanding.find((o) => o.zxid === z);
+  if (p === undefined) return null;
+  const own = me.pendingLog.some((t) => t.zxid === z) ? `; its own ACK counts only at its LeaderFlushLog of ${zxidToHex(z)} (after its fsync), which it has not logged yet` : '';
+  return `server ${ev.sid} committed ${zxidToHex(z)} in ${ev.action}; the spec's leader had counted ACKs of it from ${p.acks.length === 0 ? 'nobody' : p.acks.join(', ')} before this step${own}`;
 }
 
 function checkDiff(ctx: ExplainContext, s: ClusterState, step: LoggedStep): FieldDiff[] {

@@ -66,7 +66,7 @@ function propose(p: QuorumPeer, request: Request, origin: Origin): ReturnType<ty
   const { op, txn: zk } = p.db.prepare(request, zxid, p.cfg.now(), [...l.outstanding.values()].map((o) => o.txn), p.cfg.extendedTypesEnabled ?? true);
   const txn: Txn = { zxid, op, origin };
   l.lastProposed = txn.zxid;
-  l.outstanding.set(txn.zxid, { txn, acks: new Set() });
+  l.outstanding.set(txn.zxid, { txn, acks: new Set(broken('leaderAckBeforeFsync') ? [p.myid] : []) });
   if (!broken('leaderProposeUnlogged')) p.logTxn(txn);
   for (const h of l.handlers.values()) {
     if (h.learnerType !== 'participant' || !isForwarding(h.phase)) continue;
