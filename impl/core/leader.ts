@@ -42,6 +42,17 @@ export interface LeaderState {
   syncs: PendingSync[];
 }
 
+/**
+ * Leader.lead -> ZooKeeperServer.loadData: "Make a clean snapshot" (takeSnapshot) of the database the new leader
+ * leads with. A TRUNC as a learner later reloads from it, so the committedLog a later sync decides on starts
+ * after it (spec/zab/roles.ts takeLead moves snapshotIndex there too). A durable write: logged before the event
+ * of the step that takes the lead (FLEDecide).
+ */
+export function leaderLoadData(p: QuorumPeer): void {
+  p.db.txnsSinceSnapshot = 0;
+  if (p.disk.snapshot(p.db.lastProcessedZxid, () => p.db.snapshotImage())) p.emitWrite('SnapshotWrite', { zxid: zxidToHex(p.db.lastProcessedZxid) });
+}
+
 /** Leader.lead(): count ourselves toward the new epoch and give discovery initLimit ticks. */
 export function becomeLeader(p: QuorumPeer): void {
   p.leader = {
