@@ -4,7 +4,7 @@
 // the runs never reached (the simulator's seeds, or a real cluster's), and a breakage hidden there goes unseen.
 // Branches, where the log tells them apart cheaply: a sync's mode, an ACKEPOCH or LEADERINFO refused, a COMMIT
 // that matched no pending txn, a vote that started finalizeWait, a kill -9 and its restart (a ServerStart after the
-// first), a leader's commit by its own ACK or a learner's.
+// first), a leader's commit by its own ACK (LeaderFlushLog) or a learner's.
 import type { LoggedEvent } from './reader.ts';
 
 /** Counts by spec action (`LeaderProcessACK`) and branch (`LeaderSyncFollower:TRUNC`). */
@@ -25,7 +25,9 @@ function branchOf(e: LoggedEvent): string | null {
     case 'FLEReceiveHigherRound':
       return p['finalizeWait'] === true ? 'finalizeWait' : null;
     case 'LeaderProcessACK':
-      return Array.isArray(p['committed']) && p['committed'].length > 0 ? (e.recv === undefined && e.rid === undefined ? 'commits on its own ACK' : "commits on a learner's ACK") : 'commits nothing';
+      return Array.isArray(p['committed']) && p['committed'].length > 0 ? "commits on a learner's ACK" : 'commits nothing';
+    case 'LeaderFlushLog':
+      return Array.isArray(p['committed']) && p['committed'].length > 0 ? 'commits on its own ACK' : 'commits nothing';
     case 'ConnectionLost':
       return typeof p['reason'] === 'string' && (p['reason'] as string).startsWith('no packet') ? 'deadline' : null;
     default:
@@ -55,7 +57,7 @@ export const BRANCHES: readonly string[] = [
   'FLEReceiveSameRound:finalizeWait',
   'FLEReceiveHigherRound:finalizeWait',
   "LeaderProcessACK:commits on a learner's ACK",
-  'LeaderProcessACK:commits on its own ACK',
+  'LeaderFlushLog:commits on its own ACK',
 ];
 
 /** Adds `b` into `a`. */

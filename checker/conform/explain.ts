@@ -90,38 +90,6 @@ function actorMatches(a: Action, ev: LoggedEvent): boolean {
 }
 
 /**
- * The ACKs a leader logged receiving that the spec has left waiting on their connection (the spec's leader counts
- * its own ACK as it proposes, ours after its fsync, so a follower's ACK that commits in the spec but not in ours
- * waits for the commit ours logs): taken now, in channel order, while `received(learner, zxid)` says so.
- */
-function takeReceivedAcks(ctx: ExplainContext, g: Partial, ev: LoggedEvent, received: (learner: number, zxid: number) => boolean): { state: ClusterState; steps: number; explored: number } {
-  const sid = ev.sid;
-  let state = g.state;
-  let steps = 0;
-  let explored = 0;
-  for (let progress = true; progress; ) {
-    progress = false;
-    for (const j of ctx.cfg.sids) {
-      if (j === sid) continue;
-      const head = quorumChannel(state, j, sid)[0];
-      if (head === undefined || head.type !== 'ACK' || !received(j, head.zxid)) continue;
-      const succ = ctx.quiet.next(state).find((x) => x.action.kind === 'LeaderProcessACK' && x.action.sid === sid && 'from' in x.action && x.action.from === j);
-      explored++;
-      if (succ === undefined) continue;
-      state = succ.state;
-      steps++;
-      progress = true;
-    }
-  }
-  return { state, steps, explored };
-}
-
-/** The leader's own ACK: the spec counts it when the leader proposes. */
-function isSelfAck(ev: LoggedEvent): boolean {
-  return ev.action === 'LeaderProcessACK' && ev.recv === undefined && ev.rid === undefined && ev.params['peer'] === ev.sid;
-}
-
-/**
  * Bridge for FLENotificationTimeout (the spec has no such action): lookForLeader's poll timed out and the
  * server sends its current vote again to every voter. Only the messages change; nothing else does.
  */
@@ -383,7 +351,12 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
     let from: Partial[] = [g];
     if (me.online) {
       from = [];
-      for (const before of [g, ...keepLoggedInSync(g, sid, zxidValue(ev.post['lastZxid']))]) {
+      const loggedLast = zxidValue(ev.post['lastZxid']);
+      // A leader's proposals still queued for its own log (leaderLog 'queued') that the restart shows on disk
+      // were written before the kill: the spec's LeaderFlushLog steps, then the crash.
+      const flushed = Number.isNaN(loggedLast) || me.pendingLog.length === 0 ? null : flushQueued(ctx.spec, g, sid, loggedLast);
+      const written = flushed !== null && flushed.specSteps > g.specSteps ? [flushed] : [];
+      for (const before of [g, ...written, ...keepLoggedInSync(g, sid, loggedLast)]) {
         for (const s of ctx.spec.next(before.state)) {
           explored++;
           if (s.action.kind === 'Crash' && s.action.sid === sid) from.push({ state: s.state, specSteps: before.specSteps + 1, bridges: before.bridges });
@@ -409,17 +382,7 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
     if (s !== null) results.push({ state: s, specSteps: g.specSteps, bridges: [...g.bridges, 'FLENotificationTimeout'] });
     return { results, explored: explored + 1 };
   }
-  if (ev.action === 'LeaderProcessACK') return leaderAck(ctx, g, ev);
-  // A leader's connection that closes takes the ACKs it had received on it along (they stay counted in ZooKeeper).
-  // Only that connection's: the ACKs waiting on the others stay in the spec's channels until ours commits them
-  // (taking them now would commit in the spec, and send COMMIT, before the PROPOSALs ours sends first). A step
-  // down closes every connection.
-  if (ev.acksReceived !== undefined && me.leader !== null) {
-    const closing = ev.action === 'LeaderStepDown' ? null : (ev.params['peer'] ?? ev.params['leader']);
-    const taken = takeReceivedAcks(ctx, g, ev, (j, zxid) => (closing === null || j === closing) && zxid <= (ev.acksReceived![j] ?? 0));
-    if (taken.steps > 0) g = { state: taken.state, specSteps: g.specSteps + taken.steps, bridges: g.bridges };
-    explored += taken.explored;
-  }
+  if (ev.action === 'LeaderFlushLog') return leaderFlush(ctx, g, ev);
   // An event that may take no spec step takes none only when no spec step of its own can explain it.
   const stutter = MAY_STUTTER.has(ev.action) ? [g] : [];
   const pick = (own: Partial[]) => (prefer && own.length > 0 ? own : [...own, ...stutter]);
@@ -451,6 +414,8 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
     const a = s.action;
     if (!kinds.includes(a.kind) || !actorMatches(a, ev)) continue;
     if (recv !== null && ev.recv !== undefined && !('from' in a && a.from === ev.recv.from)) continue;
+    // A leader's ACK event names the ACK it took; its own ACK is LeaderFlushLog (an older log's own-ACK event is not).
+    if (a.kind === 'LeaderProcessACK' && recv === null) continue;
     if (a.kind === 'LeaderSyncFollower') {
       const peer = a.peer;
       const before = quorumChannel(base.state, sid, peer).length;
@@ -463,7 +428,7 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
     if (finalizeWaitDiffers(ev, s.state) !== null) continue;
     results.push({ state: s.state, specSteps: base.specSteps + 1, bridges: base.bridges });
   }
-  const own = results.filter((r) => committedAsLogged(r.state, ev));
+  const own = results.filter((r) => committedAsLogged(base.state, r.state, ev));
   return { results: pick(own), explored };
 }
 
@@ -547,45 +512,52 @@ function syncMismatch(before: ClusterState, after: ClusterState, sid: number, pe
 }
 
 /**
- * The leader's ACK events. The spec counts the leader's own ACK when it proposes, so it commits as soon as one
- * follower's ACK is in; the implementation (like ZooKeeper) counts its own ACK only after its fsync, and may
- * commit later. So the spec's LeaderProcessACK(j) is taken when the implementation commits: an ACK event that
- * commits nothing takes no spec step (the ACK waits in the spec's channel, where it must be); one that commits
- * (params.committed, the leader's own ACK included) first takes the spec steps for the ACKs waiting ahead of
- * it, up to the zxids committed, then its own; and the spec's leader must then have committed what was logged.
+ * The leader's own log flush (LeaderFlushLog, leaderLog 'queued'): its SyncRequestProcessor wrote its queued
+ * proposals up to params.zxid and its AckRequestProcessor counted the leader's own ACK of each. The spec's
+ * LeaderFlushLog writes one proposal a step: as many steps as it takes to reach that zxid exactly, and what they
+ * committed must be what the leader logged committing.
  */
-function leaderAck(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results: Partial[]; explored: number } {
-  const sid = ev.sid;
-  const committed = ev.params['committed'];
-  const peer = ev.recv?.from;
-  const ackZxid = ev.recv !== undefined ? zxidValue(messageZxid(ev.recv)) : NaN;
-  if (!Array.isArray(committed) || committed.length === 0) {
-    if (peer === undefined) return { results: [g], explored: 0 };
-    const waiting = quorumChannel(g.state, peer, sid).some((p) => p.type === 'ACK' && p.zxid === ackZxid);
-    return { results: waiting ? [g] : [], explored: 0 };
-  }
-  const upTo = Math.max(...committed.map(zxidValue));
-  // Take the ACKs waiting ahead, from every learner, as far as the commit reaches; only ACKs the implementation
-  // has received: from the event's peer, those before this one.
-  const taken = takeReceivedAcks(ctx, g, ev, (j, zxid) => (j === peer ? zxid < ackZxid : zxid <= Math.min(upTo, ev.acksReceived?.[j] ?? 0)));
-  const state = taken.state;
-  let explored = taken.explored;
-  const base: Partial = { state, specSteps: g.specSteps + taken.steps, bridges: g.bridges };
-  if (peer === undefined) return { results: committedAsLogged(state, ev) ? [base] : [], explored };
-  const head = quorumChannel(state, peer, sid)[0];
-  if (head === undefined || head.type !== 'ACK' || head.zxid !== ackZxid) return { results: [], explored };
-  const succ = ctx.quiet.next(state).find((x) => x.action.kind === 'LeaderProcessACK' && x.action.sid === sid && 'from' in x.action && x.action.from === peer);
-  explored++;
-  if (succ === undefined || !committedAsLogged(succ.state, ev)) return { results: [], explored };
-  return { results: [{ state: succ.state, specSteps: base.specSteps + 1, bridges: g.bridges }], explored };
+function leaderFlush(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results: Partial[]; explored: number } {
+  const upTo = zxidValue(ev.params['zxid']);
+  const flushed = flushQueued(ctx.quiet, g, ev.sid, upTo);
+  if (flushed === null || flushed.specSteps === g.specSteps) return { results: [], explored: flushed?.explored ?? 0 };
+  const me = flushed.state.servers[ev.sid - 1]!;
+  const last = me.history.length === 0 ? 0 : me.history[me.history.length - 1]!.zxid;
+  if (last !== upTo || !committedAsLogged(g.state, flushed.state, ev)) return { results: [], explored: flushed.explored };
+  return { results: [{ state: flushed.state, specSteps: flushed.specSteps, bridges: g.bridges }], explored: flushed.explored };
 }
 
-/** A leader's event that logs `params.committed`: the spec's leader must have committed those txns too. */
-function committedAsLogged(s: ClusterState, ev: LoggedEvent): boolean {
+/** The spec's LeaderFlushLog steps of leader `sid` while the head of its queue is at or below `upTo`. */
+function flushQueued(spec: ConformSpec, g: Partial, sid: number, upTo: number): (Partial & { explored: number }) | null {
+  let state = g.state;
+  let steps = 0;
+  let explored = 0;
+  for (;;) {
+    const head = state.servers[sid - 1]!.pendingLog[0];
+    if (head === undefined || head.zxid > upTo) break;
+    const succ = spec.next(state).find((x) => x.action.kind === 'LeaderFlushLog' && x.action.sid === sid);
+    explored++;
+    if (succ === undefined) return null;
+    state = succ.state;
+    steps++;
+  }
+  return { state, specSteps: g.specSteps + steps, bridges: g.bridges, explored };
+}
+
+/**
+ * A leader's event that logs what it committed (`params.committed`: LeaderProcessACK, LeaderFlushLog): the spec's
+ * leader must have committed exactly those txns in the step, no more, no fewer (an event of these kinds that logs
+ * none committed none).
+ */
+function committedAsLogged(before: ClusterState, after: ClusterState, ev: LoggedEvent): boolean {
+  if (ev.action !== 'LeaderProcessACK' && ev.action !== 'LeaderFlushLog') return true;
   const c = ev.params['committed'];
-  if (!Array.isArray(c) || c.length === 0) return true;
-  const last = lastDelivered(s.servers[ev.sid - 1]!);
-  return c.every((z) => zxidValue(z) <= last);
+  const logged = Array.isArray(c) ? c.map(zxidValue) : [];
+  const was = lastDelivered(before.servers[ev.sid - 1]!);
+  const now = lastDelivered(after.servers[ev.sid - 1]!);
+  if (logged.length === 0) return now === was;
+  const count = after.servers[ev.sid - 1]!.committed - before.servers[ev.sid - 1]!.committed;
+  return count === logged.length && now === Math.max(...logged) && logged.every((z) => z > was);
 }
 
 /** The zxid of the last txn a spec server delivered (spec/state.ts delivered(), without building the list). */
@@ -657,7 +629,10 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
   const restartedAt = main?.action === 'ServerStart' ? zxidValue(main.post['lastZxid']) : NaN;
   const applied = ctx.mode === 'impl' ? appliedInStep(step) : null;
   const beyond = applied === null ? null : appliedBeyond(specAfter ?? state.servers[step.sid - 1]!, applied.zxids);
-  if (beyond !== null) {
+  const commitNote = main !== undefined && ctx.mode === 'impl' ? commitMismatch(state, main) : null;
+  if (commitNote !== null) {
+    out.message = commitNote;
+  } else if (beyond !== null) {
     out.message = `server ${step.sid} applied ${zxidToHex(beyond)} to its data tree in ${step.events[applied!.event]!.action}; the spec's server knows committed only up to ${zxidToHex(lastDelivered(specAfter ?? state.servers[step.sid - 1]!))}`;
   } else if (main?.vouched !== undefined && restartedAt < main.vouched) {
     out.message = `server ${step.sid} restarted with its log at ${zxidToHex(restartedAt)}, but it had ACKed up to ${zxidToHex(main.vouched)} before (an ACK vouches that the txn is on disk)`;
@@ -678,6 +653,19 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
     }
   }
   return out;
+}
+
+/** For the report: a leader's event that committed what the spec's leader has no quorum for. null: not that. */
+function commitMismatch(state: ClusterState, ev: LoggedEvent): string | null {
+  if (ev.action !== 'LeaderProcessACK' && ev.action !== 'LeaderFlushLog') return null;
+  const c = ev.params['committed'];
+  const me = state.servers[ev.sid - 1]!;
+  if (!Array.isArray(c) || c.length === 0 || me.leader === null) return null;
+  const z = zxidValue(c[0]);
+  const p = me.leader.outstanding.find((o) => o.zxid === z);
+  if (p === undefined) return null;
+  const own = me.pendingLog.some((t) => t.zxid === z) ? `; its own ACK counts only at its LeaderFlushLog of ${zxidToHex(z)} (after its fsync), which it has not logged yet` : '';
+  return `server ${ev.sid} committed ${zxidToHex(z)} in ${ev.action}; the spec's leader had counted ACKs of it from ${p.acks.length === 0 ? 'nobody' : p.acks.join(', ')} before this step${own}`;
 }
 
 function checkDiff(ctx: ExplainContext, s: ClusterState, step: LoggedStep): FieldDiff[] {

@@ -189,6 +189,9 @@ export function conform(options: ConformOptions): ConformResult {
       mutations: [],
       // impl/ applies the proposed fix of docs/findings.md #1 (impl/core/sync.ts), so the spec does too.
       fixes: ['forgetStaleAcks'],
+      // impl/ logs its own log flush and ACK as their own event after its fsync (LeaderFlushLog), as ZooKeeper's
+      // SyncRequestProcessor and AckRequestProcessor do: the spec's queued leader log.
+      leaderLog: 'queued',
       protocol: 'zab',
       granularity: 'fine',
       initial,

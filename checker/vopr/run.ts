@@ -38,6 +38,8 @@ export interface VoprOptions {
    * `<keepFailing>/seed-<S>` (to read them, or to run `npm run conform` on them).
    */
   readonly keepFailing?: string | undefined;
+  /** With keepFailing: keep every run's logs there, passing or not. */
+  readonly keepAll?: boolean;
   /**
    * 'random' (the default): the faults of the seed only. 'guided': also episodes aimed at the spec's situations
    * random faults seldom reach (episodes below), each a scripted sequence of the spec's environment steps.
@@ -250,7 +252,7 @@ function run(opts: VoprOptions, started: number): VoprResult {
     release();
   }
   let kept: string | null = null;
-  if ((!result.ok || durability.length > 0 || liveness !== null) && opts.keepFailing !== undefined) {
+  if ((!result.ok || durability.length > 0 || liveness !== null || opts.keepAll === true) && opts.keepFailing !== undefined) {
     kept = join(opts.keepFailing, `seed-${opts.seed}`);
     rmSync(kept, { recursive: true, force: true });
     for (const [name, bytes] of files) {

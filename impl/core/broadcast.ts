@@ -66,7 +66,7 @@ function propose(p: QuorumPeer, request: Request, origin: Origin): ReturnType<ty
   const { op, txn: zk } = p.db.prepare(request, zxid, p.cfg.now(), [...l.outstanding.values()].map((o) => o.txn), p.cfg.extendedTypesEnabled ?? true);
   const txn: Txn = { zxid, op, origin };
   l.lastProposed = txn.zxid;
-  l.outstanding.set(txn.zxid, { txn, acks: new Set() });
+  l.outstanding.set(txn.zxid, { txn, acks: new Set(broken('leaderAckBeforeFsync') ? [p.myid] : []) });
   if (!broken('leaderProposeUnlogged')) p.logTxn(txn);
   for (const h of l.handlers.values()) {
     if (h.learnerType !== 'participant' || !isForwarding(h.phase)) continue;
@@ -81,17 +81,36 @@ function isForwarding(phase: string): boolean {
   return phase === 'syncing' || phase === 'acked' || phase === 'broadcast';
 }
 
-/** The leader's log is durable up to zxid: its own ACK for every outstanding proposal up to there. */
+/**
+ * LeaderFlushLog: the leader's log is durable up to zxid (its SyncRequestProcessor flushed), so its
+ * AckRequestProcessor counts the leader's own ACK of every proposal up to there, in zxid order, and what now has a
+ * quorum commits. Logged as its own event, the spec's step of leaderLog 'queued' (one spec step per proposal
+ * flushed). A flush of nothing new (a later one already covered it, or it belongs to an earlier epoch) is no step.
+ */
 export function leaderOnLogSynced(p: QuorumPeer, zxid: number): void {
   const l = p.leader!;
-  for (const prop of l.outstanding.values()) {
+  if (l.phase !== 'broadcast' || zxid <= l.flushed || zxid > l.lastProposed) return;
+  l.flushed = zxid;
+  const committed: string[] = [];
+  for (const prop of [...l.outstanding.values()]) {
     if (prop.txn.zxid > zxid || prop.acks.has(p.myid)) continue;
-    leaderOnAck(p, p.myid, prop.txn.zxid);
+    committed.push(...countAck(p, p.myid, prop.txn.zxid));
   }
+  p.emit('LeaderFlushLog', { params: { zxid: zxidToHex(zxid), ...(committed.length ? { committed } : {}) } });
+  if (committed.length) releaseSyncs(p);
 }
 
 /** LeaderProcessACK: count the ACK, then commit every leading proposal that has a quorum. */
-export function leaderOnAck(p: QuorumPeer, sid: Sid, zxid: number, msg?: QuorumPacket): void {
+export function leaderOnAck(p: QuorumPeer, sid: Sid, zxid: number, msg: QuorumPacket): void {
+  const committed = countAck(p, sid, zxid);
+  // A received ACK names its sender and zxid (the log gives it by id), and what it committed.
+  p.emit('LeaderProcessACK', { recv: msg, ...(committed.length ? { params: { committed } } : {}) });
+  // tryToCommit: the syncs that waited for these commits go after their COMMITs, on the same connections.
+  if (committed.length) releaseSyncs(p);
+}
+
+/** Leader.processAck: count the ACK, then tryToCommit; the zxids committed. */
+function countAck(p: QuorumPeer, sid: Sid, zxid: number): string[] {
   const l = p.leader!;
   const prop = l.outstanding.get(zxid);
   if (prop && p.isVoter(sid)) prop.acks.add(sid);
@@ -106,13 +125,7 @@ export function leaderOnAck(p: QuorumPeer, sid: Sid, zxid: number, msg?: QuorumP
     commit(p, first.txn);
     committed.push(zxidToHex(z));
   }
-  // A received ACK names its sender and zxid (the log gives it by id); the leader's own says both in params,
-  // and is logged only when it commits something (the spec counts it when the leader proposes: nothing else
-  // to explain).
-  if (msg) p.emit('LeaderProcessACK', { recv: msg, ...(committed.length ? { params: { committed } } : {}) });
-  else if (committed.length) p.emit('LeaderProcessACK', { params: { peer: sid, zxid: zxidToHex(zxid), committed } });
-  // tryToCommit: the syncs that waited for these commits go after their COMMITs, on the same connections.
-  if (committed.length) releaseSyncs(p);
+  return committed;
 }
 
 /**

@@ -3,7 +3,7 @@
 // to maxNotificationInterval); `finalize` is finalizeWait, armed once the proposal has a quorum.
 import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
-import { becomeLeader } from './leader.ts';
+import { becomeLeader, leaderLoadData } from './leader.ts';
 import { becomeLearner } from './learner.ts';
 import type { Notification, Proposal, RecvVote, Sid, Vote } from './types.ts';
 
@@ -199,6 +199,7 @@ function decide(p: QuorumPeer, v: Vote, action: string, recv?: Notification): vo
   p.cancelTimer('notification');
   p.currentVote = { leader: v.leader, zxid: v.zxid, electionEpoch: v.electionEpoch, peerEpoch: v.peerEpoch };
   p.state = v.leader === p.myid ? 'LEADING' : p.learnerType === 'participant' ? 'FOLLOWING' : 'OBSERVING';
+  if (p.state === 'LEADING') leaderLoadData(p);
   p.emit(action, { ...(recv ? { recv } : {}), params: { decided: p.state, leader: v.leader } });
   if (p.state === 'LEADING') becomeLeader(p);
   else becomeLearner(p, v.leader);

@@ -33,11 +33,24 @@ export interface LeaderState {
   /** Proposals sent and not yet committed, in zxid order. */
   outstanding: Map<number, Outstanding>;
   lastProposed: number;
+  /** How far this leader's own log is flushed and its own ACK counted (LeaderFlushLog); none yet: epoch's 0. */
+  flushed: number;
   tick: number;
   /** The leader's own (currentEpoch, lastZxid) when discovery began: no follower may be ahead of it. */
   summary: { currentEpoch: number; lastZxid: number };
   /** Syncs not answered yet, in the order they came (Leader.pendingSyncs; broadcast.ts). */
   syncs: PendingSync[];
+}
+
+/**
+ * Leader.lead -> ZooKeeperServer.loadData: "Make a clean snapshot" (takeSnapshot) of the database the new leader
+ * leads with. A TRUNC as a learner later reloads from it, so the committedLog a later sync decides on starts
+ * after it (spec/zab/roles.ts takeLead moves snapshotIndex there too). A durable write: logged before the event
+ * of the step that takes the lead (FLEDecide).
+ */
+export function leaderLoadData(p: QuorumPeer): void {
+  p.db.txnsSinceSnapshot = 0;
+  if (p.disk.snapshot(p.db.lastProcessedZxid, () => p.db.snapshotImage())) p.emitWrite('SnapshotWrite', { zxid: zxidToHex(p.db.lastProcessedZxid) });
 }
 
 /** Leader.lead(): count ourselves toward the new epoch and give discovery initLimit ticks. */
@@ -53,6 +66,7 @@ export function becomeLeader(p: QuorumPeer): void {
     handlers: new Map(),
     outstanding: new Map(),
     lastProposed: 0,
+    flushed: 0,
     tick: 0,
     summary: { currentEpoch: p.currentEpoch, lastZxid: p.lastLoggedZxid },
     syncs: [],
@@ -71,6 +85,7 @@ function getEpochToPropose(p: QuorumPeer, sid: Sid, lastAcceptedEpoch: number): 
   if (!l.connectingFollowers.has(p.myid) || !p.isQuorum(l.connectingFollowers)) return;
   l.epoch = l.maxAcceptedEpoch;
   l.lastProposed = makeZxid(l.epoch, 0);
+  l.flushed = l.lastProposed;
   p.setAcceptedEpoch(l.epoch);
   // Every handler that was waiting in getEpochToPropose now sends LEADERINFO.
   for (const h of l.handlers.values()) if (h.phase === 'info') sendLeaderInfo(p, h);

@@ -30,15 +30,17 @@ export function leaderProcessRequest(cfg: Config, s: ClusterState, sid: Sid): Cl
 }
 
 /**
- * leaderLog 'queued' only: the leader's SyncRequestProcessor writes its queued proposals to disk (flush), and
- * its AckRequestProcessor counts the leader's own ACK of each (Leader.processAck with its own sid).
+ * leaderLog 'queued' only: the leader's SyncRequestProcessor writes the oldest of its queued proposals to disk
+ * (flush), and its AckRequestProcessor counts the leader's own ACK of it (Leader.processAck with its own sid).
+ * One proposal a step: SyncRequestProcessor flushes what it has appended whenever its queue is momentarily empty,
+ * so a flush may cover a prefix of what the leader has proposed; a flush of several is as many steps in a row.
  */
 export function leaderFlushLog(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
   const me = server(s, sid);
   if (!me.online || me.leader === null || me.pendingLog.length === 0) return null;
-  const logged = me.pendingLog.map((t) => t.zxid);
-  const next = updateServer(s, sid, { history: [...me.history, ...me.pendingLog], pendingLog: [] });
-  const outstanding = me.leader.outstanding.map((p) => (logged.includes(p.zxid) ? { zxid: p.zxid, acks: addSorted(p.acks, sid) } : p));
+  const txn = me.pendingLog[0]!;
+  const next = updateServer(s, sid, { history: [...me.history, txn], pendingLog: me.pendingLog.slice(1) });
+  const outstanding = me.leader.outstanding.map((p) => (p.zxid === txn.zxid ? { zxid: p.zxid, acks: addSorted(p.acks, sid) } : p));
   return tryToCommit(cfg, updateLeader(next, sid, { outstanding }), sid);
 }
 
