@@ -4,7 +4,7 @@
 // each worker thread; the coordinator (bfs.ts) hands out chunks and merges the results.
 import type { ActionBase, Property } from '../../spec/model.ts';
 import type { FingerprintTable } from '../store/fingerprint-table.ts';
-import { FrontierWriter, type Chunk, type Segment } from './frontier.ts';
+import { FrontierWriter, type Chunk, type SegmentRef, type SpillConfig } from './frontier.ts';
 import type { SharedInterner } from '../store/interner.ts';
 import { MAX_SUCCESSORS, ParentStore } from '../store/parent-store.ts';
 import type { AnySpec } from '../spec-source.ts';
@@ -34,7 +34,7 @@ export interface ExpandResult {
 }
 
 export interface LevelOutput {
-  readonly segments: Segment[];
+  readonly segments: SegmentRef[];
   /** Index in this thread's parent store of the first new state of the level. */
   readonly localStart: number;
   readonly count: number;
@@ -48,7 +48,7 @@ export const STOP = 0;
 export class Expander {
   readonly codec: StateCodec;
   readonly parents = new ParentStore();
-  private readonly writer = new FrontierWriter();
+  private readonly writer: FrontierWriter;
   private readonly kindIndex = new Map<string, number>();
   private readonly kinds: string[];
   private levelStart = 0;
@@ -61,7 +61,9 @@ export class Expander {
     interner: SharedInterner,
     private table: FingerprintTable,
     private readonly stop: Int32Array,
+    spill: SpillConfig | null = null,
   ) {
+    this.writer = new FrontierWriter(spill);
     this.codec = createStateCodec(interner);
     this.kinds = [...spec.actionKinds];
     this.kinds.forEach((k, i) => this.kindIndex.set(k, i));

@@ -13,6 +13,8 @@ interface Init {
   tableSlots: SharedArrayBuffer;
   tableCounter: SharedArrayBuffer;
   stop: SharedArrayBuffer;
+  spill: { dir: string; budgetBytes: number } | null;
+  threadIndex: number;
 }
 
 const init = workerData as Init;
@@ -24,6 +26,8 @@ const thread = new LocalThread(spec, {
   interner: new SharedInterner(init.interner),
   table: FingerprintTable.attach(init.tableSlots, init.tableCounter),
   stop: new Int32Array(init.stop),
+  spill: init.spill,
+  threadIndex: init.threadIndex,
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -41,6 +45,8 @@ async function serve(req: Request): Promise<unknown> {
       return thread.setTable(FingerprintTable.attach(req['slots'], req['counter']));
     case 'parent':
       return thread.parent(req['local']);
+    case 'parents':
+      return thread.parents(req['from'], req['count']);
     case 'simulate':
       return thread.simulate(req['request']);
     default:
