@@ -98,6 +98,8 @@ export interface CheckConfig {
   readonly liveness: boolean;
   /** --checkpoint DIR / --resume DIR: write (and go on from) a checkpoint there (checker/search/checkpoint.ts). */
   readonly checkpoint: { readonly dir: string; readonly everySeconds: number; readonly mustExist: boolean } | null;
+  /** --por: sleep sets from the spec's footprints (checker/README.md, Partial-order reduction). */
+  readonly por: boolean;
   /** --frontier-memory: past this many bytes of the next level in memory, it spills to disk. */
   readonly frontierMemoryBytes: number;
   /** Not a flag: the benchmark's budget for one search (seconds). */
@@ -127,6 +129,7 @@ const OPTIONS = {
   resume: { type: 'string' },
   'checkpoint-every': { type: 'string' },
   'frontier-memory': { type: 'string' },
+  por: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
 export function defaultMaxMemoryBytes(): number {
@@ -196,6 +199,8 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
   for (const flag of ['checkpoint', 'resume', 'checkpoint-every', 'frontier-memory']) {
     if (v[flag] !== undefined && simulate) throw new UsageError(`--${flag} applies to the exhaustive search, not with --simulate`);
   }
+  if (v['por'] === true && simulate) throw new UsageError('--por applies to the exhaustive search, not with --simulate');
+  if (v['por'] === true && checkpointDir !== undefined) throw new UsageError('--por does not go with --checkpoint or --resume yet (a checkpoint keeps no sleep sets)');
   if (v['checkpoint-every'] !== undefined && checkpointDir === undefined) throw new UsageError('--checkpoint-every only applies with --checkpoint DIR');
   if (checkpointDir !== undefined && checkpointDir.trim() === '') throw new UsageError(`--${v['resume'] !== undefined ? 'resume' : 'checkpoint'}: expected a folder`);
   const frontierMemory = v['frontier-memory'] === undefined ? Math.floor(maxMemory / 4) : parseBytes(v['frontier-memory'] as string);
@@ -230,6 +235,7 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
             mustExist: v['resume'] !== undefined,
           },
     frontierMemoryBytes: frontierMemory,
+    por: v['por'] === true,
   };
 }
 
@@ -251,6 +257,7 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
       { flag: 'fix', metavar: 'NAME', help: 'apply a proposed fix to the protocol, for a finding ZooKeeper has not fixed (repeatable; see Fixes)' },
       { flag: 'workers', metavar: 'N', help: 'threads; the default is the number of cores', default: availableParallelism() },
       { flag: 'max-memory', metavar: 'SIZE', help: 'stop cleanly before the process uses more; the default is 3/4 of RAM', default: `${Math.round(defaultMaxMemoryBytes() / 2 ** 30)}G` },
+      { flag: 'por', help: 'partial-order reduction by sleep sets: skip a successor that a commuted order of two independent steps reaches anyway; every state is still visited (the same counts, verdicts and depths), fewer successors are generated, and the factor is printed' },
       { flag: 'frontier-memory', metavar: 'SIZE', help: 'past this much of the next level in memory, its states spill to files and are read back chunk by chunk (0: all of them); the default is 1/4 of --max-memory' },
       { flag: 'checkpoint', metavar: 'DIR', help: 'write what the search needs to resume to DIR at level boundaries (see --checkpoint-every) and at its end; if DIR holds one, go on from it' },
       { flag: 'resume', metavar: 'DIR', help: 'go on from the checkpoint in DIR (it must hold one; same spec, options and properties), writing the next ones there' },

@@ -62,6 +62,8 @@ export interface RunResult {
     readonly peakSpilledBytes: number | null;
     readonly peakRssBytes: number;
   };
+  /** --por: successors generated and skipped by the sleep sets (generated + skipped is what the full search generates). */
+  readonly reduction: { readonly generated: number; readonly skipped: number; readonly factor: number } | null;
   /** --checkpoint / --resume: where, how many were written, and where the search went on from. */
   readonly checkpoint: { readonly dir: string; readonly written: number; readonly resumedFrom: { readonly depth: number; readonly distinct: number } | null } | null;
   readonly properties: readonly PropertyVerdict[];
@@ -150,6 +152,7 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
       timeLimitSeconds: config.timeLimitSeconds ?? null,
       frontierBudgetBytes: config.frontierMemoryBytes,
       checkpoint: ck === null ? null : { dir: ck.dir, everySeconds: ck.everySeconds, identity },
+      por: config.por,
       resume,
       onProgress: (p) => onProgress?.({ distinct: p.distinct, queue: p.queue, depth: p.depth, generated: p.generated }),
     });
@@ -203,6 +206,7 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     collisionProbability: null,
     memory: { tableBytes: null, parentBytes: null, bytesPerState: null, peakFrontierBytes: null, peakSpilledBytes: null, peakRssBytes: peakRss() },
     checkpoint: null,
+    reduction: null,
     properties: verdicts,
     ...coverage(spec, out.fired, null),
     counterexample,
@@ -271,6 +275,7 @@ function finishBfs(
       peakRssBytes: peakRss(),
     },
     checkpoint: config.checkpoint === null ? null : { dir: config.checkpoint.dir, written: out.checkpointsWritten, resumedFrom: out.resumedFrom },
+    reduction: config.por ? { generated: out.generated, skipped: out.skipped, factor: (out.generated + out.skipped) / Math.max(1, out.generated) } : null,
     properties: verdicts,
     ...coverage(spec, out.fired, out.firstReached),
     counterexample,

@@ -35,6 +35,8 @@ export interface BfsOptions {
   readonly spillDir?: string | null;
   /** Write what the search needs to resume to this folder, at level boundaries at most this often, and at the end. */
   readonly checkpoint?: { readonly dir: string; readonly everySeconds: number; readonly identity: SearchIdentity } | null;
+  /** Sleep sets from the spec's footprints (search/expander.ts, checker/README.md): fewer successors, the same states. */
+  readonly por?: boolean;
   /** Go on from this checkpoint instead of the initial states. */
   readonly resume?: LoadedCheckpoint | null;
   readonly onProgress?: (p: BfsProgress) => void;
@@ -84,6 +86,8 @@ export interface BfsOutcome {
   /** Where the search went on from, when it resumed a checkpoint. */
   readonly resumedFrom: { readonly depth: number; readonly distinct: number } | null;
   readonly checkpointsWritten: number;
+  /** --por: successors skipped by the sleep sets. */
+  readonly skipped: number;
 }
 
 interface LevelEntry {
@@ -100,7 +104,9 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
   const resume = opts.resume ?? null;
   const interner = resume === null ? new SharedInterner() : SharedInterner.fromSnapshot(resume.interner);
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  let table = new FingerprintTable(FingerprintTable.capacityFor(1024), opts.workers > 1);
+  const por = opts.por ?? false;
+  if (por && resume !== null) throw new Error('--por does not resume a checkpoint');
+  let table = new FingerprintTable(FingerprintTable.capacityFor(1024), opts.workers > 1, undefined, undefined, por);
   if (resume !== null) {
     table = new FingerprintTable(resume.tableSlots.length / 2, opts.workers > 1);
     table.slots.set(resume.tableSlots);
@@ -114,6 +120,7 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
   const initIndexOf: number[] = [];
   let generated = 0;
   let distinct = 0;
+  let skipped = 0;
   let stopReason: StopReason | null = null;
   let peakFrontierBytes = 0;
   let peakSpilledBytes = 0;
@@ -136,7 +143,13 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
     generated++;
     const len = codec.encode(state);
     if (!table.insert(codec.fpHi(), codec.fpLo())) return;
-    writer.append(codec.scratch(), len);
+    if (por) {
+      // An initial state's trailer: its fingerprint and an empty sleep set.
+      const tail = new Uint8Array(9);
+      new DataView(tail.buffer).setInt32(0, codec.fpHi(), true);
+      new DataView(tail.buffer).setInt32(4, codec.fpLo(), true);
+      writer.append(codec.scratch(), len, tail, 9);
+    } else writer.append(codec.scratch(), len);
     initIndexOf.push(i);
     distinct++;
     properties.forEach((p, k) => {
@@ -174,6 +187,7 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
     table,
     stop,
     spill: spillDir === null ? null : { dir: spillDir, budgetBytes: Math.floor(budget! / 2 / opts.workers) },
+    por,
   });
   let lastCheckpoint = performance.now();
 
@@ -193,6 +207,7 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
   function merge(r: ExpandResult): void {
     generated += r.generated;
     distinct += r.distinct;
+    skipped += r.skipped;
     const kinds = [...spec.actionKinds, ...r.extraKinds];
     r.fired.forEach((n, k) => fired.set(kinds[k]!, (fired.get(kinds[k]!) ?? 0) + n));
     r.firstReached.forEach((n, k) => firstReached.set(kinds[k]!, (firstReached.get(kinds[k]!) ?? 0) + n));
@@ -342,6 +357,7 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
     peakSpilledBytes,
     resumedFrom: resume === null ? null : { depth: resume.counters.depth, distinct: resume.counters.distinct },
     checkpointsWritten,
+    skipped,
   };
 }
 

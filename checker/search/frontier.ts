@@ -108,20 +108,22 @@ export class FrontierWriter {
     return this.total;
   }
 
-  append(src: Uint8Array, len: number): void {
-    if (this.used + len > this.bytes.length) {
+  append(src: Uint8Array, len: number, tail: Uint8Array | null = null, tailLen = 0): void {
+    const total = len + tailLen;
+    if (this.used + total > this.bytes.length) {
       this.seal();
-      this.bytes = new Uint8Array(new SharedArrayBuffer(Math.max(this.nextSize, len)));
+      this.bytes = new Uint8Array(new SharedArrayBuffer(Math.max(this.nextSize, total)));
       this.nextSize = Math.min(SEGMENT_BYTES, this.nextSize * 2);
     }
     this.bytes.set(src.subarray(0, len), this.used);
+    if (tail !== null) this.bytes.set(tail.subarray(0, tailLen), this.used + len);
     if (this.n + 1 >= this.offsets.length) {
       const more = new Uint32Array(this.offsets.length * 2);
       more.set(this.offsets);
       this.offsets = more;
     }
     this.offsets[this.n] = this.used;
-    this.used += len;
+    this.used += total;
     this.n++;
     this.total++;
   }

@@ -31,6 +31,8 @@ export interface SharedSearch {
   readonly stop: Int32Array;
   /** Where the next level's segments spill past a budget (each thread its own share of it), or null. */
   readonly spill?: { readonly dir: string; readonly budgetBytes: number } | null;
+  /** --por: sleep sets (search/expander.ts). */
+  readonly por?: boolean;
   /** This thread's number (names its spill files). */
   readonly threadIndex?: number;
 }
@@ -50,7 +52,7 @@ export class LocalThread implements SearchThread {
     shared: SharedSearch,
   ) {
     const spill = shared.spill == null ? null : { ...shared.spill, prefix: `t${shared.threadIndex ?? 0}` };
-    this.expander = new Expander(spec, selectByName(spec, shared.propertyNames), shared.interner, shared.table, shared.stop, spill);
+    this.expander = new Expander(spec, selectByName(spec, shared.propertyNames), shared.interner, shared.table, shared.stop, spill, shared.por ?? false);
   }
   async expand(chunk: Chunk): Promise<ExpandResult> {
     return this.expander.expand(chunk);
@@ -108,6 +110,8 @@ export class WorkerThread implements SearchThread {
         interner: shared.interner.buffer,
         tableSlots: shared.table.slots.buffer,
         tableCounter: shared.table.counter.buffer,
+        tableMarks: shared.table.marks?.buffer ?? null,
+        por: shared.por ?? false,
         stop: shared.stop.buffer,
         spill,
         threadIndex: shared.threadIndex ?? 0,
@@ -134,7 +138,7 @@ export class WorkerThread implements SearchThread {
     return this.call('endLevel', {});
   }
   setTable(table: FingerprintTable): Promise<void> {
-    return this.call('setTable', { slots: table.slots.buffer, counter: table.counter.buffer });
+    return this.call('setTable', { slots: table.slots.buffer, counter: table.counter.buffer, marks: table.marks?.buffer ?? null });
   }
   parent(local: number): Promise<{ parent: number; succ: number }> {
     return this.call('parent', { local });

@@ -12,6 +12,8 @@ interface Init {
   interner: SharedArrayBuffer;
   tableSlots: SharedArrayBuffer;
   tableCounter: SharedArrayBuffer;
+  tableMarks: SharedArrayBuffer | null;
+  por: boolean;
   stop: SharedArrayBuffer;
   spill: { dir: string; budgetBytes: number } | null;
   threadIndex: number;
@@ -24,7 +26,8 @@ const thread = new LocalThread(spec, {
   source: init.source,
   propertyNames: init.propertyNames,
   interner: new SharedInterner(init.interner),
-  table: FingerprintTable.attach(init.tableSlots, init.tableCounter),
+  table: FingerprintTable.attach(init.tableSlots, init.tableCounter, init.tableMarks),
+  por: init.por,
   stop: new Int32Array(init.stop),
   spill: init.spill,
   threadIndex: init.threadIndex,
@@ -42,7 +45,7 @@ async function serve(req: Request): Promise<unknown> {
     case 'endLevel':
       return thread.endLevel();
     case 'setTable':
-      return thread.setTable(FingerprintTable.attach(req['slots'], req['counter']));
+      return thread.setTable(FingerprintTable.attach(req['slots'], req['counter'], req['marks']));
     case 'parent':
       return thread.parent(req['local']);
     case 'parents':
