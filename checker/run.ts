@@ -139,6 +139,7 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
   const base = { spec: spec.name, params: spec.params, properties };
   if (config.simulate === null) {
     const identity: SearchIdentity = { source: config.source, specName: spec.name, params: spec.params, propertyNames: properties.map((p) => p.name) };
+    if (config.por && spec.footprint === undefined) throw new UsageError('--por: this spec declares no footprint for its steps (spec/model.ts)');
     const ck = config.checkpoint;
     const resume = ck !== null && (ck.mustExist || hasCheckpoint(ck.dir)) ? readCheckpoint(ck.dir, identity) : null;
     const out = await runBfs({

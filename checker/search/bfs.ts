@@ -8,7 +8,8 @@ import type { Property } from '../../spec/model.ts';
 import type { ExpandResult, Found } from './expander.ts';
 import { STOP } from './expander.ts';
 import { FingerprintTable, GROW_LOAD, GROWTH } from '../store/fingerprint-table.ts';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FrontierWriter, isSpilled, loadSegment, segmentBytes, spilledBytes, type Chunk, type SegmentRef } from './frontier.ts';
@@ -128,13 +129,12 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
   let checkpointsWritten = 0;
   const ckpt = opts.checkpoint ?? null;
   const budget = opts.frontierBudgetBytes ?? null;
-  // Spill files live in their own folder: the checkpoint's `spill/`, the one given, or a temporary one.
+  // Spill files live in their own folder, made by the first segment spilled: the checkpoint's `spill/`, the one
+  // given, or a temporary one.
   const ownSpillDir = budget !== null && opts.spillDir == null && ckpt === null;
-  const spillDir = budget === null ? null : ownSpillDir ? mkdtempSync(join(tmpdir(), 'zab-check-spill-')) : resolve(opts.spillDir ?? join(ckpt!.dir, 'spill'));
-  if (spillDir !== null && !ownSpillDir) {
-    rmSync(spillDir, { recursive: true, force: true });
-    mkdirSync(spillDir, { recursive: true });
-  }
+  const spillDir =
+    budget === null ? null : ownSpillDir ? join(tmpdir(), `zab-check-spill-${process.pid}-${randomBytes(4).toString('hex')}`) : resolve(opts.spillDir ?? join(ckpt!.dir, 'spill'));
+  if (spillDir !== null && !ownSpillDir) rmSync(spillDir, { recursive: true, force: true });
 
   // Level 0: the initial states, checked and stored by the coordinator.
   const codec = createStateCodec(interner);

@@ -4,7 +4,7 @@
 //
 // A frontier larger than its memory budget spills: sealed segments are written to files (SpilledSegment) and
 // read back one at a time when their level is expanded, so that a level is bounded by disk, not RAM.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const SEGMENT_BYTES = 4 << 20;
@@ -155,6 +155,7 @@ export class FrontierWriter {
 
   /** Write every sealed segment still in memory to its file. */
   private spillSealed(spill: SpillConfig): void {
+    mkdirSync(spill.dir, { recursive: true });
     this.sealed = this.sealed.map((s) => (isSpilled(s) ? s : spillSegment(s, join(spill.dir, `${spill.prefix}-${this.spilledFiles++}.seg`))));
     this.sealedBytes = 0;
   }
