@@ -131,9 +131,9 @@ export class Expander {
       if (succs.length > MAX_SUCCESSORS) throw new Error(`a state has ${succs.length} successors (at most ${MAX_SUCCESSORS})`);
       const parent = idBase + i;
       // --por: each step's key (-1 when two successors share it: such steps are neither skipped nor put to sleep)
-      // and footprint.
-      const keys = por ? this.keysOf(succs) : null;
-      const prints = por ? succs.map((s) => this.spec.footprint!(state, s.action, s.state)) : null;
+      // and footprint, computed when first needed.
+      let keys: number[] | null = por && sleep !== null ? this.keysOf(succs) : null;
+      const prints: (Footprint | undefined)[] | null = por ? new Array<Footprint | undefined>(succs.length) : null;
       for (let j = 0; j < succs.length; j++) {
         const { action, state: next } = succs[j]!;
         if (sleep !== null && keys![j]! >= 0 && sleep.includes(keys![j]!)) {
@@ -148,7 +148,10 @@ export class Expander {
         if (!(por ? table.insertMarking(codec.fpHi(), codec.fpLo()) : table.insert(codec.fpHi(), codec.fpLo()))) continue;
         firstReached[k]!++;
         distinct++;
-        if (por) this.writer.append(codec.scratch(), len, this.trailer, this.sleepTrailer(succs, keys!, prints!, j));
+        if (por) {
+          keys ??= this.keysOf(succs);
+          this.writer.append(codec.scratch(), len, this.trailer, this.sleepTrailer(state, succs, keys, prints!, j));
+        }
         else this.writer.append(codec.scratch(), len);
         this.parents.push(parent, j);
         const found = this.checkProperties(next, parent, j, witnesses);
@@ -167,6 +170,7 @@ export class Expander {
 
   /** Interned keys of the successors' steps; -1 for a key two of them share. */
   private keysOf(succs: readonly { readonly action: ActionBase }[]): number[] {
+    const seen = new Map<number, number>();
     const keys = succs.map((s) => {
       const text = JSON.stringify(s.action);
       let id = this.keyIds.get(text);
@@ -174,16 +178,10 @@ export class Expander {
         id = this.interner.id(text);
         this.keyIds.set(text, id);
       }
+      seen.set(id, (seen.get(id) ?? 0) + 1);
       return id;
     });
-    for (let a = 0; a < keys.length; a++) {
-      for (let b = a + 1; b < keys.length; b++) {
-        if (keys[a] === keys[b] && keys[a]! >= 0) {
-          const dup = keys[a];
-          for (let c = 0; c < keys.length; c++) if (keys[c] === dup) keys[c] = -1;
-        }
-      }
-    }
+    for (let c = 0; c < keys.length; c++) if (seen.get(keys[c]!)! > 1) keys[c] = -1;
     return keys;
   }
 
@@ -191,16 +189,23 @@ export class Expander {
    * The trailer of successor j, new: the codec's fingerprint and its sleep set, the steps before j in spec.next's
    * order that commute with j here (each reaches, after j, a state that j reaches after it). Returns its length.
    */
-  private sleepTrailer(succs: readonly { readonly action: ActionBase }[], keys: readonly number[], prints: readonly Footprint[], j: number): number {
+  private sleepTrailer(
+    state: unknown,
+    succs: readonly { readonly action: ActionBase; readonly state: unknown }[],
+    keys: readonly number[],
+    prints: (Footprint | undefined)[],
+    j: number,
+  ): number {
+    const print = (c: number): Footprint => (prints[c] ??= this.spec.footprint!(state, succs[c]!.action, succs[c]!.state));
     const v = this.trailerView;
     v.setInt32(0, this.codec.fpHi(), true);
     v.setInt32(4, this.codec.fpLo(), true);
     let n = 0;
-    if (keys[j]! >= 0) {
+    if (keys[j]! >= 0 && !print(j).global) {
       const sid = succs[j]!.action.sid;
       for (let c = 0; c < j && n < MAX_SLEEP; c++) {
-        if (keys[c]! < 0 || keys[c]! > 0xffff) continue;
-        if (independent(prints[c]!, succs[c]!.action.sid, prints[j]!, sid)) v.setUint16(8 + 2 * n++, keys[c]!, true);
+        if (keys[c]! < 0 || keys[c]! > 0xffff || succs[c]!.action.sid === sid) continue;
+        if (independent(print(c), succs[c]!.action.sid, print(j), sid)) v.setUint16(8 + 2 * n++, keys[c]!, true);
       }
     }
     this.trailer[8 + 2 * n] = n;
