@@ -83,7 +83,7 @@ describe('ZAB breakages are caught', () => {
         const spec = await loadSpec(source);
         const property = spec.properties.find((p) => p.name === cx.property)!;
         expect(property.check(replay(spec, cx.path).at(-1)!.state)).toBe(false);
-      });
+      }, 600_000);
     }
 
     it(`without ${c.mutation}, the same run passes`, async () => {

@@ -94,7 +94,7 @@ describe('ZooKeeper bugs as variants', () => {
       const spec = await loadSpec(parseFlags([...c.flags, '--variant', c.variant]).source);
       const property = spec.properties.find((p) => p.name === c.violates)!;
       expect(property.check(replay(spec, cx.path).at(-1)!.state)).toBe(false);
-    });
+    }, 600_000);
   }
 
   it('the fixed spec satisfies every one of these invariants at the same bounds and depths', async () => {
