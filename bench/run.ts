@@ -91,7 +91,14 @@ function row(name: string, r: Measured): Row {
     'wall s': r.wallSeconds.toFixed(1),
     'cpu s': r.cpuSeconds.toFixed(1),
     'per cpu-s': num(work / r.cpuSeconds),
-    note: r.counterexample !== null ? `stopped at a violation of ${r.counterexample.property} (report it!)` : '',
+    note:
+      r.counterexample !== null
+        ? `stopped at a violation of ${r.counterexample.property} (report it!)`
+        : r.reduction !== null
+          ? `--por: ${num(r.reduction.generated)} generated, ${num(r.reduction.skipped)} skipped (${r.reduction.factor.toFixed(2)}x fewer successors; states 1.00x)`
+          : r.mode === 'bfs'
+            ? `${num(r.generated)} generated`
+            : '',
   };
 }
 
@@ -134,6 +141,11 @@ pair('(a) 3 servers, depth 30, default bounds', ['--nodes', '3', '--depth', '30'
 pair('(a) 3 servers, depth 30, FLE alone', ['--nodes', '3', '--depth', '30', '--protocol', 'fle'], budget);
 single(`(b) 5 servers, ~${budget} s`, ['--nodes', '5', '--depth', '1000', '--workers', '2'], budget);
 single(`(b) 5 servers, FLE alone, ~${budget} s`, ['--nodes', '5', '--depth', '1000', '--workers', '2', '--protocol', 'fle'], budget);
+// Issue 17: partial-order reduction (sleep sets: every state visited, fewer successors generated), side by side
+// with the same search without it; and the fine granularity for the same wall time both ways.
+single('(d) 3 servers, depth 30, --por', ['--nodes', '3', '--depth', '30', '--workers', '2', '--por'], budget);
+single(`(d) fine granularity, ~${budget} s`, ['--nodes', '3', '--depth', '1000', '--workers', '2', '--granularity', 'fine'], budget);
+single(`(d) fine granularity, ~${budget} s, --por`, ['--nodes', '3', '--depth', '1000', '--workers', '2', '--granularity', 'fine', '--por'], budget);
 const walks = ['--simulate', '--depth', '500', '--seed', '1', '--workers', '2'];
 // Walks of the default spec may find a violation: steps/s is measured all the same.
 single('(c) simulation, 3 servers', ['--nodes', '3', '--walks', '2000', ...walks]);

@@ -2,6 +2,7 @@
 // 1 a violation or a vacuous reachability property, 2 bad usage, 3 the spec or the checker failed.
 import { helpText, parseFlags, UsageError } from './flags.ts';
 import { progressLine } from './report/progress.ts';
+import { CheckpointError } from './search/checkpoint.ts';
 import { formatJson, formatText } from './report/report.ts';
 import { runCheck } from './run.ts';
 import { DEFAULT_SPEC_MODULE, loadMutations, SpecLoadError } from './spec-source.ts';
@@ -40,6 +41,10 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     progress?.clear();
     if (e instanceof UsageError || e instanceof SpecLoadError) return usage(e);
+    if (e instanceof CheckpointError) {
+      process.stderr.write(`check: ${e.message}\n`);
+      return 2;
+    }
     process.stderr.write(`check: error: ${e instanceof Error ? e.message : String(e)}\n`);
     return 3;
   }

@@ -70,6 +70,7 @@ export const DEFAULT_SIMULATION_DEPTH = 500;
 export const DEFAULT_WALKS = 1000;
 export const DEFAULT_LIVENESS_STEPS = 300;
 export const DEFAULT_OUT = 'traces/counterexamples';
+export const DEFAULT_CHECKPOINT_EVERY = 300;
 
 export interface SimulationConfig {
   readonly walks: number;
@@ -95,6 +96,12 @@ export interface CheckConfig {
   readonly out: string;
   /** --liveness: also check the spec's liveness properties on the explored graph (checker/search/liveness.ts). */
   readonly liveness: boolean;
+  /** --checkpoint DIR / --resume DIR: write (and go on from) a checkpoint there (checker/search/checkpoint.ts). */
+  readonly checkpoint: { readonly dir: string; readonly everySeconds: number; readonly mustExist: boolean } | null;
+  /** --por: sleep sets from the spec's footprints (checker/README.md, Partial-order reduction). */
+  readonly por: boolean;
+  /** --frontier-memory: past this many bytes of the next level in memory, it spills to disk. */
+  readonly frontierMemoryBytes: number;
   /** Not a flag: the benchmark's budget for one search (seconds). */
   readonly timeLimitSeconds?: number | null;
 }
@@ -118,6 +125,11 @@ const OPTIONS = {
   seed: { type: 'string' },
   out: { type: 'string' },
   spec: { type: 'string' },
+  checkpoint: { type: 'string' },
+  resume: { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  'frontier-memory': { type: 'string' },
+  por: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
 export function defaultMaxMemoryBytes(): number {
@@ -180,6 +192,19 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
     throw new UsageError(`--max-memory: expected a size of at least 64M such as 512M or 4G (got ${JSON.stringify(v['max-memory'])})`);
   }
   const seedGiven = v['seed'] !== undefined;
+  const checkpointDir = (v['resume'] ?? v['checkpoint']) as string | undefined;
+  if (v['resume'] !== undefined && v['checkpoint'] !== undefined && v['resume'] !== v['checkpoint']) {
+    throw new UsageError('--resume DIR goes on writing its checkpoints to DIR: give --checkpoint the same folder, or leave it out');
+  }
+  for (const flag of ['checkpoint', 'resume', 'checkpoint-every', 'frontier-memory']) {
+    if (v[flag] !== undefined && simulate) throw new UsageError(`--${flag} applies to the exhaustive search, not with --simulate`);
+  }
+  if (v['por'] === true && simulate) throw new UsageError('--por applies to the exhaustive search, not with --simulate');
+  if (v['por'] === true && checkpointDir !== undefined) throw new UsageError('--por does not go with --checkpoint or --resume yet (a checkpoint keeps no sleep sets)');
+  if (v['checkpoint-every'] !== undefined && checkpointDir === undefined) throw new UsageError('--checkpoint-every only applies with --checkpoint DIR');
+  if (checkpointDir !== undefined && checkpointDir.trim() === '') throw new UsageError(`--${v['resume'] !== undefined ? 'resume' : 'checkpoint'}: expected a folder`);
+  const frontierMemory = v['frontier-memory'] === undefined ? Math.floor(maxMemory / 4) : parseBytes(v['frontier-memory'] as string);
+  if (frontierMemory === null) throw new UsageError(`--frontier-memory: expected a size such as 256M or 2G, or 0 to keep no level in memory (got ${JSON.stringify(v['frontier-memory'])})`);
   return {
     help: v['help'] === true,
     listVariants: v['list-variants'] === true,
@@ -201,6 +226,16 @@ export function parseFlags(argv: readonly string[]): CheckConfig {
         }
       : null,
     out: (v['out'] as string | undefined) ?? DEFAULT_OUT,
+    checkpoint:
+      checkpointDir === undefined
+        ? null
+        : {
+            dir: checkpointDir,
+            everySeconds: v['checkpoint-every'] === undefined ? DEFAULT_CHECKPOINT_EVERY : value('checkpoint-every', int(0, 1_000_000), v['checkpoint-every']),
+            mustExist: v['resume'] !== undefined,
+          },
+    frontierMemoryBytes: frontierMemory,
+    por: v['por'] === true,
   };
 }
 
@@ -222,6 +257,11 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
       { flag: 'fix', metavar: 'NAME', help: 'apply a proposed fix to the protocol, for a finding ZooKeeper has not fixed (repeatable; see Fixes)' },
       { flag: 'workers', metavar: 'N', help: 'threads; the default is the number of cores', default: availableParallelism() },
       { flag: 'max-memory', metavar: 'SIZE', help: 'stop cleanly before the process uses more; the default is 3/4 of RAM', default: `${Math.round(defaultMaxMemoryBytes() / 2 ** 30)}G` },
+      { flag: 'por', help: 'partial-order reduction by sleep sets: skip a successor that a commuted order of two independent steps reaches anyway; every state is still visited (the same counts, verdicts and depths), fewer successors are generated, and the factor is printed' },
+      { flag: 'frontier-memory', metavar: 'SIZE', help: 'past this much of the next level in memory, its states spill to files and are read back chunk by chunk (0: all of them); the default is 1/4 of --max-memory' },
+      { flag: 'checkpoint', metavar: 'DIR', help: 'write what the search needs to resume to DIR at level boundaries (see --checkpoint-every) and at its end; if DIR holds one, go on from it' },
+      { flag: 'resume', metavar: 'DIR', help: 'go on from the checkpoint in DIR (it must hold one; same spec, options and properties), writing the next ones there' },
+      { flag: 'checkpoint-every', metavar: 'SECONDS', help: 'with --checkpoint: at most this often, at a level boundary (0: every level)', default: DEFAULT_CHECKPOINT_EVERY },
       { flag: 'liveness', help: "also check liveness under weak fairness (leaderEventually, writesEventuallyCommitted) on the state graph, a second single-threaded search; with --simulate, the bounded form (--liveness-steps)" },
       { flag: 'liveness-steps', metavar: 'K', help: 'with --simulate --liveness: after a walk\'s last fault, the goal must hold within K steps', default: DEFAULT_LIVENESS_STEPS },
       { flag: 'simulate', help: 'random walks instead of exhaustive search' },
@@ -239,7 +279,7 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
     exit: [
       [0, 'every property holds (and every reachability property was witnessed)'],
       [1, 'a violation (the counterexample is printed and written to --out), or a reachability property not reached'],
-      [2, 'bad usage'],
+      [2, 'bad usage, or a checkpoint that is damaged or made by another search (nothing judged)'],
       [3, 'the spec or the checker failed'],
     ],
     examples: [
@@ -247,6 +287,7 @@ export function helpText(mutations: Readonly<Record<string, string>>): string {
       'npm run check -- --variant 4646                       # a real ZooKeeper bug put back, and its counterexample',
       'npm run check -- --simulate --walks 2000 --seed 7     # random walks, hundreds of steps deep',
       'npm run check -- --liveness --crashes 0 --partitions 0 # a leader eventually, every write committed: lassos if not',
+      'npm run check -- --depth 20 --checkpoint /tmp/zab-ckpt   # stop at depth 20; then --resume /tmp/zab-ckpt --depth 30 goes on',
     ],
   }) + '\n\nEvery flag and every line of the output: checker/README.md.';
 }

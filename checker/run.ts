@@ -3,6 +3,7 @@
 // counterexample.
 import type { Property, PropertyKind } from '../spec/model.ts';
 import { runBfs, type BfsOutcome, type StopReason } from './search/bfs.ts';
+import { hasCheckpoint, readCheckpoint, type SearchIdentity } from './search/checkpoint.ts';
 import { buildBoundedCounterexample, buildCounterexample, buildLassoCounterexample, type Counterexample } from './report/counterexample.ts';
 import type { WalkFailure } from './simulation/walks.ts';
 import { runLiveness, type LivenessVerdict } from './search/liveness.ts';
@@ -57,8 +58,14 @@ export interface RunResult {
     /** (fingerprint table + parent links) / distinct states. */
     readonly bytesPerState: number | null;
     readonly peakFrontierBytes: number | null;
+    /** The largest frontier spilled to disk (--frontier-memory), 0 when none did. */
+    readonly peakSpilledBytes: number | null;
     readonly peakRssBytes: number;
   };
+  /** --por: successors generated and skipped by the sleep sets (generated + skipped is what the full search generates). */
+  readonly reduction: { readonly generated: number; readonly skipped: number; readonly factor: number } | null;
+  /** --checkpoint / --resume: where, how many were written, and where the search went on from. */
+  readonly checkpoint: { readonly dir: string; readonly written: number; readonly resumedFrom: { readonly depth: number; readonly distinct: number } | null } | null;
   readonly properties: readonly PropertyVerdict[];
   readonly coverage: readonly CoverageEntry[];
   readonly neverFired: readonly string[];
@@ -131,6 +138,10 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
   const started = performance.now();
   const base = { spec: spec.name, params: spec.params, properties };
   if (config.simulate === null) {
+    const identity: SearchIdentity = { source: config.source, specName: spec.name, params: spec.params, propertyNames: properties.map((p) => p.name) };
+    if (config.por && spec.footprint === undefined) throw new UsageError('--por: this spec declares no footprint for its steps (spec/model.ts)');
+    const ck = config.checkpoint;
+    const resume = ck !== null && (ck.mustExist || hasCheckpoint(ck.dir)) ? readCheckpoint(ck.dir, identity) : null;
     const out = await runBfs({
       source: config.source,
       spec,
@@ -140,6 +151,10 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
       workers: config.workers,
       maxMemoryBytes: config.maxMemoryBytes,
       timeLimitSeconds: config.timeLimitSeconds ?? null,
+      frontierBudgetBytes: config.frontierMemoryBytes,
+      checkpoint: ck === null ? null : { dir: ck.dir, everySeconds: ck.everySeconds, identity },
+      por: config.por,
+      resume,
       onProgress: (p) => onProgress?.({ distinct: p.distinct, queue: p.queue, depth: p.depth, generated: p.generated }),
     });
     const wall = (performance.now() - started) / 1000;
@@ -190,7 +205,9 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     wallSeconds,
     statesPerSecond: out.steps / Math.max(wallSeconds, 1e-9),
     collisionProbability: null,
-    memory: { tableBytes: null, parentBytes: null, bytesPerState: null, peakFrontierBytes: null, peakRssBytes: peakRss() },
+    memory: { tableBytes: null, parentBytes: null, bytesPerState: null, peakFrontierBytes: null, peakSpilledBytes: null, peakRssBytes: peakRss() },
+    checkpoint: null,
+    reduction: null,
     properties: verdicts,
     ...coverage(spec, out.fired, null),
     counterexample,
@@ -247,15 +264,19 @@ function finishBfs(
     exhausted: out.exhausted,
     stopReason: out.stopReason,
     wallSeconds,
-    statesPerSecond: out.distinct / Math.max(wallSeconds, 1e-9),
+    // A resumed search counts the states it found itself, not those of the checkpoint it went on from.
+    statesPerSecond: (out.distinct - (out.resumedFrom?.distinct ?? 0)) / Math.max(wallSeconds, 1e-9),
     collisionProbability: collisionProbability(out.distinct, out.generated),
     memory: {
       tableBytes: out.tableBytes,
       parentBytes: out.parentBytes,
       bytesPerState: out.distinct === 0 ? null : kept / out.distinct,
       peakFrontierBytes: out.peakFrontierBytes,
+      peakSpilledBytes: out.peakSpilledBytes,
       peakRssBytes: peakRss(),
     },
+    checkpoint: config.checkpoint === null ? null : { dir: config.checkpoint.dir, written: out.checkpointsWritten, resumedFrom: out.resumedFrom },
+    reduction: config.por ? { generated: out.generated, skipped: out.skipped, factor: (out.generated + out.skipped) / Math.max(1, out.generated) } : null,
     properties: verdicts,
     ...coverage(spec, out.fired, out.firstReached),
     counterexample,

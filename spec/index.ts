@@ -11,7 +11,7 @@ import type { CoarseAction } from './coarse.ts';
 import { COARSE_ACTION_KINDS, COARSE_VARIANT_KINDS, coarseSteps } from './coarse.ts';
 import type { FleAction } from './fle/election.ts';
 import { FLE_ACTION_KINDS, fleSteps } from './fle/election.ts';
-import type { MessageView, Spec, StepView } from './model.ts';
+import type { Footprint, MessageView, Spec, StepView } from './model.ts';
 import { livenessProperties } from './liveness.ts';
 import { electionProperties, total, zabProperties } from './properties.ts';
 import type { ClusterState, LeaderVars, LearnerVars, Server, Txn } from './state.ts';
@@ -36,6 +36,20 @@ const FLE_KINDS: ReadonlySet<string> = new Set(FLE_ACTION_KINDS);
 const QUORUM_RECEIVE_KINDS: ReadonlySet<string> = new Set(ZAB_RECEIVE_KINDS);
 /** What the environment does to a cluster (spec/faults.ts); a leader stepping down is the protocol's answer. */
 const FAULT_KINDS: ReadonlySet<string> = new Set(['Crash', 'Restart', 'ConnectionLost', 'LearnerTimeout']);
+/**
+ * Steps that read another server's variables or the budget even when they do not change them (footprint): the
+ * faults and timeouts (the budget, the other end of a connection, a leader's learners), the coarse steps (every
+ * member of the election), and the receives that may end a learner (dropLearner reads its leader's handlers).
+ */
+const GLOBAL_KINDS: ReadonlySet<string> = new Set([
+  ...FAULT_KINDS,
+  'LeaderStepDown',
+  ...COARSE_ACTION_KINDS,
+  ...COARSE_VARIANT_KINDS,
+  'LearnerProcessLEADERINFO',
+  'LeaderProcessACKEPOCH',
+  'LearnerProcessCOMMITInSync',
+]);
 
 /** Every kind of step of every phase, in the order reports list them. */
 const ACTION_KINDS = [
@@ -154,9 +168,25 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       }
       return steps;
     },
+    footprint: (before, action, after) => footprint(before, action, after),
     serverVars: (s, sid) => serverView(s.servers[sid - 1]!, zab),
     describe: (before, action, after) => describeStep(cfg.sids, before, action, after),
   };
+}
+
+/**
+ * What a step changed, found by comparing references (states are built by immutable updates, so an untouched
+ * server or channel is the same object): channels as election index, or n² + quorum index. Global when it is a
+ * GLOBAL_KINDS step, or changed the budget, the ghost variables, or a server other than its own.
+ */
+function footprint(before: ClusterState, action: Action, after: ClusterState): Footprint {
+  let global = GLOBAL_KINDS.has(action.kind) || before.budget !== after.budget || before.ghost !== after.ghost;
+  for (let i = 0; i < before.servers.length && !global; i++) if (i !== action.sid - 1 && before.servers[i] !== after.servers[i]) global = true;
+  const channels: number[] = [];
+  if (before.election !== after.election) for (let i = 0; i < before.election.length; i++) if (before.election[i] !== after.election[i]) channels.push(i);
+  const n2 = before.election.length;
+  if (before.quorum !== after.quorum) for (let i = 0; i < before.quorum.length; i++) if (before.quorum[i] !== after.quorum[i]) channels.push(n2 + i);
+  return { global, channels };
 }
 
 function txnView(t: Txn): string {

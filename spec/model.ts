@@ -74,6 +74,21 @@ export interface StepView {
   readonly send: readonly MessageView[];
 }
 
+/**
+ * What a step touched, for the checker's sleep sets (--por, checker/README.md). Two steps whose footprints are
+ * both local, of different servers and on disjoint channels commute where both are enabled: each stays enabled
+ * after the other, and both orders reach the same state.
+ */
+export interface Footprint {
+  /**
+   * The step may read or write more than its own server's variables and the channels listed: another server's
+   * variables, the fault or write budget, the ghost variables. A global step is dependent on every other.
+   */
+  readonly global: boolean;
+  /** Channels it changed (took a message from, appended to, cleared), as numbers the spec chooses. */
+  readonly channels: readonly number[];
+}
+
 export interface Spec<S, A extends ActionBase> {
   /** A short name of the spec and its options, printed with every verdict. */
   readonly name: string;
@@ -101,6 +116,12 @@ export interface Spec<S, A extends ActionBase> {
   next(state: S): readonly Successor<S, A>[];
   /** The variables of one server in a state, by name, for diffs between states. */
   serverVars(state: S, sid: number): Readonly<Record<string, unknown>>;
+  /**
+   * Optional: the footprint of the step from `before` to `after` by `action`. A step that is not global must read
+   * and write only its own server's variables (`action.sid`) and the channels listed (whether it is enabled, and
+   * what it does, must depend on nothing else). Without it, --por is refused.
+   */
+  footprint?(before: S, action: A, after: S): Footprint;
   /** What the step from `before` to `after` by `action` consumed and sent. */
   describe(before: S, action: A, after: S): StepView;
 }

@@ -47,6 +47,9 @@ const cases: Case[] = [
   },
 ];
 
+/** Length of each breakage's counterexample without --por, for the run with it. */
+const lengths = new Map<string, number>();
+
 async function check(flags: readonly string[], options: Record<string, unknown> = {}) {
   const cfg = parseFlags([...flags, '--workers', '2', '--out', out]);
   const source = { ...cfg.source, options: { ...cfg.source.options, ...options } };
@@ -60,6 +63,7 @@ describe('ZAB breakages are caught', () => {
       expect(result.verdict).toBe('fail');
       const cx = result.counterexample!;
       expect(cx.property).toBe(c.violates);
+      lengths.set(c.mutation, cx.steps.length);
       const spec = await loadSpec(source);
       const property = spec.properties.find((p) => p.name === cx.property)!;
       const states = replay(spec, cx.path);
@@ -68,6 +72,19 @@ describe('ZAB breakages are caught', () => {
       const fromFile = replayTraceFile(spec, cx.traceFile!);
       expect(property.check(fromFile.at(-1)!.state)).toBe(false);
     });
+
+    if (!c.flags.includes('--simulate')) {
+      it(`${c.mutation} is caught with --por too (sleep sets: every state at its depth), at the same depth`, async () => {
+        const { result, source } = await check([...c.flags, '--mutation', c.mutation, '--por'], c.options);
+        expect(result.verdict).toBe('fail');
+        const cx = result.counterexample!;
+        expect(cx.property).toBe(c.violates);
+        if (lengths.has(c.mutation)) expect(cx.steps.length).toBe(lengths.get(c.mutation));
+        const spec = await loadSpec(source);
+        const property = spec.properties.find((p) => p.name === cx.property)!;
+        expect(property.check(replay(spec, cx.path).at(-1)!.state)).toBe(false);
+      }, 600_000);
+    }
 
     it(`without ${c.mutation}, the same run passes`, async () => {
       const { result } = await check(c.flags, c.options);

@@ -44,6 +44,8 @@ const check = (flags: readonly string[]) => runCheck(parseFlags([...flags, '--wo
 
 /** Depth of each variant's counterexample, per set of bounds, for the runs of the fixed spec. */
 const depths = new Map<string, number>();
+/** Length of each variant's counterexample, for the runs with --por. */
+const lengths = new Map<string, number>();
 
 describe('ZooKeeper bugs as variants', () => {
   it('every variant is listed with its JIRA and an invariant', () => {
@@ -66,6 +68,7 @@ describe('ZooKeeper bugs as variants', () => {
       expect(cx.property).toBe(c.violates);
       const key = c.flags.join(' ');
       depths.set(key, Math.max(depths.get(key) ?? 0, cx.steps.length));
+      lengths.set(c.variant, cx.steps.length);
 
       const spec = await loadSpec(parseFlags([...c.flags, '--variant', c.variant]).source);
       const property = spec.properties.find((p) => p.name === c.violates)!;
@@ -77,6 +80,21 @@ describe('ZooKeeper bugs as variants', () => {
       expect(fromFile).toHaveLength(cx.steps.length + 1);
       expect(property.check(fromFile.at(-1)!.state)).toBe(false);
     });
+  }
+
+  // --por (sleep sets, checker/README.md) visits every state at its depth: the same shortest counterexample length.
+  for (const c of cases) {
+    it(`${c.variant} is found with --por too, at the same depth, and its counterexample replays`, async () => {
+      const result = await check([...c.flags, '--variant', c.variant, '--invariant', c.violates, '--por']);
+      expect(result.verdict).toBe('fail');
+      const cx = result.counterexample!;
+      expect(cx.property).toBe(c.violates);
+      if (lengths.has(c.variant)) expect(cx.steps.length).toBe(lengths.get(c.variant));
+      expect(result.reduction).not.toBeNull();
+      const spec = await loadSpec(parseFlags([...c.flags, '--variant', c.variant]).source);
+      const property = spec.properties.find((p) => p.name === c.violates)!;
+      expect(property.check(replay(spec, cx.path).at(-1)!.state)).toBe(false);
+    }, 600_000);
   }
 
   it('the fixed spec satisfies every one of these invariants at the same bounds and depths', async () => {

@@ -26,8 +26,20 @@ export function formatText(r: RunResult): string {
     lines.push(
       `Memory: ${m.bytesPerState === null ? '-' : m.bytesPerState.toFixed(1)} bytes per visited state ` +
         `(fingerprints ${formatBytes(m.tableBytes!)}, parent links ${formatBytes(m.parentBytes!)}), ` +
-        `peak frontier ${formatBytes(m.peakFrontierBytes!)}, peak RSS ${formatBytes(m.peakRssBytes)}`,
+        `peak frontier ${formatBytes(m.peakFrontierBytes!)}${m.peakSpilledBytes ? ` in memory and ${formatBytes(m.peakSpilledBytes)} spilled to disk` : ''}, peak RSS ${formatBytes(m.peakRssBytes)}`,
     );
+    const red = r.reduction;
+    if (red !== null) {
+      lines.push(
+        `Reduction (--por, sleep sets): ${n(red.skipped)} successors skipped; generated ${n(red.generated)} with it, ${n(red.generated + red.skipped)} without (${red.factor.toFixed(2)}x); ` +
+          `states ${n(r.distinct!)}, as without it (1.00x: every state is visited)`,
+      );
+    }
+    const ck = r.checkpoint;
+    if (ck !== null) {
+      const from = ck.resumedFrom === null ? 'from the initial states' : `resumed at depth ${ck.resumedFrom.depth} (${n(ck.resumedFrom.distinct)} states)`;
+      lines.push(`Checkpoint: ${ck.dir}, ${from}; ${ck.written} written${ck.written > 0 ? ` (--resume ${ck.dir} goes on from the last)` : ''}`);
+    }
   } else {
     lines.push(`  bounds: ${n(b.walks!)} walks of up to ${b.depth} steps, seed ${b.seed}, workers ${b.workers}`);
     lines.push(`Walks: ${n(r.walks!)} walks, ${n(r.steps!)} steps, deepest walk ${r.depthReached} steps`);

@@ -8,7 +8,13 @@ import type { Property } from '../../spec/model.ts';
 import type { ExpandResult, Found } from './expander.ts';
 import { STOP } from './expander.ts';
 import { FingerprintTable, GROW_LOAD, GROWTH } from '../store/fingerprint-table.ts';
-import { FrontierWriter, segmentBytes, type Chunk, type Segment } from './frontier.ts';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { FrontierWriter, isSpilled, loadSegment, segmentBytes, spilledBytes, type Chunk, type SegmentRef } from './frontier.ts';
+import { writeCheckpoint, type LoadedCheckpoint, type SearchIdentity } from './checkpoint.ts';
+import { ParentStore } from '../store/parent-store.ts';
 import { SharedInterner } from '../store/interner.ts';
 import type { AnySpec, SpecSource } from '../spec-source.ts';
 import { createStateCodec } from '../store/state-codec.ts';
@@ -24,6 +30,16 @@ export interface BfsOptions {
   readonly maxMemoryBytes: number;
   /** Stop (cleanly, like the other limits) once the search has run this long. */
   readonly timeLimitSeconds?: number | null;
+  /** Past this many bytes of the next level in memory, its segments spill to files (null: never). */
+  readonly frontierBudgetBytes?: number | null;
+  /** Where they spill (default: a temporary folder, removed at the end). */
+  readonly spillDir?: string | null;
+  /** Write what the search needs to resume to this folder, at level boundaries at most this often, and at the end. */
+  readonly checkpoint?: { readonly dir: string; readonly everySeconds: number; readonly identity: SearchIdentity } | null;
+  /** Sleep sets from the spec's footprints (search/expander.ts, checker/README.md): fewer successors, the same states. */
+  readonly por?: boolean;
+  /** Go on from this checkpoint instead of the initial states. */
+  readonly resume?: LoadedCheckpoint | null;
   readonly onProgress?: (p: BfsProgress) => void;
 }
 
@@ -66,12 +82,19 @@ export interface BfsOutcome {
   readonly tableBytes: number;
   readonly parentBytes: number;
   readonly peakFrontierBytes: number;
+  /** The largest frontier held on disk (spilled segments of a level and the next), in bytes. */
+  readonly peakSpilledBytes: number;
+  /** Where the search went on from, when it resumed a checkpoint. */
+  readonly resumedFrom: { readonly depth: number; readonly distinct: number } | null;
+  readonly checkpointsWritten: number;
+  /** --por: successors skipped by the sleep sets. */
+  readonly skipped: number;
 }
 
 interface LevelEntry {
   readonly globalStart: number;
   readonly count: number;
-  /** -1: the initial states, held by the coordinator. */
+  /** -1: the initial states, held by the coordinator; -2: states of a resumed checkpoint (the coordinator's `base`). */
   readonly thread: number;
   readonly localStart: number;
 }
@@ -79,9 +102,18 @@ interface LevelEntry {
 export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
   const { spec, properties } = opts;
   const deadline = opts.timeLimitSeconds == null ? null : performance.now() + opts.timeLimitSeconds * 1000;
-  const interner = new SharedInterner();
+  const resume = opts.resume ?? null;
+  const interner = resume === null ? new SharedInterner() : SharedInterner.fromSnapshot(resume.interner);
   const stop = new Int32Array(new SharedArrayBuffer(4));
-  let table = new FingerprintTable(FingerprintTable.capacityFor(1024), opts.workers > 1);
+  const por = opts.por ?? false;
+  if (por && resume !== null) throw new Error('--por does not resume a checkpoint');
+  let table = new FingerprintTable(FingerprintTable.capacityFor(1024), opts.workers > 1, undefined, undefined, por);
+  if (resume !== null) {
+    table = new FingerprintTable(resume.tableSlots.length / 2, opts.workers > 1);
+    table.slots.set(resume.tableSlots);
+    Atomics.store(table.counter, 0, resume.tableCount);
+  }
+  const base = new ParentStore();
   const fired = new Map<string, number>(spec.actionKinds.map((k) => [k, 0]));
   const firstReached = new Map<string, number>(spec.actionKinds.map((k) => [k, 0]));
   const hits: (PropertyHit | null)[] = properties.map(() => null);
@@ -89,18 +121,35 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
   const initIndexOf: number[] = [];
   let generated = 0;
   let distinct = 0;
+  let skipped = 0;
   let stopReason: StopReason | null = null;
   let peakFrontierBytes = 0;
+  let peakSpilledBytes = 0;
   let parentBytes = 0;
+  let checkpointsWritten = 0;
+  const ckpt = opts.checkpoint ?? null;
+  const budget = opts.frontierBudgetBytes ?? null;
+  // Spill files live in their own folder, made by the first segment spilled: the checkpoint's `spill/`, the one
+  // given, or a temporary one.
+  const ownSpillDir = budget !== null && opts.spillDir == null && ckpt === null;
+  const spillDir =
+    budget === null ? null : ownSpillDir ? join(tmpdir(), `zab-check-spill-${process.pid}-${randomBytes(4).toString('hex')}`) : resolve(opts.spillDir ?? join(ckpt!.dir, 'spill'));
+  if (spillDir !== null && !ownSpillDir) rmSync(spillDir, { recursive: true, force: true });
 
   // Level 0: the initial states, checked and stored by the coordinator.
   const codec = createStateCodec(interner);
   const writer = new FrontierWriter();
-  spec.init().forEach((state, i) => {
+  if (resume === null) spec.init().forEach((state, i) => {
     generated++;
     const len = codec.encode(state);
     if (!table.insert(codec.fpHi(), codec.fpLo())) return;
-    writer.append(codec.scratch(), len);
+    if (por) {
+      // An initial state's trailer: its fingerprint and an empty sleep set.
+      const tail = new Uint8Array(9);
+      new DataView(tail.buffer).setInt32(0, codec.fpHi(), true);
+      new DataView(tail.buffer).setInt32(4, codec.fpLo(), true);
+      writer.append(codec.scratch(), len, tail, 9);
+    } else writer.append(codec.scratch(), len);
     initIndexOf.push(i);
     distinct++;
     properties.forEach((p, k) => {
@@ -108,7 +157,27 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
       if (bad && hits[k] === null) hits[k] = { depth: 0, path: { init: i, steps: [] }, message: p.explain?.(state) ?? null };
     });
   });
-  entries.push({ globalStart: 0, count: distinct, thread: -1, localStart: 0 });
+  let level: { segments: SegmentRef[]; globalStart: number } = { segments: writer.takeSegments(), globalStart: 0 };
+  let depth = 0;
+  let nextId = distinct;
+  if (resume === null) entries.push({ globalStart: 0, count: distinct, thread: -1, localStart: 0 });
+  else {
+    const c = resume.counters;
+    initIndexOf.push(...c.initIndexOf);
+    entries.push({ globalStart: 0, count: c.initIndexOf.length, thread: -1, localStart: 0 });
+    base.pushAll(resume.parents, resume.succ);
+    entries.push({ globalStart: c.initIndexOf.length, count: base.length, thread: -2, localStart: 0 });
+    generated = c.generated;
+    distinct = c.distinct;
+    nextId = c.nextId;
+    depth = c.depth;
+    peakFrontierBytes = c.peakFrontierBytes;
+    for (const [k, n] of c.fired) fired.set(k, n);
+    for (const [k, n] of c.firstReached) firstReached.set(k, n);
+    c.hits.forEach((h, k) => (hits[k] = h));
+    level = { segments: [...resume.frontier], globalStart: c.levelGlobalStart };
+    if (c.violation) stopReason = 'violation';
+  }
   if (properties.some((p, k) => p.kind === 'invariant' && hits[k] !== null)) stopReason = 'violation';
 
   const threads = await startThreads(opts.workers, spec, {
@@ -117,19 +186,19 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
     interner,
     table,
     stop,
+    spill: spillDir === null ? null : { dir: spillDir, budgetBytes: Math.floor(budget! / 2 / opts.workers) },
+    por,
   });
-
-  let level: { segments: Segment[]; globalStart: number } = { segments: writer.takeSegments(), globalStart: 0 };
-  let depth = 0;
-  let nextId = distinct;
+  let lastCheckpoint = performance.now();
 
   async function pathTo(found: Found): Promise<StatePath> {
     const steps = [found.succ];
     let id = found.parent;
     for (;;) {
       const e = entries.find((x) => id >= x.globalStart && id < x.globalStart + x.count)!;
-      if (e.thread < 0) return { init: initIndexOf[id - e.globalStart]!, steps: steps.reverse() };
-      const link = await threads[e.thread]!.parent(e.localStart + id - e.globalStart);
+      if (e.thread === -1) return { init: initIndexOf[id - e.globalStart]!, steps: steps.reverse() };
+      const local = e.localStart + id - e.globalStart;
+      const link = e.thread === -2 ? { parent: base.parent(local), succ: base.succIndex(local) } : await threads[e.thread]!.parent(local);
       steps.push(link.succ);
       id = link.parent;
     }
@@ -138,6 +207,7 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
   function merge(r: ExpandResult): void {
     generated += r.generated;
     distinct += r.distinct;
+    skipped += r.skipped;
     const kinds = [...spec.actionKinds, ...r.extraKinds];
     r.fired.forEach((n, k) => fired.set(kinds[k]!, (fired.get(kinds[k]!) ?? 0) + n));
     r.firstReached.forEach((n, k) => firstReached.set(kinds[k]!, (firstReached.get(kinds[k]!) ?? 0) + n));
@@ -154,21 +224,28 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
       const levelCount = level.segments.reduce((n, s) => n + s.count, 0);
       const chunkSize = threads.length === 1 ? 8192 : Math.max(64, Math.min(4096, Math.ceil(levelCount / (threads.length * 16))));
       const queue: Chunk[] = [];
+      // Segments are cut into chunks as the queue runs low, so that a spilled one is read back only then.
+      const pending = [...level.segments];
       let idBase = level.globalStart;
-      for (const segment of level.segments) {
-        for (let from = 0; from < segment.count; from += chunkSize) {
-          queue.push({ segment, idBase, from, to: Math.min(segment.count, from + chunkSize) });
+      const refill = (): void => {
+        while (queue.length < threads.length * 4 && pending.length > 0) {
+          const segment = loadSegment(pending.shift()!);
+          for (let from = 0; from < segment.count; from += chunkSize) {
+            queue.push({ segment, idBase, from, to: Math.min(segment.count, from + chunkSize) });
+          }
+          idBase += segment.count;
         }
-        idBase += segment.count;
-      }
+      };
+      refill();
       let remaining = levelCount;
       const distinctBefore = distinct;
       const idle = threads.map((_, i) => i);
       const inflight = new Map<number, Promise<{ t: number; chunk: Chunk; r: ExpandResult }>>();
       const violations: Found[] = [];
       let pausing = false;
-      while (queue.length > 0 || inflight.size > 0) {
-        while (!pausing && stopReason === null && idle.length > 0 && queue.length > 0) {
+      while (queue.length > 0 || inflight.size > 0 || pending.length > 0) {
+        while (!pausing && stopReason === null && idle.length > 0 && (queue.length > 0 || pending.length > 0)) {
+          if (queue.length === 0) refill();
           const t = idle.pop()!;
           const chunk = queue.shift()!;
           inflight.set(t, threads[t]!.expand(chunk).then((r) => ({ t, chunk, r })));
@@ -202,7 +279,7 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
       // The violation with the least (parent, successor) among those found: deterministic for one thread.
       violations.sort((a, b) => a.parent - b.parent || a.succ - b.succ);
       if (violations[0] !== undefined) await record(violations[0], depth + 1);
-      const next: Segment[] = [];
+      const next: SegmentRef[] = [];
       parentBytes = 0;
       const levelStart = nextId;
       for (let t = 0; t < threads.length; t++) {
@@ -213,12 +290,58 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
         next.push(...out.segments);
       }
       peakFrontierBytes = Math.max(peakFrontierBytes, segmentBytes(level.segments) + segmentBytes(next));
+      peakSpilledBytes = Math.max(peakSpilledBytes, spilledBytes(level.segments) + spilledBytes(next));
+      removeSpilled(level.segments, spillDir);
       if (nextId > levelStart) depth++;
       level = { segments: next, globalStart: levelStart };
+      // A level cut short by a limit is not a boundary: the last checkpoint stands.
+      if (ckpt !== null && stopReason === null && performance.now() - lastCheckpoint >= ckpt.everySeconds * 1000) {
+        await saveCheckpoint();
+        lastCheckpoint = performance.now();
+      }
     }
+    // The end of the search at a level boundary (depth bound, exhausted, violation): what a resumed run starts from.
+    if (ckpt !== null && (stopReason === null || stopReason === 'violation')) await saveCheckpoint();
   } finally {
     await Promise.all(threads.map((t) => t.close()));
+    if (ownSpillDir) rmSync(spillDir!, { recursive: true, force: true });
   }
+
+  async function saveCheckpoint(): Promise<void> {
+    const n = nextId - initIndexOf.length;
+    const parents = new Uint32Array(n);
+    const succ = new Uint16Array(n);
+    for (const e of entries) {
+      if (e.thread === -1 || e.count === 0) continue;
+      const links = e.thread === -2 ? base.range(e.localStart, e.count) : await threads[e.thread]!.parents(e.localStart, e.count);
+      parents.set(links.parents, e.globalStart - initIndexOf.length);
+      succ.set(links.succ, e.globalStart - initIndexOf.length);
+    }
+    writeCheckpoint(ckpt!.dir, {
+      identity: ckpt!.identity,
+      counters: {
+        depth,
+        generated,
+        distinct,
+        nextId,
+        levelGlobalStart: level.globalStart,
+        initIndexOf,
+        fired: [...fired.entries()],
+        firstReached: [...firstReached.entries()],
+        hits,
+        peakFrontierBytes,
+        violation: stopReason === 'violation',
+      },
+      tableSlots: table.slots,
+      tableCount: table.count,
+      interner: interner.snapshot(),
+      parents,
+      succ,
+      frontier: stopReason === 'violation' ? [] : level.segments,
+    });
+    checkpointsWritten++;
+  }
+
   return {
     generated,
     distinct,
@@ -231,7 +354,17 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
     tableBytes: table.bytes,
     parentBytes: parentBytes + initIndexOf.length * 4,
     peakFrontierBytes,
+    peakSpilledBytes,
+    resumedFrom: resume === null ? null : { depth: resume.counters.depth, distinct: resume.counters.distinct },
+    checkpointsWritten,
+    skipped,
   };
+}
+
+/** Remove a level's spill files once it is expanded (a checkpoint's own files stay with it). */
+function removeSpilled(segments: readonly SegmentRef[], spillDir: string | null): void {
+  if (spillDir === null) return;
+  for (const s of segments) if (isSpilled(s) && s.file.startsWith(spillDir)) rmSync(s.file, { force: true });
 }
 
 /** Grow the table while every thread is idle; null when the memory limit leaves no room for a bigger one. */

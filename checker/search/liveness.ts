@@ -21,7 +21,7 @@ import type { LivenessProperty } from '../../spec/model.ts';
 import type { StatePath } from './bfs.ts';
 import { SharedInterner } from '../store/interner.ts';
 import type { AnySpec } from '../spec-source.ts';
-import { FrontierWriter, type Segment } from './frontier.ts';
+import { FrontierWriter, loadSegment, type Segment } from './frontier.ts';
 import { createStateCodec } from '../store/state-codec.ts';
 
 /** Marks a fault edge in the class array: faults get no fairness. */
@@ -148,7 +148,7 @@ function buildGraph(opts: LivenessOptions): Graph {
     add(s, NO_PARENT, 0);
     if (ids.size > before) initIndex.push(i);
   });
-  let level: Segment[] = writer.takeSegments();
+  let level: Segment[] = writer.takeSegments().map(loadSegment);
   let depth = 0;
   let expanded = 0;
   let stopped = false;
@@ -181,7 +181,7 @@ function buildGraph(opts: LivenessOptions): Graph {
         expanded++;
       }
     }
-    const next = writer.takeSegments();
+    const next = writer.takeSegments().map(loadSegment);
     if (!stopped) {
       level = next;
       if (levelStates(next) > 0) depth++;

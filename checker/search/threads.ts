@@ -16,6 +16,8 @@ export interface SearchThread {
   endLevel(): Promise<LevelOutput>;
   setTable(table: FingerprintTable): Promise<void>;
   parent(local: number): Promise<{ parent: number; succ: number }>;
+  /** Copies of this thread's parent links [from, from + count) (for a checkpoint). */
+  parents(from: number, count: number): Promise<{ parents: Uint32Array; succ: Uint16Array }>;
   simulate(request: SimulationRequest): Promise<SimulationResult>;
   close(): Promise<void>;
 }
@@ -27,6 +29,12 @@ export interface SharedSearch {
   readonly interner: SharedInterner;
   readonly table: FingerprintTable;
   readonly stop: Int32Array;
+  /** Where the next level's segments spill past a budget (each thread its own share of it), or null. */
+  readonly spill?: { readonly dir: string; readonly budgetBytes: number } | null;
+  /** --por: sleep sets (search/expander.ts). */
+  readonly por?: boolean;
+  /** This thread's number (names its spill files). */
+  readonly threadIndex?: number;
 }
 
 export function selectByName(spec: AnySpec, names: readonly string[]): Property<unknown>[] {
@@ -43,7 +51,8 @@ export class LocalThread implements SearchThread {
     private readonly spec: AnySpec,
     shared: SharedSearch,
   ) {
-    this.expander = new Expander(spec, selectByName(spec, shared.propertyNames), shared.interner, shared.table, shared.stop);
+    const spill = shared.spill == null ? null : { ...shared.spill, prefix: `t${shared.threadIndex ?? 0}` };
+    this.expander = new Expander(spec, selectByName(spec, shared.propertyNames), shared.interner, shared.table, shared.stop, spill, shared.por ?? false);
   }
   async expand(chunk: Chunk): Promise<ExpandResult> {
     return this.expander.expand(chunk);
@@ -56,6 +65,9 @@ export class LocalThread implements SearchThread {
   }
   async parent(local: number): Promise<{ parent: number; succ: number }> {
     return { parent: this.expander.parents.parent(local), succ: this.expander.parents.succIndex(local) };
+  }
+  async parents(from: number, count: number): Promise<{ parents: Uint32Array; succ: Uint16Array }> {
+    return this.expander.parents.range(from, count);
   }
   async simulate(request: SimulationRequest): Promise<SimulationResult> {
     return runWalks(this.spec, selectByName(this.spec, request.propertyNames), request);
@@ -90,6 +102,7 @@ export class WorkerThread implements SearchThread {
   }
 
   static async start(shared: SharedSearch): Promise<WorkerThread> {
+    const spill = shared.spill ?? null;
     const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), {
       workerData: {
         source: shared.source,
@@ -97,7 +110,11 @@ export class WorkerThread implements SearchThread {
         interner: shared.interner.buffer,
         tableSlots: shared.table.slots.buffer,
         tableCounter: shared.table.counter.buffer,
+        tableMarks: shared.table.marks?.buffer ?? null,
+        por: shared.por ?? false,
         stop: shared.stop.buffer,
+        spill,
+        threadIndex: shared.threadIndex ?? 0,
       },
     });
     const t = new WorkerThread(worker);
@@ -121,10 +138,13 @@ export class WorkerThread implements SearchThread {
     return this.call('endLevel', {});
   }
   setTable(table: FingerprintTable): Promise<void> {
-    return this.call('setTable', { slots: table.slots.buffer, counter: table.counter.buffer });
+    return this.call('setTable', { slots: table.slots.buffer, counter: table.counter.buffer, marks: table.marks?.buffer ?? null });
   }
   parent(local: number): Promise<{ parent: number; succ: number }> {
     return this.call('parent', { local });
+  }
+  parents(from: number, count: number): Promise<{ parents: Uint32Array; succ: Uint16Array }> {
+    return this.call('parents', { from, count });
   }
   simulate(request: SimulationRequest): Promise<SimulationResult> {
     return this.call('simulate', { request });
@@ -136,8 +156,8 @@ export class WorkerThread implements SearchThread {
 
 /** One thread in-process for a single worker, else that many worker threads. */
 export async function startThreads(workers: number, spec: AnySpec, shared: SharedSearch): Promise<SearchThread[]> {
-  if (workers <= 1) return [new LocalThread(spec, shared)];
-  const started = await Promise.allSettled(Array.from({ length: workers }, () => WorkerThread.start(shared)));
+  if (workers <= 1) return [new LocalThread(spec, { ...shared, threadIndex: 0 })];
+  const started = await Promise.allSettled(Array.from({ length: workers }, (_, i) => WorkerThread.start({ ...shared, threadIndex: i })));
   const failed = started.find((s) => s.status === 'rejected');
   if (failed === undefined) return started.map((s) => (s as PromiseFulfilledResult<WorkerThread>).value);
   // Stop the threads that did start, or they would keep the process alive.

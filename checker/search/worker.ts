@@ -12,7 +12,11 @@ interface Init {
   interner: SharedArrayBuffer;
   tableSlots: SharedArrayBuffer;
   tableCounter: SharedArrayBuffer;
+  tableMarks: SharedArrayBuffer | null;
+  por: boolean;
   stop: SharedArrayBuffer;
+  spill: { dir: string; budgetBytes: number } | null;
+  threadIndex: number;
 }
 
 const init = workerData as Init;
@@ -22,8 +26,11 @@ const thread = new LocalThread(spec, {
   source: init.source,
   propertyNames: init.propertyNames,
   interner: new SharedInterner(init.interner),
-  table: FingerprintTable.attach(init.tableSlots, init.tableCounter),
+  table: FingerprintTable.attach(init.tableSlots, init.tableCounter, init.tableMarks),
+  por: init.por,
   stop: new Int32Array(init.stop),
+  spill: init.spill,
+  threadIndex: init.threadIndex,
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -38,9 +45,11 @@ async function serve(req: Request): Promise<unknown> {
     case 'endLevel':
       return thread.endLevel();
     case 'setTable':
-      return thread.setTable(FingerprintTable.attach(req['slots'], req['counter']));
+      return thread.setTable(FingerprintTable.attach(req['slots'], req['counter'], req['marks']));
     case 'parent':
       return thread.parent(req['local']);
+    case 'parents':
+      return thread.parents(req['from'], req['count']);
     case 'simulate':
       return thread.simulate(req['request']);
     default:

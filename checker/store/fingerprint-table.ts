@@ -21,17 +21,23 @@ export class FingerprintTable {
   /** [count] shared by every thread using this table. */
   readonly counter: Int32Array;
   readonly stopAt: number;
+  /**
+   * --por only: a byte per slot, set when a fingerprint already in the table is inserted again (a state reached a
+   * second time); null otherwise.
+   */
+  readonly marks: Uint8Array | null;
 
-  constructor(capacity: number, shared: boolean, slots?: Int32Array, counter?: Int32Array) {
+  constructor(capacity: number, shared: boolean, slots?: Int32Array, counter?: Int32Array, marks?: Uint8Array | boolean) {
     this.capacity = capacity;
     this.slots = slots ?? new Int32Array(shared ? new SharedArrayBuffer(capacity * 8) : new ArrayBuffer(capacity * 8));
     this.counter = counter ?? new Int32Array(shared ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
     this.stopAt = Math.floor(capacity * STOP_LOAD);
+    this.marks = marks instanceof Uint8Array ? marks : marks === true ? new Uint8Array(shared ? new SharedArrayBuffer(capacity) : new ArrayBuffer(capacity)) : null;
   }
 
   /** Rebuild a table around buffers another thread created. */
-  static attach(slots: SharedArrayBuffer, counter: SharedArrayBuffer): FingerprintTable {
-    return new FingerprintTable(slots.byteLength / 8, true, new Int32Array(slots), new Int32Array(counter));
+  static attach(slots: SharedArrayBuffer, counter: SharedArrayBuffer, marks: SharedArrayBuffer | null = null): FingerprintTable {
+    return new FingerprintTable(slots.byteLength / 8, true, new Int32Array(slots), new Int32Array(counter), marks === null ? undefined : new Uint8Array(marks));
   }
 
   get count(): number {
@@ -72,6 +78,50 @@ export class FingerprintTable {
     }
   }
 
+  /** insert(), and when the fingerprint was there already, mark its slot (the table must have marks). */
+  insertMarking(hi: number, lo: number): boolean {
+    if (hi === 0) hi = 0x5bd1e995;
+    if (lo === 0) lo = 0x1b873593;
+    const slots = this.slots;
+    const cap = this.capacity;
+    let i = Math.floor(((lo >>> 0) / 4294967296) * cap);
+    for (let probes = 0; ; probes++) {
+      if (probes === cap) throw new Error(`the fingerprint table is full (${cap} slots): a state has too many successors`);
+      const w = i << 1;
+      let h = Atomics.load(slots, w);
+      if (h === 0) {
+        h = Atomics.compareExchange(slots, w, 0, hi);
+        if (h === 0) {
+          Atomics.store(slots, w + 1, lo);
+          Atomics.add(this.counter, 0, 1);
+          return true;
+        }
+      }
+      if (h === hi) {
+        let l = Atomics.load(slots, w + 1);
+        while (l === 0) l = Atomics.load(slots, w + 1);
+        if (l === lo) {
+          Atomics.store(this.marks!, i, 1);
+          return false;
+        }
+      }
+      if (++i === cap) i = 0;
+    }
+  }
+
+  /** Whether the slot of a fingerprint in the table is marked. */
+  marked(hi: number, lo: number): boolean {
+    if (hi === 0) hi = 0x5bd1e995;
+    if (lo === 0) lo = 0x1b873593;
+    let i = Math.floor(((lo >>> 0) / 4294967296) * this.capacity);
+    for (;;) {
+      const h = Atomics.load(this.slots, i << 1);
+      if (h === 0) return false;
+      if (h === hi && Atomics.load(this.slots, (i << 1) + 1) === lo) return Atomics.load(this.marks!, i) !== 0;
+      if (++i === this.capacity) i = 0;
+    }
+  }
+
   has(hi: number, lo: number): boolean {
     if (hi === 0) hi = 0x5bd1e995;
     if (lo === 0) lo = 0x1b873593;
@@ -87,7 +137,7 @@ export class FingerprintTable {
   /** A bigger table holding the same fingerprints. Call only while no thread inserts. */
   grown(factor = GROWTH): FingerprintTable {
     const shared = this.slots.buffer instanceof SharedArrayBuffer;
-    const bigger = new FingerprintTable(Math.ceil(this.capacity * factor), shared, undefined, this.counter);
+    const bigger = new FingerprintTable(Math.ceil(this.capacity * factor), shared, undefined, this.counter, this.marks !== null);
     const src = this.slots;
     const dst = bigger.slots;
     const cap = bigger.capacity;
@@ -99,6 +149,7 @@ export class FingerprintTable {
       while (dst[i << 1] !== 0) if (++i === cap) i = 0;
       dst[i << 1] = hi;
       dst[(i << 1) + 1] = lo;
+      if (this.marks !== null) bigger.marks![i] = this.marks[w >> 1]!;
     }
     return bigger;
   }

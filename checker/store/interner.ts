@@ -36,6 +36,24 @@ export class SharedInterner {
     return this.strings.length;
   }
 
+  /** The used part of the shared log (header and entries), for a checkpoint. Call while no thread appends. */
+  snapshot(): Uint8Array {
+    const used = Atomics.load(this.header, USED);
+    return new Uint8Array(this.buffer, 0, HEADER_BYTES + used * 2).slice();
+  }
+
+  /** An interner holding a snapshot's entries, with room to grow. */
+  static fromSnapshot(image: Uint8Array): SharedInterner {
+    const buffer = new SharedArrayBuffer(Math.max(4 << 20, image.byteLength * 2));
+    new Uint8Array(buffer).set(image);
+    const header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    if (header[LOCK] !== 0 || HEADER_BYTES + header[USED]! * 2 !== image.byteLength) throw new Error('the string table does not match its header');
+    const interner = new SharedInterner(buffer);
+    interner.sync();
+    if (interner.size !== header[COUNT]) throw new Error('the string table does not match its header');
+    return interner;
+  }
+
   /** The id of a string, adding it to the shared log when no thread has seen it yet. */
   id(s: string): number {
     const known = this.ids.get(s);

@@ -41,4 +41,20 @@ export class ParentStore {
   succIndex(local: number): number {
     return this.indices[Math.floor(local / BLOCK)]![local % BLOCK]!;
   }
+
+  /** Copies of entries [from, from + count): their parents and successor indices. */
+  range(from: number, count: number): { parents: Uint32Array; succ: Uint16Array } {
+    const parents = new Uint32Array(count);
+    const succ = new Uint16Array(count);
+    for (let i = 0; i < count; i++) {
+      parents[i] = this.parent(from + i);
+      succ[i] = this.succIndex(from + i);
+    }
+    return { parents, succ };
+  }
+
+  /** Append entries (a checkpoint's links, read back). */
+  pushAll(parents: Uint32Array, succ: Uint16Array): void {
+    for (let i = 0; i < parents.length; i++) this.push(parents[i]!, succ[i]!);
+  }
 }
