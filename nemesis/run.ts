@@ -1,7 +1,8 @@
 // One nemesis run: start the ensemble, run the clients and the nemesis for the given time, heal, check that every
 // client gets answers again (liveness), read every key on every server, check the history (checker/history/), and
 // for ours check the transition logs against the spec (npm run conform).
-import { writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkHistory, type CheckResult } from '../checker/history/check.ts';
 import { opToLine } from '../checker/history/format.ts';
 import { conform } from '../checker/conform/run.ts';
@@ -97,6 +98,11 @@ export async function runOnce(o: RunOptions, onTarget: (t: Target) => void): Pro
       } catch (e) {
         conformResult = { verdict: 'FAIL', detail: (e as Error).message };
       }
+      if (conformResult.verdict === 'FAIL') {
+        keepTransitionLogs(target.traceDirs(), logsDirOf(o.historyPath));
+        conformResult = { ...conformResult, detail: `${conformResult.detail}\n(transition logs kept: npm run conform -- ${logsDirOf(o.historyPath)})` };
+      }
+      else rmSync(logsDirOf(o.historyPath), { recursive: true, force: true }); // an earlier run's, of the same seed
     }
     const faultKinds: Record<string, number> = {};
     for (const f of faults) faultKinds[f.kind] = (faultKinds[f.kind] ?? 0) + 1;
@@ -117,4 +123,19 @@ export async function runOnce(o: RunOptions, onTarget: (t: Target) => void): Pro
   } finally {
     await target.close();
   }
+}
+
+/** Where a run whose logs conform refused keeps them: next to its history, for `npm run conform -- DIR` again. */
+export function logsDirOf(historyPath: string): string {
+  return historyPath.replace(/\.ndjson$/, '') + '.logs';
+}
+
+/** Copies every server's transition logs (dataDir/transitions.NNNN.ndjson) into dir/sN/, replacing what was there. */
+function keepTransitionLogs(dataDirs: readonly string[], dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  dataDirs.forEach((d, i) => {
+    const to = join(dir, `s${i + 1}`);
+    mkdirSync(to, { recursive: true });
+    for (const f of readdirSync(d)) if (/^transitions\.\d+\.ndjson$/.test(f)) cpSync(join(d, f), join(to, f));
+  });
 }

@@ -13,7 +13,7 @@ import { isQuorum, isVoter } from './config.ts';
 import { initialVote } from './fle/election.ts';
 import { totalOrderPredicate } from './fle/vote.ts';
 import type { ClusterState } from './state.ts';
-import { addSorted, lastLoggedZxid, server, updateLeader, updateLearner, updateServer } from './state.ts';
+import { addSorted, closeConnection, lastLoggedZxid, server, updateLeader, updateLearner, updateServer } from './state.ts';
 import type { Sid, Vote } from './types.ts';
 import { finishDiscovery, writeAcceptedEpoch } from './zab/discovery.ts';
 import { startLeading, startLearning } from './zab/roles.ts';
@@ -119,6 +119,8 @@ export function learnerJoin(cfg: Config, s: ClusterState, sid: Sid, leaderSid: S
   });
   next = startLearning(next, sid, leaderSid);
   next = writeAcceptedEpoch(next, sid, epoch);
+  // A new socket: what the learner's previous connection left unread is not read ahead of it (learnerConnect).
+  next = closeConnection(next, sid, leaderSid);
   next = updateLearner(next, sid, { connected: true, newEpoch: epoch });
   next = updateServer(next, sid, { zabState: 'SYNCHRONIZATION' });
   const lv = server(next, leaderSid).leader!;

@@ -6,7 +6,7 @@
 import type { QuorumPacket } from './zab/packets.ts';
 import type { CommittedTxn, Notification, Proposal, ServerState, Sid, Txn, Vote, Zxid } from './types.ts';
 export type { CommittedTxn, Txn } from './types.ts';
-import { NONE } from './types.ts';
+import { NONE, counterOf } from './types.ts';
 
 /** Where a server is inside FastLeaderElection.lookForLeader. */
 export type ElectionPhase =
@@ -322,6 +322,36 @@ export function closeConnection(s: ClusterState, a: Sid, b: Sid): ClusterState {
   quorum[ab] = [];
   quorum[ba] = [];
   return { ...s, quorum };
+}
+
+
+/**
+ * The learner's end of its connection to the leader closes (Learner.shutdown -> closeSocket; Follower.followLeader
+ * and Observer.observeLeader end on the IOException of readPacket: a read timeout of syncLimit ticks, the leader's
+ * close, a broken link). What the learner had not read is gone with its socket. What it sent before is not: TCP
+ * delivers it ahead of the FIN, and the leader's LearnerHandler.run reads it from its socket buffer with
+ * ia.readRecord and handles it (case Leader.ACK: learnerMaster.processAck) until the read hits the end of the
+ * stream; only then does its finally call LearnerHandler.shutdown -> removeLearnerHandler. A leader paused past
+ * syncLimit (SIGSTOP) does exactly that once resumed: the nemesis's ours seed 6 (nemesis/README.md).
+ *
+ * The spec folds the leader's noticing into the close (the leader forgets the learner at once, as before) and
+ * leaves the learner's ACKs of proposals on the channel, for LeaderProcessACK to take later (spec/zab/steps.ts)
+ * or for the leader's own close to drop (leaderShutdown, a crash). Only ACKs of proposals stay: Leader.processAck
+ * counts them whichever handler reads them; the learner's other packets (FOLLOWERINFO, ACKEPOCH, the ACK of
+ * NEWLEADER) feed a handler's own wait, which the spec's leader no longer has for it, and are dropped as before.
+ */
+export function learnerClosesConnection(s: ClusterState, leader: Sid, learner: Sid): ClusterState {
+  const up = s.quorum[channelIndex(s, learner, leader)]!;
+  let keep = 0;
+  for (const p of up) {
+    if (p.type !== 'ACK' || counterOf(p.zxid) === 0) break;
+    keep++;
+  }
+  const next = closeConnection(s, leader, learner);
+  if (keep === 0) return next;
+  const quorum = next.quorum.slice();
+  quorum[channelIndex(s, learner, leader)] = up.slice(0, keep);
+  return { ...next, quorum };
 }
 
 /**

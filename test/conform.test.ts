@@ -182,6 +182,23 @@ describe('conform on implementation logs', () => {
     expect(faults.files.filter((f) => f.includes('.0002.'))).toHaveLength(2); // two servers restarted
   });
 
+  it("passes the half-closed sample: a leader paused past syncLimit handles, once resumed, ACKs sent before its followers' LearnerTimeout closed their connections", () => {
+    // nemesis seed 6 (ours, 20 s): server 3 leads and is SIGSTOPped; servers 1 and 2 give up on it
+    // (LearnerTimeout) and elect server 2; on SIGCONT server 3 reads server 1's ACK 0x10000006e from its socket
+    // buffer, then the end of the stream (ConnectionLost), and steps down. The logs end there.
+    const dir = join(SAMPLES, 'half-closed');
+    const events = (n: number) =>
+      readFileSync(join(dir, `server${n}-transitions.0001.ndjson`), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { action?: string; time?: number; rid?: string; params?: Record<string, unknown> });
+    const closed = events(1).find((e) => e.action === 'LearnerTimeout' && e.params?.['leader'] === 3)!;
+    const ack = events(3).find((e) => e.action === 'LeaderProcessACK' && e.rid === '1:1000000198')!;
+    expect(closed.time!).toBeLessThan(ack.time!);
+    const r = conform({ paths: [dir] });
+    expect(r.ok, JSON.stringify(r.divergence?.event)).toBe(true);
+  });
+
   it('reports the diverging sample at the leader committing without a quorum', () => {
     const r = conform({ paths: [join(SAMPLES, 'diverging-commit-without-quorum')] });
     expect(r.ok).toBe(false);

@@ -221,6 +221,44 @@ describe('broadcast and recovery', () => {
     expect(spec.properties.find((p) => p.name === 'newLeaderAfterCrash')!.check(end)).toBe(true);
   });
 
+  it('a follower that closes its connection leaves its ACKs readable: the leader counts them until it closes its end (LearnerHandler reads to the end of the stream)', () => {
+    const spec = coarse();
+    const end = runStory(
+      spec,
+      `${established}
+      1 LeaderProcessRequest
+      2 <- 1 FollowerProcessPROPOSAL
+      check %2->1 = ACK
+      1 ConnectionLost -> 2
+      check 2.state = LOOKING
+      # the follower's socket is gone with what it had not read; its ACK is in the leader's socket buffer
+      check %1->2 = 0
+      check %2->1 = ACK
+      check 1.delivered = 0x100000001=1,0x100000002=2
+      1 <- 2 LeaderProcessACK
+      check 1.delivered.2 = 0x200000001=3
+      # no COMMIT goes to the closed connection
+      check %1->2 = 0
+      1 LeaderStepDown
+      check 1.state = LOOKING
+      `,
+    );
+    holdsEverywhere(spec, end);
+    // The leader may also close its end first: the ACK goes with its socket, unread.
+    const other = runStory(
+      spec,
+      `${established}
+      1 LeaderProcessRequest
+      2 <- 1 FollowerProcessPROPOSAL
+      1 ConnectionLost -> 2
+      1 LeaderStepDown
+      check %2->1 = 0
+      check 1.history.2 = 0x200000001=3
+      `,
+    );
+    holdsEverywhere(spec, other);
+  });
+
   it('a leader that loses its quorum steps down, and not before', () => {
     const spec = coarse();
     const end = runStory(

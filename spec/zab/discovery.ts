@@ -7,6 +7,7 @@ import type { ClusterState } from '../state.ts';
 import {
   addSorted,
   addViolation,
+  closeConnection,
   lastLoggedZxid,
   sendPackets,
   server,
@@ -30,7 +31,10 @@ export function learnerConnect(cfg: Config, s: ClusterState, sid: Sid): ClusterS
   if (!me.online || me.learner === null || me.learner.connected) return null;
   const l = server(s, me.learner.leader);
   if (!l.online || l.state !== 'LEADING' || l.leader === null) return null;
-  let next = updateLearner(s, sid, { connected: true });
+  // A new socket: the ACKs still unread on this learner's previous connection to the leader
+  // (learnerClosesConnection) are not read ahead of its FOLLOWERINFO. The spec lets the old handler read them
+  // before the learner reconnects, not after (one channel per pair of servers).
+  let next = updateLearner(closeConnection(s, sid, me.learner.leader), sid, { connected: true });
   next = updateLeader(next, me.learner.leader, { learners: addSorted(l.leader.learners, sid) });
   const info: QuorumPacket = {
     type: cfg.learnerType(sid) === 'observer' ? 'OBSERVERINFO' : 'FOLLOWERINFO',

@@ -2,7 +2,7 @@
 // Follower.followLeader()/Observer.observeLeader(), and how a server falls back to LOOKING.
 import type { Config } from '../config.ts';
 import type { ClusterState, LeaderVars, LearnerVars } from '../state.ts';
-import { closeConnection, delivered, emptyRoundVotes, lastZxidOf, server, updateServer, without } from '../state.ts';
+import { closeConnection, delivered, emptyRoundVotes, lastZxidOf, learnerClosesConnection, server, updateServer, without } from '../state.ts';
 import type { Sid } from '../types.ts';
 import { NONE } from '../types.ts';
 
@@ -119,10 +119,13 @@ function backToLooking(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
   });
 }
 
-/** LearnerHandler ends (removeLearnerHandler): the leader forgets the learner and the connection closes. */
-export function dropLearner(s: ClusterState, leaderSid: Sid, learnerSid: Sid): ClusterState {
+/**
+ * LearnerHandler ends (removeLearnerHandler): the leader forgets the learner and the connection closes. When the
+ * learner closed it (`byLearner`), its ACKs already sent stay readable by the leader (learnerClosesConnection).
+ */
+export function dropLearner(s: ClusterState, leaderSid: Sid, learnerSid: Sid, byLearner = false): ClusterState {
   const l = server(s, leaderSid).leader;
-  let next = closeConnection(s, leaderSid, learnerSid);
+  let next = byLearner ? learnerClosesConnection(s, leaderSid, learnerSid) : closeConnection(s, leaderSid, learnerSid);
   if (l === null) return next;
   next = updateServer(next, leaderSid, {
     leader: {
@@ -142,16 +145,21 @@ export function dropLearner(s: ClusterState, leaderSid: Sid, learnerSid: Sid): C
 export function learnerShutdown(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
   const me = server(s, sid);
   let next = s;
-  if (me.learner !== null) next = dropLearner(next, me.learner.leader, sid);
+  if (me.learner !== null) next = dropLearner(next, me.learner.leader, sid, true);
   return backToLooking(cfg, next, sid);
 }
 
-/** Leader.shutdown: every LearnerHandler is closed, so each of its learners falls back to LOOKING too. */
+/**
+ * Leader.shutdown: every LearnerHandler is closed, so each of its learners falls back to LOOKING too; the ACKs of
+ * learners that had closed their end and that the leader had not read yet go with its sockets.
+ */
 export function leaderShutdown(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
   const me = server(s, sid);
   let next = s;
-  for (const j of me.leader?.learners ?? []) {
+  for (const j of cfg.sids) {
+    if (j === sid) continue;
     next = closeConnection(next, sid, j);
+    if (!me.leader?.learners.includes(j)) continue;
     const learner = server(next, j);
     if (learner.online && learner.learner?.leader === sid) next = backToLooking(cfg, next, j);
   }

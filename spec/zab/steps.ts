@@ -103,6 +103,10 @@ function receive(cfg: Config, s: ClusterState, sid: Sid, from: Sid): Step | null
         return unknownPacket(p);
     }
   }
+  if (me.leader !== null && p.type === 'ACK') {
+    // The ACKs a learner sent before it closed its end, still in the leader's socket (learnerClosesConnection).
+    return received('LeaderProcessACK', sid, from, leaderProcessACK(cfg, s, sid, from, p.zxid));
+  }
   if (me.learner !== null && me.learner.leader === from) {
     // Variants 4643/4685: the learner thread is still inside the NEWLEADER handler.
     if (me.learner.newLeaderAckDue !== null) return null;
