@@ -457,6 +457,20 @@ function unappliedCommit(cfg: Config, s: ClusterState): [Sid, Sid, Zxid] | null 
   return null;
 }
 
+/** A txn a serving leader has applied that the record of committed txns lacks, or holds twice: [leader, zxid]. */
+function unrecordedCommit(s: ClusterState): [Sid, Zxid] | null {
+  const record = s.ghost.committed;
+  for (let i = 1; i < record.length; i++) {
+    for (let j = 0; j < i; j++) if (record[j]!.zxid === record[i]!.zxid) return [0, record[i]!.zxid];
+  }
+  for (let i = 0; i < s.servers.length; i++) {
+    const l = s.servers[i]!;
+    if (!l.online || l.state !== 'LEADING' || l.zabState !== 'BROADCAST') continue;
+    for (const t of delivered(l)) if (!record.some((c) => sameTxn(c, t))) return [i + 1, t.zxid];
+  }
+  return null;
+}
+
 function violationProperty(name: string, description: string, flags: readonly string[]): Property<ClusterState> {
   return {
     name,
@@ -601,6 +615,20 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
         if (found === null) return 'holds';
         const [f, l, z] = found;
         return `server ${f} holds ${zxidToHex(z)}, which leader ${l} has applied, but has applied only ${showTxns(delivered(s.servers[f - 1]!))} and no COMMIT of it is on its way`;
+      },
+    },
+    {
+      name: 'commitsRecorded',
+      kind: 'invariant',
+      description:
+        'Every txn a serving leader has applied is in the record of committed txns, once: the record that committedNeverLost reads misses no commit (startZkServer commits the whole initial history, tryToCommit each later txn).',
+      byDefault: true,
+      check: (s) => unrecordedCommit(s) === null,
+      explain: (s) => {
+        const found = unrecordedCommit(s);
+        if (found === null) return 'holds';
+        const [l, z] = found;
+        return l === 0 ? `${zxidToHex(z)} is recorded as committed twice` : `leader ${l} has applied ${zxidToHex(z)}, which is not recorded as committed`;
       },
     },
     {
