@@ -183,9 +183,10 @@ describe('conform on implementation logs', () => {
   });
 
   it("passes the half-closed sample: a leader paused past syncLimit handles, once resumed, ACKs sent before its followers' LearnerTimeout closed their connections", () => {
-    // nemesis seed 6 (ours, 20 s): server 3 leads and is SIGSTOPped; servers 1 and 2 give up on it
-    // (LearnerTimeout) and elect server 2; on SIGCONT server 3 reads server 1's ACK 0x10000006e from its socket
-    // buffer, then the end of the stream (ConnectionLost), and steps down. The logs end there.
+    // nemesis seed 6 (ours, 20 s), recorded again with the leader's own LeaderFlushLog: server 3 leads and is
+    // SIGSTOPped for 4.9 s; servers 1 and 2 give up on it (LearnerTimeout) and elect server 2; on SIGCONT server 3
+    // reads server 1's ACK 0x...653 from its socket buffer, then the end of the stream (ConnectionLost), and steps
+    // down. The logs are cut where server 3 starts its election.
     const dir = join(SAMPLES, 'half-closed');
     const events = (n: number) =>
       readFileSync(join(dir, `server${n}-transitions.0001.ndjson`), 'utf8')
@@ -193,7 +194,7 @@ describe('conform on implementation logs', () => {
         .split('\n')
         .map((l) => JSON.parse(l) as { action?: string; time?: number; rid?: string; params?: Record<string, unknown> });
     const closed = events(1).find((e) => e.action === 'LearnerTimeout' && e.params?.['leader'] === 3)!;
-    const ack = events(3).find((e) => e.action === 'LeaderProcessACK' && e.rid === '1:1000000198')!;
+    const ack = events(3).find((e) => e.action === 'LeaderProcessACK' && e.rid === '1:1000000653')!;
     expect(closed.time!).toBeLessThan(ack.time!);
     const r = conform({ paths: [dir] });
     expect(r.ok, JSON.stringify(r.divergence?.event)).toBe(true);
