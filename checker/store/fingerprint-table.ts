@@ -50,6 +50,22 @@ export class FingerprintTable {
 
   /** Insert a fingerprint; true when it was not there yet. */
   insert(hi: number, lo: number): boolean {
+    return this.claim(hi, lo) >= 0;
+  }
+
+  /** insert(), and when the fingerprint was there already, mark its slot (the table must have marks). */
+  insertMarking(hi: number, lo: number): boolean {
+    const slot = this.claim(hi, lo);
+    if (slot >= 0) return true;
+    Atomics.store(this.marks!, -slot - 1, 1);
+    return false;
+  }
+
+  /**
+   * Find or claim the slot of a fingerprint: its index when this call claimed it (the fingerprint is new), or
+   * -(index + 1) when it was there already.
+   */
+  private claim(hi: number, lo: number): number {
     if (hi === 0) hi = 0x5bd1e995;
     if (lo === 0) lo = 0x1b873593;
     const slots = this.slots;
@@ -66,44 +82,13 @@ export class FingerprintTable {
         if (h === 0) {
           Atomics.store(slots, w + 1, lo);
           Atomics.add(this.counter, 0, 1);
-          return true;
+          return i;
         }
       }
       if (h === hi) {
         let l = Atomics.load(slots, w + 1);
         while (l === 0) l = Atomics.load(slots, w + 1);
-        if (l === lo) return false;
-      }
-      if (++i === cap) i = 0;
-    }
-  }
-
-  /** insert(), and when the fingerprint was there already, mark its slot (the table must have marks). */
-  insertMarking(hi: number, lo: number): boolean {
-    if (hi === 0) hi = 0x5bd1e995;
-    if (lo === 0) lo = 0x1b873593;
-    const slots = this.slots;
-    const cap = this.capacity;
-    let i = Math.floor(((lo >>> 0) / 4294967296) * cap);
-    for (let probes = 0; ; probes++) {
-      if (probes === cap) throw new Error(`the fingerprint table is full (${cap} slots): a state has too many successors`);
-      const w = i << 1;
-      let h = Atomics.load(slots, w);
-      if (h === 0) {
-        h = Atomics.compareExchange(slots, w, 0, hi);
-        if (h === 0) {
-          Atomics.store(slots, w + 1, lo);
-          Atomics.add(this.counter, 0, 1);
-          return true;
-        }
-      }
-      if (h === hi) {
-        let l = Atomics.load(slots, w + 1);
-        while (l === 0) l = Atomics.load(slots, w + 1);
-        if (l === lo) {
-          Atomics.store(this.marks!, i, 1);
-          return false;
-        }
+        if (l === lo) return -i - 1;
       }
       if (++i === cap) i = 0;
     }
