@@ -60,8 +60,8 @@ interface Meta extends CheckpointCounters {
   readonly files: Readonly<Record<string, string>>;
 }
 
-export interface CheckpointWrite {
-  readonly identity: SearchIdentity;
+/** What a checkpoint holds of the search, written and loaded alike. */
+interface CheckpointContent {
   readonly counters: CheckpointCounters;
   readonly tableSlots: Int32Array;
   readonly tableCount: number;
@@ -69,17 +69,15 @@ export interface CheckpointWrite {
   /** Parent links of ids [initIndexOf.length, nextId), in id order. */
   readonly parents: Uint32Array;
   readonly succ: Uint16Array;
+}
+
+export interface CheckpointWrite extends CheckpointContent {
+  readonly identity: SearchIdentity;
   readonly frontier: readonly SegmentRef[];
 }
 
-export interface LoadedCheckpoint {
+export interface LoadedCheckpoint extends CheckpointContent {
   readonly dir: string;
-  readonly counters: CheckpointCounters;
-  readonly tableSlots: Int32Array;
-  readonly tableCount: number;
-  readonly interner: Uint8Array;
-  readonly parents: Uint32Array;
-  readonly succ: Uint16Array;
   /** The frontier's segments, read from the checkpoint's files when their level is expanded. */
   readonly frontier: readonly SpilledSegment[];
 }
