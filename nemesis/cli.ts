@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { FAULT_KINDS, type FaultKind } from './faults.ts';
 import { runOnce, type RunReport } from './run.ts';
-import type { Target } from './target.ts';
+import { abandonSetup, type Target } from './target.ts';
 import { argsProblem, formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 
 export const NEMESIS_USAGE: Usage = {
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   let target: Target | null = null;
   const onSignal = (sig: string) => {
     console.error(`nemesis: ${sig}: stopping every server`);
-    void (target?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+    void (target?.close() ?? abandonSetup()).finally(() => process.exit(130));
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));

@@ -78,6 +78,15 @@ function zkRecordsEnd(file: string): number {
   }
 }
 
+/** Targets still being set up, and how to undo each: a signal that comes before a target exists still removes its folder. */
+const settingUp = new Set<() => Promise<void> | void>();
+
+/** Undo every target still being set up (their servers got the signal too): remove what they made. */
+export async function abandonSetup(): Promise<void> {
+  for (const undo of [...settingUp]) await undo();
+  settingUp.clear();
+}
+
 export async function zookeeperTarget(nodes: number): Promise<Target> {
   const pf = preflight();
   if (!pf.ok) throw new Error(pf.why);
@@ -91,6 +100,8 @@ export async function zookeeperTarget(nodes: number): Promise<Target> {
     pf.classpath,
     pf.setpriv,
   );
+  const undo = () => ens.close();
+  settingUp.add(undo);
   shim = compileShim(ens.root);
   await ens.setup();
   const srv = (sid: number) => ens.srv(sid);
@@ -103,6 +114,7 @@ export async function zookeeperTarget(nodes: number): Promise<Target> {
     if (modes.filter((x) => x === 'leader').length === 1 && modes.filter((x) => x === 'follower').length === sids.length - 1) return [...m].find(([, x]) => x?.mode === 'leader')![0];
     return null;
   };
+  settingUp.delete(undo);
   return {
     name: 'zookeeper',
     sids,
@@ -213,6 +225,10 @@ export async function zookeeperTarget(nodes: number): Promise<Target> {
 
 export async function oursTarget(nodes: number, keepDir: string | null): Promise<Target> {
   const root = keepDir ?? mkdtempSync(join(tmpdir(), 'nemesis-ours-'));
+  const undoOurs = () => {
+    if (keepDir === null) rmSync(root, { recursive: true, force: true });
+  };
+  settingUp.add(undoOurs);
   const shim = compileShim(root);
   // tickTime 200 ms (the cluster's default): sessions of 2-20 ticks (0.4-4 s); syncLimit 5 ticks (1 s).
   const ens = await OurEnsemble.create({ nodes, dir: root, tickTime: 200, transitionLog: true, testFaults: true });
@@ -243,6 +259,7 @@ export async function oursTarget(nodes: number, keepDir: string | null): Promise
   const limits = ['one-way loss becomes a partition: our servers\' fault switch cuts both ways'];
   if (shim === null) limits.push('no gcc: fsync stalls and torn tails become kills');
   const stat = async (sid: number) => (up(sid) ? ens.stat(sid) : null);
+  settingUp.delete(undoOurs);
   return {
     name: 'ours',
     sids,

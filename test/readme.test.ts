@@ -94,12 +94,14 @@ interface Session {
 /** What the test writes in the README's names, and what stands for what. */
 const SUBSTITUTE: readonly (readonly [RegExp, (s: Session) => Promise<string> | string])[] = [
   [/\/tmp\/zk(?=[/\s]|$)/g, (s) => s.zk],
+  // A checkpoint written by one line and resumed by the next (checker/README.md): in the README's scratch folder.
+  [/\/tmp\/zab-ckpt(?=[/\s]|$)/g, (s) => `${s.zk}-ckpt`],
   [/\bPORT\b/g, (s) => s.port ?? 'PORT'],
   // "X": a counterexample `npm run check` wrote (the README says to use the path it prints).
   [/traces\/counterexamples\/X\.ndjson/g, () => counterexample()],
 ];
 /** The lines that need something from the lines before them: run in their README's order. */
-const STORY = /\/tmp\/zk(?=[/\s]|$)|\bPORT\b|traces\/counterexamples\/X\.ndjson/;
+const STORY = /\/tmp\/zk(?=[/\s]|$)|\/tmp\/zab-ckpt(?=[/\s]|$)|\bPORT\b|traces\/counterexamples\/X\.ndjson/;
 
 let made: Promise<string> | null = null;
 /** A counterexample of the check commands run here, or, when none has been written yet, of one run for it. */
