@@ -284,7 +284,10 @@ async function runLine(l: Line, s: Session): Promise<string> {
     if (code === 'bound') {
       // Ctrl-C first, so that the command cleans up what it made; then nothing of it may stay.
       killGroup(r, 'SIGINT');
-      await Promise.race([r.exited, sleep(20_000)]);
+      await Promise.race([r.exited, sleep(60_000)]);
+      // What it started (a nemesis's servers, their folders) may still be cleaning up after the launcher exited:
+      // wait for the whole group, bounded, before the SIGKILL that would cut that short.
+      for (const until = Date.now() + 60_000; groupAlive(r) && Date.now() < until; ) await sleep(100);
     }
     killGroup(r, 'SIGKILL');
     if (code === 'bound') {
