@@ -4,6 +4,7 @@
 //       ZAB, and FastLeaderElection alone);
 //   (b) 5 servers, 2 workers, as deep as about a minute goes;
 //   (c) simulation steps/s (2 workers);
+//   (e) the cost of one state by stage (decode, spec.next, encode, properties), robust to load (bench/stage-cost.ts);
 //   then the implementation with and without its transition log (bench/impl.ts), and ours next to Apache
 //   ZooKeeper 3.8 through ZooKeeper's client protocol, with the memory per znode (bench/zk-protocol.ts).
 // Options: --spec FILE#EXPORT (another spec), --seconds S (budget of (b), default 60), --znodes N.
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { RunResult } from '../checker/run.ts';
+import type { StageCost } from './stage-cost.ts';
 import { formatBytes } from '../checker/report/report.ts';
 import { argsProblem, formatUsage, wantsHelp, type Usage } from '../impl/usage.ts';
 
@@ -22,7 +24,8 @@ export const BENCH_USAGE: Usage = {
   usage: 'npm run bench -- [flags]',
   description: `The checker's figures on this machine, as one table, each measurement in a child process (its own peak
 memory): 3 servers to depth 30 with 1 and 2 workers (ZAB, and FastLeaderElection alone), 5 servers as deep as
-the budget goes, simulation steps/s; then our server with and without its transition log (bench/impl.ts), and
+the budget goes, simulation steps/s, the cost of one state by stage (decode, spec.next, encode, properties; per
+state the least of 9 timings, so that it holds under load); then our server with and without its transition log (bench/impl.ts), and
 create/setData/getData through ZooKeeper's client protocol against Apache ZooKeeper 3.8 and ours side by side
 with the ratios and the memory per znode (bench/zk-protocol.ts; Apache's rows are skipped when it cannot be
 installed). Figures only: nothing here passes or fails.`,
@@ -155,6 +158,38 @@ single('(c) simulation, 3 servers, FLE', ['--nodes', '3', '--walks', '20000', '-
 single('(c) simulation, 5 servers, --fix forgetStaleAcks', ['--nodes', '5', '--walks', '1000', '--fix', 'forgetStaleAcks', ...walks]);
 print(rows);
 console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+
+// (e) What one state costs, stage by stage (bench/stage-cost.ts): per state of one level, the least of several
+// timings, so that it holds under load and compares versions measured at different times (issue 17).
+console.log('\n(e) cost of one state by stage, microseconds of one thread (per state the least of 9 timings; bench/stage-cost.ts):\n');
+const stageRows: Row[] = [];
+function stages(name: string, flags: string[], level: number): void {
+  const arg = JSON.stringify({ flags: [...specFlags, ...flags], level, reps: 9 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'stage-cost.ts'), arg], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) {
+    stageRows.push({ run: name, level: `failed: ${r.stderr.trim().split('\n')[0] ?? `exit status ${r.status}`}` });
+    return;
+  }
+  const c = JSON.parse(r.stdout) as StageCost;
+  const us = (x: number) => x.toFixed(1);
+  stageRows.push({
+    run: name,
+    level: String(c.level),
+    states: num(c.states),
+    'succ/state': c.successors.toFixed(2),
+    decode: us(c.decodeUs),
+    'spec.next': us(c.nextUs),
+    'encode succs': us(c.encodeUs),
+    'properties (half the succs)': us(c.propertiesUs),
+    total: us(c.totalUs),
+    'states/s per core at that cost': num(1e6 / c.totalUs),
+  });
+}
+stages('3 servers, default bounds', ['--nodes', '3'], 12);
+stages('3 servers, --granularity fine', ['--nodes', '3', '--granularity', 'fine'], 10);
+stages('5 servers, default bounds', ['--nodes', '5'], 6);
+stages('3 servers, FLE alone', ['--nodes', '3', '--protocol', 'fle'], 12);
+print(stageRows);
 
 const implBench = join(ROOT, 'bench', 'impl.ts');
 if (existsSync(implBench)) {

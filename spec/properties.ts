@@ -315,6 +315,16 @@ const PACKET_TYPE_RECORD = {
 const PACKET_TYPES: ReadonlySet<string> = new Set(Object.keys(PACKET_TYPE_RECORD));
 
 /** TLA+'s TypeOK, for what the type checker cannot see at run time: the first ill-formed variable, or null. */
+/**
+ * Whether every entry of xs is a server id of a cluster of `sids` servers. A module function, not a closure in
+ * illFormed: the loader (tsx, keepNames) wraps a named closure in a call that sets its name each time it is made,
+ * which cost about 2% of the model checker's time when illFormed made one per state.
+ */
+function allSids(xs: readonly unknown[], sids: number): boolean {
+  for (const x of xs) if (!Number.isInteger(x) || (x as number) < 1 || (x as number) > sids) return false;
+  return true;
+}
+
 function illFormed(s: ClusterState): string | null {
   for (let i = 0; i < s.servers.length; i++) {
     const srv = s.servers[i]!;
@@ -327,12 +337,11 @@ function illFormed(s: ClusterState): string | null {
     }
   }
   const sids = s.servers.length;
-  const isSid = (x: unknown) => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= sids;
   for (let i = 0; i < s.servers.length; i++) {
     const l = s.servers[i]!.leader;
     if (l === null) continue;
     for (const list of [l.learners, l.connecting, l.electing, l.forwarding, l.awaitingNewLeaderAck, l.awaitingUpToDate, l.newLeaderAcks]) {
-      if (!list.every(isSid)) return `leader ${i + 1} lists [${list.join(', ')}] among its learners, which are not all servers`;
+      if (!allSids(list, sids)) return `leader ${i + 1} lists [${list.join(', ')}] among its learners, which are not all servers`;
     }
   }
   for (const channel of s.quorum) {

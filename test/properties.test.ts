@@ -96,3 +96,25 @@ describe('a state a property cannot read', () => {
     expect(prop('newLeaderAfterCrash').check({ ...init, ghost: {} } as unknown as ClusterState)).toBe(false);
   });
 });
+
+describe('wellFormed', () => {
+  it("fails when a leader's list of learners holds something that is not a server id", () => {
+    // The first state reached where some server leads (a few steps of the coarse election).
+    let level: ClusterState[] = [init];
+    let led: ClusterState | undefined;
+    for (let d = 0; d < 6 && led === undefined; d++) {
+      level = level.flatMap((s) => spec.next(s).map((x) => x.state));
+      led = level.find((s) => s.servers.some((srv) => srv.leader !== null && srv.leader.learners.length > 0));
+    }
+    expect(led).toBeDefined();
+    const i = led!.servers.findIndex((srv) => srv.leader !== null && srv.leader.learners.length > 0);
+    const withLearners = (learners: readonly number[]): ClusterState => ({
+      ...led!,
+      servers: led!.servers.map((srv, k) => (k === i ? { ...srv, leader: { ...srv.leader!, learners } } : srv)),
+    });
+    expect(prop('wellFormed').check(led!)).toBe(true);
+    for (const bad of [[0], [4], [1.5], [2, -1]]) expect([bad, prop('wellFormed').check(withLearners(bad))]).toStrictEqual([bad, false]);
+    expect(prop('wellFormed').explain!(withLearners([4]))).toMatch(/lists \[4\] among its learners, which are not all servers/);
+    expect(prop('wellFormed').check(withLearners([1, 2, 3]))).toBe(true);
+  });
+});
