@@ -124,7 +124,7 @@ export function checkSpecOptions(params: Readonly<Record<string, unknown>>, file
   if (typeof params['initial'] === 'string' && params['initial'] !== 'custom') opts['initial'] = params['initial'];
   if (typeof params['variant'] === 'string' && params['variant'] !== 'none') opts['variant'] = params['variant'];
   if (Array.isArray(params['fixes'])) opts['fixes'] = params['fixes'];
-  for (const k of ['leaderLog', 'leaderApply']) if (typeof params[k] === 'string') opts[k] = params[k];
+  for (const k of ['leaderLog', 'followerLog', 'leaderApply']) if (typeof params[k] === 'string') opts[k] = params[k];
   return opts as unknown as SpecOptions;
 }
 
@@ -192,6 +192,9 @@ export function conform(options: ConformOptions): ConformResult {
       // impl/ logs its own log flush and ACK as their own event after its fsync (LeaderFlushLog), as ZooKeeper's
       // SyncRequestProcessor and AckRequestProcessor do: the spec's queued leader log.
       leaderLog: 'queued',
+      // Its followers likewise: a PROPOSAL is logged as received (FollowerProcessPROPOSAL) and ACKed in a
+      // FollowerFlushLog event after the fsync, as ZooKeeper's SyncRequestProcessor and SendAckRequestProcessor do.
+      followerLog: 'queued',
       protocol: 'zab',
       granularity: 'fine',
       initial,
