@@ -252,6 +252,8 @@ function explainEvent(ctx: ExplainContext, f: Partial, ev: LoggedEvent, eager: b
 /** Steps the implementation does not log. */
 function isSilent(ctx: ExplainContext, a: Action): boolean {
   if (ctx.mode === 'check') return false;
+  // An impl log older than FollowerFlushLog events (run.ts): the flush of the queue UPTODATE leaves, not logged.
+  if (a.kind === 'FollowerFlushLog' && ctx.cfg.followerLog === 'atomic') return true;
   if (a.kind === 'LearnerConnect') return true; // a connection held until the leader leads (see MAY_STUTTER)
   if (a.kind === 'Crash') return ctx.unlogged(a.sid); // kill -9 is not logged
   return ctx.unlogged(a.sid) && a.kind !== 'Restart'; // the lost tail of a killed server's log
