@@ -6,7 +6,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_GRANULARITY, FIXES, LEADER_APPLY, LEADER_LOG } from '../spec/config.ts';
+import { DEFAULT_GRANULARITY, FIXES, FOLLOWER_LOG, LEADER_APPLY, LEADER_LOG } from '../spec/config.ts';
 import { VARIANTS } from '../spec/variants.ts';
 import { DEFAULT_SPEC_EXPORT, DEFAULT_SPEC_MODULE, type SpecSource } from './spec-source.ts';
 import { formatUsage, intFlag, type FlagHelp } from '../impl/usage.ts';
@@ -46,6 +46,15 @@ export const SPEC_FLAGS: readonly {
     default: undefined,
     shownDefault: 'atomic',
     help: "atomic: the leader logs and ACKs its own proposal as it proposes; queued: later, after its fsync, as ZooKeeper does (zab)",
+  },
+  {
+    flag: 'follower-log',
+    option: 'followerLog',
+    metavar: 'MODE',
+    schema: z.enum(Object.keys(FOLLOWER_LOG) as [string, ...string[]], `must be one of ${Object.keys(FOLLOWER_LOG).join(', ')}`),
+    default: undefined,
+    shownDefault: 'atomic',
+    help: "atomic: a follower logs and ACKs a PROPOSAL as it receives it; queued: later, in FollowerFlushLog after its fsync, as ZooKeeper does (zab)",
   },
   {
     flag: 'leader-apply',

@@ -30,6 +30,7 @@ servers' transition logs go through npm run conform too.`,
     { flag: 'faults', metavar: 'LIST', help: `comma-separated kinds: ${FAULT_KINDS.join(',')}`, default: 'all' },
     { flag: 'recovery', metavar: 'D', help: "bound on recovery after each fault and on every client's answer after the heal", default: '30s' },
     { flag: 'out', metavar: 'FILE', help: 'the history file (default: $TMPDIR/nemesis-TARGET-seedS.ndjson)' },
+    { flag: 'keep', metavar: 'DIR', help: "ours: keep the servers' data directories and transition logs in DIR (default: a temporary one, removed)" },
     { flag: 'json', help: 'print the report as one JSON object' },
   ],
   exit: [
@@ -79,6 +80,7 @@ const Flags = z.object({
     }),
   recovery: duration('recovery').default(30_000),
   out: z.string().min(1).optional(),
+  keep: z.string().min(1).optional(),
   json: z.boolean().default(false),
 });
 
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
     raw = parseArgs({
       options: {
         target: { type: 'string' }, seed: { type: 'string' }, time: { type: 'string' }, clients: { type: 'string' }, nodes: { type: 'string' }, keys: { type: 'string' },
-        faults: { type: 'string' }, recovery: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        faults: { type: 'string' }, recovery: { type: 'string' }, out: { type: 'string' }, keep: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }).values;
@@ -149,7 +151,7 @@ async function main(): Promise<void> {
   limit.unref();
   let r: RunReport;
   try {
-    r = await runOnce({ target: f.target, seed: f.seed, timeMs: f.time, clients: f.clients, nodes: f.nodes, keys: f.keys, kinds: f.faults, recoveryBoundMs: f.recovery, historyPath, log }, (t) => (target = t));
+    r = await runOnce({ target: f.target, seed: f.seed, timeMs: f.time, clients: f.clients, nodes: f.nodes, keys: f.keys, kinds: f.faults, recoveryBoundMs: f.recovery, historyPath, ...(f.keep === undefined ? {} : { keepDir: f.keep }), log }, (t) => (target = t));
   } catch (e) {
     console.error(`nemesis: the run could not be made: ${(e as Error).message}`);
     process.exit(3);

@@ -22,6 +22,8 @@ export interface RunOptions {
   /** Bound on recovery after each fault, and on every client's first answer after the heal. */
   readonly recoveryBoundMs: number;
   readonly historyPath: string;
+  /** ours only: keep the servers' data directories (transition logs included) here, not in a removed temporary one. */
+  readonly keepDir?: string;
   readonly log: (s: string) => void;
 }
 
@@ -44,7 +46,7 @@ export interface RunReport {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function runOnce(o: RunOptions, onTarget: (t: Target) => void): Promise<RunReport> {
-  const target = o.target === 'zookeeper' ? await zookeeperTarget(o.nodes) : await oursTarget(o.nodes, null);
+  const target = o.target === 'zookeeper' ? await zookeeperTarget(o.nodes) : await oursTarget(o.nodes, o.keepDir ?? null);
   onTarget(target);
   try {
     o.log(`${target.name}: starting ${o.nodes} servers`);

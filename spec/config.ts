@@ -49,6 +49,21 @@ export const LEADER_LOG = {
 export type LeaderLogMode = keyof typeof LEADER_LOG;
 
 /**
+ * When a follower logs and ACKs a PROPOSAL. ZooKeeper's Follower.processPacket hands it to
+ * FollowerZooKeeperServer.logRequest, which only queues it for the SyncRequestProcessor; that thread appends and
+ * fsyncs it later (flush), and only then does its SendAckRequestProcessor send the ACK. 'atomic' (the default, and
+ * a smaller state space) takes receipt, append, fsync and ACK as one step. With 'queued' the txn waits in
+ * pendingLog for FollowerFlushLog: a crash loses it, unACKed; a role that ends without a crash flushes it (the
+ * ZOOKEEPER-4712 fix: LearnerZooKeeperServer.shutdownComponents calls SyncRequestProcessor.shutdown).
+ */
+export const FOLLOWER_LOG = {
+  atomic: 'a follower logs a PROPOSAL and ACKs it in the step that receives it',
+  queued:
+    "as ZooKeeper does: the PROPOSAL waits in the follower's SyncRequestProcessor queue; a later step (FollowerFlushLog) writes it to disk and sends its ACK",
+} as const;
+export type FollowerLogMode = keyof typeof FOLLOWER_LOG;
+
+/**
  * When the leader applies what it commits. Leader.tryToCommit puts a proposal in toBeApplied and hands it to the
  * CommitProcessor; FinalRequestProcessor applies it later, and only then does it enter the committedLog, whose
  * last zxid (maxCommittedLog) syncFollower compares a learner's last zxid with. 'atomic' (the default) applies it
@@ -109,6 +124,8 @@ export interface SpecOptions {
   readonly fixes?: readonly string[];
   /** When the leader's own proposal reaches its disk and counts as its ACK (LEADER_LOG); 'atomic' by default. */
   readonly leaderLog?: LeaderLogMode;
+  /** When a follower's PROPOSAL reaches its disk and is ACKed (FOLLOWER_LOG); 'atomic' by default. */
+  readonly followerLog?: FollowerLogMode;
   /** When the leader applies what it commits (LEADER_APPLY); 'atomic' by default. */
   readonly leaderApply?: LeaderApplyMode;
   /** Which votes the coarse LearnerJoin decides on (JOIN_VOTES); 'current' by default. */
@@ -143,6 +160,7 @@ export interface Config {
   readonly variant: VariantName | null;
   readonly fixes: ReadonlySet<FixName>;
   readonly leaderLog: LeaderLogMode;
+  readonly followerLog: FollowerLogMode;
   readonly leaderApply: LeaderApplyMode;
   readonly joinVotes: JoinVotesMode;
   /**
@@ -167,6 +185,9 @@ export function makeConfig(options: SpecOptions): Config {
   }
   if (options.leaderLog !== undefined && !(options.leaderLog in LEADER_LOG)) {
     throw new Error(`unknown leader log mode "${options.leaderLog}" (known: ${Object.keys(LEADER_LOG).join(', ')})`);
+  }
+  if (options.followerLog !== undefined && !(options.followerLog in FOLLOWER_LOG)) {
+    throw new Error(`unknown follower log mode "${options.followerLog}" (known: ${Object.keys(FOLLOWER_LOG).join(', ')})`);
   }
   if (options.leaderApply !== undefined && !(options.leaderApply in LEADER_APPLY)) {
     throw new Error(`unknown leader apply mode "${options.leaderApply}" (known: ${Object.keys(LEADER_APPLY).join(', ')})`);
@@ -226,6 +247,7 @@ export function makeConfig(options: SpecOptions): Config {
     variant: options.variant === undefined ? null : (options.variant as VariantName),
     fixes: new Set((options.fixes ?? []) as FixName[]),
     leaderLog: options.leaderLog ?? 'atomic',
+    followerLog: options.followerLog ?? 'atomic',
     leaderApply: options.leaderApply ?? 'atomic',
     joinVotes: options.joinVotes ?? 'current',
     commitLogCount: options.commitLogCount ?? DEFAULT_COMMIT_LOG_COUNT,

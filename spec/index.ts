@@ -137,6 +137,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       (cfg.variant !== null ? ` [variant ${cfg.variant}: ${VARIANTS[cfg.variant].jira}]` : '') +
       (cfg.fixes.size > 0 ? ` [fixes: ${[...cfg.fixes].join(', ')}]` : '') +
       (zab && cfg.leaderLog !== 'atomic' ? ` [leader log: ${cfg.leaderLog}]` : '') +
+      (zab && cfg.followerLog !== 'atomic' ? ` [follower log: ${cfg.followerLog}]` : '') +
       (zab && cfg.leaderApply !== 'atomic' ? ` [leader apply: ${cfg.leaderApply}]` : ''),
     params: {
       nodes: cfg.nodes,
@@ -149,6 +150,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       ...(cfg.variant !== null ? { variant: cfg.variant } : {}),
       ...(cfg.fixes.size > 0 ? { fixes: [...cfg.fixes] } : {}),
       ...(zab && cfg.leaderLog !== 'atomic' ? { leaderLog: cfg.leaderLog } : {}),
+      ...(zab && cfg.followerLog !== 'atomic' ? { followerLog: cfg.followerLog } : {}),
       ...(zab && cfg.leaderApply !== 'atomic' ? { leaderApply: cfg.leaderApply } : {}),
     },
     actionKinds,

@@ -60,8 +60,10 @@ describe('conform checks impl logs with the queued leader log', () => {
   it("passes a run whose follower ACKs reach the leader before its own flush, each ACK explained as it was logged", () => {
     const r = runSeed({ ...base, seed: 4, keepFailing: out, keepAll: true });
     expect(r.ok, r.conform.verdict).toBe(true);
-    expect(r.conform.spec.params).toMatchObject({ leaderLog: 'queued' });
+    expect(r.conform.spec.params).toMatchObject({ leaderLog: 'queued', followerLog: 'queued' });
     expect(r.conform.coverage['LeaderFlushLog'] ?? 0).toBeGreaterThan(50);
+    // The followers' side likewise (test/conform-follower-log.test.ts): every follower ACK sent by a flush.
+    expect(r.conform.coverage['FollowerFlushLog'] ?? 0).toBeGreaterThan(50);
     // In the logs: a follower's ACK of z taken, committing nothing, and then the leader's own flush of z committing
     // it (the order the atomic model refused).
     let found = 0;

@@ -176,6 +176,8 @@ describe('conform on implementation logs', () => {
   it('passes the clean sample and the sample with faults (kill -9 of a follower and of the leader, dropped connections)', () => {
     const clean = conform({ paths: [join(SAMPLES, 'clean')] });
     expect(clean.ok).toBe(true);
+    // Recorded with FollowerFlushLog events: checked with the queued follower log.
+    expect(clean.spec.params).toMatchObject({ leaderLog: 'queued', followerLog: 'queued' });
     expect(clean.stats.events).toBeGreaterThan(1000);
     const faults = conform({ paths: [join(SAMPLES, 'faults')] });
     expect(faults.ok, JSON.stringify(faults.divergence?.event)).toBe(true);
@@ -198,6 +200,9 @@ describe('conform on implementation logs', () => {
     expect(closed.time!).toBeLessThan(ack.time!);
     const r = conform({ paths: [dir] });
     expect(r.ok, JSON.stringify(r.divergence?.event)).toBe(true);
+    // Recorded before followers logged FollowerFlushLog (their FollowerProcessPROPOSAL sends the ACK): checked, as
+    // then, with the atomic follower log.
+    expect(r.spec.params['followerLog']).toBeUndefined();
   });
 
   it('reports the diverging sample at the leader committing without a quorum', () => {

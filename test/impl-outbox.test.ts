@@ -183,10 +183,14 @@ describe('which quorum packets leave early (server.ts leavesEarly), on a simulat
     expect(proposals.map((e) => e.msg.type)).toEqual(['PROPOSAL', 'PROPOSAL']);
     for (const e of proposals) expect(leavesEarly(leader, e.conn, e.msg)).toBe(true);
     expect(proposed.some((e) => e.kind === 'sync')).toBe(true);
-    // The follower logs it and ACKs: the ACK waits.
+    // The follower logs it and asks for the fsync (sync); once it is done (logSynced) it ACKs (FollowerFlushLog):
+    // the ACK waits too.
     const toFollower = proposals.find((e) => e.msg.to === followerSid)!;
     const conn = follower.learner!.conn;
-    const acked = packets(follower.step({ kind: 'quorum', conn, msg: toFollower.msg }));
+    const logged = follower.step({ kind: 'quorum', conn, msg: toFollower.msg });
+    expect(packets(logged)).toEqual([]);
+    expect(logged.some((e) => e.kind === 'sync')).toBe(true);
+    const acked = packets(follower.step({ kind: 'logSynced', zxid: toFollower.msg.type === 'PROPOSAL' ? toFollower.msg.zxid : 0 }));
     expect(acked.map((e) => e.msg.type)).toEqual(['ACK']);
     expect(leavesEarly(follower, acked[0]!.conn, acked[0]!.msg)).toBe(false);
     // Its ACK completes a quorum with the leader's (logSynced): COMMITs go early.

@@ -100,6 +100,7 @@ function checkFlags(params: Readonly<Record<string, unknown>>): string[] {
     ['maxEpoch', '--max-epoch'],
     ['depth', '--depth'],
     ['leaderLog', '--leader-log'],
+    ['followerLog', '--follower-log'],
     ['leaderApply', '--leader-apply'],
   ];
   for (const [k, flag] of scalar) if (params[k] !== undefined) flags.push(flag, String(params[k]));

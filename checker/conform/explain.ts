@@ -252,7 +252,8 @@ function explainEvent(ctx: ExplainContext, f: Partial, ev: LoggedEvent, eager: b
 /** Steps the implementation does not log. */
 function isSilent(ctx: ExplainContext, a: Action): boolean {
   if (ctx.mode === 'check') return false;
-  if (a.kind === 'FollowerFlushLog') return true; // the fsync of queued txns: the impl logs each append as it happens
+  // An impl log older than FollowerFlushLog events (run.ts): the flush of the queue UPTODATE leaves, not logged.
+  if (a.kind === 'FollowerFlushLog' && ctx.cfg.followerLog === 'atomic') return true;
   if (a.kind === 'LearnerConnect') return true; // a connection held until the leader leads (see MAY_STUTTER)
   if (a.kind === 'Crash') return ctx.unlogged(a.sid); // kill -9 is not logged
   return ctx.unlogged(a.sid) && a.kind !== 'Restart'; // the lost tail of a killed server's log
@@ -352,8 +353,9 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
     if (me.online) {
       from = [];
       const loggedLast = zxidValue(ev.post['lastZxid']);
-      // A leader's proposals still queued for its own log (leaderLog 'queued') that the restart shows on disk
-      // were written before the kill: the spec's LeaderFlushLog steps, then the crash.
+      // Txns still queued for the log (a leader's own proposals, leaderLog 'queued'; a follower's PROPOSALs,
+      // followerLog 'queued') that the restart shows on disk were written before the kill: the spec's
+      // LeaderFlushLog or FollowerFlushLog steps, then the crash (which drops their ACKs with the connection).
       const flushed = Number.isNaN(loggedLast) || me.pendingLog.length === 0 ? null : flushQueued(ctx.spec, g, sid, loggedLast);
       const written = flushed !== null && flushed.specSteps > g.specSteps ? [flushed] : [];
       for (const before of [g, ...written, ...keepLoggedInSync(g, sid, loggedLast)]) {
@@ -383,6 +385,7 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
     return { results, explored: explored + 1 };
   }
   if (ev.action === 'LeaderFlushLog') return leaderFlush(ctx, g, ev);
+  if (ev.action === 'FollowerFlushLog') return followerFlush(ctx, g, ev);
   // An event that may take no spec step takes none only when no spec step of its own can explain it.
   const stutter = MAY_STUTTER.has(ev.action) ? [g] : [];
   const pick = (own: Partial[]) => (prefer && own.length > 0 ? own : [...own, ...stutter]);
@@ -435,8 +438,8 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
 /**
  * Steps whose packets are compared at the sender: each packet the server logged sending must be one the spec's
  * step sends (to the same server), and the answer the spec's step gives the leader (the ACK of a PROPOSAL or of
- * NEWLEADER, ACKEPOCH) must be among them. The spec may send more (ACKs of txns it queued at UPTODATE, which ours
- * sent then). A leader's discovery steps too (LEADERINFO, UPTODATE only where the spec's quorum allows them).
+ * NEWLEADER, ACKEPOCH) must be among them. A leader's discovery steps too (LEADERINFO, UPTODATE only where the
+ * spec's quorum allows them). A learner's FollowerFlushLog is compared ACK by ACK (followerFlush).
  */
 const SENDS_CHECKED: ReadonlySet<ActionName> = new Set<ActionName>([
   'LeaderProcessFOLLOWERINFO',
@@ -527,15 +530,50 @@ function leaderFlush(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { result
   return { results: [{ state: flushed.state, specSteps: flushed.specSteps, bridges: g.bridges }], explored: flushed.explored };
 }
 
-/** The spec's LeaderFlushLog steps of leader `sid` while the head of its queue is at or below `upTo`. */
+/**
+ * A learner's log flush (FollowerFlushLog, followerLog 'queued'): its SyncRequestProcessor fsynced its queue up to
+ * params.zxid and its SendAckRequestProcessor ACKed each txn. The spec's FollowerFlushLog writes one txn a step: as
+ * many steps as it takes to reach that zxid exactly, and the ACKs they send the leader must be the ones logged, in
+ * order (a follower that leaves one out diverges here; one that ACKed at receipt diverged at its PROPOSAL).
+ */
+function followerFlush(ctx: ExplainContext, g: Partial, ev: LoggedEvent): { results: Partial[]; explored: number } {
+  const flushed = flushQueued(ctx.quiet, g, ev.sid, zxidValue(ev.params['zxid']));
+  if (flushed === null || flushed.specSteps === g.specSteps) return { results: [], explored: flushed?.explored ?? 0 };
+  if (flushAcksMismatch(g.state, flushed.state, ev) !== null) return { results: [], explored: flushed.explored };
+  return { results: [{ state: flushed.state, specSteps: flushed.specSteps, bridges: g.bridges }], explored: flushed.explored };
+}
+
+/** null when a FollowerFlushLog event sent the ACKs the spec's flush steps (before → after) send, else what differs. */
+function flushAcksMismatch(before: ClusterState, after: ClusterState, ev: LoggedEvent): string | null {
+  const me = after.servers[ev.sid - 1]!;
+  const last = me.history.length === 0 ? 0 : me.history[me.history.length - 1]!.zxid;
+  if (last !== zxidValue(ev.params['zxid'])) return `the spec's queue has no txn ${String(ev.params['zxid'])} to flush (its log ends at ${zxidToHex(last)})`;
+  const to = before.servers[ev.sid - 1]!.learner?.leader;
+  const spec = to === undefined ? [] : quorumChannel(after, ev.sid, to).slice(quorumChannel(before, ev.sid, to).length).map(abstractPacket);
+  const logged = ev.send.map(abstractLoggedMessage).filter((m): m is MessageAbstract => m !== null);
+  const n = Math.max(spec.length, logged.length);
+  for (let i = 0; i < n; i++) {
+    const a = logged[i];
+    const b = spec[i];
+    if (a !== undefined && b !== undefined && sameMessage(a, b)) continue;
+    return `ACK ${i + 1} of the flush: the log sent ${a === undefined ? 'nothing' : showMessage(a)}, the spec's FollowerFlushLog sends ${b === undefined ? 'nothing' : showMessage(b)}`;
+  }
+  return null;
+}
+
+/**
+ * The spec's flush steps of server `sid` (LeaderFlushLog for a leader, FollowerFlushLog otherwise) while the head of
+ * its queue is at or below `upTo`.
+ */
 function flushQueued(spec: ConformSpec, g: Partial, sid: number, upTo: number): (Partial & { explored: number }) | null {
   let state = g.state;
   let steps = 0;
   let explored = 0;
+  const kind = state.servers[sid - 1]!.leader !== null ? 'LeaderFlushLog' : 'FollowerFlushLog';
   for (;;) {
     const head = state.servers[sid - 1]!.pendingLog[0];
     if (head === undefined || head.zxid > upTo) break;
-    const succ = spec.next(state).find((x) => x.action.kind === 'LeaderFlushLog' && x.action.sid === sid);
+    const succ = spec.next(state).find((x) => x.action.kind === kind && x.action.sid === sid);
     explored++;
     if (succ === undefined) return null;
     state = succ.state;
@@ -629,7 +667,7 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
   const restartedAt = main?.action === 'ServerStart' ? zxidValue(main.post['lastZxid']) : NaN;
   const applied = ctx.mode === 'impl' ? appliedInStep(step) : null;
   const beyond = applied === null ? null : appliedBeyond(specAfter ?? state.servers[step.sid - 1]!, applied.zxids);
-  const commitNote = main !== undefined && ctx.mode === 'impl' ? commitMismatch(state, main) : null;
+  const commitNote = main !== undefined && ctx.mode === 'impl' ? (commitMismatch(state, main) ?? flushMismatch(ctx, state, main)) : null;
   if (commitNote !== null) {
     out.message = commitNote;
   } else if (beyond !== null) {
@@ -653,6 +691,19 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
     }
   }
   return out;
+}
+
+/** For the report: a FollowerFlushLog whose flush or ACKs are not the spec's. null: not that. */
+function flushMismatch(ctx: ExplainContext, state: ClusterState, ev: LoggedEvent): string | null {
+  if (ev.action !== 'FollowerFlushLog') return null;
+  const g = { state, specSteps: 0, bridges: [] };
+  const flushed = flushQueued(ctx.quiet, g, ev.sid, zxidValue(ev.params['zxid']));
+  if (flushed === null || flushed.specSteps === 0) {
+    const q = state.servers[ev.sid - 1]!.pendingLog;
+    return `server ${ev.sid} flushed its log up to ${String(ev.params['zxid'])}; the spec's queue holds ${q.length === 0 ? 'nothing' : q.map((t) => zxidToHex(t.zxid)).join(', ')}`;
+  }
+  const m = flushAcksMismatch(state, flushed.state, ev);
+  return m === null ? null : `server ${ev.sid}'s FollowerFlushLog: ${m}`;
 }
 
 /** For the report: a leader's event that committed what the spec's leader has no quorum for. null: not that. */

@@ -124,7 +124,7 @@ export function checkSpecOptions(params: Readonly<Record<string, unknown>>, file
   if (typeof params['initial'] === 'string' && params['initial'] !== 'custom') opts['initial'] = params['initial'];
   if (typeof params['variant'] === 'string' && params['variant'] !== 'none') opts['variant'] = params['variant'];
   if (Array.isArray(params['fixes'])) opts['fixes'] = params['fixes'];
-  for (const k of ['leaderLog', 'leaderApply']) if (typeof params[k] === 'string') opts[k] = params[k];
+  for (const k of ['leaderLog', 'followerLog', 'leaderApply']) if (typeof params[k] === 'string') opts[k] = params[k];
   return opts as unknown as SpecOptions;
 }
 
@@ -147,7 +147,20 @@ export function conform(options: ConformOptions): ConformResult {
   // A first pass over every line: a line that does not decode is damage to the input, which must not be judged
   // as the system's behaviour (a search over what is left would report the missing events as a divergence).
   const scan: InputProblem[] = [];
-  for (const s of input.streams) for (const _ of loggedSteps(s, scan));
+  // Impl logs made before a follower logged its flush (December 2026): FollowerProcessPROPOSAL sends the ACK and no
+  // FollowerFlushLog is logged. Those are checked with the atomic follower log (its flush of the queue UPTODATE
+  // leaves taken silently), as they were then; every newer log with the queued one.
+  let proposalAcks = false;
+  let followerFlushes = false;
+  for (const s of input.streams) {
+    for (const step of loggedSteps(s, scan)) {
+      for (const e of step.events) {
+        if (e.action === 'FollowerFlushLog') followerFlushes = true;
+        else if (e.action === 'FollowerProcessPROPOSAL' && e.send.some((m) => m.type === 'ACK')) proposalAcks = true;
+      }
+    }
+  }
+  const olderFollowerLog = proposalAcks && !followerFlushes;
   const malformed = scan.filter((p) => p.kind === undefined || p.kind === 'malformed');
   if (malformed.length > 0) {
     const none: Incompleteness = { orphans: 0, firstOrphan: null, gaps: scan.filter((p) => p.kind === 'gap'), torn: scan.filter((p) => p.kind === 'torn') };
@@ -192,6 +205,9 @@ export function conform(options: ConformOptions): ConformResult {
       // impl/ logs its own log flush and ACK as their own event after its fsync (LeaderFlushLog), as ZooKeeper's
       // SyncRequestProcessor and AckRequestProcessor do: the spec's queued leader log.
       leaderLog: 'queued',
+      // Its followers likewise: a PROPOSAL is logged as received (FollowerProcessPROPOSAL) and ACKed in a
+      // FollowerFlushLog event after the fsync, as ZooKeeper's SyncRequestProcessor and SendAckRequestProcessor do.
+      followerLog: olderFollowerLog ? 'atomic' : 'queued',
       protocol: 'zab',
       granularity: 'fine',
       initial,

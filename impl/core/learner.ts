@@ -3,7 +3,7 @@
 // broadcast: log and ACK proposals, apply commits in order, forward client writes as REQUEST.
 import { broken } from './breaks.ts';
 import type { QuorumPeer } from './peer.ts';
-import { type ConnId, type QuorumPacket, type Request, type Sid, type TimerName, type Txn, counterOf, epochOf, makeZxid, zxidToHex } from './types.ts';
+import { type ConnId, type QuorumPacket, type Request, type Sid, type TimerName, type Txn, counterOf, zxidToHex } from './types.ts';
 import { encodeRequest } from '../zk/request.ts';
 import { OpCode } from '../zkwire/codes.ts';
 
@@ -14,8 +14,16 @@ export interface LearnerState {
   newEpoch: number;
   /** Logged, not yet committed (FollowerZooKeeperServer.pendingTxns). */
   pending: Txn[];
-  /** Proposals of the new epoch logged in sync and not committed before NEWLEADER: ACKed at UPTODATE. */
-  ackAfterNewLeader: number[];
+  /**
+   * Txns logged in sync and not committed before NEWLEADER (PROPOSALs; an observer's INFORMs after NEWLEADER):
+   * ZooKeeper's packetsNotLogged, handed to the SyncRequestProcessor at UPTODATE.
+   */
+  notLoggedInSync: number[];
+  /**
+   * The SyncRequestProcessor's queue: txns appended and not yet flushed, each with whether its flush ACKs it
+   * (a participant's, unless a test-only breakage says otherwise). FollowerFlushLog empties it after the fsync.
+   */
+  toFlush: { readonly zxid: number; readonly ack: boolean }[];
   seenNewLeader: boolean;
   /** Client writes forwarded to the leader and not yet answered. */
   forwarded: Set<number>;
@@ -28,7 +36,7 @@ export interface LearnerState {
 /** After FLE decided on someone else: connect to the leader's quorum port, within initLimit ticks. */
 export function becomeLearner(p: QuorumPeer, leaderSid: Sid): void {
   const conn = p.newConnId();
-  p.learner = { leaderSid, conn, phase: 'connecting', newEpoch: -1, pending: [], ackAfterNewLeader: [], seenNewLeader: false, forwarded: new Set(), proposalsInBroadcast: 0, syncs: new Set() };
+  p.learner = { leaderSid, conn, phase: 'connecting', newEpoch: -1, pending: [], notLoggedInSync: [], toFlush: [], seenNewLeader: false, forwarded: new Set(), proposalsInBroadcast: 0, syncs: new Set() };
   p.takeParked();
   p.send({ kind: 'connectLeader', conn, sid: leaderSid });
   p.setTimer('learnerTimeout', p.cfg.initLimit * p.cfg.tickTime);
@@ -115,19 +123,21 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
       const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
       p.logTxn(txn);
       l.pending.push(txn);
-      // ACKed at UPTODATE, when ZooKeeper hands the packets not yet logged to its SyncRequestProcessor (those
-      // committed before NEWLEADER are logged then without an ACK). Observers never ACK proposals.
-      if (p.learnerType === 'participant' && epochOf(txn.zxid) === l.newEpoch) l.ackAfterNewLeader.push(txn.zxid);
+      // Flushed and ACKed after UPTODATE, when ZooKeeper hands the packets not yet logged to its SyncRequestProcessor
+      // (those committed before NEWLEADER are logged then without an ACK).
+      l.notLoggedInSync.push(txn.zxid);
       return p.emit('LearnerProcessPROPOSALInSync', { recv: msg });
     }
     case 'COMMIT':
       applyUpTo(p, msg.zxid);
-      if (!l.seenNewLeader) l.ackAfterNewLeader = l.ackAfterNewLeader.filter((z) => z > msg.zxid);
+      if (!l.seenNewLeader) l.notLoggedInSync = l.notLoggedInSync.filter((z) => z > msg.zxid);
       return p.emit('LearnerProcessCOMMITInSync', { recv: msg });
     case 'INFORM':
-      // An observer syncing while the leader commits: log and apply at once.
+      // An observer syncing while the leader commits: log and apply at once. After NEWLEADER, ZooKeeper keeps it in
+      // packetsNotLogged for the SyncRequestProcessor (committed, never ACKed): flushed after UPTODATE.
       p.logTxn({ zxid: msg.zxid, op: msg.op, origin: msg.origin });
       p.commitTxn({ zxid: msg.zxid, op: msg.op, origin: msg.origin });
+      if (l.seenNewLeader) l.notLoggedInSync.push(msg.zxid);
       return p.emit('LearnerProcessINFORMInSync', { recv: msg });
     case 'NEWLEADER': {
       // The epoch becomes current only with the history it names; the runtime fsyncs the log before the ACK.
@@ -140,8 +150,9 @@ function syncWithLeader(p: QuorumPeer, msg: QuorumPacket): void {
       if (!l.seenNewLeader) return giveUp(p, 'UPTODATE before NEWLEADER');
       l.phase = 'broadcast';
       p.updateElectionVote(l.newEpoch);
-      for (const z of l.ackAfterNewLeader) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: z });
-      l.ackAfterNewLeader = [];
+      // Learner.syncWithLeader: fzk.logRequest for each packet not yet logged; their ACKs follow the flush.
+      queueForFlush(p, l.notLoggedInSync, p.learnerType === 'participant');
+      l.notLoggedInSync = [];
       p.setTimer('learnerTimeout', p.cfg.syncLimit * p.cfg.tickTime);
       return p.emit('LearnerProcessUPTODATE', { recv: msg });
     default:
@@ -157,17 +168,15 @@ function broadcast(p: QuorumPeer, msg: QuorumPacket): void {
       if (p.learnerType !== 'participant') return giveUp(p, 'PROPOSAL sent to an observer');
       const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
       if (txn.zxid !== p.lastLoggedZxid + 1 && txn.zxid <= p.lastLoggedZxid) p.log('warn', `PROPOSAL ${zxidToHex(txn.zxid)} after ${zxidToHex(p.lastLoggedZxid)}`);
-      if (broken('ackBeforeLog')) {
-        p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
-        p.emit('FollowerProcessPROPOSAL', { recv: msg });
-        p.logTxn(txn);
-        l.pending.push(txn);
-        return;
-      }
+      // Test-only: the ACK leaves now, before the txn is even appended; its flush then sends none.
+      const early = broken('ackBeforeLog');
+      if (early) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
+      // FollowerZooKeeperServer.logRequest: appended to the log's buffer and queued for the flush, which ACKs it
+      // (FollowerFlushLog, once the fsync is done). Test-only: silentFollower's flush never ACKs after the third.
       p.logTxn(txn);
       l.pending.push(txn);
       if (broken('applyOnPropose')) p.commitTxn(txn);
-      if (!(broken('silentFollower') && ++l.proposalsInBroadcast > 3)) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
+      queueForFlush(p, [txn.zxid], !early && !(broken('silentFollower') && ++l.proposalsInBroadcast > 3));
       return p.emit('FollowerProcessPROPOSAL', { recv: msg });
     }
     case 'COMMIT': {
@@ -184,6 +193,8 @@ function broadcast(p: QuorumPeer, msg: QuorumPacket): void {
       const txn: Txn = { zxid: msg.zxid, op: msg.op, origin: msg.origin };
       p.logTxn(txn);
       p.commitTxn(txn);
+      // Behind txns still queued since UPTODATE it joins their flush, so that the log stays in zxid order.
+      if (l.toFlush.length > 0) queueForFlush(p, [txn.zxid], false);
       if (broken('observerAcks')) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: txn.zxid });
       return p.emit('ObserverProcessINFORM', { recv: msg });
     }
@@ -195,6 +206,33 @@ function broadcast(p: QuorumPeer, msg: QuorumPacket): void {
     default:
       return giveUp(p, `unexpected ${msg.type} while broadcasting`);
   }
+}
+
+/** SyncRequestProcessor.processRequest: txns (appended already) wait for the next fsync; the runtime calls back. */
+function queueForFlush(p: QuorumPeer, zxids: readonly number[], ack: boolean): void {
+  if (zxids.length === 0) return;
+  for (const zxid of zxids) p.learner!.toFlush.push({ zxid, ack });
+  p.send({ kind: 'sync', zxid: zxids[zxids.length - 1]! });
+}
+
+/**
+ * FollowerFlushLog: the log is fsynced up to zxid (a flush this role asked for), so the SyncRequestProcessor
+ * passes each txn queued up to there to the SendAckRequestProcessor, which ACKs it to the leader; a queue the
+ * flush does not reach waits for a later one. Logged as its own event, the spec's step of followerLog 'queued'
+ * (one spec step per txn flushed). A flush this role did not ask for (its queue has no such zxid: an earlier
+ * role's, or one a later flush already covered) is no step: a role that ends leaves its queue unACKed, as
+ * ZooKeeper's SyncRequestProcessor.shutdown writes its ACKs to a closed socket.
+ */
+export function learnerOnLogSynced(p: QuorumPeer, zxid: number): void {
+  const l = p.learner!;
+  if (!l.toFlush.some((t) => t.zxid === zxid)) return;
+  const flushed: number[] = [];
+  while (l.toFlush.length > 0 && l.toFlush[0]!.zxid <= zxid) {
+    const t = l.toFlush.shift()!;
+    flushed.push(t.zxid);
+    if (t.ack) p.sendPacket(l.conn, l.leaderSid, { type: 'ACK', zxid: t.zxid });
+  }
+  p.emit('FollowerFlushLog', { params: { zxid: zxidToHex(flushed[flushed.length - 1]!) } });
 }
 
 function applyUpTo(p: QuorumPeer, zxid: number): void {

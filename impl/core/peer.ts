@@ -20,6 +20,7 @@ import {
   learnerOnConnected,
   learnerOnTimeout,
   learnerClientWrite,
+  learnerOnLogSynced,
   learnerShutdown,
 } from './learner.ts';
 import {
@@ -165,6 +166,7 @@ export class QuorumPeer {
         break;
       case 'logSynced':
         if (this.leader) leaderOnLogSynced(this, input.zxid);
+        else if (this.learner) learnerOnLogSynced(this, input.zxid);
         break;
       case 'clientWrite':
         if (this.leader) leaderClientWrite(this, input.req, input.request);

@@ -45,26 +45,38 @@ export function leaderFlushLog(cfg: Config, s: ClusterState, sid: Sid): ClusterS
 }
 
 /**
- * Follower.processPacket(PROPOSAL) → logRequest: the txn is logged and, once fsynced, ACKed (SyncRequestProcessor
- * then SendAckRequestProcessor), taken here as one step since nothing else happens on that follower in between.
+ * Follower.processPacket(PROPOSAL) → FollowerZooKeeperServer.logRequest: the txn joins the queue of the follower's
+ * SyncRequestProcessor, which appends and fsyncs it (flush) and only then has its SendAckRequestProcessor ACK it
+ * (FollowerFlushLog). When that happens is the seam `afterLogRequest`: with followerLog 'atomic' in this same step.
  */
 export function followerProcessPROPOSAL(cfg: Config, s0: ClusterState, sid: Sid, from: Sid, txn: Txn): ClusterState {
   const me = server(s0, sid);
-  const s = takePacket(s0, from, sid);
-  const ack: QuorumPacket = { type: 'ACK', zxid: txn.zxid };
-  if (cfg.mutations.has('ackBeforeLog')) return sendPackets(updateServer(s, sid, { pendingLog: [...me.pendingLog, txn] }), sid, from, [ack]);
-  // ZOOKEEPER-4712: logRequest only queues the txn; the SyncRequestProcessor fsyncs and ACKs it later
-  // (FollowerFlushLog). The fixed spec takes both as one step, which is sound only because the queue is drained
-  // whenever the role ends; in 4712 it is not, so the window between them matters.
-  if (cfg.variant === '4712') return updateServer(s, sid, { pendingLog: [...me.pendingLog, txn] });
-  if (me.pendingLog.length > 0) {
-    // Txns queued before this one (from UPTODATE) reach the disk first: the log is written in order.
-    return followerFlushLog(cfg, updateServer(s, sid, { pendingLog: [...me.pendingLog, txn] }), sid) ?? s;
-  }
-  return sendPackets(updateServer(s, sid, { history: [...me.history, txn] }), sid, from, [ack]);
+  const queued = updateServer(takePacket(s0, from, sid), sid, { pendingLog: [...me.pendingLog, txn] });
+  return afterLogRequest(cfg, queued, sid, from, txn);
 }
 
-/** SyncRequestProcessor.flush: the queued txns reach the disk, then each is ACKed to the leader. */
+/**
+ * What follows logRequest in the same step. ZooKeeper (followerLog 'queued'): nothing, FollowerFlushLog is a later
+ * step. followerLog 'atomic' (the default): the flush and its ACKs now, with the txns queued before this one (from
+ * UPTODATE) first, since the log is written in order. Variant 4712 keeps ZooKeeper's queue whatever the mode: its
+ * bug is in what happens to that queue when the role ends (roles.ts backToLooking). Mutation ackBeforeLog: the
+ * ACK leaves now, before the txn is on disk; the flush, later, sends none.
+ */
+function afterLogRequest(cfg: Config, s: ClusterState, sid: Sid, from: Sid, txn: Txn): ClusterState {
+  if (cfg.mutations.has('ackBeforeLog')) return sendPackets(s, sid, from, [{ type: 'ACK', zxid: txn.zxid }]);
+  if (cfg.followerLog === 'queued' || cfg.variant === '4712') return s;
+  return followerFlushLog(cfg, s, sid) ?? s;
+}
+
+/**
+ * SyncRequestProcessor.flush: queued txns reach the disk (ZKDatabase.append, then commit's fsync), then its
+ * SendAckRequestProcessor ACKs each to the leader (a participant's; an observer's queue is ACKed by nobody). With
+ * followerLog 'queued', one txn a step: the SyncRequestProcessor flushes whenever its queue is momentarily empty,
+ * so a flush may cover a prefix of what was queued; a flush of several is as many steps in a row. Otherwise the
+ * whole queue at once. A crash loses the queue, unACKed (faults.ts crash); a role that ends without one flushes
+ * it, the ACKs going to a closed socket (roles.ts backToLooking: LearnerZooKeeperServer.shutdownComponents calls
+ * SyncRequestProcessor.shutdown, whose requestOfDeath comes behind the queue, the ZOOKEEPER-4712 fix).
+ */
 export function followerFlushLog(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
   const me = server(s, sid);
   if (me.online && me.orphanLog.length > 0) {
@@ -77,10 +89,11 @@ export function followerFlushLog(cfg: Config, s: ClusterState, sid: Sid): Cluste
   if (!me.online || me.pendingLog.length === 0) return null;
   // With leaderLog 'queued', a leader's own queue is LeaderFlushLog's, which also counts the leader's ACK.
   if (cfg.leaderLog === 'queued' && me.leader !== null) return null;
-  let next = updateServer(s, sid, { history: [...me.history, ...me.pendingLog], pendingLog: [] });
+  const flushed = cfg.followerLog === 'queued' ? me.pendingLog.slice(0, 1) : me.pendingLog;
+  let next = updateServer(s, sid, { history: [...me.history, ...flushed], pendingLog: me.pendingLog.slice(flushed.length) });
   const leader = me.learner?.leader;
   if (leader !== undefined && isVoter(cfg, sid) && !cfg.mutations.has('ackBeforeLog')) {
-    next = sendPackets(next, sid, leader, me.pendingLog.map((t): QuorumPacket => ({ type: 'ACK', zxid: t.zxid })));
+    next = sendPackets(next, sid, leader, flushed.map((t): QuorumPacket => ({ type: 'ACK', zxid: t.zxid })));
   }
   return next;
 }
