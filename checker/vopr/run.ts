@@ -329,7 +329,7 @@ type Script = Generator<boolean, void, void>;
  * crash), each aimed at a situation of the spec that the random faults seldom reach, found by the coverage report
  * (npm run simulate prints which spec actions and branches no log showed). Some act at an exact logged event
  * (onTrace: a cut made there drops the packets the event's step sends). The kinds run in a seeded order, in turn,
- * 0.3 to 1 s apart, none starting in the last 8 s of the faulty phase:
+ * 0.3 to 1 s apart (lowerEpoch skipped in the last 8 s of the faulty phase):
  *
  * - trunc (LeaderSyncFollower's TRUNC, LearnerProcessTRUNC: the spec's syncByTRUNC): the serving leader is cut off
  *   from every other server and takes writes it cannot commit; the clients' writes are held until the others
@@ -384,8 +384,8 @@ class Episodes {
     private readonly cuts: Map<string, number>,
     private readonly down: Map<Sid, number>,
     kinds: readonly EpisodeKind[],
-    /** No episode starts after this time: each needs up to 8 s to end (lowerEpoch's server must find a new epoch). */
-    private readonly lastStart: number,
+    /** No lowerEpoch episode starts after this time (its server needs a new epoch to rejoin: up to 8 s). */
+    private readonly lastLowerEpoch: number,
   ) {
     // A seeded order of the kinds, taken in turn: every kind comes once before any comes twice.
     const order = [...kinds];
@@ -403,7 +403,10 @@ class Episodes {
     if (this.script === null) {
       // The next episode starts a random 0.3 to 1 s after the last one, as soon as the clients have a session, a
       // leader serves and every participant runs.
-      if (!sessionAcked || this.order.length === 0 || t < this.nextAt || t > this.lastStart || this.leader() === undefined || !this.allUp()) return false;
+      if (!sessionAcked || this.order.length === 0 || t < this.nextAt || this.leader() === undefined || !this.allUp()) return false;
+      // lowerEpoch's server can rejoin only in an epoch above the one it accepted: it needs its 8 s to end.
+      if (this.order[this.turn % this.order.length] === 'lowerEpoch' && t > this.lastLowerEpoch) this.turn++;
+      if (this.order[this.turn % this.order.length] === 'lowerEpoch' && t > this.lastLowerEpoch) return false;
       const kind = this.order[this.turn++ % this.order.length]!;
       this.started[kind] = (this.started[kind] ?? 0) + 1;
       this.script = this.run(kind);
