@@ -429,6 +429,7 @@ function directMatches(ctx: ExplainContext, g: Partial, ev: LoggedEvent, prefer:
     }
     if (SENDS_CHECKED.has(ev.action) && sendsMismatch(base.state, s.state, ev) !== null) continue;
     if (finalizeWaitDiffers(ev, s.state) !== null) continue;
+    if (ackEpochRefusalDiffers(ev, base.state, s.state) !== null) continue;
     results.push({ state: s.state, specSteps: base.specSteps + 1, bridges: base.bridges });
   }
   const own = results.filter((r) => committedAsLogged(base.state, r.state, ev));
@@ -465,6 +466,22 @@ function finalizeWaitDiffers(ev: LoggedEvent, after: ClusterState): string | nul
   const finalizing = after.servers[ev.sid - 1]!.fle === 'finalizing';
   if ((ev.params['finalizeWait'] === true) === finalizing) return null;
   return `the log ${finalizing ? 'did not start' : 'started'} finalizeWait; the spec's ${ev.action} ${finalizing ? 'does (its proposal has a quorum)' : 'does not (no quorum for its proposal)'}`;
+}
+
+/**
+ * A leader refuses an ACKEPOCH (waitForEpochAck's "Follower is ahead of the leader": the event's params.refused)
+ * exactly when the spec's LeaderProcessACKEPOCH does: the spec's refusal shuts the learner down at once, which the
+ * leader's own logged variables do not show. null when they agree, else what differs.
+ */
+function ackEpochRefusalDiffers(ev: LoggedEvent, before: ClusterState, after: ClusterState): string | null {
+  if (ev.action !== 'LeaderProcessACKEPOCH' || ev.recv === undefined) return null;
+  const from = ev.recv.from;
+  const learnerOf = (s: ClusterState) => s.servers[from - 1]?.learner?.leader;
+  const refused = learnerOf(before) === ev.sid && learnerOf(after) !== ev.sid;
+  if ((ev.params['refused'] !== undefined) === refused) return null;
+  return refused
+    ? `the log accepted the ACKEPOCH of ${from}; the spec's LeaderProcessACKEPOCH refuses it (the learner is ahead of the leader: waitForEpochAck)`
+    : `the log refused the ACKEPOCH of ${from}; the spec's LeaderProcessACKEPOCH accepts it`;
 }
 
 /** A message for a report: zxids in hex, as the logs write them. */
@@ -647,7 +664,7 @@ export function nearestSuccessor(ctx: ExplainContext, state: ClusterState, step:
     if (s.action.sid !== step.sid && !('peer' in s.action && s.action.peer === step.sid)) continue;
     if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid) specAfter ??= s.state.servers[step.sid - 1];
     consider(`${s.action.kind}@${s.action.sid}${'from' in s.action ? `<-${s.action.from}` : ''}${'peer' in s.action ? `/${s.action.peer}` : ''}`, s.state, s.action.kind === main?.action);
-    if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid) syncNote ??= finalizeWaitDiffers(main, s.state) ?? undefined;
+    if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid) syncNote ??= finalizeWaitDiffers(main, s.state) ?? ackEpochRefusalDiffers(main, state, s.state) ?? undefined;
     if (main !== undefined && s.action.kind === main.action && s.action.sid === step.sid && SENDS_CHECKED.has(main.action)) {
       const m = sendsMismatch(state, s.state, main);
       if (m !== null) syncNote ??= `${main.action} ${m}`;

@@ -225,7 +225,11 @@ export function* loggedSteps(stream: Input['streams'][number], problems: InputPr
         const joins =
           prev !== undefined &&
           prev.sid === ev.sid &&
-          (DURABLE_WRITES.has(prev.action) || (stream.sid !== null && ROLE_ENDINGS.has(prev.action) && ev.action === 'FLEStartElection'));
+          (DURABLE_WRITES.has(prev.action) ||
+            (stream.sid !== null && ROLE_ENDINGS.has(prev.action) && ev.action === 'FLEStartElection') ||
+            // A learner refusing LEADERINFO gives up on its leader in the same input (the spec's step goes back
+            // to LOOKING): the ConnectionLost (and FLEStartElection) the implementation logs after it join it.
+            (stream.sid !== null && prev.action === 'LearnerProcessLEADERINFO' && prev.params['refused'] !== undefined && ev.action === 'ConnectionLost'));
         if (prev !== undefined && !joins) {
           const s = close();
           if (held !== null) {

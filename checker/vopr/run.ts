@@ -15,7 +15,7 @@ import { DEFAULT_COMMIT_LOG_COUNT } from '../../spec/config.ts';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTestBreaks } from '../../impl/core/breaks.ts';
-import type { LearnerType, Sid } from '../../impl/core/types.ts';
+import type { LearnerType, RawTraceEvent, Sid } from '../../impl/core/types.ts';
 import { SimCluster, createRequest, mulberry32, sessionRequest } from '../../impl/sim.ts';
 import { LineEncoder } from '../../impl/tracelog.ts';
 import { holdInMemory } from '../../traces/reader.ts';
@@ -45,6 +45,8 @@ export interface VoprOptions {
    * random faults seldom reach (episodes below), each a scripted sequence of the spec's environment steps.
    */
   readonly schedule?: Schedule;
+  /** With the guided schedule: only these episode kinds (default: all that apply). */
+  readonly episodes?: readonly EpisodeKind[];
 }
 
 export const SCHEDULES = ['random', 'guided'] as const;
@@ -106,6 +108,8 @@ function run(opts: VoprOptions, started: number): VoprResult {
   let events = 0;
   let elections = 0;
   let slowFsyncs = 0;
+  // Guided episodes (made below, once the cluster exists) see every logged event and may slow a server's fsyncs.
+  let guided: Episodes | null = null;
   const sim: SimCluster = new SimCluster({
     seed: opts.seed,
     servers,
@@ -113,10 +117,13 @@ function run(opts: VoprOptions, started: number): VoprResult {
     commitLogCount: DEFAULT_COMMIT_LOG_COUNT,
     trace: true,
     // A slow disk now and then: the fsync of a log append takes up to a few ticks.
-    fsyncDelay: () => {
-      if (rand() >= 0.05) return 1;
-      slowFsyncs++;
-      return between(2, 3 * TICK);
+    fsyncDelay: (sid) => {
+      let ms = 1;
+      if (rand() < 0.05) {
+        slowFsyncs++;
+        ms = between(2, 3 * TICK);
+      }
+      return guided?.fsyncDelay(sid, ms) ?? ms;
     },
     onTrace: (sid, event) => {
       const incarnation = sim.nodes.get(sid)!.incarnation + 1;
@@ -126,6 +133,7 @@ function run(opts: VoprOptions, started: number): VoprResult {
       log.enc.line(++log.seq, sid, sim.now, event);
       events++;
       if (event.action === 'FLEStartElection') elections++;
+      guided?.onTrace(sid, event);
     },
   });
 
@@ -152,7 +160,19 @@ function run(opts: VoprOptions, started: number): VoprResult {
   const up = () => sids.filter((s) => !down.has(s));
 
   // Guided episodes draw from their own generator: the random schedule of a seed stays the same with them.
-  const guided = opts.schedule === 'guided' ? new Episodes(mulberry32((Math.imul(opts.seed, 0x85ebca6b) ^ 0x91d) >>> 0), sim, sids, cuts, down) : null;
+  guided =
+    opts.schedule === 'guided'
+      ? new Episodes(
+          mulberry32((Math.imul(opts.seed, 0x85ebca6b) ^ 0x91d) >>> 0),
+          sim,
+          sids,
+          sids.filter((s) => servers.get(s) === 'participant'),
+          cuts,
+          down,
+          (opts.episodes ?? EPISODES).filter((k) => k !== 'observerQuorum' || opts.observers > 0),
+          opts.timeMs - 8_000,
+        )
+      : null;
   const writeTo = (sid: Sid) => {
     const key = `k${++req}`;
     writes++;
@@ -176,7 +196,7 @@ function run(opts: VoprOptions, started: number): VoprResult {
       writeTo(pick(up().length > 0 ? up() : sids));
     }
     // kill -9 of a server now and then (any server, a majority too: safety must hold regardless), back later.
-    if (rand() < 1 / 250 && up().length > 0) {
+    if (rand() < 1 / 250 && up().length > 0 && !(guided?.faultsHeld ?? false)) {
       const sid = pick(up());
       sim.crash(sid);
       crashes++;
@@ -297,10 +317,19 @@ function checkDurability(sim: SimCluster, sids: readonly Sid[], acked: ReadonlyS
   return { durability: out, liveness };
 }
 
+/** The episode kinds of the guided schedule (Episodes below). */
+export const EPISODES = ['trunc', 'votes', 'lowerEpoch', 'ahead', 'edge', 'queued', 'observerQuorum'] as const;
+export type EpisodeKind = (typeof EPISODES)[number];
+
+/** One scripted episode: a generator advanced once a schedule step; it yields true while the clients' writes are held. */
+type Script = Generator<boolean, void, void>;
+
 /**
  * Spec-guided episodes: scripted sequences of the spec's environment steps (a lost connection, a client write, a
  * crash), each aimed at a situation of the spec that the random faults seldom reach, found by the coverage report
- * (npm run simulate prints which spec actions and branches no log showed):
+ * (npm run simulate prints which spec actions and branches no log showed). Some act at an exact logged event
+ * (onTrace: a cut made there drops the packets the event's step sends). The kinds run in a seeded order, in turn,
+ * 0.3 to 1 s apart (lowerEpoch skipped in the last 8 s of the faulty phase):
  *
  * - trunc (LeaderSyncFollower's TRUNC, LearnerProcessTRUNC: the spec's syncByTRUNC): the serving leader is cut off
  *   from every other server and takes writes it cannot commit; the clients' writes are held until the others
@@ -309,60 +338,319 @@ function checkDurability(sim: SimCluster, sids: readonly Sid[], acked: ReadonlyS
  * - votes (a vote whose epoch order and zxid order disagree): the same, but the new leader is killed as the old
  *   one comes back, so the old leader (older epoch, larger zxid) and the new epoch's follower (newer epoch, smaller
  *   zxid) vote against each other.
+ * - lowerEpoch (LearnerProcessLEADERINFO refused: a leader's epoch below the learner's acceptedEpoch): a leader is
+ *   cut off (and restarted) at the EpochFileWrite of the epoch it proposes, before its LEADERINFO leaves; it wins
+ *   the next election too (the votes did not change) and is cut off the same way, so it accepted e+2 where the
+ *   others still hold e; they elect without it (epoch e+1), and it comes back to a leader of a lower epoch than
+ *   it accepted. Its leader is then restarted, so that a new epoch above e+2 lets it in.
+ * - ahead (LeaderProcessACKEPOCH refused: a learner ahead of its leader): the serving leader is cut off and logs
+ *   writes it cannot commit, then killed; the others elect, and the link between them is cut as the follower
+ *   decides (its connection is refused, it still answers FOLLOWING); the old leader restarts, joins the new leader
+ *   on their two answers and, being ahead of it, is part of its discovery.
+ * - edge (LeaderSyncFollower's DIFF from the oldest txn of the committedLog): a fresh leader (it took a snapshot
+ *   as it took the lead) commits one txn, a follower logs it and is killed, two more txns commit, the leader and
+ *   the other follower are killed; the leader restarts (its committedLog starts after its snapshot: the follower's
+ *   last txn is the oldest) and syncs the follower. Three participants only.
+ * - queued (proposals outstanding while a learner syncs: the spec's forwarding between the sync and NEWLEADER): a
+ *   follower is killed, the leader's fsyncs are made slow (its own ACK waits for them, so with one follower left
+ *   nothing commits before it), writes go on, and the follower restarts into them.
+ * - observerQuorum (with observers: a leader left with observers only must step down): the serving leader is cut
+ *   off from the other participants, not from the observers.
  */
 class Episodes {
-  private episode: { kind: 'trunc' | 'votes'; old: Sid; phase: 'write' | 'elect' | 'settle'; at: number; writes: number } | null = null;
+  private t = 0;
+  private writeTo: (sid: Sid) => void = () => {};
+  private script: Script | null = null;
+  private readonly order: EpisodeKind[];
+  private turn = 0;
+  private nextAt = 0;
+  /** The spec-event hook of the running script (cuts made at an exact step). */
+  private watch: ((sid: Sid, event: RawTraceEvent) => void) | null = null;
+  /** A server whose fsyncs are slow while the script says so. */
+  private slowFsync: Sid | null = null;
+  /**
+   * The random schedule's kill -9 held while the script says so (queued: a leader killed while its follower syncs
+   * into outstanding proposals meets impl/'s known deviation, in-sync PROPOSALs logged at once, impl/README.md).
+   */
+  faultsHeld = false;
+  /** How many episodes of each kind started (the run's stats). */
+  readonly started: Partial<Record<EpisodeKind, number>> = {};
 
   constructor(
     private readonly rand: () => number,
     private readonly sim: SimCluster,
     private readonly sids: readonly Sid[],
+    private readonly participants: readonly Sid[],
     private readonly cuts: Map<string, number>,
     private readonly down: Map<Sid, number>,
-  ) {}
+    kinds: readonly EpisodeKind[],
+    /** No lowerEpoch episode starts after this time (its server needs a new epoch to rejoin: up to 8 s). */
+    private readonly lastLowerEpoch: number,
+  ) {
+    // A seeded order of the kinds, taken in turn: every kind comes once before any comes twice.
+    const order = [...kinds];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    this.order = order;
+  }
 
   /** Advance the episode at virtual time t; true while the clients' writes are held. */
   step(t: number, writeTo: (sid: Sid) => void, sessionAcked: boolean): boolean {
-    const e = this.episode;
-    if (e === null) {
-      // About one episode every 3 s, once the clients have a session and a leader serves.
-      if (!sessionAcked || this.rand() >= STEP / 3000) return false;
-      const old = this.sim.leaders()[0];
-      if (old === undefined || this.down.has(old)) return false;
-      for (const b of this.sids) {
-        if (b === old) continue;
-        this.sim.partition(old, b, true);
-        // The random schedule's healing is the episode's safety net.
-        this.cuts.set([old, b].sort().join('-'), t + 60 * TICK);
-      }
-      this.episode = { kind: this.rand() < 0.5 ? 'trunc' : 'votes', old, phase: 'write', at: t, writes: 0 };
-      return true;
+    this.t = t;
+    this.writeTo = writeTo;
+    if (this.script === null) {
+      // The next episode starts a random 0.3 to 1 s after the last one, as soon as the clients have a session, a
+      // leader serves and every participant runs.
+      if (!sessionAcked || this.order.length === 0 || t < this.nextAt || this.leader() === undefined || !this.allUp()) return false;
+      // lowerEpoch's server can rejoin only in an epoch above the one it accepted: it needs its 8 s to end.
+      if (this.order[this.turn % this.order.length] === 'lowerEpoch' && t > this.lastLowerEpoch) this.turn++;
+      if (this.order[this.turn % this.order.length] === 'lowerEpoch' && t > this.lastLowerEpoch) return false;
+      const kind = this.order[this.turn++ % this.order.length]!;
+      this.started[kind] = (this.started[kind] ?? 0) + 1;
+      this.script = this.run(kind);
     }
-    if (e.phase === 'write') {
-      if (t - e.at >= 3 * STEP * e.writes && e.writes < 3) {
-        writeTo(e.old);
-        e.writes++;
-      }
-      if (e.writes === 3) Object.assign(e, { phase: 'elect', at: t });
-      return true;
+    const r = this.script.next();
+    if (r.done === true) {
+      this.script = null;
+      this.nextAt = t + 300 + Math.floor(this.rand() * 700);
+      this.watch = null;
+      this.slowFsync = null;
+      this.faultsHeld = false;
+      return false;
     }
-    if (e.phase === 'elect') {
-      const other = this.sim.leaders().find((s) => s !== e.old);
-      if (other === undefined && t - e.at < 40 * TICK) return true;
-      for (const b of this.sids) {
-        if (b === e.old) continue;
-        const key = [e.old, b].sort().join('-');
-        if (this.cuts.delete(key)) this.sim.partition(e.old, b, false);
-      }
-      if (e.kind === 'votes' && other !== undefined && !this.down.has(other)) {
-        this.sim.crash(other);
-        this.down.set(other, t + 10 * TICK + Math.floor(this.rand() * 10 * TICK));
-      }
-      Object.assign(e, { phase: 'settle', at: t });
-      return true;
+    return r.value;
+  }
+
+  onTrace(sid: Sid, event: RawTraceEvent): void {
+    this.watch?.(sid, event);
+  }
+
+  /** The fsync delay of a server (`base`: the random schedule's, drawn whatever the episode does). */
+  fsyncDelay(sid: Sid, base: number): number {
+    return sid === this.slowFsync ? Math.max(base, 4 * TICK) : base;
+  }
+
+  private run(kind: EpisodeKind): Script {
+    switch (kind) {
+      case 'trunc':
+      case 'votes':
+        return this.trunc(kind);
+      case 'lowerEpoch':
+        return this.lowerEpoch();
+      case 'ahead':
+        return this.ahead();
+      case 'edge':
+        return this.edge();
+      case 'queued':
+        return this.queued();
+      case 'observerQuorum':
+        return this.observerQuorum();
     }
-    if (t - e.at < 15 * TICK) return true;
-    this.episode = null;
-    return false;
+  }
+
+  // ---- the environment's steps ----
+
+  private leader(): Sid | undefined {
+    return this.sim.leaders().find((s) => !this.down.has(s));
+  }
+  private peer(sid: Sid) {
+    return this.sim.nodes.get(sid)!.peer;
+  }
+  private key(a: Sid, b: Sid): string {
+    return [a, b].sort().join('-');
+  }
+  /** Cut a from each of `others`; the random schedule heals them after `ms` if the script does not first. */
+  private cutFrom(a: Sid, others: readonly Sid[], ms: number): void {
+    for (const b of others) {
+      if (b === a || this.cuts.has(this.key(a, b))) continue;
+      this.sim.partition(a, b, true);
+      this.cuts.set(this.key(a, b), this.t + ms);
+    }
+  }
+  private heal(a: Sid, others: readonly Sid[]): void {
+    for (const b of others) if (b !== a && this.cuts.delete(this.key(a, b))) this.sim.partition(a, b, false);
+  }
+  /** kill -9 of a running server; the random schedule restarts it after `ms` unless the script does first. */
+  private crash(sid: Sid, ms: number): boolean {
+    if (this.down.has(sid)) return false;
+    this.sim.crash(sid);
+    this.down.set(sid, this.t + ms);
+    return true;
+  }
+  private restart(sid: Sid): void {
+    if (!this.down.delete(sid)) return;
+    this.sim.restart(sid);
+  }
+  private allUp(): boolean {
+    return this.participants.every((s) => !this.down.has(s));
+  }
+  /** Hold the writes (or not) for `ms`. */
+  private *wait(ms: number, hold = true): Script {
+    const until = this.t + ms;
+    while (this.t < until) yield hold;
+  }
+  /** Hold the writes until `cond` (true) or `ms` passed (false). */
+  private *until(cond: () => boolean, ms: number, hold = true): Generator<boolean, boolean, void> {
+    const until = this.t + ms;
+    while (!cond()) {
+      if (this.t >= until) return false;
+      yield hold;
+    }
+    return true;
+  }
+
+  // ---- the episodes ----
+
+  private *trunc(kind: 'trunc' | 'votes'): Script {
+    const old = this.leader()!;
+    this.cutFrom(old, this.sids, 60 * TICK);
+    yield true;
+    for (let i = 0; i < 3; i++) {
+      this.writeTo(old);
+      yield* this.wait(3 * STEP);
+    }
+    let other: Sid | undefined;
+    yield* this.until(() => (other = this.sim.leaders().find((s) => s !== old)) !== undefined, 40 * TICK);
+    this.heal(old, this.sids);
+    if (kind === 'votes' && other !== undefined) this.crash(other, 10 * TICK + Math.floor(this.rand() * 10 * TICK));
+    yield* this.wait(15 * TICK);
+  }
+
+  private *lowerEpoch(): Script {
+    const first = this.leader()!;
+    if (!this.allUp()) return;
+    // A new election: the serving leader restarts.
+    this.crash(first, STEP);
+    let cut: Sid | null = null;
+    this.watch = (sid, ev) => {
+      // The leader's EpochFileWrite of the epoch it proposes comes before its LEADERINFO leaves: cut it off there.
+      if (cut !== null || ev.action !== 'EpochFileWrite' || ev.params?.['file'] !== 'acceptedEpoch') return;
+      if (this.peer(sid).state !== 'LEADING') return;
+      cut = sid;
+      this.cutFrom(sid, this.sids, 60 * TICK);
+    };
+    let ahead: Sid | null = null;
+    for (let round = 1; round <= 2; round++) {
+      cut = null;
+      if (!(yield* this.until(() => cut !== null, 40 * TICK))) return;
+      const w: Sid = cut!;
+      this.crash(w, round === 1 ? STEP : 100 * TICK);
+      this.heal(w, this.sids);
+      ahead = w;
+    }
+    this.watch = null;
+    // The others elect without it (an epoch below the one it accepted); then it comes back.
+    const w = ahead!;
+    let other: Sid | undefined;
+    if (!(yield* this.until(() => (other = this.leader()) !== undefined, 40 * TICK))) return this.restart(w);
+    this.restart(w);
+    let met = false;
+    this.watch = (sid, ev) => {
+      if (sid === w && ev.action === 'LearnerProcessLEADERINFO') met = true;
+    };
+    yield* this.until(() => met, 30 * TICK, false);
+    this.watch = null;
+    // Its leader restarts: the next epoch is above the one it accepted.
+    if (other !== undefined && this.sim.leaders().includes(other)) this.crash(other, 10 * TICK);
+    yield* this.wait(15 * TICK, false);
+  }
+
+  private *ahead(): Script {
+    const w = this.leader()!;
+    if (this.participants.length !== 3 || !this.allUp()) return;
+    this.cutFrom(w, this.sids, 60 * TICK);
+    for (let i = 0; i < 3; i++) this.writeTo(w);
+    let pair: [Sid, Sid] | null = null;
+    this.watch = (sid, ev) => {
+      // A follower of the others' new leader decides: cut it from that leader before it connects.
+      if (pair !== null || sid === w || ev.params?.['decided'] !== 'FOLLOWING') return;
+      const leader = ev.params['leader'] as Sid;
+      if (leader === w || !this.participants.includes(sid)) return;
+      pair = [leader, sid];
+      this.cutFrom(leader, [sid], 30 * TICK);
+    };
+    yield* this.wait(3 * STEP);
+    // Its writes are logged (and fsynced: the simulator syncs each step); it dies with them.
+    this.crash(w, 60 * TICK);
+    const ready = yield* this.until(() => pair !== null && this.peer(pair[0]).state === 'LEADING' && this.peer(pair[1]).state === 'FOLLOWING', 40 * TICK);
+    this.watch = null;
+    this.heal(w, this.sids);
+    this.restart(w);
+    if (!ready) return;
+    const [b, c] = pair!;
+    let acked = false;
+    this.watch = (sid, ev) => {
+      if (sid === b && ev.action === 'LeaderProcessACKEPOCH' && ev.params?.['peer'] === w) acked = true;
+    };
+    yield* this.until(() => acked, 20 * TICK);
+    this.watch = null;
+    // Refused, it would follow the same leader again and ACK the epoch it now holds with -1 (not compared, not
+    // counted: waitForEpochAck), until that leader gives up on its discovery. The leader restarts instead.
+    this.crash(b, 10 * TICK);
+    this.heal(b, [c]);
+    yield* this.wait(15 * TICK);
+  }
+
+  private *edge(): Script {
+    if (this.participants.length !== 3 || !this.allUp()) return;
+    // A fresh leader: it takes a snapshot as it takes the lead, and its committedLog will start after it once restarted.
+    this.crash(this.leader()!, STEP);
+    let l: Sid | undefined;
+    if (!(yield* this.until(() => (l = this.leader()) !== undefined && this.allUp(), 40 * TICK))) return;
+    const leader: Sid = l!;
+    yield* this.wait(2 * TICK);
+    if (!this.sim.leaders().includes(leader)) return;
+    const start = this.peer(leader).db.lastProcessedZxid;
+    const others = this.participants.filter((s) => s !== leader);
+    const f = others[Math.floor(this.rand() * others.length)]!;
+    const g = others.find((s) => s !== f)!;
+    this.writeTo(leader);
+    if (!(yield* this.until(() => this.peer(f).lastLoggedZxid > start, 10 * TICK))) return;
+    const fLast = this.peer(f).lastLoggedZxid;
+    const after = this.peer(leader).db.committedLog().filter((t) => t.zxid > start);
+    if (after.length !== 1 || after[0]!.zxid !== fLast) return;
+    this.crash(f, 100 * TICK);
+    this.writeTo(leader);
+    this.writeTo(leader);
+    if (!(yield* this.until(() => this.peer(leader).db.lastProcessedZxid > fLast + 1, 10 * TICK))) return this.restart(f);
+    yield* this.wait(2 * STEP);
+    // The leader and the other follower die; the leader comes back with the follower at its oldest txn.
+    this.crash(leader, STEP);
+    this.crash(g, 20 * TICK);
+    this.restart(f);
+    yield* this.wait(20 * TICK, false);
+  }
+
+  private *queued(): Script {
+    const leader = this.leader()!;
+    if (!this.allUp()) return;
+    const others = this.participants.filter((s) => s !== leader);
+    const f = others[Math.floor(this.rand() * others.length)]!;
+    this.crash(f, 100 * TICK);
+    yield* this.wait(5 * TICK, false);
+    if (!this.sim.leaders().includes(leader)) return this.restart(f);
+    // The leader's own ACK waits for its slow fsyncs: with one follower left, its proposals stay outstanding.
+    this.slowFsync = leader;
+    this.faultsHeld = true;
+    for (let i = 0; i < 30; i++) {
+      if (i % 3 === 0) this.writeTo(leader);
+      if (i === 6) this.restart(f);
+      yield false;
+    }
+    this.slowFsync = null;
+    yield* this.wait(10 * TICK, false);
+    this.faultsHeld = false;
+  }
+
+  private *observerQuorum(): Script {
+    const leader = this.leader()!;
+    this.cutFrom(leader, this.participants, 30 * TICK);
+    this.writeTo(leader);
+    this.writeTo(leader);
+    yield* this.wait(25 * TICK);
+    this.heal(leader, this.participants);
+    yield* this.wait(15 * TICK);
   }
 }

@@ -184,7 +184,9 @@ function processAckEpoch(p: QuorumPeer, h: LearnerHandler, epoch: number, zxid: 
       p.emit('LeaderProcessACKEPOCH', { recv: msg, params: { peer: h.sid, refused: 'follower is ahead of the leader' } });
       return closeHandler(p, h.conn, `follower ${h.sid} is ahead of the leader (epoch ${epoch}, zxid ${zxidToHex(zxid)})`);
     }
-    if (h.learnerType === 'participant' || broken('observerInQuorum')) l.electingFollowers.add(h.sid);
+    // A learner that had already accepted this epoch (-1) is not counted (waitForEpochAck): nor was its history
+    // compared with ours.
+    if (epoch !== -1 && (h.learnerType === 'participant' || broken('observerInQuorum'))) l.electingFollowers.add(h.sid);
     p.emit('LeaderProcessACKEPOCH', { recv: msg, params: { peer: h.sid } });
     maybeFinishElection(p);
     return;
