@@ -6,6 +6,7 @@ import type { MessageView, PropertyKind } from '../../spec/model.ts';
 import type { StatePath } from '../search/bfs.ts';
 import { replay } from './replay.ts';
 import type { AnySpec } from '../spec-source.ts';
+import { STEPS_WELL_DEFINED, stepsWellDefined } from '../search/step-failure.ts';
 
 export interface VarChange {
   readonly sid: number;
@@ -89,7 +90,7 @@ function describeSteps(spec: AnySpec, replayed: ReturnType<typeof replay>): Coun
 }
 
 export function buildCounterexample(spec: AnySpec, property: string, path: StatePath): Counterexample {
-  const prop = spec.properties.find((p) => p.name === property);
+  const prop = spec.properties.find((p) => p.name === property) ?? (property === STEPS_WELL_DEFINED ? stepsWellDefined(spec) : undefined);
   if (prop === undefined) throw new Error(`no property ${property}`);
   const replayed = replay(spec, { init: path.init, steps: path.steps });
   const steps = describeSteps(spec, replayed);
