@@ -738,6 +738,35 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
     syncModeReached(cfg, 'SNAP', "A learner is synced by SNAP: it is behind the leader's committedLog, or its next txn is of another epoch."),
   );
   props.push(
+    {
+      name: 'learnerOfItsLeader',
+      kind: 'invariant',
+      description:
+        "A learner whose leader has its LearnerHandler (lists it among its learners) is connected to it and has accepted that leader's epoch (Learner.registerWithLeader, then LEADERINFO).",
+      byDefault: true,
+      check: (s) => strayLearner(s) === null,
+      explain: (s) => {
+        const found = strayLearner(s);
+        if (found === null) return 'holds';
+        const [f, l] = found;
+        const lv = s.servers[f - 1]!.learner!;
+        return `server ${f} is a learner of leader ${l} (epoch ${s.servers[l - 1]!.leader!.newEpoch}), listed by it, with connected ${lv.connected} and epoch ${lv.newEpoch}`;
+      },
+    },
+    {
+      name: 'learnersAwaitSync',
+      kind: 'invariant',
+      description:
+        "A learner its leader lists that has not read NEWLEADER, and has nothing on its way from the leader, is waiting in the leader's toSync: no LearnerHandler forgets to sync its learner.",
+      byDefault: true,
+      check: (s) => forgottenLearner(s) === null,
+      explain: (s) => {
+        const found = forgottenLearner(s);
+        return found === null ? 'holds' : `server ${found[0]} is a learner of leader ${found[1]}, not synced, with nothing sent to it, and not in the leader's toSync`;
+      },
+    },
+  );
+  props.push(
     violationProperty(
       'syncAsZooKeeper',
       "Every sync a leader queues for a learner is the one ZooKeeper's LearnerHandler.syncFollower queues for the learner's last zxid and the leader's committedLog window (minCommittedLog, maxCommittedLog, lastProcessedZxid): an empty DIFF to a learner level with lastProcessedZxid, a TRUNC to maxCommittedLog to one past the window, a DIFF (or a TRUNC to the txn before) plus the committed txns it lacks to one inside it, a SNAP otherwise; then the forwarded proposals and NEWLEADER.",
@@ -1038,4 +1067,30 @@ function syncCaseWitnesses(cfg: Config): Property<ClusterState>[] {
     sometimes(cfg, 'syncTreeCommit', 'A learner synced by SNAP or TRUNC reads a COMMIT before NEWLEADER (applied to its in-memory tree, not logged).', learnerReads('COMMIT', (l) => !l.newLeaderSeen && (l.syncMode === 'SNAP' || l.syncMode === 'TRUNC')), cfg.leaderApply === 'queued'),
     sometimes(cfg, 'followerQueueToFlush', 'A serving follower has logged-to-be proposals in its queue (FollowerFlushLog has work).', (s) => s.servers.some((f) => f.online && f.state === 'FOLLOWING' && f.zabState === 'BROADCAST' && f.pendingLog.length > 0)),
   ];
+}
+
+/** A learner listed by its leader that is not connected to it or has not accepted its epoch: [learner, leader]. */
+function strayLearner(s: ClusterState): [Sid, Sid] | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const f = s.servers[i]!;
+    if (!f.online || f.learner === null) continue;
+    const l = s.servers[f.learner.leader - 1]!;
+    if (!l.online || l.state !== 'LEADING' || l.leader === null || !l.leader.learners.includes(i + 1) || l.leader.newEpoch === NONE) continue;
+    if (!f.learner.connected || f.learner.newEpoch !== l.leader.newEpoch) return [i + 1, f.learner.leader];
+  }
+  return null;
+}
+
+/** A learner listed by its leader, past discovery, that nobody will sync: [learner, leader]. */
+function forgottenLearner(s: ClusterState): [Sid, Sid] | null {
+  for (let i = 0; i < s.servers.length; i++) {
+    const f = s.servers[i]!;
+    if (!f.online || f.learner === null || f.learner.newLeaderSeen || f.learner.syncMode !== 'NONE') continue;
+    const sid = f.learner.leader;
+    const l = s.servers[sid - 1]!;
+    if (!l.online || l.state !== 'LEADING' || l.leader === null || l.zabState === 'DISCOVERY' || !l.leader.learners.includes(i + 1)) continue;
+    if (quorumChannel(s, sid, i + 1).length > 0) continue;
+    if (!l.leader.toSync.some((x) => x.sid === i + 1)) return [i + 1, sid];
+  }
+  return null;
 }
