@@ -167,7 +167,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       if (zab) {
         if (coarse) steps.push(...coarseSteps(cfg, s));
         steps.push(...zabSteps(cfg, s));
-        for (let i = 0; i < steps.length; i++) if (steps[i]!.action.kind === 'LeaderSyncFollower') steps[i] = audit(s, steps[i]!);
+        for (let i = 0; i < steps.length; i++) if (steps[i]?.action?.kind === 'LeaderSyncFollower') steps[i] = audit(s, steps[i]!);
       }
       return steps;
     },

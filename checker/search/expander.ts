@@ -10,7 +10,7 @@ import { MAX_SUCCESSORS, ParentStore } from '../store/parent-store.ts';
 import type { AnySpec } from '../spec-source.ts';
 import { findNotPlainData, NotPlainDataError } from '../store/plain-data.ts';
 import { createStateCodec, type StateCodec } from '../store/state-codec.ts';
-import { errorText, STEPS_WELL_DEFINED } from './step-failure.ts';
+import { errorText, notAStep, STEPS_WELL_DEFINED } from './step-failure.ts';
 
 /**
  * A state that violates an invariant or witnesses a reachability property: reached by `succ` from `parent`; or,
@@ -151,6 +151,13 @@ export class Expander {
       let keys: number[] | null = por && sleep !== null ? this.keysOf(succs) : null;
       const prints: (Footprint | undefined)[] | null = por ? new Array<Footprint | undefined>(succs.length) : null;
       for (let j = 0; j < succs.length; j++) {
+        if (this.stepsProp >= 0) {
+          const bad = notAStep(succs[j], j);
+          if (bad !== null) {
+            violation ??= { prop: this.stepsProp, parent, succ: -1, message: bad };
+            break;
+          }
+        }
         const { action, state: next } = succs[j]!;
         if (sleep !== null && keys![j]! >= 0 && sleep.includes(keys![j]!)) {
           skipped++;

@@ -23,11 +23,21 @@ export function brokenStep(spec: AnySpec, state: unknown): string | null {
   } catch (e) {
     return `a step of this state threw ${errorText(e)}`;
   }
-  for (const { action, state: next } of succs) {
+  for (let j = 0; j < succs.length; j++) {
+    const bad = notAStep(succs[j], j);
+    if (bad !== null) return bad;
+    const { action, state: next } = succs[j]!;
     const where = findNotPlainData(next);
     if (where !== null) return `the successor by ${action.kind} of server ${action.sid} is not plain data (${where}): the checker cannot store it`;
   }
   return null;
+}
+
+/** Why spec.next's j-th successor is not a step ({ action: { kind, sid }, state }), or null. */
+export function notAStep(succ: unknown, j: number): string | null {
+  const action = (succ as { action?: { kind?: unknown } } | null | undefined)?.action;
+  if (typeof action?.kind === 'string') return null;
+  return `spec.next returned ${succ === undefined ? 'undefined' : JSON.stringify(succ)?.slice(0, 120)} as its successor ${j}, not a step { action, state }`;
 }
 
 /** The checker's own invariant, selected with every breadth-first search. */
