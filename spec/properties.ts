@@ -1065,6 +1065,7 @@ function syncCaseWitnesses(cfg: Config): Property<ClusterState>[] {
     sometimes(cfg, 'upToDateAppliesCommits', 'A learner reads UPTODATE with COMMITs read after NEWLEADER still to apply.', learnerReads('UPTODATE', (l) => l.packetsCommitted.length > 0)),
     // The same: with the default options no committed txn follows a SNAP or a TRUNC before NEWLEADER.
     sometimes(cfg, 'syncTreeCommit', 'A learner synced by SNAP or TRUNC reads a COMMIT before NEWLEADER (applied to its in-memory tree, not logged).', learnerReads('COMMIT', (l) => !l.newLeaderSeen && (l.syncMode === 'SNAP' || l.syncMode === 'TRUNC')), cfg.leaderApply === 'queued'),
+    sometimes(cfg, 'restartAfterCrash', 'A server that crashed is back: after a crash every server is up again (Restart: loadDataBase, then LOOKING).', (s) => s.budget.crashes > 0 && s.servers.every((srv) => srv.online), cfg.bounds.crashes > 0),
     sometimes(cfg, 'followerQueueToFlush', 'A serving follower has logged-to-be proposals in its queue (FollowerFlushLog has work).', (s) => s.servers.some((f) => f.online && f.state === 'FOLLOWING' && f.zabState === 'BROADCAST' && f.pendingLog.length > 0)),
   ];
 }

@@ -83,8 +83,20 @@ function describeSteps(spec: AnySpec, replayed: ReturnType<typeof replay>): Coun
   for (let i = 1; i < replayed.length; i++) {
     const before = replayed[i - 1]!.state;
     const { action, state: after } = replayed[i]!;
-    const view = spec.describe(before, action!, after);
-    steps.push({ step: i, kind: view.kind, sid: view.sid, params: view.params, recv: view.recv, send: view.send, changes: changedVars(spec, before, after) });
+    // A broken spec's last state may not be readable (a violation says why): the step is then shown bare.
+    let view: ReturnType<AnySpec['describe']>;
+    try {
+      view = spec.describe(before, action!, after);
+    } catch {
+      view = { kind: action!.kind, sid: action!.sid, params: {}, recv: null, send: [] };
+    }
+    let changes: VarChange[];
+    try {
+      changes = changedVars(spec, before, after);
+    } catch {
+      changes = [];
+    }
+    steps.push({ step: i, kind: view.kind, sid: view.sid, params: view.params, recv: view.recv, send: view.send, changes });
   }
   return steps;
 }
