@@ -737,12 +737,14 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
     syncModeReached(cfg, 'TRUNC', 'A learner is synced by TRUNC: it holds txns the leader does not, which it cuts from its log.'),
     syncModeReached(cfg, 'SNAP', "A learner is synced by SNAP: it is behind the leader's committedLog, or its next txn is of another epoch."),
   );
-  props.push(
+  // At the coarse granularity only: with --granularity fine a leader lists a learner from its FOLLOWERINFO on,
+  // before the learner has its epoch, and syncs it only past waitForEpochAck.
+  if (cfg.granularity === 'coarse') props.push(
     {
       name: 'learnerOfItsLeader',
       kind: 'invariant',
       description:
-        "A learner whose leader has its LearnerHandler (lists it among its learners) is connected to it and has accepted that leader's epoch (Learner.registerWithLeader, then LEADERINFO).",
+        "A learner whose leader has its LearnerHandler (lists it among its learners) is connected to it and has accepted that leader's epoch (Learner.registerWithLeader, then LEADERINFO; at the coarse granularity, where both are one step).",
       byDefault: true,
       check: (s) => strayLearner(s) === null,
       explain: (s) => {
@@ -757,7 +759,7 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
       name: 'learnersAwaitSync',
       kind: 'invariant',
       description:
-        "A learner its leader lists that has not read NEWLEADER, and has nothing on its way from the leader, is waiting in the leader's toSync: no LearnerHandler forgets to sync its learner.",
+        "A learner its leader lists that has not read NEWLEADER, and has nothing on its way from the leader, is waiting in the leader's toSync: no LearnerHandler forgets to sync its learner (at the coarse granularity, where discovery is one step).",
       byDefault: true,
       check: (s) => forgottenLearner(s) === null,
       explain: (s) => {
