@@ -4,6 +4,7 @@
 import type { Property, PropertyKind } from '../spec/model.ts';
 import { runBfs, type BfsOutcome, type StopReason } from './search/bfs.ts';
 import { hasCheckpoint, readCheckpoint, type SearchIdentity } from './search/checkpoint.ts';
+import { stepsWellDefined } from './search/step-failure.ts';
 import { buildBoundedCounterexample, buildCounterexample, buildLassoCounterexample, type Counterexample } from './report/counterexample.ts';
 import type { WalkFailure } from './simulation/walks.ts';
 import { runLiveness, type LivenessVerdict } from './search/liveness.ts';
@@ -133,11 +134,13 @@ export function selectProperties(spec: AnySpec, names: readonly string[] | null)
 }
 
 export async function runCheck(config: CheckConfig, onProgress?: (line: Record<string, number>) => void): Promise<RunResult> {
-  const { spec, properties } = await loadChecked(config);
+  const { spec, properties: selected } = await loadChecked(config);
   if (config.liveness && (spec.liveness ?? []).length === 0) throw new UsageError('--liveness: this spec has no liveness properties (--protocol fle has none)');
   const started = performance.now();
-  const base = { spec: spec.name, params: spec.params, properties };
   if (config.simulate === null) {
+    // A step that throws or a successor that cannot be stored is a violation too (search/step-failure.ts).
+    const properties = [...selected, stepsWellDefined(spec)];
+    const base = { spec: spec.name, params: spec.params, properties };
     const identity: SearchIdentity = { source: config.source, specName: spec.name, params: spec.params, propertyNames: properties.map((p) => p.name) };
     if (config.por && spec.footprint === undefined) throw new UsageError('--por: this spec declares no footprint for its steps (spec/model.ts)');
     const ck = config.checkpoint;
@@ -161,6 +164,8 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     const liveness = config.liveness ? checkLiveness(config, spec, onProgress) : null;
     return finishBfs(config, spec, base, out, wall, liveness);
   }
+  const properties = selected;
+  const base = { spec: spec.name, params: spec.params, properties };
   const sim = config.simulate;
   const out = await runSimulation({
     source: config.source,

@@ -13,7 +13,7 @@ import type { FleAction } from './fle/election.ts';
 import { FLE_ACTION_KINDS, fleSteps } from './fle/election.ts';
 import type { Footprint, MessageView, Spec, StepView } from './model.ts';
 import { livenessProperties } from './liveness.ts';
-import { electionProperties, total, zabProperties } from './properties.ts';
+import { auditSyncStep, electionProperties, total, zabProperties } from './properties.ts';
 import type { ClusterState, LeaderVars, LearnerVars, Server, Txn } from './state.ts';
 import { delivered, electionChannel, quorumChannel } from './state.ts';
 import { initialState } from './initial.ts';
@@ -130,6 +130,8 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
   const zab = cfg.protocol === 'zab';
   const coarse = cfg.granularity === 'coarse';
   const actionKinds = ACTION_KINDS.filter((k) => KIND_EXISTS[k](cfg));
+  // syncAsZooKeeper is a property of the step, not of a state: checked here, on each LeaderSyncFollower.
+  const audit = auditSyncStep<Action>(cfg);
   return {
     name:
       (zab ? `ZAB (FastLeaderElection, discovery, synchronization, broadcast; ${cfg.granularity} granularity)` : 'FastLeaderElection') +
@@ -167,6 +169,7 @@ export function buildSpec(options: SpecOptions): Spec<ClusterState, Action> {
       if (zab) {
         if (coarse) steps.push(...coarseSteps(cfg, s));
         steps.push(...zabSteps(cfg, s));
+        for (let i = 0; i < steps.length; i++) if (steps[i]?.action?.kind === 'LeaderSyncFollower') steps[i] = audit(s, steps[i]!);
       }
       return steps;
     },

@@ -1,6 +1,7 @@
 // `npm run mutation` on two lines of spec/coarse.ts, with a check that only asks for leaderElected to depth 2
 // (a few seconds a run): a mutant that stops every election is killed by leaderElected left vacuous, a mutant
-// that indexes past the quorum table is killed by a crash, the counts add up, and the temporary directory with
+// that indexes past the quorum table makes the spec throw, which the check reports as a violation of
+// stepsWellDefined (a broken step, not a crash of the check), the counts add up, and the temporary directory with
 // the instrumented copy is gone afterwards. The whole tool at the default bounds takes minutes: not here.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -33,7 +34,7 @@ function lineOf(text: string): number {
 const leftovers = () => readdirSync(tmpdir()).filter((f) => f.startsWith('zab-mutation-'));
 
 describe('npm run mutation', () => {
-  it('kills a mutant that stops every election by leaderElected (vacuous), one that overruns the quorum table by a crash', async () => {
+  it('kills a mutant that stops every election by leaderElected (vacuous), one that overruns the quorum table as a broken step', async () => {
     const guard = lineOf("if (!l.online || l.state !== 'LOOKING') continue;");
     const loop = lineOf('for (const quorum of quorums[leaderSid - 1]!)');
     expect(loop).toBe(guard + 1);
@@ -53,7 +54,7 @@ describe('npm run mutation', () => {
       expect(ra.results.length).toBeGreaterThan(0);
       expect(rb.results.length).toBeGreaterThan(0);
       const s = r.summary;
-      expect(s.killedByProperty + s.killedByCrash + s.killedByCoverage + s.timeout + s.survived).toBe(r.results.length);
+      expect(s.killedByProperty + s.killedByStep + s.killedByCrash + s.killedByCoverage + s.timeout + s.survived).toBe(r.results.length);
       expect(Object.values(s.byProperty).reduce((x, y) => x + y, 0)).toBe(s.killedByProperty);
       expect(s.score).toBeCloseTo((100 * (r.results.length - s.survived)) / r.results.length, 1);
     }
@@ -66,10 +67,11 @@ describe('npm run mutation', () => {
     const always = ra.results.find((m) => m.mutator === 'ConditionalExpression' && m.replacement === 'false' && m.original === "!l.online || l.state !== 'LOOKING'");
     expect(always?.outcome).toBe('survived');
 
-    // Line `for (const quorum of quorums[leaderSid - 1]!)`: leaderSid + 1 reads past the table, the spec throws.
+    // Line `for (const quorum of quorums[leaderSid - 1]!)`: leaderSid + 1 reads past the table, the spec throws,
+    // and the check says so as a violation with the error and where in spec/ it was thrown.
     const over = rb.results.find((m) => m.mutator === 'ArithmeticOperator' && m.replacement === 'leaderSid + 1');
-    expect(over).toMatchObject({ outcome: 'crash' });
-    expect(over?.outcome === 'crash' && over.reason).toMatch(/^exit 3: .*not iterable/);
+    expect(over).toMatchObject({ outcome: 'step' });
+    expect(over?.outcome === 'step' && over.reason).toMatch(/^a step of this state threw TypeError: .*not iterable \(at .*spec\/coarse\.ts/);
 
     expect(leftovers()).toEqual([]);
   }, 120_000);
@@ -82,6 +84,7 @@ describe('npm run mutation', () => {
       [['--files', 'spec/coarse.ts', '--line', '9-3'], /^mutation: --line: must be a line N or a range N-M with 1 <= N <= M \(got "9-3"\)/],
       [['--', '--workers', '2'], /^mutation: check flag --workers: the mutation tool sets it itself/],
       [['--bogus'], /^mutation: Unknown option '--bogus'/],
+      [['--mutants', '12,x'], /^mutation: --mutants: must be mutant ids N\[,N\.\.\.\]/],
     ];
     const runs = await Promise.all(cases.map(([args]) => mutation(...args)));
     runs.forEach((r, i) => {

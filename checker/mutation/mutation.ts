@@ -37,8 +37,9 @@ Mutation testing of the spec against the model checker: Stryker's instrumenter m
 (a condition negated, an operator swapped, a block emptied...), one plain run of the check records which mutants
 its code executes, and the check (\`npm run check\` at --depth, with the check flags after a second --) runs once
 per executed mutant, or a seeded sample of them, 'concurrency' at a time. Each mutant is killed by a property
-(an invariant violated, or a reachability check never witnessed), killed by a crash (the spec threw), killed by
-a coverage warning (the check passed, but a kind of step that fires without the mutant never fired), timed out,
+(an invariant violated, or a reachability check never witnessed), killed by a broken step (the check's
+stepsWellDefined: a step threw, or made a state the checker cannot store, reported as a violation with its
+trace), killed by a crash (the check process died: exit 3 or a signal), killed by a coverage warning (the check passed, but a kind of step that fires without the mutant never fired), timed out,
 or survived: the check passed with the mutant in, so no property pins that code down. Prints the counts, the
 score, and every survivor with its file:line, the original and the mutated code. Not part of npm test: a mutant
 costs one check run (about 10 s at depth 18 on 2 cores); see docs/mutation.md.`,
@@ -47,6 +48,7 @@ costs one check run (about 10 s at depth 18 on 2 cores); see docs/mutation.md.`,
     { flag: 'seed', metavar: 'S', help: 'seed of the sample', default: DEFAULTS.seed },
     { flag: 'files', metavar: 'GLOB', help: 'which files to mutate (relative to the repository, under spec/)', default: DEFAULTS.files },
     { flag: 'line', metavar: 'N[-M]', help: 'only the mutants that start on line N (or lines N to M) of the file (with --files naming one file)' },
+    { flag: 'mutants', metavar: 'N[,N...]', help: 'only these mutants (ids as the survivors list and --json print them; the same files and code give the same ids): re-run a sample\'s mutants with other check flags' },
     { flag: 'depth', metavar: 'D', help: 'depth bound of every check run (the default properties need 16 to witness every reachability check)', default: DEFAULTS.depth },
     { flag: 'concurrency', metavar: 'C', help: 'check runs at a time, each one process with one worker thread', default: DEFAULTS.concurrency },
     { flag: 'timeout', metavar: 'S', help: `seconds a mutant's run may take before it counts as timed out (default ${TIMEOUT_FACTOR}x the plain run, at least ${MIN_TIMEOUT_S})` },
@@ -84,6 +86,11 @@ const Flags = z.object({
     })
     .refine((r) => r.from >= 1 && r.from <= r.to, 'must be a line N or a range N-M with 1 <= N <= M')
     .optional(),
+  mutants: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'must be mutant ids N[,N...] (as --json or the survivors list print them)')
+    .transform((t) => t.split(','))
+    .optional(),
   depth: intFlag(1, 1000).default(DEFAULTS.depth),
   concurrency: intFlag(1, 64).default(DEFAULTS.concurrency),
   timeout: intFlag(1, 86_400).optional(),
@@ -107,6 +114,7 @@ export function parseMutationFlags(argv: readonly string[]): MutationConfig {
         seed: { type: 'string' },
         files: { type: 'string' },
         line: { type: 'string' },
+        mutants: { type: 'string' },
         depth: { type: 'string' },
         concurrency: { type: 'string' },
         timeout: { type: 'string' },
@@ -143,6 +151,8 @@ export interface MutantInfo {
 export type Outcome =
   | { readonly outcome: 'property'; readonly property: string; readonly how: 'violated' | 'vacuous' }
   | { readonly outcome: 'crash'; readonly reason: string }
+  /** The check reported a broken step as a violation of stepsWellDefined (a step threw, or made a state it cannot store), with its trace. */
+  | { readonly outcome: 'step'; readonly reason: string }
   /** The check passed, but a kind of step that fires without the mutant never fired (the check's coverage warning). */
   | { readonly outcome: 'coverage'; readonly neverFired: readonly string[] }
   | { readonly outcome: 'timeout' }
@@ -271,6 +281,7 @@ interface CheckJson {
   readonly distinct: number | null;
   readonly properties: readonly { readonly name: string; readonly status: 'holds' | 'violated' | 'witnessed' | 'not-reached' }[];
   readonly neverFired: readonly string[];
+  readonly counterexample?: { readonly property: string; readonly message: string | null } | null;
 }
 
 function firstLine(text: string): string {
@@ -295,6 +306,7 @@ export function classify(run: CheckRun, plainNeverFired: readonly string[]): Out
     try {
       const r = JSON.parse(run.stdout) as CheckJson;
       const violated = r.properties.find((p) => p.status === 'violated');
+      if (violated?.name === 'stepsWellDefined') return { outcome: 'step', reason: (r.counterexample?.message ?? 'no message').slice(0, 300) };
       if (violated) return { outcome: 'property', property: violated.name, how: 'violated' };
       const vacuous = r.properties.find((p) => p.status === 'not-reached');
       if (vacuous) return { outcome: 'property', property: vacuous.name, how: 'vacuous' };
@@ -332,6 +344,8 @@ export interface MutationReport {
     readonly killedByProperty: number;
     readonly byProperty: Readonly<Record<string, number>>;
     readonly killedByCrash: number;
+    /** stepsWellDefined violated: a step threw or made a state the checker cannot store, reported with its trace. */
+    readonly killedByStep: number;
     /** The check passed but warned that a kind of step never fired. */
     readonly killedByCoverage: number;
     readonly timeout: number;
@@ -379,7 +393,8 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
   const { distinct, neverFired: plainNeverFired } = JSON.parse(plain.stdout) as CheckJson;
   const hit = new Set(JSON.parse(readFileSync(coverageFile, 'utf8')) as string[]);
   const executed = all.filter((m) => hit.has(m.id));
-  const onLine = cfg.line === undefined ? executed : executed.filter((m) => m.line >= cfg.line!.from && m.line <= cfg.line!.to);
+  const onLines = cfg.line === undefined ? executed : executed.filter((m) => m.line >= cfg.line!.from && m.line <= cfg.line!.to);
+  const onLine = cfg.mutants === undefined ? onLines : onLines.filter((m) => cfg.mutants!.includes(m.id));
   const selected = cfg.sample === undefined ? onLine : sample(onLine, cfg.sample, cfg.seed);
   const timeoutSeconds = cfg.timeout ?? Math.max(MIN_TIMEOUT_S, Math.ceil(TIMEOUT_FACTOR * plain.seconds));
 
@@ -399,6 +414,7 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
 
   const byProperty: Record<string, number> = {};
   let crash = 0;
+  let step = 0;
   let coverage = 0;
   let timeout = 0;
   let survived = 0;
@@ -407,11 +423,12 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
       const key = r.how === 'vacuous' ? `${r.property} (vacuous)` : r.property;
       byProperty[key] = (byProperty[key] ?? 0) + 1;
     } else if (r.outcome === 'crash') crash++;
+    else if (r.outcome === 'step') step++;
     else if (r.outcome === 'coverage') coverage++;
     else if (r.outcome === 'timeout') timeout++;
     else survived++;
   }
-  const killedByProperty = results.length - crash - coverage - timeout - survived;
+  const killedByProperty = results.length - crash - step - coverage - timeout - survived;
   const pct = (k: number) => (results.length === 0 ? 0 : Math.round((1000 * k) / results.length) / 10);
   return {
     files: cfg.files,
@@ -428,6 +445,7 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
       killedByProperty,
       byProperty: Object.fromEntries(Object.entries(byProperty).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
       killedByCrash: crash,
+      killedByStep: step,
       killedByCoverage: coverage,
       timeout,
       survived,
@@ -451,6 +469,7 @@ export function formatReport(r: MutationReport): string {
       (r.mutants.selected < r.mutants.eligible ? ` (a sample of ${n(r.mutants.eligible)}, seed ${r.seed})` : ''),
     `Killed by a property: ${s.killedByProperty}`,
     ...Object.entries(s.byProperty).map(([p, k]) => `  ${p.padEnd(36)} ${k}`),
+    `Killed by a broken step (stepsWellDefined: a step threw or made a state the checker cannot store): ${s.killedByStep}`,
     `Killed by a crash: ${s.killedByCrash}`,
     `Killed by a coverage warning: ${s.killedByCoverage}`,
     `Timed out: ${s.timeout}`,
@@ -466,6 +485,11 @@ export function formatReport(r: MutationReport): string {
       lines.push(...m.original.split('\n').map((l) => `    - ${l}`));
       lines.push(...m.replacement.split('\n').map((l) => `    + ${l}`));
     }
+  }
+  const broken = r.results.filter((x) => x.outcome === 'step');
+  if (broken.length > 0) {
+    lines.push('Broken steps:');
+    for (const m of broken) if (m.outcome === 'step') lines.push(`  ${m.file}:${m.line}:${m.column} ${m.mutator}: ${m.reason}`);
   }
   const crashes = r.results.filter((x) => x.outcome === 'crash');
   if (crashes.length > 0) {

@@ -6,6 +6,7 @@ import type { MessageView, PropertyKind } from '../../spec/model.ts';
 import type { StatePath } from '../search/bfs.ts';
 import { replay } from './replay.ts';
 import type { AnySpec } from '../spec-source.ts';
+import { STEPS_WELL_DEFINED, stepsWellDefined } from '../search/step-failure.ts';
 
 export interface VarChange {
   readonly sid: number;
@@ -82,14 +83,26 @@ function describeSteps(spec: AnySpec, replayed: ReturnType<typeof replay>): Coun
   for (let i = 1; i < replayed.length; i++) {
     const before = replayed[i - 1]!.state;
     const { action, state: after } = replayed[i]!;
-    const view = spec.describe(before, action!, after);
-    steps.push({ step: i, kind: view.kind, sid: view.sid, params: view.params, recv: view.recv, send: view.send, changes: changedVars(spec, before, after) });
+    // A broken spec's last state may not be readable (a violation says why): the step is then shown bare.
+    let view: ReturnType<AnySpec['describe']>;
+    try {
+      view = spec.describe(before, action!, after);
+    } catch {
+      view = { kind: action!.kind, sid: action!.sid, params: {}, recv: null, send: [] };
+    }
+    let changes: VarChange[];
+    try {
+      changes = changedVars(spec, before, after);
+    } catch {
+      changes = [];
+    }
+    steps.push({ step: i, kind: view.kind, sid: view.sid, params: view.params, recv: view.recv, send: view.send, changes });
   }
   return steps;
 }
 
 export function buildCounterexample(spec: AnySpec, property: string, path: StatePath): Counterexample {
-  const prop = spec.properties.find((p) => p.name === property);
+  const prop = spec.properties.find((p) => p.name === property) ?? (property === STEPS_WELL_DEFINED ? stepsWellDefined(spec) : undefined);
   if (prop === undefined) throw new Error(`no property ${property}`);
   const replayed = replay(spec, { init: path.init, steps: path.steps });
   const steps = describeSteps(spec, replayed);

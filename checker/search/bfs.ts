@@ -192,7 +192,7 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
   let lastCheckpoint = performance.now();
 
   async function pathTo(found: Found): Promise<StatePath> {
-    const steps = [found.succ];
+    const steps = found.succ < 0 ? [] : [found.succ];
     let id = found.parent;
     for (;;) {
       const e = entries.find((x) => id >= x.globalStart && id < x.globalStart + x.count)!;
@@ -278,7 +278,8 @@ export async function runBfs(opts: BfsOptions): Promise<BfsOutcome> {
       }
       // The violation with the least (parent, successor) among those found: deterministic for one thread.
       violations.sort((a, b) => a.parent - b.parent || a.succ - b.succ);
-      if (violations[0] !== undefined) await record(violations[0], depth + 1);
+      // (A state whose own steps broke, succ -1, is of this level's depth.)
+      if (violations[0] !== undefined) await record(violations[0], violations[0].succ < 0 ? depth : depth + 1);
       const next: SegmentRef[] = [];
       parentBytes = 0;
       const levelStart = nextId;

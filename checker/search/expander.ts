@@ -10,8 +10,12 @@ import { MAX_SUCCESSORS, ParentStore } from '../store/parent-store.ts';
 import type { AnySpec } from '../spec-source.ts';
 import { findNotPlainData, NotPlainDataError } from '../store/plain-data.ts';
 import { createStateCodec, type StateCodec } from '../store/state-codec.ts';
+import { errorText, notAStep, STEPS_WELL_DEFINED } from './step-failure.ts';
 
-/** A state that violates an invariant or witnesses a reachability property: reached by `succ` from `parent`. */
+/**
+ * A state that violates an invariant or witnesses a reachability property: reached by `succ` from `parent`; or,
+ * with `succ` -1, the state `parent` itself (whose steps broke: stepsWellDefined).
+ */
 export interface Found {
   readonly prop: number;
   readonly parent: number;
@@ -74,6 +78,8 @@ export class Expander {
   private readonly trailer = new Uint8Array(8 + 2 * MAX_SLEEP + 1);
   private readonly trailerView = new DataView(this.trailer.buffer);
   private readonly keyIds = new Map<string, number>();
+  /** Index of stepsWellDefined among the properties (-1: not selected, a broken step then throws as before). */
+  private readonly stepsProp: number;
 
   constructor(
     private readonly spec: AnySpec,
@@ -91,6 +97,7 @@ export class Expander {
     this.kinds = [...spec.actionKinds];
     this.kinds.forEach((k, i) => this.kindIndex.set(k, i));
     this.open = new Set(properties.flatMap((p, i) => (p.kind === 'reachability' ? [i] : [])));
+    this.stepsProp = properties.findIndex((p) => p.name === STEPS_WELL_DEFINED);
   }
 
   setTable(table: FingerprintTable): void {
@@ -127,14 +134,30 @@ export class Expander {
         end = at;
       }
       const state = codec.decode(bytes, offsets[i]!, end);
-      const succs = this.spec.next(state);
-      if (succs.length > MAX_SUCCESSORS) throw new Error(`a state has ${succs.length} successors (at most ${MAX_SUCCESSORS})`);
       const parent = idBase + i;
+      let succs: ReturnType<AnySpec['next']>;
+      try {
+        succs = this.spec.next(state);
+      } catch (e) {
+        if (this.stepsProp < 0) throw e;
+        violation = { prop: this.stepsProp, parent, succ: -1, message: `a step of this state threw ${errorText(e)}` };
+        i++;
+        Atomics.store(this.stop, STOP, 1);
+        break;
+      }
+      if (succs.length > MAX_SUCCESSORS) throw new Error(`a state has ${succs.length} successors (at most ${MAX_SUCCESSORS})`);
       // --por: each step's key (-1 when two successors share it: such steps are neither skipped nor put to sleep)
       // and footprint, computed when first needed.
       let keys: number[] | null = por && sleep !== null ? this.keysOf(succs) : null;
       const prints: (Footprint | undefined)[] | null = por ? new Array<Footprint | undefined>(succs.length) : null;
       for (let j = 0; j < succs.length; j++) {
+        if (this.stepsProp >= 0) {
+          const bad = notAStep(succs[j], j);
+          if (bad !== null) {
+            violation ??= { prop: this.stepsProp, parent, succ: -1, message: bad };
+            break;
+          }
+        }
         const { action, state: next } = succs[j]!;
         if (sleep !== null && keys![j]! >= 0 && sleep.includes(keys![j]!)) {
           skipped++;
@@ -144,7 +167,14 @@ export class Expander {
         if (k === undefined) k = this.addKind(action, fired, firstReached);
         fired[k]!++;
         generated++;
-        const len = this.encode(next, action);
+        let len: number;
+        try {
+          len = this.encode(next, action);
+        } catch (e) {
+          if (this.stepsProp < 0) throw e;
+          violation ??= { prop: this.stepsProp, parent, succ: -1, message: errorText(e) };
+          break;
+        }
         if (!(por ? table.insertMarking(codec.fpHi(), codec.fpLo()) : table.insert(codec.fpHi(), codec.fpLo()))) continue;
         firstReached[k]!++;
         distinct++;
@@ -235,6 +265,7 @@ export class Expander {
     for (let p = 0; p < props.length; p++) {
       const prop = props[p]!;
       if (prop.kind === 'invariant') {
+        if (p === this.stepsProp) continue; // met in expand itself, not by a check per state
         if (!prop.check(state)) return { prop: p, parent, succ, message: prop.explain?.(state) ?? null };
       } else if (this.open.has(p) && prop.check(state)) {
         this.open.delete(p);

@@ -10,6 +10,7 @@ import type { SharedInterner } from '../store/interner.ts';
 import type { SimulationRequest, SimulationResult } from '../simulation/walks.ts';
 import { runWalks } from '../simulation/walks.ts';
 import type { AnySpec, SpecSource } from '../spec-source.ts';
+import { STEPS_WELL_DEFINED, stepsWellDefined } from './step-failure.ts';
 
 export interface SearchThread {
   expand(chunk: Chunk): Promise<ExpandResult>;
@@ -39,7 +40,7 @@ export interface SharedSearch {
 
 export function selectByName(spec: AnySpec, names: readonly string[]): Property<unknown>[] {
   return names.map((n) => {
-    const p = spec.properties.find((q) => q.name === n);
+    const p = spec.properties.find((q) => q.name === n) ?? (n === STEPS_WELL_DEFINED ? stepsWellDefined(spec) : undefined);
     if (p === undefined) throw new Error(`the spec has no property "${n}"`);
     return p;
   });
