@@ -29,9 +29,9 @@ export function startLeading(s: ClusterState, sid: Sid): ClusterState {
     outstanding: [],
     toBeApplied: 0,
   };
-  // Variants 2845/4712: the spec's leader always leads from its log (a stale tree is not followed into lead()).
-  const fresh = me.treeZxid === null ? {} : { treeZxid: null };
-  return updateServer(s, sid, { zabState: 'DISCOVERY', leader, snapshotIndex: me.history.length, ...fresh });
+  // The leader leads from its log: the tree is the log's (treeZxid: null; a stale tree of variants 2845/4712 is
+  // not followed into lead()).
+  return updateServer(s, sid, { zabState: 'DISCOVERY', leader, snapshotIndex: me.history.length, treeZxid: null });
 }
 
 /** Follower.followLeader / Observer.observeLeader begin: find the leader, not yet connected. */

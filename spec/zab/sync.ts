@@ -224,9 +224,8 @@ export function learnerProcessNEWLEADER(cfg: Config, s0: ClusterState, sid: Sid,
   // A data tree replaced by SNAP must still start with what this server delivered before.
   const before = [...me.history, ...me.pendingLog].slice(0, me.committed);
   const keepsDelivered = before.every((t, i) => history[i]?.zxid === t.zxid && history[i]?.value === t.value);
-  // Variants 2845/4712: after the sync the tree is what the sync made it.
-  const synced = me.treeZxid === null ? {} : { treeZxid: null };
-  let next = updateServer(s, sid, { history, snapshotIndex, committedLogStart, ...synced });
+  // After the sync the tree is what the sync made it: the log's (treeZxid: null, which only variants 2845/4712 set).
+  let next = updateServer(s, sid, { history, snapshotIndex, committedLogStart, treeZxid: null });
   if (!keepsDelivered) next = addViolation(next, 'deliveredTxnTruncated');
   next = updateLearner(next, sid, { syncTree: null, packetsNotLogged: notLogged, packetsCommitted: [], newLeaderSeen: true, syncMode: 'NONE' });
   next = writeCurrentEpoch(next, sid, epochOf(zxid));
