@@ -158,10 +158,10 @@ export function followerProcessCOMMIT(cfg: Config, s0: ClusterState, sid: Sid, f
 }
 
 /**
- * A step of variant 3023 only (the seam steps): the CommitProcessor applies the commits queued after UPTODATE (FollowerZooKeeperServer.commit
- * for each of packetsCommitted), in order, after the follower has started serving.
+ * A step of variant 3023 only (the seam steps): the CommitProcessor applies the commits queued after UPTODATE
+ * (FollowerZooKeeperServer.commit for each of packetsCommitted), in order, after the follower has started serving.
  */
-export function followerCommitProcessor(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
+export function followerCommitProcessor(_cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
   const me = server(s, sid);
   if (!me.online || me.zabState !== 'BROADCAST' || me.learner === null || me.learner.packetsCommitted.length === 0) return null;
   const all = [...me.history, ...me.pendingLog];
