@@ -13,9 +13,10 @@ import { isQuorum, isVoter } from './config.ts';
 import { initialVote } from './fle/election.ts';
 import { totalOrderPredicate } from './fle/vote.ts';
 import type { ClusterState } from './state.ts';
-import { addSorted, closeConnection, lastLoggedZxid, server, updateLeader, updateLearner, updateServer } from './state.ts';
+import { addSorted, closeConnection, lastLoggedZxid, server, updateLeader, updateLearner, updateServer, writeAcceptedEpoch } from './state.ts';
 import type { Sid, Vote } from './types.ts';
-import { finishDiscovery, writeAcceptedEpoch } from './zab/discovery.ts';
+import { finishDiscovery } from './zab/discovery.ts';
+import { hasVariantStep } from './seams.ts';
 import { startLeading, startLearning } from './zab/roles.ts';
 
 export type CoarseAction =
@@ -24,7 +25,7 @@ export type CoarseAction =
   | { readonly kind: 'ElectAbandoned'; readonly sid: Sid; readonly peer: Sid };
 
 export const COARSE_ACTION_KINDS = ['ElectAndDiscover', 'LearnerJoin'] as const;
-/** The coarse step only variant 3109 has. */
+/** The coarse step only variant 3109 has (the seam steps of spec/seams.ts). */
 export const COARSE_VARIANT_KINDS = ['ElectAbandoned'] as const;
 
 type Step = { readonly action: CoarseAction; readonly state: ClusterState };
@@ -139,7 +140,7 @@ export function learnerJoin(cfg: Config, s: ClusterState, sid: Sid, leaderSid: S
  * fixed spec, at coarse granularity, has no such step.
  */
 export function electAbandoned(cfg: Config, s: ClusterState, leaderSid: Sid, voter: Sid): ClusterState | null {
-  if (cfg.variant !== '3109' || leaderSid === voter || !isVoter(cfg, voter)) return null;
+  if (!hasVariantStep(cfg, 'ElectAbandoned') || leaderSid === voter || !isVoter(cfg, voter)) return null;
   const pair = [leaderSid, voter].sort((a, b) => a - b);
   if (!isQuorum(cfg, pair)) return null;
   const l = server(s, leaderSid);
@@ -216,7 +217,8 @@ export function coarseSteps(cfg: Config, s: ClusterState): Step[] {
       if (next !== null) steps.push({ action: { kind: 'LearnerJoin', sid, peer: leaderSid }, state: next });
     }
   }
-  if (cfg.variant === '3109') {
+  // The step variant 3109 adds (the seam steps, spec/seams.ts).
+  if (hasVariantStep(cfg, 'ElectAbandoned')) {
     for (const leaderSid of cfg.voters) {
       for (const voter of cfg.voters) {
         const next = electAbandoned(cfg, s, leaderSid, voter);

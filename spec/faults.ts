@@ -23,7 +23,6 @@ export function crash(cfg: Config, s: ClusterState, sid: Sid): ClusterState | nu
   if (me.leader !== null) next = leaderShutdown(cfg, next, sid);
   else if (me.learner !== null) next = dropLearner(next, me.learner.leader, sid);
   next = dropAllChannelsOf(next, sid);
-  const after = server(next, sid);
   return updateServer(next, sid, {
     online: false,
     state: 'LOOKING',
@@ -37,9 +36,9 @@ export function crash(cfg: Config, s: ClusterState, sid: Sid): ClusterState | nu
     history: me.history,
     pendingLog: [],
     committed: 0,
-    // Variants 2845/4712: the tree and the old logger's queue die with the process; a restart reloads the log.
-    ...(after.treeZxid === null ? {} : { treeZxid: null }),
-    ...(after.orphanLog.length === 0 ? {} : { orphanLog: [] }),
+    // The tree and the old logger's queue (variants 2845/4712) die with the process; a restart reloads the log.
+    treeZxid: null,
+    orphanLog: [],
     leader: null,
     learner: null,
   });

@@ -23,6 +23,7 @@ import type { QuorumPacket } from './zab/packets.ts';
 import type { ZabAction } from './zab/steps.ts';
 import { LEADER_APPLY_KIND, LEADER_LOG_KIND, VARIANT_LOCAL_KINDS, ZAB_LOCAL_KINDS, ZAB_PEER_KINDS, ZAB_RECEIVE_KINDS, zabSteps } from './zab/steps.ts';
 import { VARIANTS } from './variants.ts';
+import { hasVariantStep } from './seams.ts';
 
 export type { Bounds, SpecOptions } from './config.ts';
 export { DEFAULT_BOUNDS, INITIAL_STATES, MUTATIONS } from './config.ts';
@@ -117,9 +118,9 @@ const KIND_EXISTS: Readonly<Record<ActionKind, (c: Cfg) => boolean>> = {
   LeaderProcessACK: zab,
   FollowerProcessCOMMIT: zab,
   ObserverProcessINFORM: (c) => zab(c) && observing(c),
-  LearnerFinishNEWLEADER: (c) => zab(c) && (c.variant === '4643' || c.variant === '4685'),
-  FollowerCommitProcessor: (c) => zab(c) && c.variant === '3023',
-  ElectAbandoned: (c) => zab(c) && coarse(c) && c.variant === '3109',
+  LearnerFinishNEWLEADER: (c) => zab(c) && hasVariantStep(c, 'LearnerFinishNEWLEADER'),
+  FollowerCommitProcessor: (c) => zab(c) && hasVariantStep(c, 'FollowerCommitProcessor'),
+  ElectAbandoned: (c) => zab(c) && coarse(c) && hasVariantStep(c, 'ElectAbandoned'),
   LeaderFlushLog: (c) => zab(c) && c.leaderLog === 'queued',
   LeaderApplyCommitted: (c) => zab(c) && c.leaderApply === 'queued',
 };

@@ -411,3 +411,34 @@ export function addViolation(s: ClusterState, name: string): ClusterState {
   if (s.ghost.violations.includes(name)) return s;
   return { ...s, ghost: { ...s.ghost, violations: [...s.ghost.violations, name].sort() } };
 }
+
+/** Write the acceptedEpoch file (atomically). Epoch files must never go backwards. */
+export function writeAcceptedEpoch(s: ClusterState, sid: Sid, epoch: number): ClusterState {
+  const me = server(s, sid);
+  const next = updateServer(s, sid, { acceptedEpoch: epoch });
+  return epoch < me.acceptedEpoch ? addViolation(next, 'epochWentBack') : next;
+}
+
+/** Write the currentEpoch file (atomically). */
+export function writeCurrentEpoch(s: ClusterState, sid: Sid, epoch: number): ClusterState {
+  const me = server(s, sid);
+  const next = updateServer(s, sid, { currentEpoch: epoch });
+  return epoch < me.currentEpoch ? addViolation(next, 'epochWentBack') : next;
+}
+
+/**
+ * NEWLEADER's persisting loop: for each zxid in packetsCommitted, in order, the head of packetsNotLogged is
+ * appended to the log if it is that txn (a mismatch is skipped, as the real loop does with a warning). Returns
+ * the log and the packets still not logged.
+ */
+export function logCommittedPackets(history: readonly Txn[], notLogged: readonly Txn[], committed: readonly Zxid[]) {
+  let logged = history;
+  let rest = notLogged;
+  for (const z of committed) {
+    const head = rest[0];
+    if (head === undefined || head.zxid !== z) continue;
+    logged = [...logged, head];
+    rest = rest.slice(1);
+  }
+  return { history: logged, notLogged: rest };
+}

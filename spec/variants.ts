@@ -3,10 +3,12 @@
 // puts back, at the code path of one bug, what the affected releases did; everything else stays fixed, so the
 // checker's counterexample shows that bug and no other. Research notes: docs/bugs.md; results: docs/variants.md.
 //
-// The switches live where the affected code differed, each a `cfg.variant === '...'` branch with a comment
-// naming the JIRA: zab/roles.ts (backToLooking), zab/sync.ts (NEWLEADER, COMMIT and UPTODATE during sync),
-// zab/broadcast.ts (the follower's logging pipeline), faults.ts (what a crash loses), coarse.ts (a leader its
-// voters abandon during the election: a liveness bug, found with --liveness).
+// What each variant changes is its entry in VARIANT_SEAMS (spec/seams.ts): the handlers state the fixed protocol's
+// rule and call a named seam where the affected code differed: onLeaveRole (zab/roles.ts backToLooking),
+// onNewLeader, onFinishNewLeader and onUpToDate (zab/sync.ts), onCommit (zab/broadcast.ts), and the steps a variant
+// adds (LearnerFinishNEWLEADER, FollowerCommitProcessor, and coarse.ts's ElectAbandoned: a leader its voters abandon
+// during the election, a liveness bug found with --liveness). One branch is not a seam yet: 4712's PROPOSAL,
+// queued rather than logged, in zab/broadcast.ts followerProcessPROPOSAL (and its old logger in followerFlushLog).
 
 export interface Variant {
   readonly jira: string;

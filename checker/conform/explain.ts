@@ -14,7 +14,7 @@ import type { Spec } from '../../spec/model.ts';
 import { serverView } from '../../spec/index.ts';
 import { dropHead, electionChannel, quorumChannel, sendNotifications } from '../../spec/state.ts';
 import { messageZxid, type TraceMessage } from '../../traces/packets.ts';
-import { zxidToHex, zxidValue } from '../../traces/zxid.ts';
+import { epochOf, zxidToHex, zxidValue } from '../../traces/zxid.ts';
 import type { ActionName } from '../../traces/actions.ts';
 import { abstractLoggedMessage, abstractNotification, abstractPacket, abstractServer, diffServers, sameMessage, specServer, type FieldDiff, type MessageAbstract } from './abstraction.ts';
 import type { LoggedEvent, LoggedStep } from './reader.ts';
@@ -280,7 +280,7 @@ function loseUnsyncedTail(s: ClusterState, sid: number, logged: number): { state
   while (keep > 0 && h[keep - 1]!.zxid > logged) keep--;
   const dropped = h.length - keep;
   if ((keep > 0 && h[keep - 1]!.zxid !== logged) || (keep === 0 && logged !== 0) || dropped > MAX_UNSYNCED) return null;
-  if (h.slice(keep).some((t) => Math.floor(t.zxid / 2 ** 32) < me.currentEpoch)) return null;
+  if (h.slice(keep).some((t) => epochOf(t.zxid) < me.currentEpoch)) return null;
   const history = h.slice(0, keep);
   const servers = s.servers.slice();
   servers[sid - 1] = { ...me, history, snapshotIndex: Math.min(me.snapshotIndex, keep), committedLogStart: Math.min(me.committedLogStart, keep), currentVote: { ...me.currentVote, zxid: logged } };

@@ -6,7 +6,7 @@
 // Streaming: it holds one step per server and the ids of messages sent and not yet received.
 import type { TraceMessage } from '../../traces/schema.ts';
 import { messageZxid } from '../../traces/packets.ts';
-import { zxidValue } from '../../traces/zxid.ts';
+import { counterOf, zxidValue } from '../../traces/zxid.ts';
 import type { LoggedStep } from './reader.ts';
 
 export interface RankedStep {
@@ -95,7 +95,7 @@ export class CausalMerger {
         if (m.type !== 'ACK') continue;
         const z = zxidValue(m.zxid);
         // NEWLEADER's ACK (counter 0): the learner's log as it stands is on disk.
-        const upTo = z % 2 ** 32 === 0 ? zxidValue(step.vars['lastZxid']) : z;
+        const upTo = counterOf(z) === 0 ? zxidValue(step.vars['lastZxid']) : z;
         if (!Number.isNaN(upTo)) this.vouched.set(sid, Math.max(this.vouched.get(sid) ?? 0, upTo));
       }
     }

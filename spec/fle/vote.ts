@@ -2,6 +2,7 @@
 import type { Config } from '../config.ts';
 import { isQuorum, isVoter } from '../config.ts';
 import type { Proposal, Sid, Vote } from '../types.ts';
+import { seamsOf } from '../seams.ts';
 
 /**
  * FastLeaderElection.totalOrderPredicate: is the vote (newId, newZxid, newEpoch) better than the current one?
@@ -10,7 +11,9 @@ import type { Proposal, Sid, Vote } from '../types.ts';
  */
 export function totalOrderPredicate(cfg: Config, next: Proposal, current: Proposal): boolean {
   if (!isVoter(cfg, next.leader)) return false;
-  if (cfg.mutations.has('voteOrder')) return next.leader > current.leader;
+  // A deviation may order votes otherwise (the seam totalOrder: voteOrder).
+  const deviation = seamsOf(cfg).totalOrder;
+  if (deviation !== undefined) return deviation(next, current);
   return (
     next.peerEpoch > current.peerEpoch ||
     (next.peerEpoch === current.peerEpoch &&

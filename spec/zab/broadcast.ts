@@ -7,6 +7,7 @@ import { addSorted, addViolation, lastZxidOf, sendPackets, server, takePacket, u
 import type { Sid, Zxid } from '../types.ts';
 import { counterOf, epochOf, makeZxid } from '../types.ts';
 import type { QuorumPacket } from './packets.ts';
+import { seamsOf } from '../seams.ts';
 
 /**
  * A client write reaches the leader (ProposalRequestProcessor, Leader.propose): the next zxid of its epoch, sent
@@ -122,7 +123,7 @@ function tryToCommit(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
   for (const head of server(s, sid).leader!.outstanding) {
     const me = server(next, sid);
     const l = me.leader!;
-    if (!isQuorum(cfg, head.acks) && !cfg.mutations.has('commitWithoutQuorum')) return next;
+    if (!isQuorum(cfg, head.acks) && !seamsOf(cfg).commitsWithoutQuorum) return next;
     // The txn may still be in the leader's queue (leaderLog 'queued'): a quorum of followers ACKed before its fsync.
     const at = me.committed + l.toBeApplied;
     const txn = (at < me.history.length ? me.history : [...me.history, ...me.pendingLog])[at]!;
@@ -160,10 +161,9 @@ export function leaderApplyCommitted(cfg: Config, s: ClusterState, sid: Sid): Cl
 export function followerProcessCOMMIT(cfg: Config, s0: ClusterState, sid: Sid, from: Sid, zxid: Zxid): ClusterState {
   const me = server(s0, sid);
   const s = takePacket(s0, from, sid);
-  if (cfg.variant === '3023' && me.learner !== null && me.learner.packetsCommitted.length > 0) {
-    // ZOOKEEPER-3023: the commits of the sync are still in the CommitProcessor's queue; this one waits behind them.
-    return updateLearner(s, sid, { packetsCommitted: [...me.learner.packetsCommitted, zxid] });
-  }
+  // Variant 3023 queues it behind the commits of the sync: the seam onCommit.
+  const deviation = seamsOf(cfg).onCommit?.(s, sid, me, zxid);
+  if (deviation != null) return deviation;
   const next = [...me.history, ...me.pendingLog][me.committed];
   if (next === undefined) return s;
   if (next.zxid !== zxid) return addViolation(updateServer(s, sid, { online: false, leader: null, learner: null, pendingLog: [], committed: 0 }), 'unmatchedCommit');
@@ -171,12 +171,12 @@ export function followerProcessCOMMIT(cfg: Config, s0: ClusterState, sid: Sid, f
 }
 
 /**
- * ZOOKEEPER-3023 only: the CommitProcessor applies the commits queued after UPTODATE (FollowerZooKeeperServer.commit
- * for each of packetsCommitted), in order, after the follower has started serving.
+ * A step of variant 3023 only (the seam steps): the CommitProcessor applies the commits queued after UPTODATE
+ * (FollowerZooKeeperServer.commit for each of packetsCommitted), in order, after the follower has started serving.
  */
-export function followerCommitProcessor(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
+export function followerCommitProcessor(_cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
   const me = server(s, sid);
-  if (cfg.variant !== '3023' || !me.online || me.zabState !== 'BROADCAST' || me.learner === null || me.learner.packetsCommitted.length === 0) return null;
+  if (!me.online || me.zabState !== 'BROADCAST' || me.learner === null || me.learner.packetsCommitted.length === 0) return null;
   const all = [...me.history, ...me.pendingLog];
   let committed = me.committed;
   for (const z of me.learner.packetsCommitted) if (all[committed]?.zxid === z) committed++;

@@ -6,7 +6,6 @@ import { isQuorum, isVoter } from '../config.ts';
 import type { ClusterState } from '../state.ts';
 import {
   addSorted,
-  addViolation,
   closeConnection,
   lastLoggedZxid,
   sendPackets,
@@ -15,11 +14,14 @@ import {
   updateLeader,
   updateLearner,
   updateServer,
+  writeAcceptedEpoch,
+  writeCurrentEpoch,
 } from '../state.ts';
 import type { Sid, Zxid } from '../types.ts';
 import { NONE } from '../types.ts';
 import type { QuorumPacket } from './packets.ts';
 import { learnerShutdown } from './roles.ts';
+import { seamsOf } from '../seams.ts';
 
 /**
  * Learner.connectToLeader + registerWithLeader: the TCP connection is accepted by the leader's
@@ -80,7 +82,8 @@ export function learnerProcessLEADERINFO(cfg: Config, s0: ClusterState, sid: Sid
   const me = server(s0, sid);
   const s = takePacket(s0, from, sid);
   const ack = (currentEpoch: number): QuorumPacket => ({ type: 'ACKEPOCH', currentEpoch, lastZxid: lastLoggedZxid(me) });
-  if (p.newEpoch > me.acceptedEpoch || (p.newEpoch < me.acceptedEpoch && cfg.mutations.has('acceptLowerEpoch'))) {
+  // A lower epoch is refused, unless a deviation accepts it (the seam acceptsLowerEpoch: acceptLowerEpoch).
+  if (p.newEpoch > me.acceptedEpoch || (p.newEpoch < me.acceptedEpoch && seamsOf(cfg).acceptsLowerEpoch === true)) {
     let next = writeAcceptedEpoch(s, sid, p.newEpoch);
     next = updateLearner(next, sid, { newEpoch: p.newEpoch });
     next = updateServer(next, sid, { zabState: 'SYNCHRONIZATION' });
@@ -131,18 +134,4 @@ export function finishDiscovery(_cfg: Config, s: ClusterState, sid: Sid): Cluste
   next = updateLeader(next, sid, { newLeaderAcks: [sid] });
   const established = [...next.ghost.established, { epoch, sid }].sort((a, b) => a.epoch - b.epoch || a.sid - b.sid);
   return { ...next, ghost: { ...next.ghost, established } };
-}
-
-/** Write the acceptedEpoch file (atomically). Epoch files must never go backwards. */
-export function writeAcceptedEpoch(s: ClusterState, sid: Sid, epoch: number): ClusterState {
-  const me = server(s, sid);
-  const next = updateServer(s, sid, { acceptedEpoch: epoch });
-  return epoch < me.acceptedEpoch ? addViolation(next, 'epochWentBack') : next;
-}
-
-/** Write the currentEpoch file (atomically). */
-export function writeCurrentEpoch(s: ClusterState, sid: Sid, epoch: number): ClusterState {
-  const me = server(s, sid);
-  const next = updateServer(s, sid, { currentEpoch: epoch });
-  return epoch < me.currentEpoch ? addViolation(next, 'epochWentBack') : next;
 }

@@ -1,8 +1,9 @@
 // Entering and leaving the roles of ZAB: what QuorumPeer.run does around Leader.lead() and
 // Follower.followLeader()/Observer.observeLeader(), and how a server falls back to LOOKING.
 import type { Config } from '../config.ts';
-import type { ClusterState, LeaderVars, LearnerVars } from '../state.ts';
-import { closeConnection, delivered, emptyRoundVotes, lastZxidOf, learnerClosesConnection, server, updateServer, without } from '../state.ts';
+import { seamsOf } from '../seams.ts';
+import type { ClusterState, LeaderVars, LearnerVars, Server } from '../state.ts';
+import { closeConnection, emptyRoundVotes, learnerClosesConnection, server, updateServer, without } from '../state.ts';
 import type { Sid } from '../types.ts';
 import { NONE } from '../types.ts';
 
@@ -28,9 +29,9 @@ export function startLeading(s: ClusterState, sid: Sid): ClusterState {
     outstanding: [],
     toBeApplied: 0,
   };
-  // Variants 2845/4712: the spec's leader always leads from its log (a stale tree is not followed into lead()).
-  const fresh = me.treeZxid === null ? {} : { treeZxid: null };
-  return updateServer(s, sid, { zabState: 'DISCOVERY', leader, snapshotIndex: me.history.length, ...fresh });
+  // The leader leads from its log: the tree is the log's (treeZxid: null; a stale tree of variants 2845/4712 is
+  // not followed into lead()).
+  return updateServer(s, sid, { zabState: 'DISCOVERY', leader, snapshotIndex: me.history.length, treeZxid: null });
 }
 
 /** Follower.followLeader / Observer.observeLeader begin: find the leader, not yet connected. */
@@ -59,63 +60,23 @@ export function enterZab(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
 
 /**
  * The role ends without a crash (an exception in lead()/followLeader(), a timeout, a lost connection):
- * QuorumPeer sets LOOKING and runs a new election. The SyncRequestProcessor is shut down, which flushes
- * what it had queued (the ZOOKEEPER-4712 fix), and the in-memory database is reloaded from disk
- * (the ZOOKEEPER-2845 fix), so what the server votes with is what it has logged.
+ * QuorumPeer sets LOOKING and runs a new election. Learner.shutdown/Leader.shutdown -> ZooKeeperServer.shutdown(false)
+ * shuts the SyncRequestProcessor down, which flushes what it had queued into the log (the ZOOKEEPER-4712 fix), and
+ * the in-memory database is caught up with the log (fastForwardDataBase, the ZOOKEEPER-2845 fix), so what the
+ * server votes with is what it has logged. Variants 2845, 4643 and 4712 differ at the seam onLeaveRole (seams.ts).
  */
 function backToLooking(cfg: Config, s: ClusterState, sid: Sid): ClusterState {
   const me = server(s, sid);
-  const looking = {
-    state: 'LOOKING' as const,
-    zabState: 'ELECTION' as const,
-    fle: 'idle' as const,
-    recvset: emptyRoundVotes(cfg),
-    outofelection: emptyRoundVotes(cfg),
-    leader: null,
-    learner: null,
-  };
-  if (cfg.variant === '4643' && me.learner !== null && me.learner.newLeaderAckDue !== null) {
-    // ZOOKEEPER-4643: a closed socket does not stop the learner thread between setCurrentEpoch and the end of the
-    // NEWLEADER handler: it persists the sync txns, then fails to write the ACK. Only a crash cuts in between.
-    let history = me.history;
-    let notLogged = me.learner.packetsNotLogged;
-    for (const z of me.learner.packetsCommitted) {
-      if (notLogged[0]?.zxid !== z) continue;
-      history = [...history, notLogged[0]];
-      notLogged = notLogged.slice(1);
-    }
-    return updateServer(s, sid, { ...looking, history });
-  }
-  if (cfg.variant === '2845') {
-    // ZOOKEEPER-2845 (before 3.4.12/3.5.4): ZooKeeperServer.shutdown(false) keeps zkDb as it is, without
-    // fastForwardDataBase. The tree holds what was applied (committed); the log may hold more (a leader logs its
-    // own proposals before they commit), and getLastLoggedZxid now reports the tree's last zxid. A tree that was
-    // never applied to since the restart is the log itself (loadDataBase replayed all of it).
-    const all = [...me.history, ...me.pendingLog];
-    const tree = me.committed === 0 ? lastZxidOf(all) : lastZxidOf(delivered(me));
-    return updateServer(s, sid, { ...looking, history: all, pendingLog: [], treeZxid: tree === lastZxidOf(all) ? null : tree });
-  }
-  if (cfg.variant === '4712') {
-    // ZOOKEEPER-4712 (3.5.10-3.9.2): Learner.shutdown -> ZooKeeperServer.shutdown(false) shuts the processors down
-    // but not syncProcessor, then fastForwardDataBase catches the tree up to the log as it is now. The old
-    // SyncRequestProcessor keeps its queue and its thread, and appends it to the log later (FollowerFlushLog).
-    return updateServer(s, sid, {
-      ...looking,
-      pendingLog: [],
-      orphanLog: [...me.orphanLog, ...me.pendingLog],
-      treeZxid: me.pendingLog.length === 0 && me.orphanLog.length === 0 ? null : lastZxidOf(me.history),
-    });
-  }
+  const flushed = (): Partial<Server> => ({ history: me.pendingLog.length === 0 ? me.history : [...me.history, ...me.pendingLog], pendingLog: [] });
   return updateServer(s, sid, {
     state: 'LOOKING',
     zabState: 'ELECTION',
     fle: 'idle',
     recvset: emptyRoundVotes(cfg),
     outofelection: emptyRoundVotes(cfg),
-    history: me.pendingLog.length === 0 ? me.history : [...me.history, ...me.pendingLog],
-    pendingLog: [],
     leader: null,
     learner: null,
+    ...(seamsOf(cfg).onLeaveRole?.(me) ?? flushed()),
   });
 }
 

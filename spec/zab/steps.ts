@@ -8,6 +8,7 @@ import { connectionLost, crash, learnerTimeout, leaderStepDown, restart } from '
 import { followerCommitProcessor, followerFlushLog, followerProcessCOMMIT, followerProcessPROPOSAL, leaderApplyCommitted, leaderFlushLog, leaderProcessACK, leaderProcessRequest, observerProcessINFORM } from './broadcast.ts';
 import { leaderProcessACKEPOCH, leaderProcessFOLLOWERINFO, learnerConnect, learnerProcessLEADERINFO } from './discovery.ts';
 import type { QuorumPacket } from './packets.ts';
+import { hasVariantStep } from '../seams.ts';
 import {
   leaderProcessACKNEWLEADER,
   leaderSyncFollower,
@@ -44,7 +45,7 @@ export type ZabReceiveKind = (typeof ZAB_RECEIVE_KINDS)[number];
 /** Steps of one server on its own, or with a peer that is not a message sender. */
 export const ZAB_LOCAL_KINDS = ['LearnerConnect', 'LeaderProcessRequest', 'FollowerFlushLog', 'LearnerTimeout', 'LeaderStepDown', 'Crash', 'Restart'] as const;
 export const ZAB_PEER_KINDS = ['LeaderSyncFollower', 'ConnectionLost'] as const;
-/** Steps that exist only in some variants (spec/variants.ts): the second half of NEWLEADER, the CommitProcessor. */
+/** Steps that exist only in some variants (the seam steps of spec/seams.ts): the second half of NEWLEADER, the CommitProcessor. */
 export const VARIANT_LOCAL_KINDS = ['LearnerFinishNEWLEADER', 'FollowerCommitProcessor'] as const;
 /** The step that exists only with leaderLog 'queued': the leader's own fsync and ACK. */
 export const LEADER_LOG_KIND = 'LeaderFlushLog';
@@ -172,10 +173,9 @@ export function zabSteps(cfg: Config, s: ClusterState): Step[] {
       local(steps, 'FollowerFlushLog', sid, followerFlushLog(cfg, s, sid));
       if (cfg.leaderLog === 'queued') local(steps, LEADER_LOG_KIND, sid, leaderFlushLog(cfg, s, sid));
       if (cfg.leaderApply === 'queued') local(steps, LEADER_APPLY_KIND, sid, leaderApplyCommitted(cfg, s, sid));
-      if (cfg.variant !== null) {
-        local(steps, 'LearnerFinishNEWLEADER', sid, learnerFinishNEWLEADER(cfg, s, sid));
-        local(steps, 'FollowerCommitProcessor', sid, followerCommitProcessor(cfg, s, sid));
-      }
+      // The steps a variant adds (the seam steps, spec/seams.ts).
+      if (hasVariantStep(cfg, 'LearnerFinishNEWLEADER')) local(steps, 'LearnerFinishNEWLEADER', sid, learnerFinishNEWLEADER(cfg, s, sid));
+      if (hasVariantStep(cfg, 'FollowerCommitProcessor')) local(steps, 'FollowerCommitProcessor', sid, followerCommitProcessor(cfg, s, sid));
       for (const from of cfg.sids) {
         const step = receive(cfg, s, sid, from);
         if (step !== null) steps.push(step);

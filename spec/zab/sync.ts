@@ -7,6 +7,7 @@ import type { ClusterState, LearnerVars, Server, Txn } from '../state.ts';
 import {
   addSorted,
   addViolation,
+  logCommittedPackets,
   sendPackets,
   server,
   takePacket,
@@ -14,12 +15,13 @@ import {
   updateLearner,
   updateServer,
   without,
+  writeCurrentEpoch,
 } from '../state.ts';
 import type { Sid, Zxid } from '../types.ts';
 import { counterOf, epochOf, makeZxid } from '../types.ts';
-import { writeCurrentEpoch } from './discovery.ts';
 import type { QuorumPacket } from './packets.ts';
 import { learnerShutdown } from './roles.ts';
+import { seamsOf } from '../seams.ts';
 
 export type SyncChoice = { readonly op: QuorumPacket; readonly from: Zxid };
 
@@ -65,12 +67,12 @@ export function chooseSync(cfg: Config, history: readonly Txn[], committed: numb
   const minCommitted = log.length === 0 ? lastProcessed : log[0]!.zxid;
   const maxCommitted = log.length === 0 ? lastProcessed : log[log.length - 1]!.zxid;
   const isPeerNewEpochZxid = counterOf(peer) === 0;
+  // A TRUNC, unless a deviation sends something else in its place (the seam insteadOfTrunc: skipTrunc).
+  const deviation = seamsOf(cfg).insteadOfTrunc;
+  const trunc = (choice: SyncChoice): SyncChoice => (deviation === undefined ? choice : deviation(choice, maxCommitted));
 
   if (peer === lastProcessed) return { op: { type: 'DIFF', zxid: peer }, from: peer };
-  if (peer > maxCommitted && !isPeerNewEpochZxid) {
-    if (cfg.mutations.has('skipTrunc')) return { op: { type: 'DIFF', zxid: maxCommitted }, from: maxCommitted };
-    return { op: { type: 'TRUNC', zxid: maxCommitted }, from: maxCommitted };
-  }
+  if (peer > maxCommitted && !isPeerNewEpochZxid) return trunc({ op: { type: 'TRUNC', zxid: maxCommitted }, from: maxCommitted });
   if (minCommitted <= peer && peer <= maxCommitted) {
     // queueCommittedProposals: DIFF if the learner's last zxid is in the committedLog, else TRUNC back to the
     // last zxid before it — unless the next txn is of another epoch, where it gives up and a SNAP is sent.
@@ -79,8 +81,7 @@ export function chooseSync(cfg: Config, history: readonly Txn[], committed: numb
     const prev = before.length === 0 ? 0 : before[before.length - 1]!.zxid;
     const next = log.find((t) => t.zxid > peer)!;
     if (epochOf(next.zxid) !== epochOf(peer)) return snap();
-    if (cfg.mutations.has('skipTrunc')) return { op: { type: 'DIFF', zxid: maxCommitted }, from: prev };
-    return { op: { type: 'TRUNC', zxid: prev }, from: prev };
+    return trunc({ op: { type: 'TRUNC', zxid: prev }, from: prev });
   }
   return snap();
 }
@@ -103,8 +104,8 @@ export function leaderSyncFollower(cfg: Config, s: ClusterState, sid: Sid, learn
   const proposals = me.pendingLog.length === 0 ? me.history : [...me.history, ...me.pendingLog];
   // ZooKeeper decides against its committedLog, which holds only what the leader has applied: a txn a quorum
   // committed but still in toBeApplied counts as uncommitted, and a learner that has it is TRUNCated
-  // (docs/findings.md #2). The proposed fix counts toBeApplied as committed.
-  const committed = cfg.fixes.has('countToBeApplied') ? applied + applying : applied;
+  // (docs/findings.md #2). The proposed fix counts toBeApplied as committed (the seam syncCountsToBeApplied).
+  const committed = applied + (seamsOf(cfg).syncCountsToBeApplied ? applying : 0);
   const lastProcessed = leaderLastProcessed(me, proposals, committed);
   const { op, from } = chooseSync(cfg, proposals, committed, committedLogStart(cfg, me, committed), lastProcessed, target.lastZxid);
   const packets: QuorumPacket[] = [op];
@@ -123,8 +124,9 @@ export function leaderSyncFollower(cfg: Config, s: ClusterState, sid: Sid, learn
   }
   packets.push({ type: 'NEWLEADER', zxid: makeZxid(l.newEpoch, 0) });
   // ZooKeeper keeps an ACK the learner sent before it left, though a TRUNC may now take that txn out of its
-  // log (docs/findings.md #1). The proposed fix forgets it: the learner ACKs the re-sent PROPOSAL again.
-  const forget = cfg.fixes.has('forgetStaleAcks') && l.outstanding.some((p) => p.acks.includes(learner));
+  // log (docs/findings.md #1). The proposed fix forgets it: the learner ACKs the re-sent PROPOSAL again (the seam
+  // syncForgetsStaleAcks).
+  const forget = seamsOf(cfg).syncForgetsStaleAcks === true && l.outstanding.some((p) => p.acks.includes(learner));
   const next = updateLeader(s, sid, {
     toSync: l.toSync.filter((x) => x.sid !== learner),
     forwarding: addSorted(l.forwarding, learner),
@@ -162,23 +164,6 @@ export function learnerProcessSyncOp(_cfg: Config, s0: ClusterState, sid: Sid, f
     default:
       return null;
   }
-}
-
-/**
- * NEWLEADER's persisting loop: for each zxid in packetsCommitted, in order, the head of packetsNotLogged is
- * appended to the log if it is that txn (a mismatch is skipped, as the real loop does with a warning). Returns
- * the log and the packets still not logged.
- */
-function logCommittedPackets(history: readonly Txn[], notLogged: readonly Txn[], committed: readonly Zxid[]) {
-  let logged = history;
-  let rest = notLogged;
-  for (const z of committed) {
-    const head = rest[0];
-    if (head === undefined || head.zxid !== z) continue;
-    logged = [...logged, head];
-    rest = rest.slice(1);
-  }
-  return { history: logged, notLogged: rest };
 }
 
 /** writeToTxnLog: from the start with DIFF, after NEWLEADER with SNAP or TRUNC (whose data tree is in memory). */
@@ -229,17 +214,18 @@ export function learnerProcessNEWLEADER(cfg: Config, s0: ClusterState, sid: Sid,
   const snapshotIndex = l.syncTree !== null ? history.length : me.snapshotIndex;
   // SNAP replaced the database (deserializeSnapshot clears it): the committedLog starts after the snapshot.
   const committedLogStart = l.syncMode === 'SNAP' ? snapshotIndex : me.committedLogStart;
-  const variant = cfg.variant === null ? null : newLeaderOfVariant(cfg, s, sid, from, zxid, history, snapshotIndex, committedLogStart);
-  if (variant !== null) return variant;
+  // The affected releases ran the rest of the handler otherwise: the seam onNewLeader (variants 3911, 4643, 4646,
+  // 4685, 4394, 3023).
+  const deviation = seamsOf(cfg).onNewLeader;
+  if (deviation !== undefined) return deviation(s, sid, from, zxid, { history, snapshotIndex, committedLogStart });
   const persisted = logCommittedPackets(history, l.packetsNotLogged, l.packetsCommitted);
   history = persisted.history;
   const notLogged = persisted.notLogged;
   // A data tree replaced by SNAP must still start with what this server delivered before.
   const before = [...me.history, ...me.pendingLog].slice(0, me.committed);
   const keepsDelivered = before.every((t, i) => history[i]?.zxid === t.zxid && history[i]?.value === t.value);
-  // Variants 2845/4712: after the sync the tree is what the sync made it.
-  const synced = me.treeZxid === null ? {} : { treeZxid: null };
-  let next = updateServer(s, sid, { history, snapshotIndex, committedLogStart, ...synced });
+  // After the sync the tree is what the sync made it: the log's (treeZxid: null, which only variants 2845/4712 set).
+  let next = updateServer(s, sid, { history, snapshotIndex, committedLogStart, treeZxid: null });
   if (!keepsDelivered) next = addViolation(next, 'deliveredTxnTruncated');
   next = updateLearner(next, sid, { syncTree: null, packetsNotLogged: notLogged, packetsCommitted: [], newLeaderSeen: true, syncMode: 'NONE' });
   next = writeCurrentEpoch(next, sid, epochOf(zxid));
@@ -247,77 +233,17 @@ export function learnerProcessNEWLEADER(cfg: Config, s0: ClusterState, sid: Sid,
 }
 
 /**
- * NEWLEADER as the affected releases handled it, or null for the fixed protocol. `history` is the log after the
- * snapshot that SNAP and TRUNC take first (takeSnapshot), as in every release.
- */
-function newLeaderOfVariant(
-  cfg: Config,
-  s: ClusterState,
-  sid: Sid,
-  from: Sid,
-  zxid: Zxid,
-  history: readonly Txn[],
-  snapshotIndex: number,
-  committedLogStart: number,
-): ClusterState | null {
-  const me = server(s, sid);
-  const l = me.learner!;
-  const done = { syncTree: null, newLeaderSeen: true, syncMode: 'NONE' as const };
-  const ack = (next: ClusterState) => sendPackets(next, sid, from, [{ type: 'ACK', zxid }]);
-  const withEpoch = (patch: Partial<Server>, learner: Partial<LearnerVars>) =>
-    writeCurrentEpoch(updateLearner(updateServer(s, sid, { history, snapshotIndex, committedLogStart, ...patch }), sid, { ...done, ...learner }), sid, epochOf(zxid));
-  switch (cfg.variant) {
-    case '3911':
-      // ZOOKEEPER-3911 (3.6.2 and before): setCurrentEpoch and ACK; the sync packets stay in packetsNotCommitted
-      // and reach logRequest (the pending log) only after UPTODATE.
-      return ack(withEpoch({}, {}));
-    case '4646':
-      // ZOOKEEPER-4646 (3.6.3-3.9.1): setCurrentEpoch, fzk.logRequest for every packet (queued for the
-      // SyncRequestProcessor, fsynced by a later FollowerFlushLog), packetsNotCommitted.clear(), then the ACK.
-      return ack(withEpoch({ pendingLog: [...me.pendingLog, ...l.packetsNotLogged] }, { packetsNotLogged: [] }));
-    case '4685':
-      // ZOOKEEPER-4685 (3.6.3-3.9.1): as for 4646, but the ACK is written after logRequest returns, so the
-      // SyncRequestProcessor can fsync the packets and its SendAckRequestProcessor ACK them first. The ACK is the
-      // later step LearnerFinishNEWLEADER.
-      return withEpoch({ pendingLog: [...me.pendingLog, ...l.packetsNotLogged] }, { packetsNotLogged: [], newLeaderAckDue: zxid });
-    case '4643':
-      // ZOOKEEPER-4643 (up to 3.9.1): self.setCurrentEpoch(newEpoch) comes before the sync txns are durable. The
-      // rest of the handler (persist, then ACK) is the later step LearnerFinishNEWLEADER: a crash can come between.
-      return withEpoch({}, { newLeaderAckDue: zxid });
-    case '4394': {
-      // ZOOKEEPER-4394 (3.6.3-3.9.2): every buffered packet leaves packetsNotCommitted at NEWLEADER and the deque is
-      // cleared. The committed ones are logged as the fixed protocol does; the outstanding ones go to the logger
-      // (logRequest, as 3.9.1 did for all), so a COMMIT of one of them before UPTODATE finds the deque empty.
-      const { history: logged, notLogged } = logCommittedPackets(history, l.packetsNotLogged, l.packetsCommitted);
-      return ack(withEpoch({ history: logged, pendingLog: [...me.pendingLog, ...notLogged] }, { packetsNotLogged: [], packetsCommitted: [] }));
-    }
-    case '3023': {
-      // ZOOKEEPER-3023 (up to 3.9.2): the committed packets are logged before the ACK but applied only after
-      // UPTODATE (fzk.commit, CommitProcessor): the tree stays what it was loaded from the log.
-      const { history: logged, notLogged } = logCommittedPackets(history, l.packetsNotLogged, l.packetsCommitted);
-      return ack(withEpoch({ history: logged, committed: history.length }, { packetsNotLogged: notLogged }));
-    }
-    default:
-      return null;
-  }
-}
-
-/**
- * The rest of NEWLEADER in variants 4643 and 4685, after currentEpoch was written: 4643 persists the committed
- * packets (append, fsync, apply) and ACKs; 4685 only ACKs (its packets were queued to the logger already).
+ * A step of variants 4643 and 4685 only (the seam steps): the rest of a NEWLEADER handler that wrote currentEpoch
+ * and stopped (newLeaderAckDue). The seam onFinishNewLeader does what remains before the ACK: 4643 persists the
+ * committed packets (append, fsync, apply); 4685 nothing (its packets were queued to the logger already).
  */
 export function learnerFinishNEWLEADER(cfg: Config, s: ClusterState, sid: Sid): ClusterState | null {
   const me = server(s, sid);
   const l = me.learner;
-  if (!me.online || l === null || l.newLeaderAckDue === null) return null;
-  const zxid = l.newLeaderAckDue;
-  let next = updateLearner(s, sid, { newLeaderAckDue: null });
-  if (cfg.variant === '4643') {
-    const { history, notLogged } = logCommittedPackets(me.history, l.packetsNotLogged, l.packetsCommitted);
-    next = updateServer(next, sid, { history });
-    next = updateLearner(next, sid, { packetsNotLogged: notLogged, packetsCommitted: [] });
-  }
-  return sendPackets(next, sid, l.leader, [{ type: 'ACK', zxid }]);
+  const finish = seamsOf(cfg).onFinishNewLeader;
+  if (finish === undefined || !me.online || l === null || l.newLeaderAckDue === null) return null;
+  const next = finish(updateLearner(s, sid, { newLeaderAckDue: null }), sid, me, l);
+  return sendPackets(next, sid, l.leader, [{ type: 'ACK', zxid: l.newLeaderAckDue }]);
 }
 
 /**
@@ -336,7 +262,8 @@ export function leaderProcessACKNEWLEADER(cfg: Config, s0: ClusterState, sid: Si
   const newLeaderAcks = matches && isVoter(cfg, from) ? addSorted(l.newLeaderAcks, from) : l.newLeaderAcks;
   const awaitingUpToDate = addSorted(l.awaitingUpToDate, from);
   s = updateLeader(s, sid, { newLeaderAcks, awaitingUpToDate });
-  const quorumFormed = isQuorum(cfg, newLeaderAcks) || (cfg.mutations.has('countLearnerTwice') && matches && countedTwice(cfg, newLeaderAcks, from));
+  // A deviation may see a quorum the rule does not (the seam newLeaderQuorum: countLearnerTwice).
+  const quorumFormed = isQuorum(cfg, newLeaderAcks) || (seamsOf(cfg).newLeaderQuorum?.(cfg, newLeaderAcks, from, matches) ?? false);
   if (!(newLeaderAcks.includes(sid) && quorumFormed)) return s;
   // startZkServer: everything in the leader's log is committed in the new epoch.
   s = updateServer(s, sid, {
@@ -353,11 +280,6 @@ export function leaderProcessACKNEWLEADER(cfg: Config, s0: ClusterState, sid: Si
   return s;
 }
 
-/** The countLearnerTwice breakage: the participant whose ACK just arrived is counted once more. */
-function countedTwice(cfg: Config, acks: readonly Sid[], from: Sid): boolean {
-  return isVoter(cfg, from) && acks.filter((x) => isVoter(cfg, x)).length + 1 > Math.floor(cfg.nodes / 2);
-}
-
 /**
  * UPTODATE: the learner starts serving (BROADCAST), updates its vote's epoch (ZOOKEEPER-1732), hands the
  * packets still unlogged to the SyncRequestProcessor (logged and ACKed later) and commits those already
@@ -367,13 +289,10 @@ export function learnerProcessUPTODATE(cfg: Config, s0: ClusterState, sid: Sid, 
   const me = server(s0, sid);
   const l = me.learner!;
   const s = takePacket(s0, from, sid);
+  // Variant 3023 starts serving before it applies the committed packets: the seam onUpToDate.
+  const deviation = seamsOf(cfg).onUpToDate;
+  if (deviation !== undefined) return deviation(s, sid, me, l);
   const pendingLog = [...me.pendingLog, ...l.packetsNotLogged];
-  if (cfg.variant === '3023') {
-    // ZOOKEEPER-3023: zk.startServing() first; the committed packets go to fzk.commit, i.e. the CommitProcessor's
-    // queue (packetsCommitted, applied by FollowerCommitProcessor), after the follower is already serving.
-    const next = updateServer(s, sid, { zabState: 'BROADCAST', pendingLog, currentVote: { ...me.currentVote, peerEpoch: l.newEpoch } });
-    return updateLearner(next, sid, { packetsNotLogged: [] });
-  }
   const all = [...me.history, ...pendingLog];
   // The whole log is the new epoch's initial history, committed since the leader was established.
   let committed = me.history.length;
