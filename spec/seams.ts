@@ -6,10 +6,9 @@
 // To see what one deviation changes, read its entry in VARIANT_SEAMS, MUTATION_SEAMS or FIX_SEAMS; to see every
 // deviation of one handler, grep the seam's name. Two deviations never share a seam (seamsOf checks).
 //
-// Not here yet: the mutation `quorum` (isQuorum in config.ts, a helper rather than a handler), and the follower's
-// logging pipeline of zab/broadcast.ts (followerProcessPROPOSAL, followerFlushLog: ackBeforeLog and 4712's
-// queue), which is being rewritten for a follower queued-log mode. The modes (leaderLog, leaderApply, joinVotes,
-// granularity) are not deviations: each is a choice of how finely to model what ZooKeeper does.
+// Not here: the mutation `quorum` (isQuorum in config.ts, a helper rather than a handler). The modes (leaderLog,
+// followerLog, leaderApply, joinVotes, granularity) are not deviations: each is a choice of how finely to model what
+// ZooKeeper does.
 import type { Config, FixName, MutationName } from './config.ts';
 import { isVoter } from './config.ts';
 import type { ClusterState, LearnerVars, Server, Txn } from './state.ts';
@@ -64,6 +63,14 @@ export interface Seams {
   readonly commitsWithoutQuorum?: true;
   /** followerProcessCOMMIT (FollowerZooKeeperServer.commit): a COMMIT handled otherwise, or null for the rule. */
   readonly onCommit?: (s: ClusterState, sid: Sid, me: Server, zxid: Zxid) => ClusterState | null;
+
+  /**
+   * followerProcessPROPOSAL (FollowerZooKeeperServer.logRequest): the ACK leaves as the txn is queued, before the
+   * SyncRequestProcessor has it on disk; the flush (followerFlushLog) then sends none.
+   */
+  readonly ackOnLogRequest?: true;
+  /** followerProcessPROPOSAL: the txn stays queued for a later FollowerFlushLog whatever the follower-log mode. */
+  readonly queuesLogRequest?: true;
 
   // --- zab/roles.ts ---
   /**
@@ -190,7 +197,9 @@ export const VARIANT_SEAMS: { readonly [V in VariantName]: Seams } = {
     // ZOOKEEPER-4712 (3.5.10-3.9.2): Learner.shutdown -> ZooKeeperServer.shutdown(false) shuts the processors down
     // but not syncProcessor, then fastForwardDataBase catches the tree up to the log as it is now. The old
     // SyncRequestProcessor keeps its queue and its thread, and appends it to the log later (FollowerFlushLog).
-    // (Its other seam, the PROPOSAL queued rather than logged, is still a branch of followerProcessPROPOSAL.)
+    // The PROPOSAL is queued as ZooKeeper queues it (logRequest), even where the spec's follower log is atomic, so
+    // that the queue is there when the role ends.
+    queuesLogRequest: true,
     onLeaveRole: (me) => ({
       pendingLog: [],
       orphanLog: [...me.orphanLog, ...me.pendingLog],
@@ -213,8 +222,8 @@ export const MUTATION_SEAMS: { readonly [M in MutationName]: Seams } = {
   // syncFollower sends a DIFF up to its committedLog's end where TRUNC is due.
   skipTrunc: { insteadOfTrunc: (trunc, maxCommitted) => ({ op: { type: 'DIFF', zxid: maxCommitted }, from: trunc.from }) },
   acceptLowerEpoch: { acceptsLowerEpoch: true },
-  // A branch of followerProcessPROPOSAL and followerFlushLog (zab/broadcast.ts), being rewritten elsewhere.
-  ackBeforeLog: {},
+  // The follower ACKs a PROPOSAL as it queues it, before the txn is on disk.
+  ackBeforeLog: { ackOnLogRequest: true },
   countLearnerTwice: { newLeaderQuorum: countedTwice },
 };
 

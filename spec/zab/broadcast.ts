@@ -59,13 +59,14 @@ export function followerProcessPROPOSAL(cfg: Config, s0: ClusterState, sid: Sid,
 /**
  * What follows logRequest in the same step. ZooKeeper (followerLog 'queued'): nothing, FollowerFlushLog is a later
  * step. followerLog 'atomic' (the default): the flush and its ACKs now, with the txns queued before this one (from
- * UPTODATE) first, since the log is written in order. Variant 4712 keeps ZooKeeper's queue whatever the mode: its
- * bug is in what happens to that queue when the role ends (roles.ts backToLooking). Mutation ackBeforeLog: the
- * ACK leaves now, before the txn is on disk; the flush, later, sends none.
+ * UPTODATE) first, since the log is written in order. Seams: `queuesLogRequest` (variant 4712 keeps ZooKeeper's
+ * queue whatever the mode: its bug is in what happens to that queue when the role ends, roles.ts backToLooking);
+ * `ackOnLogRequest` (mutation ackBeforeLog: the ACK leaves now, before the txn is on disk; the flush sends none).
  */
 function afterLogRequest(cfg: Config, s: ClusterState, sid: Sid, from: Sid, txn: Txn): ClusterState {
-  if (cfg.mutations.has('ackBeforeLog')) return sendPackets(s, sid, from, [{ type: 'ACK', zxid: txn.zxid }]);
-  if (cfg.followerLog === 'queued' || cfg.variant === '4712') return s;
+  const seams = seamsOf(cfg);
+  if (seams.ackOnLogRequest) return sendPackets(s, sid, from, [{ type: 'ACK', zxid: txn.zxid }]);
+  if (cfg.followerLog === 'queued' || seams.queuesLogRequest) return s;
   return followerFlushLog(cfg, s, sid) ?? s;
 }
 
@@ -93,7 +94,7 @@ export function followerFlushLog(cfg: Config, s: ClusterState, sid: Sid): Cluste
   const flushed = cfg.followerLog === 'queued' ? me.pendingLog.slice(0, 1) : me.pendingLog;
   let next = updateServer(s, sid, { history: [...me.history, ...flushed], pendingLog: me.pendingLog.slice(flushed.length) });
   const leader = me.learner?.leader;
-  if (leader !== undefined && isVoter(cfg, sid) && !cfg.mutations.has('ackBeforeLog')) {
+  if (leader !== undefined && isVoter(cfg, sid) && !seamsOf(cfg).ackOnLogRequest) {
     next = sendPackets(next, sid, leader, flushed.map((t): QuorumPacket => ({ type: 'ACK', zxid: t.zxid })));
   }
   return next;
