@@ -80,6 +80,8 @@ describe('check command', () => {
     expect(j.properties.map((p: { name: string; status: string }) => [p.name, p.status])).toStrictEqual([
       ['consistent', 'holds'],
       ['allCommitted', 'witnessed'],
+      // The checker's own: every step of a breadth-first run is well defined (none throws, each state storable).
+      ['stepsWellDefined', 'holds'],
     ]);
   });
 
