@@ -7,19 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { runSeed } from '../checker/vopr/run.ts';
 import { buildSpec } from '../spec/index.ts';
 import type { ClusterState } from '../spec/state.ts';
-import { runStory } from './support/story.ts';
+import { runStory, SERVING_1_3 } from './support/story.ts';
 
 // Short runs: each breakage shows within its first few writes (a passing run is test/conform-leader-log.test.ts's).
 const base = { participants: 3, observers: 0, timeMs: 8_000, settleMs: 3_000, breaks: [] as string[] };
 
-const serving = `
-  1 ElectAndDiscover [1,3]
-  1 LeaderSyncFollower -> 3
-  3 <- 1 LearnerProcessSNAP
-  3 <- 1 LearnerProcessNEWLEADER
-  1 <- 3 LeaderProcessACKNEWLEADER
-  3 <- 1 LearnerProcessUPTODATE
-`;
+const serving = SERVING_1_3;
 const last = (s: ClusterState, sid: number) => s.servers[sid - 1]!.history.at(-1)!.zxid;
 
 describe("the spec's queued follower log", () => {

@@ -13,21 +13,14 @@ import { runSeed } from '../checker/vopr/run.ts';
 import { buildSpec } from '../spec/index.ts';
 import type { ClusterState } from '../spec/state.ts';
 import { zxidValue } from '../traces/zxid.ts';
-import { runStory } from './support/story.ts';
+import { runStory, SERVING_1_3 } from './support/story.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'conform-leader-log-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const base = { participants: 3, observers: 0, timeMs: 20_000, settleMs: 5_000, breaks: [] as string[] };
 
-const serving = `
-  1 ElectAndDiscover [1,3]
-  1 LeaderSyncFollower -> 3
-  3 <- 1 LearnerProcessSNAP
-  3 <- 1 LearnerProcessNEWLEADER
-  1 <- 3 LeaderProcessACKNEWLEADER
-  3 <- 1 LearnerProcessUPTODATE
-`;
+const serving = SERVING_1_3;
 const delivered = (s: ClusterState, sid: number) => s.servers[sid - 1]!.committed;
 
 describe("the spec's queued leader log", () => {

@@ -68,3 +68,13 @@ export function runStory(spec: Spec<S, Action>, script: string, start?: S): S {
   });
   return state;
 }
+
+/** From the initial state: leader 1 and follower 3 serve epoch 2 (elected, SNAP-synced, UPTODATE); 2 is not there yet. */
+export const SERVING_1_3 = `
+  1 ElectAndDiscover [1,3]
+  1 LeaderSyncFollower -> 3
+  3 <- 1 LearnerProcessSNAP
+  3 <- 1 LearnerProcessNEWLEADER
+  1 <- 3 LeaderProcessACKNEWLEADER
+  3 <- 1 LearnerProcessUPTODATE
+`;
