@@ -15,7 +15,7 @@ import { runCheck } from '../checker/run.ts';
 import { readTrace, replayTraceFile } from '../checker/report/trace-reader.ts';
 import { buildSpec } from '../spec/index.ts';
 import type { ClusterState } from '../spec/state.ts';
-import { runStory } from './support/story.ts';
+import { runStory, SERVING_1_3 } from './support/story.ts';
 
 const TRACE = join(import.meta.dirname, '..', 'traces', 'samples', 'findings', 'stale-ack-3-servers-queued-leader-log.ndjson');
 const P = 0x200000001;
@@ -29,13 +29,7 @@ const committed = (s: ClusterState) => s.ghost.committed.some((t) => t.zxid === 
 
 describe("finding #1 with 3 servers: the leader's own ACK comes after its fsync", () => {
   // Leader 1 and follower 3 serve epoch 2; server 2 is connected but still in discovery (it gets no PROPOSAL).
-  const serving = `
-    1 ElectAndDiscover [1,3]
-    1 LeaderSyncFollower -> 3
-    3 <- 1 LearnerProcessSNAP
-    3 <- 1 LearnerProcessNEWLEADER
-    1 <- 3 LeaderProcessACKNEWLEADER
-    3 <- 1 LearnerProcessUPTODATE
+  const serving = `${SERVING_1_3}
     2 LearnerJoin -> 1
   `;
   // A client write: PROPOSAL to 3, the txn queued to the leader's disk.

@@ -17,7 +17,7 @@ import { readTrace, replayTraceFile } from '../checker/report/trace-reader.ts';
 import { buildSpec } from '../spec/index.ts';
 import type { ClusterState } from '../spec/state.ts';
 import { delivered } from '../spec/state.ts';
-import { runStory } from './support/story.ts';
+import { runStory, SERVING_1_3 } from './support/story.ts';
 
 const TRACE = join(import.meta.dirname, '..', 'traces', 'samples', 'findings', 'trunc-below-committed-3-servers.ndjson');
 const P = 0x200000001;
@@ -32,13 +32,7 @@ const committed = (s: ClusterState) => s.ghost.committed.some((t) => t.zxid === 
 describe('finding #2: TRUNC below a txn the leader has committed but not applied', () => {
   // Leader 1 and follower 3 serve epoch 2; server 2 is connected but still in discovery. A write, logged and ACKed
   // by 3: with the leader's own ACK, a quorum. The leader commits P (toBeApplied) and follower 3 applies it.
-  const committedStory = `
-    1 ElectAndDiscover [1,3]
-    1 LeaderSyncFollower -> 3
-    3 <- 1 LearnerProcessSNAP
-    3 <- 1 LearnerProcessNEWLEADER
-    1 <- 3 LeaderProcessACKNEWLEADER
-    3 <- 1 LearnerProcessUPTODATE
+  const committedStory = `${SERVING_1_3}
     2 LearnerJoin -> 1
     1 LeaderProcessRequest
     3 <- 1 FollowerProcessPROPOSAL
