@@ -100,6 +100,55 @@ describe('simulated ensemble', () => {
     expect(syncs.at(-1)?.params?.['mode']).toBe('DIFF');
   });
 
+  for (const role of ['follower', 'leader'] as const) {
+    it(`a ${role} whose role ends while its log awaits an fsync goes LOOKING, and logs it, only once the fsync is done`, () => {
+      // ZooKeeper's rule: the role's shutdown stops the SyncRequestProcessor, whose shutdown flushes its queue,
+      // before the peer sets itself LOOKING; a vote never carries a zxid the log could still lose.
+      let slow: Sid | null = null;
+      // When (virtual ms) the role-ending step was logged, and the log's last zxid then.
+      const atEnd = new Map<Sid, { at: number; logged: number }>();
+      const sim: SimCluster = new SimCluster({
+        seed: 5,
+        servers: servers(3),
+        fsyncDelay: (sid) => (sid === slow ? 2000 : 1),
+        onTrace: (sid, e) => {
+          // A leader's ConnectionLost is one learner's handler closing; its role ends with LeaderStepDown.
+          const ends = role === 'leader' ? ['LeaderStepDown'] : ['ConnectionLost', 'LearnerTimeout'];
+          if (ends.includes(e.action) && sid === slow && !atEnd.has(sid))
+            atEnd.set(sid, { at: sim.now, logged: sim.nodes.get(sid)!.peer.lastLoggedZxid });
+        },
+      });
+      sim.start();
+      sim.runFor(3000);
+      openSession(sim);
+      const leader = sim.leaders()[0]!;
+      const follower = [...sim.nodes.keys()].find((s) => s !== leader)!;
+      const other = [...sim.nodes.keys()].find((s) => s !== leader && s !== follower)!;
+      slow = role === 'leader' ? leader : follower;
+      // The simulator's fsync of this server takes 2 s: the logSynced of the write's txn comes after fsyncDone.
+      sim.write(leader, 1, createRequest('k', 'v'));
+      const fsyncDone = sim.now + 2000;
+      sim.runFor(50);
+      const pending = sim.nodes.get(slow)!.peer.lastLoggedZxid;
+      // The follower loses its leader; the leader loses both followers.
+      if (role === 'follower') sim.crash(leader);
+      else {
+        sim.crash(follower);
+        sim.crash(other);
+      }
+      sim.runFor(1500);
+      expect(sim.nodes.get(slow)!.peer.state, 'still in its role, waiting for the flush').toBe(role === 'leader' ? 'LEADING' : 'FOLLOWING');
+      expect(atEnd.has(slow), 'no role-ending step logged yet').toBe(false);
+      sim.runFor(1000);
+      expect(sim.nodes.get(slow)!.peer.state).toBe('LOOKING');
+      expect(atEnd.get(slow)!.at, 'logged after the fsync').toBeGreaterThanOrEqual(fsyncDone);
+      expect(atEnd.get(slow)!.logged).toBe(pending);
+      const trace = sim.nodes.get(slow)!.trace.map((e) => e.action);
+      const end = trace.lastIndexOf(role === 'leader' ? 'LeaderStepDown' : 'ConnectionLost');
+      expect(trace[end + 1]).toBe('FLEStartElection');
+    });
+  }
+
   it('sends SNAP to a follower that fell behind the committed-log window', () => {
     const sim = new SimCluster({ seed: 11, servers: servers(3), commitLogCount: 10 });
     sim.start();

@@ -235,8 +235,7 @@ export function ping(p: QuorumPeer, h: LearnerHandler): void {
 /** LeaderStepDown: Leader.shutdown, back to LOOKING. */
 function stepDown(p: QuorumPeer, reason: string): void {
   p.log('warn', `leader stepping down: ${reason}`);
-  p.emit('LeaderStepDown', { params: { reason } });
-  p.becomeLooking();
+  p.leaveRole('LeaderStepDown', { reason });
 }
 
 export function leaderOnClosed(p: QuorumPeer, conn: ConnId, reason: string): void {

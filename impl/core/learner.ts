@@ -219,9 +219,9 @@ function queueForFlush(p: QuorumPeer, zxids: readonly number[], ack: boolean): v
  * FollowerFlushLog: the log is fsynced up to zxid (a flush this role asked for), so the SyncRequestProcessor
  * passes each txn queued up to there to the SendAckRequestProcessor, which ACKs it to the leader; a queue the
  * flush does not reach waits for a later one. Logged as its own event, the spec's step of followerLog 'queued'
- * (one spec step per txn flushed). A flush this role did not ask for (its queue has no such zxid: an earlier
- * role's, or one a later flush already covered) is no step: a role that ends leaves its queue unACKed, as
- * ZooKeeper's SyncRequestProcessor.shutdown writes its ACKs to a closed socket.
+ * (one spec step per txn flushed). A flush this role did not ask for (its queue has no such zxid: one a later
+ * flush already covered) is no step. A role that ends waits for its queue's flush and sends none of its ACKs
+ * (QuorumPeer.leaveRole), as ZooKeeper's SyncRequestProcessor.shutdown flushes and writes them to a closed socket.
  */
 export function learnerOnLogSynced(p: QuorumPeer, zxid: number): void {
   const l = p.learner!;
@@ -260,22 +260,19 @@ export function learnerClientWrite(p: QuorumPeer, req: number, request: Request)
 export function learnerOnTimeout(p: QuorumPeer, timer: TimerName): void {
   if (timer !== 'learnerTimeout') return;
   const l = p.learner!;
-  p.emit('LearnerTimeout', { params: { leader: l.leaderSid, phase: l.phase } });
   p.log('warn', `no word from leader ${l.leaderSid} (${l.phase}): going LOOKING`);
-  p.becomeLooking();
+  p.leaveRole('LearnerTimeout', { leader: l.leaderSid, phase: l.phase });
 }
 
 export function learnerOnClosed(p: QuorumPeer, conn: ConnId, reason: string): void {
   const l = p.learner!;
   if (conn !== l.conn) return;
-  p.emit('ConnectionLost', { params: { peer: l.leaderSid, reason } });
-  p.becomeLooking();
+  p.leaveRole('ConnectionLost', { peer: l.leaderSid, reason });
 }
 
 function giveUp(p: QuorumPeer, reason: string): void {
   p.log('warn', `leaving leader ${p.learner!.leaderSid}: ${reason}`);
-  p.emit('ConnectionLost', { params: { peer: p.learner!.leaderSid, reason } });
-  p.becomeLooking();
+  p.leaveRole('ConnectionLost', { peer: p.learner!.leaderSid, reason });
 }
 
 /** Follower.shutdown: close the connection, fail forwarded writes, apply the logged tail (fastForwardDataBase). */

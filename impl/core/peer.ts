@@ -82,6 +82,11 @@ export class QuorumPeer {
   fle: ElectionState;
   leader: LeaderState | null = null;
   learner: LearnerState | null = null;
+  /**
+   * The role is ending (leaveRole): its connections are closed, and the step that ends it waits for the fsync
+   * of everything its log still holds unsynced (up to `until`).
+   */
+  leaving: { readonly action: string; readonly params: Record<string, unknown>; readonly until: Zxid } | null = null;
 
   /** FOLLOWERINFOs that arrived while we were still LOOKING. */
   private parked = new Map<ConnId, QuorumPacket>();
@@ -136,6 +141,10 @@ export class QuorumPeer {
   }
 
   step(input: Input): Effect[] {
+    if (this.leaving && input.kind !== 'election') {
+      this.stepWhileLeaving(input);
+      return this.endStep(input.kind);
+    }
     switch (input.kind) {
       case 'boot':
         this.boot();
@@ -178,11 +187,15 @@ export class QuorumPeer {
         throw new Error(`unknown input ${JSON.stringify(never)}`);
       }
     }
+    return this.endStep(input.kind);
+  }
+
+  private endStep(kind: Input['kind']): Effect[] {
     // Appends that no event of this step took (none followed them) are logged on their own.
     if (this.stepAppends.length) this.flushAppends();
     if (this.stepSends.length) {
       // Every traced send belongs to an event; a step that sends without one is a bug in this core.
-      this.log('warn', `untraced sends in ${input.kind}: ${this.stepSends.map((m) => m.type).join(',')}`);
+      this.log('warn', `untraced sends in ${kind}: ${this.stepSends.map((m) => m.type).join(',')}`);
       this.stepSends = [];
     }
     const out = this.out;
@@ -227,6 +240,70 @@ export class QuorumPeer {
     if (this.state === 'LEADING') return parked;
     for (const [conn] of parked) this.send({ kind: 'closeQuorum', conn, reason: `not leading (${this.state})` });
     return [];
+  }
+
+  /**
+   * The role ends, logged as `action` (ConnectionLost, LearnerTimeout, LeaderStepDown with `params`). ZooKeeper's
+   * rule (QuorumPeer.run after lead()/followLeader() returns): the role's shutdown closes its sockets and client
+   * connections, then ZooKeeperServer.shutdown stops the SyncRequestProcessor, whose shutdown flushes what its
+   * queue still holds (the fsync; the ACKs after it go to closed sockets), and only then does the peer set itself
+   * LOOKING and vote. The spec's step is that whole move (backToLooking flushes the queue into the history), so
+   * it is logged when the fsync is done: until then this server keeps its role's state (`leaving`), answers
+   * LOOKING peers as it did, and takes no new work. Nothing unsynced: the step is now.
+   */
+  leaveRole(action: string, params: Record<string, unknown>): void {
+    if (this.leaving) return;
+    const until = this.unsyncedLog();
+    if (until === null) {
+      this.emit(action, { params });
+      return this.becomeLooking();
+    }
+    this.send({ kind: 'closeAllConnections', reason: `${this.state} ending` });
+    if (this.learner) this.send({ kind: 'closeQuorum', conn: this.learner.conn, reason: 'learner shutting down' });
+    if (this.leader) {
+      for (const h of this.leader.handlers.values()) this.send({ kind: 'closeQuorum', conn: h.conn, reason: 'leader shutting down' });
+      this.leader.handlers.clear();
+    }
+    this.cancelTimer('leaderTick');
+    this.cancelTimer('leaderInit');
+    this.cancelTimer('learnerTimeout');
+    this.leaving = { action, params, until };
+  }
+
+  /** The newest txn this role appended and has not seen fsynced yet (its SyncRequestProcessor's queue), if any. */
+  private unsyncedLog(): Zxid | null {
+    if (this.learner) return this.learner.toFlush.length ? this.learner.toFlush[this.learner.toFlush.length - 1]!.zxid : null;
+    if (this.leader) return this.leader.phase === 'broadcast' && this.leader.flushed < this.leader.lastProposed ? this.leader.lastProposed : null;
+    return null;
+  }
+
+  /** Between leaveRole and the fsync it waits for: the role's connections are closed and no new work is taken. */
+  private stepWhileLeaving(input: Exclude<Input, { kind: 'election' }>): void {
+    const leaving = this.leaving!;
+    switch (input.kind) {
+      case 'logSynced':
+        if (input.zxid < leaving.until) return;
+        this.leaving = null;
+        // The flush's ACKs would go to the closed connection: none leaves.
+        if (this.learner) this.learner.toFlush = [];
+        this.emit(leaving.action, { params: leaving.params });
+        return this.becomeLooking();
+      case 'quorum':
+      case 'leaderConnected':
+        return this.send({ kind: 'closeQuorum', conn: input.conn, reason: `${this.state} ending` });
+      case 'quorumClosed':
+        this.parked.delete(input.conn);
+        return;
+      case 'clientWrite':
+        return this.reply(input.req, { ok: false, error: `NOT_READY: ${this.state} ending` });
+      case 'timeout':
+      case 'boot':
+        return;
+      default: {
+        const never: never = input;
+        throw new Error(`unknown input ${JSON.stringify(never)}`);
+      }
+    }
   }
 
   /** Leave LEADING/FOLLOWING/OBSERVING: drop the role's connections, apply every logged txn, start FLE. */
