@@ -15,7 +15,8 @@ import type { SpecSource } from '../spec-source.ts';
 import { modulePath } from '../spec-source.ts';
 import { isSpilled, segmentFromImage, segmentImage, type SegmentRef, type SpilledSegment } from './frontier.ts';
 
-export const CHECKPOINT_FORMAT = 1;
+/** 2: fingerprints hash integer and float leaves more cheaply (store/state-codec.ts), so a format-1 table does not match. */
+export const CHECKPOINT_FORMAT = 2;
 
 export class CheckpointError extends Error {}
 

@@ -13,7 +13,8 @@
 // the spec enumerates its successors in the same order as from the original.
 //
 // Fingerprint: two 32-bit MurmurHash3 lanes over the structure, with strings hashed by content (not by id, so
-// the value does not depend on which thread interned a string first). Object entries are combined by a sum,
+// the value does not depend on which thread interned a string first); a number leaf is only multiplied (an
+// integer) or mixed without the finalizer (a float), since its parent mixes it again. Object entries are combined by a sum,
 // so the fingerprint ignores key order: objects equal as data are the same state whatever order their keys
 // were set in.
 import { fmix, mix, type SharedInterner } from './interner.ts';
@@ -31,6 +32,18 @@ const OBJ_A = 0x61c88647, OBJ_B = 0x7ed55d16;
 const NULL_A = 0x0b2a5c1d, NULL_B = 0x4f6cdd1d;
 const TRUE_A = 0x2545f491, TRUE_B = 0x6a09e667;
 const FALSE_A = 0x3243f6a8, FALSE_B = 0x13198a2e;
+
+/**
+ * The hash of a small integer, per lane: a multiplication by an odd constant (one-to-one), no more. A leaf's hash
+ * is never used alone: an object entry passes it through mix and fmix with its key, an array element through mix,
+ * so full mixing here was paid twice.
+ */
+function intHashA(v: number): number {
+  return Math.imul(v ^ INT_A, 0x9e3779b1);
+}
+function intHashB(v: number): number {
+  return Math.imul(v ^ INT_B, 0x85ebca77);
+}
 
 /** The node of a trie over key sequences: one per distinct key order seen, carrying the shape's id. */
 interface ShapeNode {
@@ -121,15 +134,15 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
         buf[pos++] = 0x84;
         varint(-v >>> 0);
       }
-      HA = fmix(mix(INT_A, v));
-      HB = fmix(mix(INT_B, v));
+      HA = intHashA(v);
+      HB = intHashB(v);
       return;
     }
     buf[pos++] = 0x85;
     f64[0] = v;
     for (let i = 0; i < 8; i++) buf[pos++] = f64bytes[i]!;
-    HA = fmix(mix(mix(FLT_A, f64words[0]!), f64words[1]!));
-    HB = fmix(mix(mix(FLT_B, f64words[0]!), f64words[1]!));
+    HA = mix(mix(FLT_A, f64words[0]!), f64words[1]!);
+    HB = mix(mix(FLT_B, f64words[0]!), f64words[1]!);
   }
 
   function encodeValue(v: unknown): void {
@@ -341,8 +354,8 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
   }
 
   function decodedInt(v: number): number {
-    HA = fmix(mix(INT_A, v));
-    HB = fmix(mix(INT_B, v));
+    HA = intHashA(v);
+    HB = intHashB(v);
     return v;
   }
 
@@ -379,8 +392,8 @@ export function createStateCodec(interner: SharedInterner): StateCodec {
         return decodedInt(-readVarint() | 0);
       case 0x85: {
         for (let i = 0; i < 8; i++) f64bytes[i] = src[at++]!;
-        HA = fmix(mix(mix(FLT_A, f64words[0]!), f64words[1]!));
-        HB = fmix(mix(mix(FLT_B, f64words[0]!), f64words[1]!));
+        HA = mix(mix(FLT_A, f64words[0]!), f64words[1]!);
+        HB = mix(mix(FLT_B, f64words[0]!), f64words[1]!);
         return f64[0];
       }
       case 0x86:
