@@ -1093,13 +1093,6 @@ function syncCaseWitnesses(cfg: Config): Property<ClusterState>[] {
     sometimes(cfg, 'followerQueueToFlush', 'A serving follower has logged-to-be proposals in its queue (FollowerFlushLog has work).', (s) => s.servers.some((f) => f.online && f.state === 'FOLLOWING' && f.zabState === 'BROADCAST' && f.pendingLog.length > 0)),
     sometimes(
       cfg,
-      'newLeaderAfterCrashAlone',
-      'After an established leader crashes, with no connection lost and no timeout on the way, a leader of a later epoch is established: its learners see the connection close and elect again (the crash alone is recovered from).',
-      (s) => s.ghost.crashedLeaderEpoch >= 0 && s.budget.partitions === 0 && s.servers.some((srv) => srv.online && srv.state === 'LEADING' && srv.zabState === 'BROADCAST' && srv.currentEpoch > s.ghost.crashedLeaderEpoch),
-      cfg.bounds.crashes > 0,
-    ),
-    sometimes(
-      cfg,
       'electedOverLongerLog',
       "A leader is elected by a quorum holding a server whose log ends at a higher zxid than the leader's, not synced yet: FastLeaderElection.totalOrderPredicate compares peerEpoch (the currentEpoch) before the zxid, so a server of a later epoch wins over a longer log of an earlier one.",
       (s) => electedOverLongerLog(s),
