@@ -591,6 +591,15 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
       explain: (s) => overBudget(cfg, s) ?? 'holds',
     },
     {
+      name: 'crashedLeaderGone',
+      kind: 'invariant',
+      description:
+        'No server leads in the epoch of a serving leader that crashed (what newLeaderAfterCrash reads): an epoch has one leader and a crash ends its role, so a server that restarts and leads again does so in a later epoch.',
+      byDefault: true,
+      check: (s) => s.ghost.crashedLeaderEpoch < 0 || !s.servers.some((srv) => srv.online && srv.state === 'LEADING' && srv.zabState === 'BROADCAST' && srv.currentEpoch === s.ghost.crashedLeaderEpoch),
+      explain: (s) => `epoch ${s.ghost.crashedLeaderEpoch} is recorded as a crashed leader's, and a server still leads in it`,
+    },
+    {
       name: 'syncBuffersDrained',
       kind: 'invariant',
       description:

@@ -5,11 +5,15 @@
 // (@stryker-mutator/typescript-checker) reports it as a *compile error* and leaves it out of the score, and so does
 // `npm run mutation`. The check here is the project's own tsconfig.json, on the mutated file alone: a program
 // rooted at that file (it pulls in what it imports), the file's text replaced by the mutant's, and the
-// syntactic and semantic diagnostics of that one file. Programs are built incrementally (the unchanged files'
+// syntactic and semantic diagnostics of that one file, less those inside code the mutant made unreachable (a
+// guard made `true` is a mutant that compiles in spirit: the compiler only stops narrowing after it). Programs are built incrementally (the unchanged files'
 // syntax trees are reused), so a mutant costs well under a second once the first program is built.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
+
+/** "Unreachable code detected." */
+const UNREACHABLE = 7027;
 
 export interface MutantEdit {
   /** Repository-relative path of the mutated file. */
@@ -39,7 +43,9 @@ export function mutantTypeChecker(root: string): (m: MutantEdit) => string | nul
   const configPath = join(root, 'tsconfig.json');
   const read = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
   if (read.error !== undefined) throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, '\n'));
-  const options = ts.parseJsonConfigFileContent(read.config, ts.sys, root).options;
+  // allowUnreachableCode false: the compiler then reports the code a mutant makes unreachable (TS7027), so that
+  // errors inside it can be set aside (below).
+  const options = { ...ts.parseJsonConfigFileContent(read.config, ts.sys, root).options, allowUnreachableCode: false };
   const base = ts.createCompilerHost(options, true);
   const cache = new Map<string, ts.SourceFile>();
   let override: { path: string; text: string } | null = null;
@@ -70,7 +76,12 @@ export function mutantTypeChecker(root: string): (m: MutantEdit) => string | nul
       old = program;
       const sf = program.getSourceFile(path)!;
       const diags = [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)];
-      const first = diags.find((d) => d.category === ts.DiagnosticCategory.Error);
+      // A guard made `true` (`if (true) return null;`, `if (true) continue;`) disables a step: a mutant that means
+      // something. The code after it is unreachable, and the compiler does not narrow there, so it reports errors
+      // in it (`next` possibly null after `if (next !== null)`); those are not the mutant's, and are set aside.
+      const dead = diags.filter((d) => d.code === UNREACHABLE && d.start !== undefined).map((d) => [d.start!, d.start! + (d.length ?? 0)] as const);
+      const inDeadCode = (d: ts.Diagnostic) => d.start !== undefined && dead.some(([a, b]) => d.start! >= a && d.start! < b);
+      const first = diags.find((d) => d.category === ts.DiagnosticCategory.Error && d.code !== UNREACHABLE && !inDeadCode(d));
       if (first === undefined) return null;
       const where = first.start === undefined ? '' : (() => {
         const p = sf.getLineAndCharacterOfPosition(first.start);
