@@ -62,7 +62,7 @@ costs one check run (about 10 s at depth 18 on 2 cores); see docs/mutation.md.`,
   ],
   sections: [
     ['Check flags', ['after a second --, passed to every check run, e.g. -- --invariant leaderUniqueness (not --depth, --workers, --json, --out)']],
-    ['Progress', ['on a terminal, a line on stderr: mutants done, killed, survived; nothing when stderr is a pipe or a file']],
+    ['Progress', ['on a terminal, a line on stderr: mutants done, killed, survived, not compiling; nothing when stderr is a pipe or a file']],
   ],
   exit: [
     [0, 'every selected mutant was run (whatever the score)'],
