@@ -164,7 +164,8 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     const liveness = config.liveness ? checkLiveness(config, spec, onProgress) : null;
     return finishBfs(config, spec, base, out, wall, liveness);
   }
-  const properties = selected;
+  // As in the breadth-first search: a broken step is a violation of stepsWellDefined (simulation/walks.ts).
+  const properties = [...selected, stepsWellDefined(spec)];
   const base = { spec: spec.name, params: spec.params, properties };
   const sim = config.simulate;
   const out = await runSimulation({

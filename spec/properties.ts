@@ -350,6 +350,12 @@ function illFormed(s: ClusterState): string | null {
   for (const c of s.ghost.committed) {
     if (!Number.isInteger(c.epoch) || !wasProposed(s.ghost.proposed, c)) return `the record of committed txns holds ${JSON.stringify(c)}, not a proposed txn with its epoch`;
   }
+  // The record of established leaders is in epoch order (backToLookingWithoutCrash reads its last entry as the
+  // newest epoch).
+  const est = s.ghost.established;
+  for (let k = 1; k < est.length; k++) {
+    if (est[k - 1]!.epoch > est[k]!.epoch) return `the record of established leaders is out of epoch order: ${est.map((e) => `${e.epoch}:${e.sid}`).join(', ')}`;
+  }
   return null;
 }
 
@@ -570,7 +576,7 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
       name: 'wellFormed',
       kind: 'invariant',
       description:
-        'Every variable holds a value of its type (TLA+\'s TypeOK): server states, ZAB phases, election phases and sync modes are the known ones, a leader\'s lists of learners hold only servers, every packet in flight is of a known type, and no server has committed more txns than it has logged or queued.',
+        'Every variable holds a value of its type (TLA+\'s TypeOK): server states, ZAB phases, election phases and sync modes are the known ones, a leader\'s lists of learners hold only servers, every packet in flight is of a known type, no server has committed more txns than it has logged or queued, and the record of established leaders is in epoch order.',
       byDefault: true,
       check: (s) => illFormed(s) === null,
       explain: (s) => illFormed(s) ?? 'holds',
@@ -583,6 +589,15 @@ export function zabProperties(cfg: Config): Property<ClusterState>[] {
       byDefault: true,
       check: (s) => overBudget(cfg, s) === null,
       explain: (s) => overBudget(cfg, s) ?? 'holds',
+    },
+    {
+      name: 'crashedLeaderGone',
+      kind: 'invariant',
+      description:
+        'No server leads in the epoch of a serving leader that crashed (what newLeaderAfterCrash reads): an epoch has one leader and a crash ends its role, so a server that restarts and leads again does so in a later epoch.',
+      byDefault: true,
+      check: (s) => s.ghost.crashedLeaderEpoch < 0 || !s.servers.some((srv) => srv.online && srv.state === 'LEADING' && srv.zabState === 'BROADCAST' && srv.currentEpoch === s.ghost.crashedLeaderEpoch),
+      explain: (s) => `epoch ${s.ghost.crashedLeaderEpoch} is recorded as a crashed leader's, and a server still leads in it`,
     },
     {
       name: 'syncBuffersDrained',
@@ -1085,7 +1100,69 @@ function syncCaseWitnesses(cfg: Config): Property<ClusterState>[] {
     sometimes(cfg, 'syncTreeCommit', 'A learner synced by SNAP or TRUNC reads a COMMIT before NEWLEADER (applied to its in-memory tree, not logged).', learnerReads('COMMIT', (l) => !l.newLeaderSeen && (l.syncMode === 'SNAP' || l.syncMode === 'TRUNC')), truncThenCommits),
     sometimes(cfg, 'restartAfterCrash', 'A server that crashed is back: after a crash every server is up again (Restart: loadDataBase, then LOOKING).', (s) => s.budget.crashes > 0 && s.servers.every((srv) => srv.online), cfg.bounds.crashes > 0),
     sometimes(cfg, 'followerQueueToFlush', 'A serving follower has logged-to-be proposals in its queue (FollowerFlushLog has work).', (s) => s.servers.some((f) => f.online && f.state === 'FOLLOWING' && f.zabState === 'BROADCAST' && f.pendingLog.length > 0)),
+    sometimes(
+      cfg,
+      'electedOverLongerLog',
+      "A leader is elected by a quorum holding a server whose log ends at a higher zxid than the leader's, not synced yet: FastLeaderElection.totalOrderPredicate compares peerEpoch (the currentEpoch) before the zxid, so a server of a later epoch wins over a longer log of an earlier one.",
+      (s) => electedOverLongerLog(s),
+      faults,
+    ),
+    sometimes(
+      cfg,
+      'leaderGaveUpBeforeServing',
+      "With no crash, a leader that every server has accepted gives up before any follower has read its NEWLEADER, and all are LOOKING again: Leader.lead's wait for a quorum of NEWLEADER ACKs can time out (initLimit) whoever is connected.",
+      (s) => gaveUpBeforeServing(cfg, s),
+      cfg.bounds.partitions > 0,
+    ),
+    sometimes(
+      cfg,
+      'ackReadAfterLearnerLeft',
+      "A leader has ACKs to read from a learner that has closed its connection: what a follower sent before Learner.shutdown closed its socket still reaches the LearnerHandler, in order, before the end of the stream.",
+      (s) => ackFromClosedLearner(s),
+      cfg.bounds.partitions > 0,
+    ),
   ];
+}
+
+/** A leader elected over a member of its electing quorum (in its recvset) whose log ends higher, before that member is synced. */
+function electedOverLongerLog(s: ClusterState): boolean {
+  for (let i = 0; i < s.servers.length; i++) {
+    const l = s.servers[i]!;
+    if (!l.online || l.state !== 'LEADING' || l.leader === null) continue;
+    for (let j = 0; j < s.servers.length; j++) {
+      const f = s.servers[j]!;
+      if (j === i || !f.online || f.learner === null || f.learner.leader !== i + 1 || f.learner.syncMode !== 'NONE' || f.learner.newLeaderSeen) continue;
+      if (l.recvset[j]?.leader === i + 1 && lastLoggedZxid(f) > lastLoggedZxid(l)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * No crash, every server up and LOOKING with the same accepted epoch, one of this run, which only one server (the
+ * leader, which writes it at the end of discovery) has made its currentEpoch: no follower read its NEWLEADER.
+ */
+function gaveUpBeforeServing(cfg: Config, s: ClusterState): boolean {
+  if (s.budget.crashes !== 0) return false;
+  const epoch = s.servers[0]!.acceptedEpoch;
+  return (
+    epoch > Math.max(...cfg.initial.map((d) => d.acceptedEpoch)) &&
+    s.servers.every((srv) => srv.online && srv.state === 'LOOKING' && srv.acceptedEpoch === epoch) &&
+    s.servers.filter((srv) => srv.currentEpoch === epoch).length === 1
+  );
+}
+
+/** A leader with an ACK in the channel from a server that is not among its learners. */
+function ackFromClosedLearner(s: ClusterState): boolean {
+  for (let i = 0; i < s.servers.length; i++) {
+    const l = s.servers[i]!;
+    if (!l.online || l.leader === null) continue;
+    for (let j = 0; j < s.servers.length; j++) {
+      if (j === i || l.leader.learners.includes(j + 1)) continue;
+      if (quorumChannel(s, j + 1, i + 1).some((p) => p.type === 'ACK')) return true;
+    }
+  }
+  return false;
 }
 
 /** A learner listed by its leader that is not connected to it or has not accepted its epoch: [learner, leader]. */

@@ -1,6 +1,7 @@
 // A broken spec is reported as a violation, not as a crash of the checker (checker/search/step-failure.ts): a
 // step that throws, or a successor that is not plain data, fails `stepsWellDefined` with the path to the state
-// whose step breaks, the error, and exit status 1, with one thread and with two.
+// whose step breaks, the error, and exit status 1, with one thread and with two; and so do random walks
+// (--simulate), at the state the walk is in when the step it takes (or any step there) breaks.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +15,8 @@ const out = mkdtempSync(join(tmpdir(), 'checker-step-failure-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 const GRID = 'test/fixtures/grid.ts#buildGrid';
 
-async function check(broken: 'throw' | 'unstorable' | 'notAStep' | undefined, workers: string) {
-  const cfg = parseFlags(['--spec', GRID, '--nodes', '2', '--workers', workers, '--out', out]);
+async function check(broken: 'throw' | 'unstorable' | 'notAStep' | undefined, workers: string, simulate: string[] = []) {
+  const cfg = parseFlags(['--spec', GRID, '--nodes', '2', '--workers', workers, '--out', out, ...simulate]);
   const source = { ...cfg.source, options: { ...cfg.source.options, broken, brokenAt: 2 } };
   return { result: await runCheck({ ...cfg, source }), source };
 }
@@ -47,6 +48,31 @@ describe('a broken spec step', () => {
 
   it('an unbroken spec passes with stepsWellDefined holding', async () => {
     const { result } = await check(undefined, '1');
+    expect(result.verdict).toBe('pass');
+    expect(result.properties.find((p) => p.name === 'stepsWellDefined')?.status).toBe('holds');
+  });
+
+  for (const broken of ['throw', 'unstorable', 'notAStep'] as const) {
+    for (const workers of ['1', '2']) {
+      it(`random walks, ${broken}, ${workers} worker(s): stepsWellDefined is violated with the walk's (shrunk) path and the error, not a crash`, async () => {
+        const { result, source } = await check(broken, workers, ['--simulate', '--walks', '40', '--seed', '3', '--depth', '10']);
+        expect(result.mode).toBe('simulate');
+        expect(result.verdict).toBe('fail');
+        expect(result.properties.find((p) => p.name === 'stepsWellDefined')).toMatchObject({ kind: 'invariant', status: 'violated' });
+        const cx = result.counterexample!;
+        expect(cx.property).toBe('stepsWellDefined');
+        // Shrunk to the shortest story: counter 1 moved twice.
+        expect(cx.steps.length).toBe(2);
+        const spec = await loadSpec(source);
+        expect((replay(spec, cx.path).at(-1)!.state as { cells: number[] }).cells).toEqual([2, 0]);
+        expect(result.failingWalk).not.toBeNull();
+        expect(cx.message).toMatch(/^(a step of this state threw TypeError: counter 1 broke at 2|the successor by Inc of server 1 is not plain data|spec\.next returned undefined as its successor 0)/);
+      });
+    }
+  }
+
+  it('random walks of an unbroken spec pass with stepsWellDefined holding', async () => {
+    const { result } = await check(undefined, '1', ['--simulate', '--walks', '40', '--seed', '3', '--depth', '10']);
     expect(result.verdict).toBe('pass');
     expect(result.properties.find((p) => p.name === 'stepsWellDefined')?.status).toBe('holds');
   });

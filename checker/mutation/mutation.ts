@@ -3,7 +3,9 @@
 // active when __STRYKER_ACTIVE_MUTANT__ names it); one plain run of the check records which mutants its code
 // executes; then the check runs once per executed mutant (or a seeded sample of them), in a child process, and
 // each mutant is killed by a property (exit 1: an invariant violated or a reachability check left vacuous), by
-// a crash (exit 3, or any other death), by the timeout, or survives (the check passes with the mutant in).
+// a crash (exit 3, or any other death), by the timeout, or survives (the check passes with the mutant in). A
+// mutant that does not compile (typecheck.ts) is not run: it is no spec anyone could commit, and like Stryker's
+// TypeScript checker the tool counts it apart, out of the score.
 //
 // Everything it makes lives in one temporary directory (zab-mutation-*), removed at the end, on an error, and
 // on SIGINT/SIGTERM; a mutant's child process that times out is killed before the directory goes.
@@ -20,6 +22,7 @@ import { globSync } from 'tinyglobby';
 import { z } from 'zod';
 import { flagProblem, formatUsage, intFlag, wantsHelp } from '../../impl/usage.ts';
 import { REPO_ROOT } from '../spec-source.ts';
+import { mutantTypeChecker } from './typecheck.ts';
 
 export const DEFAULTS = { files: 'spec/**/*.ts', depth: 18, concurrency: 2, seed: 1 } as const;
 /** A mutant's run may take this many times the plain run, and at least MIN_TIMEOUT_S, unless --timeout says. */
@@ -36,7 +39,10 @@ const HELP = formatUsage({
 Mutation testing of the spec against the model checker: Stryker's instrumenter makes every mutant of the files
 (a condition negated, an operator swapped, a block emptied...), one plain run of the check records which mutants
 its code executes, and the check (\`npm run check\` at --depth, with the check flags after a second --) runs once
-per executed mutant, or a seeded sample of them, 'concurrency' at a time. Each mutant is killed by a property
+per executed mutant, or a seeded sample of them, 'concurrency' at a time. A mutant that does not compile (the
+project's tsconfig.json on the mutated file: an emptied body where a state is returned, a guard removed before a
+value that may be null is read) is not run and is left out of the score, as Stryker's TypeScript checker does.
+Each other mutant is killed by a property
 (an invariant violated, or a reachability check never witnessed), killed by a broken step (the check's
 stepsWellDefined: a step threw, or made a state the checker cannot store, reported as a violation with its
 trace), killed by a crash (the check process died: exit 3 or a signal), killed by a coverage warning (the check passed, but a kind of step that fires without the mutant never fired), timed out,
@@ -56,7 +62,7 @@ costs one check run (about 10 s at depth 18 on 2 cores); see docs/mutation.md.`,
   ],
   sections: [
     ['Check flags', ['after a second --, passed to every check run, e.g. -- --invariant leaderUniqueness (not --depth, --workers, --json, --out)']],
-    ['Progress', ['on a terminal, a line on stderr: mutants done, killed, survived; nothing when stderr is a pipe or a file']],
+    ['Progress', ['on a terminal, a line on stderr: mutants done, killed, survived, not compiling; nothing when stderr is a pipe or a file']],
   ],
   exit: [
     [0, 'every selected mutant was run (whatever the score)'],
@@ -149,6 +155,8 @@ export interface MutantInfo {
 }
 
 export type Outcome =
+  /** The mutated file does not compile (the first error): not run, out of the score. */
+  | { readonly outcome: 'compile-error'; readonly reason: string }
   | { readonly outcome: 'property'; readonly property: string; readonly how: 'violated' | 'vacuous' }
   | { readonly outcome: 'crash'; readonly reason: string }
   /** The check reported a broken step as a violation of stepsWellDefined (a step threw, or made a state it cannot store), with its trace. */
@@ -350,9 +358,11 @@ export interface MutationReport {
     readonly killedByCoverage: number;
     readonly timeout: number;
     readonly survived: number;
-    /** (killed by property + crash + timeout) / selected, in percent. */
+    /** The mutated file does not compile: not run, and out of both scores. */
+    readonly compileError: number;
+    /** Everything but the survivors, over the mutants run (selected, less those that do not compile), in percent. */
     readonly score: number;
-    /** killed by property / selected, in percent. */
+    /** killed by property, over the mutants run, in percent. */
     readonly propertyScore: number;
   };
   readonly results: readonly MutantResult[];
@@ -399,12 +409,20 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
   const timeoutSeconds = cfg.timeout ?? Math.max(MIN_TIMEOUT_S, Math.ceil(TIMEOUT_FACTOR * plain.seconds));
 
   const results: MutantResult[] = new Array(selected.length);
+  const compiles = mutantTypeChecker(REPO_ROOT);
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < selected.length) {
       const i = next++;
       const m = selected[i]!;
+      const started = performance.now();
+      const error = compiles(m);
+      if (error !== null) {
+        results[i] = { ...m, outcome: 'compile-error', reason: error, seconds: Math.round((performance.now() - started) / 100) / 10 };
+        onProgress(++done, selected.length, results[i]!);
+        continue;
+      }
       const run = await runCheck(root, cfg, { __STRYKER_ACTIVE_MUTANT__: m.id }, timeoutSeconds);
       results[i] = { ...m, ...classify(run, plainNeverFired), seconds: Math.round(run.seconds * 10) / 10 };
       onProgress(++done, selected.length, results[i]!);
@@ -418,8 +436,10 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
   let coverage = 0;
   let timeout = 0;
   let survived = 0;
+  let compileError = 0;
   for (const r of results) {
-    if (r.outcome === 'property') {
+    if (r.outcome === 'compile-error') compileError++;
+    else if (r.outcome === 'property') {
       const key = r.how === 'vacuous' ? `${r.property} (vacuous)` : r.property;
       byProperty[key] = (byProperty[key] ?? 0) + 1;
     } else if (r.outcome === 'crash') crash++;
@@ -428,8 +448,9 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
     else if (r.outcome === 'timeout') timeout++;
     else survived++;
   }
-  const killedByProperty = results.length - crash - step - coverage - timeout - survived;
-  const pct = (k: number) => (results.length === 0 ? 0 : Math.round((1000 * k) / results.length) / 10);
+  const ran = results.length - compileError;
+  const killedByProperty = ran - crash - step - coverage - timeout - survived;
+  const pct = (k: number) => (ran === 0 ? 0 : Math.round((1000 * k) / ran) / 10);
   return {
     files: cfg.files,
     fileCount: files.length,
@@ -449,7 +470,8 @@ export async function runMutation(cfg: MutationConfig, onProgress: (done: number
       killedByCoverage: coverage,
       timeout,
       survived,
-      score: pct(results.length - survived),
+      compileError,
+      score: pct(ran - survived),
       propertyScore: pct(killedByProperty),
     },
     results,
@@ -474,7 +496,8 @@ export function formatReport(r: MutationReport): string {
     `Killed by a coverage warning: ${s.killedByCoverage}`,
     `Timed out: ${s.timeout}`,
     `Survived: ${s.survived}`,
-    `Score: ${s.score}% killed (${r.mutants.selected - s.survived} of ${r.mutants.selected}); by properties alone ${s.propertyScore}%`,
+    `Not run, do not compile: ${s.compileError}`,
+    `Score: ${s.score}% killed (${r.mutants.selected - s.compileError - s.survived} of ${r.mutants.selected - s.compileError} run); by properties alone ${s.propertyScore}%`,
     `Time: ${r.seconds} s, concurrency ${r.concurrency}`,
   ];
   const survivors = r.results.filter((x) => x.outcome === 'survived');
@@ -495,6 +518,11 @@ export function formatReport(r: MutationReport): string {
   if (crashes.length > 0) {
     lines.push('Crashes:');
     for (const m of crashes) if (m.outcome === 'crash') lines.push(`  ${m.file}:${m.line}:${m.column} ${m.mutator}: ${m.reason}`);
+  }
+  const uncompiled = r.results.filter((x) => x.outcome === 'compile-error');
+  if (uncompiled.length > 0) {
+    lines.push('Do not compile:');
+    for (const m of uncompiled) if (m.outcome === 'compile-error') lines.push(`  ${m.file}:${m.line}:${m.column} ${m.mutator} (mutant ${m.id}): ${m.reason}`);
   }
   const unfired = r.results.filter((x) => x.outcome === 'coverage');
   if (unfired.length > 0) {
@@ -532,14 +560,15 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const tty = process.stderr.isTTY;
-  const counts = { killed: 0, survived: 0 };
+  const counts = { killed: 0, survived: 0, uncompiled: 0 };
   try {
     const report = await runMutation(
       cfg,
       (done, of, r) => {
         if (r.outcome === 'survived') counts.survived++;
+        else if (r.outcome === 'compile-error') counts.uncompiled++;
         else counts.killed++;
-        if (tty) process.stderr.write(`\r\x1b[Kmutants ${done}/${of}  killed ${counts.killed}  survived ${counts.survived}`);
+        if (tty) process.stderr.write(`\r\x1b[Kmutants ${done}/${of}  killed ${counts.killed}  survived ${counts.survived}  do not compile ${counts.uncompiled}`);
       },
       root,
     );

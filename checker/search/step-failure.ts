@@ -26,11 +26,16 @@ export function brokenStep(spec: AnySpec, state: unknown): string | null {
   for (let j = 0; j < succs.length; j++) {
     const bad = notAStep(succs[j], j);
     if (bad !== null) return bad;
-    const { action, state: next } = succs[j]!;
-    const where = findNotPlainData(next);
-    if (where !== null) return `the successor by ${action.kind} of server ${action.sid} is not plain data (${where}): the checker cannot store it`;
+    const bad2 = notPlainSuccessor(succs[j]!);
+    if (bad2 !== null) return bad2;
   }
   return null;
+}
+
+/** Why a step's successor cannot be stored (it is not plain data), or null. */
+export function notPlainSuccessor(succ: { readonly action: { readonly kind: string; readonly sid: number }; readonly state: unknown }): string | null {
+  const where = findNotPlainData(succ.state);
+  return where === null ? null : `the successor by ${succ.action.kind} of server ${succ.action.sid} is not plain data (${where}): the checker cannot store it`;
 }
 
 /** Why spec.next's j-th successor is not a step ({ action: { kind, sid }, state }), or null. */

@@ -1,10 +1,13 @@
 // Random walks through the spec (--simulate): each walk starts from an initial state and takes one enabled
 // step at random until the depth bound or a state with no successor, checking the properties on every state.
 // Walk i draws from its own generator, seeded from the run's seed and i, so a walk does not depend on which
-// thread runs it or on the walks before it: a failure is reproduced by its walk's seed alone.
+// thread runs it or on the walks before it: a failure is reproduced by its walk's seed alone. A broken step (the
+// state's steps throw, one is not a step, or the successor the walk takes is not plain data) is a violation of
+// stepsWellDefined at the state the walk is in, as in the breadth-first search (search/step-failure.ts).
 import type { Property } from '../../spec/model.ts';
 import type { AnySpec } from '../spec-source.ts';
 import { mulberry32 } from '../../traces/random.ts';
+import { errorText, notAStep, notPlainSuccessor, STEPS_WELL_DEFINED } from '../search/step-failure.ts';
 
 export interface SimulationRequest {
   readonly propertyNames: readonly string[];
@@ -85,6 +88,9 @@ export function runWalks(spec: AnySpec, props: readonly Property<unknown>[], req
   const kindIndex = new Map(kinds.map((k, i) => [k, i]));
   const fired = new Array<number>(kinds.length).fill(0);
   const witnessDepth = props.map(() => -1);
+  // stepsWellDefined (when selected) is met where the walk computes the steps, not by its check (which would
+  // compute them all again); -1: not selected, a broken step throws as before.
+  const stepsProp = props.findIndex((p) => p.name === STEPS_WELL_DEFINED);
   const inits = spec.init();
   let steps = 0;
   let maxDepth = 0;
@@ -100,8 +106,24 @@ export function runWalks(spec: AnySpec, props: readonly Property<unknown>[], req
     // Per liveness property: the step since which the hypothesis held and the goal did not, with no fault since.
     const short = live.map(() => 0);
     for (;;) {
-      let bad = checkState(props, state, depth, witnessDepth);
-      const succs = depth === req.depth ? [] : spec.next(state);
+      let bad = checkState(props, state, depth, witnessDepth, stepsProp);
+      let broken: string | null = null;
+      let succs: ReturnType<AnySpec['next']> = [];
+      if (depth < req.depth) {
+        try {
+          succs = spec.next(state);
+        } catch (e) {
+          if (stepsProp < 0) throw e;
+          broken = `a step of this state threw ${errorText(e)}`;
+        }
+        for (let j = 0; j < succs.length && broken === null && stepsProp >= 0; j++) broken = notAStep(succs[j], j);
+        if (broken !== null) succs = [];
+      }
+      // The step the walk takes, drawn here (no other draw comes between) so that the successor it makes can be
+      // checked for plain data first.
+      const j = bad === null && broken === null && succs.length > 0 ? choose(succs, faults, random) : -1;
+      if (j >= 0 && stepsProp >= 0) broken = notPlainSuccessor(succs[j]!);
+      if (bad === null && broken !== null) bad = stepsProp;
       // A state with no step left, short of the goal, is a dead end: a failure whatever the bound.
       const deadEnd = live.length > 0 && depth < req.depth && succs.every((x) => isFault(state, x.action, x.state));
       for (let p = 0; p < live.length && bad === null; p++) {
@@ -112,11 +134,11 @@ export function runWalks(spec: AnySpec, props: readonly Property<unknown>[], req
         if (req.stop !== null) Atomics.store(req.stop, 0, Math.min(Atomics.load(req.stop, 0), w));
         const extraKinds = kinds.slice(spec.actionKinds.length);
         const explain = bad < props.length ? props[bad]!.explain : live[bad - props.length]!.explain;
-        const failure = { walk: w, walkSeed: seed, prop: bad, message: explain?.(state) ?? null, path };
+        const message = bad === stepsProp && broken !== null ? broken : (explain?.(state) ?? null);
+        const failure = { walk: w, walkSeed: seed, prop: bad, message, path };
         return { walks: walks + 1, steps, maxDepth: Math.max(maxDepth, depth), fired, extraKinds, witnessDepth, failure };
       }
       if (depth === req.depth || succs.length === 0) break;
-      const j = choose(succs, faults, random);
       const { action, state: next } = succs[j]!;
       let k = kindIndex.get(action.kind);
       if (k === undefined) {
@@ -139,9 +161,10 @@ export function runWalks(spec: AnySpec, props: readonly Property<unknown>[], req
 }
 
 /** The index of a violated invariant, or null; records reachability witnesses on the way. */
-function checkState(props: readonly Property<unknown>[], state: unknown, depth: number, witnessDepth: number[]): number | null {
+function checkState(props: readonly Property<unknown>[], state: unknown, depth: number, witnessDepth: number[], skip: number): number | null {
   for (let p = 0; p < props.length; p++) {
     const prop = props[p]!;
+    if (p === skip) continue;
     if (prop.kind === 'invariant') {
       if (!prop.check(state)) return p;
     } else if ((witnessDepth[p]! < 0 || depth < witnessDepth[p]!) && prop.check(state)) {
