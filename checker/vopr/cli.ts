@@ -207,6 +207,7 @@ async function main(): Promise<void> {
     const s = r.stats;
     console.log(`simulate: seed ${r.seed}, ${f.participants} participant(s)${f.observers ? ` and ${f.observers} observer(s)` : ''}, ${f.time} ms of faults then ${f.settle} ms quiet (virtual)${f.break.length ? `, breaks: ${f.break.join(', ')}` : ''}`);
     console.log(`  ${s.events} events, ${s.elections} elections, ${s.crashes} kill -9, ${s.cuts} lost connections, ${s.slowFsyncs} slow fsyncs; ${s.writes} writes, ${s.acked} acknowledged`);
+    if (s.episodes !== undefined) console.log(`  episodes (started, reached their situation): ${Object.entries(s.episodes.started).map(([k, n]) => `${k} ${n}/${s.episodes!.reached[k as keyof typeof s.episodes.reached] ?? 0}`).join(', ') || 'none'}`);
     console.log(formatResult(r.conform));
     console.log(r.durability.length === 0 ? `durability: every acknowledged write (${s.acked}) on every serving server, replicas identical` : `DURABILITY: ${r.durability.join('; ')}`);
     console.log(r.liveness === null ? `liveness: every server serves ${f.settle} ms after the faults stopped` : `LIVENESS: ${r.liveness}`);
