@@ -28,9 +28,9 @@ failing seed runs again exactly with --seed.`,
     { flag: 'participants', metavar: 'N', help: 'voting servers', default: 3 },
     { flag: 'observers', metavar: 'N', help: 'non-voting servers', default: 0 },
     { flag: 'break', metavar: 'NAME', help: `a test-only breakage in every server, repeatable: ${TEST_BREAKS.join(', ')}` },
-    { flag: 'schedule', metavar: 'KIND', help: "random: the seed's faults; guided: also scripted episodes aimed at spec situations random faults seldom reach (a TRUNC after an isolated leader took writes; votes whose epoch and zxid orders disagree; a learner meeting a leader of a lower epoch than it accepted; a learner ahead of its leader at ACKEPOCH; a learner at the oldest txn of the committedLog; proposals outstanding while a learner syncs; a leader left with observers only)", default: 'random' },
+    { flag: 'schedule', metavar: 'KIND', help: "random: the seed's faults; guided: also scripted episodes aimed at spec situations random faults seldom reach (a TRUNC after an isolated leader took writes; votes whose epoch and zxid orders disagree; a learner meeting a leader of a lower epoch than it accepted; a learner ahead of its leader at ACKEPOCH; a learner at the oldest txn of the committedLog; proposals outstanding while a learner syncs; a leader left with observers only); the random faults act between the episodes", default: 'random; guided with --every-break' },
     { flag: 'workers', metavar: 'N', help: 'worker threads for a swarm', default: 'the cores, at most 4' },
-    { flag: 'every-break', help: 'the catch rate: the seeds run clean, then once with each breakage; a table of what was caught, and how' },
+    { flag: 'every-break', help: 'the catch rate: the seeds run clean, then once with each breakage; a table of what was caught, and how (on the guided schedule unless --schedule random)' },
     { flag: 'keep', metavar: 'DIR', help: "copy a failing run's logs to DIR/seed-S (for npm run conform)" },
     { flag: 'json', help: 'print the result as one JSON object' },
   ],
@@ -51,7 +51,7 @@ const FLAGS = z.object({
   participants: intFlag(1, 9).default(3),
   observers: intFlag(0, 9).default(0),
   workers: intFlag(1, 64).optional(),
-  schedule: z.enum(SCHEDULES, `must be one of ${SCHEDULES.join(', ')}`).default('random'),
+  schedule: z.enum(SCHEDULES, `must be one of ${SCHEDULES.join(', ')}`).optional(),
   break: z.array(z.enum(TEST_BREAKS, `must be one of ${TEST_BREAKS.join(', ')}`)).default([]),
   keep: z.string().min(1, 'must name a folder').optional(),
   json: z.boolean().default(false),
@@ -130,7 +130,7 @@ async function catchRate(seeds: number[], opts: Omit<SeedOptions, 'breaks'>, wor
   const coverage = coverageOf(cleanResults);
   if (json) console.log(JSON.stringify({ seeds: [seeds[0], seeds[seeds.length - 1]], falseAlarms, caughtBreaks: caughtAny, breaks: broken.length, caughtRuns, runs, rows: broken, coverage }));
   else {
-    console.log(`simulate --every-break: seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${opts.timeMs} + ${opts.settleMs} ms virtual each${opts.schedule === 'guided' ? ', guided schedule' : ''}`);
+    console.log(`simulate --every-break: seeds ${seeds[0]}-${seeds[seeds.length - 1]}, ${opts.timeMs} + ${opts.settleMs} ms virtual each, ${opts.schedule} schedule`);
     for (const c of clean) {
       const label = c.break === '(none)' ? 'without a breakage' : `without a breakage, ${withObserver} observer`;
       console.log(`  ${label}: ${c.runs - c.caught} of ${c.runs} pass${c.caught ? ` (${c.caught} fail: seeds to read before trusting the rates below)` : ''}`);
@@ -172,9 +172,11 @@ async function main(): Promise<void> {
   const workers = f.workers ?? Math.min(4, availableParallelism());
   if (f['every-break']) {
     if (f.break.length > 0) fail('--every-break runs each breakage in turn: leave out --break (see --help)');
-    return catchRate(seeds, { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, keepFailing: f.keep, schedule: f.schedule }, workers, f.json);
+    // The catch rate is measured on the guided schedule unless told otherwise (checker/README.md: it catches more
+    // of every breakage, 240 of 250 runs on seeds 1-10 against 159 for the random one).
+    return catchRate(seeds, { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, keepFailing: f.keep, schedule: f.schedule ?? 'guided' }, workers, f.json);
   }
-  const opts = { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, breaks: f.break, keepFailing: f.keep, schedule: f.schedule };
+  const opts = { participants: f.participants, observers: f.observers, timeMs: f.time, settleMs: f.settle, breaks: f.break, keepFailing: f.keep, schedule: f.schedule ?? 'random' };
   const progress = f.json ? null : progressLine();
   const started = performance.now();
   let done = 0;
