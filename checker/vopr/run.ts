@@ -332,13 +332,22 @@ type Script = Generator<boolean, void, void>;
  * Spec-guided episodes: scripted sequences of the spec's environment steps (a lost connection, a client write, a
  * crash), each aimed at a situation of the spec that the random faults seldom reach, found by the coverage report
  * (npm run simulate prints which spec actions and branches no log showed). Some act at an exact logged event
- * (onTrace: a cut made there drops the packets the event's step sends). The kinds run in a seeded order, in turn,
- * 0.3 to 1 s apart (lowerEpoch skipped in the last 8 s of the faulty phase):
+ * (onTrace: a cut made there drops the packets the event's step sends). One runs at a time, 0.3 to 1 s after the
+ * last, once a leader serves and every participant runs (after 1.5 s of waiting for that, the servers down restart
+ * and the lost connections heal); it starts from a whole network (the random schedule's cuts heal), and the random
+ * faults are held while it runs, so they act between the episodes. The next kind is one whose situation was reached
+ * least often so far in the run (each script checks the cluster's state, not the servers' answers: coverage-
+ * directed), lowerEpoch first among equals (it cannot start in the last 8 s of the faulty phase), then a seeded
+ * order. Before this (main at 8e7d170) the kinds went in turn with the random faults running through them: a run of
+ * seeds 1-10 got 3 to 6 episodes, often not one of each kind, and waited up to 10 s for a leader between them.
  *
  * - trunc (LeaderSyncFollower's TRUNC, LearnerProcessTRUNC: the spec's syncByTRUNC): the serving leader is cut off
  *   from every other server and takes writes it cannot commit; the clients' writes are held until the others
  *   serve in a new epoch, then the old leader's connections heal: it comes back with txns the new leader never
- *   had, before any txn of the new epoch, and must be TRUNCed.
+ *   had, before any txn of the new epoch, and must be TRUNCed. It starts once the serving epoch has committed two
+ *   txns (so the TRUNC names a txn inside the epoch), and the writes reach the leader in the step that cuts it off
+ *   (a leader whose connections close steps down at its next tick, within a few ms: writes sent after the cut
+ *   mostly found it LOOKING, and there was no TRUNC).
  * - votes (a vote whose epoch order and zxid order disagree): the same, but the new leader is killed as the old
  *   one comes back, so the old leader (older epoch, larger zxid) and the new epoch's follower (newer epoch, smaller
  *   zxid) vote against each other.
@@ -357,7 +366,8 @@ type Script = Generator<boolean, void, void>;
  *   last txn is the oldest) and syncs the follower. Three participants only.
  * - queued (proposals outstanding while a learner syncs: the spec's forwarding between the sync and NEWLEADER): a
  *   follower is killed, the leader's fsyncs are made slow (its own ACK waits for them, so with one follower left
- *   nothing commits before it), writes go on, and the follower restarts into them.
+ *   nothing commits before it), writes go on until the leader has synced the follower with proposals outstanding
+ *   (at most 1 s), the follower restarting into them.
  * - observerQuorum (with observers: a leader left with observers only must step down): the serving leader is cut
  *   off from the other participants, not from the observers.
  */
