@@ -426,7 +426,7 @@ class Episodes {
       // The next episode starts a random 0.3 to 1 s after the last one, as soon as the clients have a session, a
       // leader serves and every participant runs.
       if (!sessionAcked || this.order.length === 0 || t < this.nextAt) return false;
-      if (this.leader() === undefined || !this.allUp()) {
+      if (this.leader() === undefined || !this.allUp() || !this.allServing()) {
         // The random faults left no serving leader or a participant down: past RECOVER of waiting, the servers
         // down restart and the lost connections heal (the environment's steps), so that they do not starve the
         // episodes (a random kill -9 keeps a server down up to 4 s, and three kinds of faults come every 1.7 s).
@@ -552,6 +552,19 @@ class Episodes {
   private allUp(): boolean {
     return this.participants.every((s) => !this.down.has(s));
   }
+  /**
+   * Every server that runs serves: the leader and each learner past UPTODATE. An episode that cut a leader off (or
+   * killed it) while a learner was between NEWLEADER and UPTODATE would meet impl/'s known deviation, in-sync
+   * PROPOSALs logged at once (impl/README.md), not the situation it aims at: a false alarm at the learner's
+   * FLEStartElection (guided seed 13 with an observer: its lastZxid counted an in-sync PROPOSAL never committed).
+   */
+  private allServing(): boolean {
+    return this.sids.every((s) => {
+      if (this.down.has(s)) return true;
+      const p = this.peer(s);
+      return (p.state === 'LEADING' && p.leader?.phase === 'broadcast') || ((p.state === 'FOLLOWING' || p.state === 'OBSERVING') && p.learner?.phase === 'broadcast');
+    });
+  }
   /** Hold the writes (or not) for `ms`. */
   private *wait(ms: number, hold = true): Script {
     const until = this.t + ms;
@@ -575,7 +588,7 @@ class Episodes {
     const serving = () => {
       const l = this.leader();
       const z = l === undefined ? 0 : this.peer(l).db.lastProcessedZxid;
-      return l !== undefined && epochOf(z) === this.peer(l).currentEpoch && counterOf(z) >= 2;
+      return l !== undefined && this.allServing() && epochOf(z) === this.peer(l).currentEpoch && counterOf(z) >= 2;
     };
     if (!(yield* this.until(serving, 20 * TICK, false))) return;
     const old = this.leader()!;
