@@ -107,6 +107,9 @@ describe('the simulator', () => {
     expect(clean.ok, 'guided seed 2 without breakage').toBe(true);
     expect(clean.conform.coverage['LeaderSyncFollower:TRUNC'] ?? 0).toBeGreaterThan(0);
     expect(clean.conform.coverage['LearnerProcessTRUNC'] ?? 0).toBeGreaterThan(0);
+    // Each kind started reached its situation at least once (the scripts' own check of the cluster's state).
+    expect(clean.stats.episodes?.reached.trunc ?? 0).toBeGreaterThan(0);
+    expect(clean.stats.episodes?.reached.votes ?? 0).toBeGreaterThan(0);
     // The same seed's random schedule is the run it always was: the episodes draw from their own generator.
     expect(runSeed({ ...base, seed: 2, timeMs: 4_000 }).stats).toEqual(runSeed({ ...base, seed: 2, timeMs: 4_000, schedule: 'random' }).stats);
     for (const name of ['skipTrunc', 'truncOffByOne']) {
@@ -115,18 +118,21 @@ describe('the simulator', () => {
     }
   }, 120_000);
 
-  it('guided episodes reach a lower epoch, a learner ahead of its leader and the committedLog edge, and the breakages hidden there are caught at their event', () => {
+  it('guided episodes reach a lower epoch, a learner ahead of its leader, the committedLog edge and a sync with proposals outstanding, and the breakages hidden there are caught at their event', () => {
     // Each episode alone, 10 s of faults: without a breakage the run passes; with it, conform names the event.
     const cases = [
       { episode: 'lowerEpoch', seed: 2, name: 'acceptLowerEpoch', branch: 'LearnerProcessLEADERINFO:refused', event: 'LearnerProcessLEADERINFO', message: /sent \{"type":"ACKEPOCH".*which the spec's LearnerProcessLEADERINFO does not send/ },
       { episode: 'ahead', seed: 2, name: 'leaderAcceptsAhead', branch: 'LeaderProcessACKEPOCH:refused', event: 'LeaderProcessACKEPOCH', message: /the log accepted the ACKEPOCH of \d; the spec's LeaderProcessACKEPOCH refuses it/ },
       { episode: 'edge', seed: 2, name: 'snapAtWindowEdge', branch: 'LeaderSyncFollower:DIFF', event: 'LeaderSyncFollower', message: /the spec's LeaderSyncFollower opens with \{"type":"DIFF"\}; the log says SNAP/ },
+      // The sync must forward the proposals still outstanding before NEWLEADER (startForwarding).
+      { episode: 'queued', seed: 2, name: 'noQueuedProposals', branch: 'LeaderSyncFollower:DIFF', event: 'LeaderSyncFollower', message: /packet \d+ of the sync: the log sent \{"type":"NEWLEADER".*\}, the spec sends \{"type":"PROPOSAL"/ },
     ] as const;
     for (const c of cases) {
       const opts = { ...base, timeMs: 10_000, seed: c.seed, schedule: 'guided' as const, episodes: [c.episode] };
       const clean = runSeed(opts);
       expect(clean.ok, `${c.episode} seed ${c.seed} without a breakage`).toBe(true);
       expect(clean.conform.coverage[c.branch] ?? 0, c.branch).toBeGreaterThan(0);
+      expect(clean.stats.episodes?.reached[c.episode] ?? 0, `${c.episode} reached`).toBeGreaterThan(0);
       const r = runSeed({ ...opts, breaks: [c.name] });
       expect(r.conform.verdict, c.name).toBe('divergence');
       expect(r.conform.divergence?.event.action, c.name).toBe(c.event);
