@@ -137,10 +137,11 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
   const { spec, properties: selected } = await loadChecked(config);
   if (config.liveness && (spec.liveness ?? []).length === 0) throw new UsageError('--liveness: this spec has no liveness properties (--protocol fle has none)');
   const started = performance.now();
+  // A step that throws or a successor that cannot be stored is a violation too, in the breadth-first search and in
+  // walks alike (search/step-failure.ts).
+  const properties = [...selected, stepsWellDefined(spec)];
+  const base = { spec: spec.name, params: spec.params, properties };
   if (config.simulate === null) {
-    // A step that throws or a successor that cannot be stored is a violation too (search/step-failure.ts).
-    const properties = [...selected, stepsWellDefined(spec)];
-    const base = { spec: spec.name, params: spec.params, properties };
     const identity: SearchIdentity = { source: config.source, specName: spec.name, params: spec.params, propertyNames: properties.map((p) => p.name) };
     if (config.por && spec.footprint === undefined) throw new UsageError('--por: this spec declares no footprint for its steps (spec/model.ts)');
     const ck = config.checkpoint;
@@ -164,9 +165,6 @@ export async function runCheck(config: CheckConfig, onProgress?: (line: Record<s
     const liveness = config.liveness ? checkLiveness(config, spec, onProgress) : null;
     return finishBfs(config, spec, base, out, wall, liveness);
   }
-  // As in the breadth-first search: a broken step is a violation of stepsWellDefined (simulation/walks.ts).
-  const properties = [...selected, stepsWellDefined(spec)];
-  const base = { spec: spec.name, params: spec.params, properties };
   const sim = config.simulate;
   const out = await runSimulation({
     source: config.source,

@@ -10,7 +10,7 @@ import { MAX_SUCCESSORS, ParentStore } from '../store/parent-store.ts';
 import type { AnySpec } from '../spec-source.ts';
 import { findNotPlainData, NotPlainDataError } from '../store/plain-data.ts';
 import { createStateCodec, type StateCodec } from '../store/state-codec.ts';
-import { errorText, notAStep, STEPS_WELL_DEFINED } from './step-failure.ts';
+import { errorText, notAStep, stepThrew, STEPS_WELL_DEFINED } from './step-failure.ts';
 
 /**
  * A state that violates an invariant or witnesses a reachability property: reached by `succ` from `parent`; or,
@@ -140,7 +140,7 @@ export class Expander {
         succs = this.spec.next(state);
       } catch (e) {
         if (this.stepsProp < 0) throw e;
-        violation = { prop: this.stepsProp, parent, succ: -1, message: `a step of this state threw ${errorText(e)}` };
+        violation = { prop: this.stepsProp, parent, succ: -1, message: stepThrew(e) };
         i++;
         Atomics.store(this.stop, STOP, 1);
         break;

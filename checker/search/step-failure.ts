@@ -15,13 +15,18 @@ export function errorText(e: unknown): string {
   return `${e.name}: ${e.message}${frame === undefined ? '' : ` (${frame.trim().replace(/^at /, 'at ')})`}`;
 }
 
+/** The violation's message when spec.next throws on a state. */
+export function stepThrew(e: unknown): string {
+  return `a step of this state threw ${errorText(e)}`;
+}
+
 /** What is wrong with the steps the spec enables in `state`: the error spec.next threw, or the first successor that is not plain data; null if nothing. */
 export function brokenStep(spec: AnySpec, state: unknown): string | null {
   let succs: ReturnType<AnySpec['next']>;
   try {
     succs = spec.next(state);
   } catch (e) {
-    return `a step of this state threw ${errorText(e)}`;
+    return stepThrew(e);
   }
   for (let j = 0; j < succs.length; j++) {
     const bad = notAStep(succs[j], j);

@@ -7,7 +7,7 @@
 import type { Property } from '../../spec/model.ts';
 import type { AnySpec } from '../spec-source.ts';
 import { mulberry32 } from '../../traces/random.ts';
-import { errorText, notAStep, notPlainSuccessor, STEPS_WELL_DEFINED } from '../search/step-failure.ts';
+import { notAStep, notPlainSuccessor, stepThrew, STEPS_WELL_DEFINED } from '../search/step-failure.ts';
 
 export interface SimulationRequest {
   readonly propertyNames: readonly string[];
@@ -114,7 +114,7 @@ export function runWalks(spec: AnySpec, props: readonly Property<unknown>[], req
           succs = spec.next(state);
         } catch (e) {
           if (stepsProp < 0) throw e;
-          broken = `a step of this state threw ${errorText(e)}`;
+          broken = stepThrew(e);
         }
         for (let j = 0; j < succs.length && broken === null && stepsProp >= 0; j++) broken = notAStep(succs[j], j);
         if (broken !== null) succs = [];

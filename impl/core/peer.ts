@@ -86,7 +86,7 @@ export class QuorumPeer {
    * The role is ending (leaveRole): its connections are closed, and the step that ends it waits for the fsync
    * of everything its log still holds unsynced (up to `until`).
    */
-  leaving: { readonly action: string; readonly params: Record<string, unknown>; readonly until: Zxid; readonly votes: Notification[] } | null = null;
+  private leaving: { readonly action: string; readonly params: Record<string, unknown>; readonly until: Zxid; readonly votes: Notification[] } | null = null;
 
   /** FOLLOWERINFOs that arrived while we were still LOOKING. */
   private parked = new Map<ConnId, QuorumPacket>();
@@ -264,9 +264,7 @@ export class QuorumPeer {
       for (const h of this.leader.handlers.values()) this.send({ kind: 'closeQuorum', conn: h.conn, reason: 'leader shutting down' });
       this.leader.handlers.clear();
     }
-    this.cancelTimer('leaderTick');
-    this.cancelTimer('leaderInit');
-    this.cancelTimer('learnerTimeout');
+    this.cancelRoleTimers();
     this.leaving = { action, params, until, votes: [] };
   }
 
@@ -315,6 +313,12 @@ export class QuorumPeer {
     }
   }
 
+  private cancelRoleTimers(): void {
+    this.cancelTimer('leaderTick');
+    this.cancelTimer('leaderInit');
+    this.cancelTimer('learnerTimeout');
+  }
+
   /** Leave LEADING/FOLLOWING/OBSERVING: drop the role's connections, apply every logged txn, start FLE. */
   becomeLooking(): void {
     // First of all the clients go: what the shutdowns below apply (the logged tail) may never be committed.
@@ -323,9 +327,7 @@ export class QuorumPeer {
     if (this.learner) learnerShutdown(this);
     this.leader = null;
     this.learner = null;
-    this.cancelTimer('leaderTick');
-    this.cancelTimer('leaderInit');
-    this.cancelTimer('learnerTimeout');
+    this.cancelRoleTimers();
     this.state = 'LOOKING';
     lookForLeader(this);
   }
